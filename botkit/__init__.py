@@ -1,0 +1,54 @@
+"""botkit: trading bots on the Buttercoin REST API v1.
+
+Strategies import what they need from here: the ``hookimpl`` marker, the intent helpers and the
+domain types. Nothing in a strategy touches HTTP.
+"""
+
+from botkit.model import (
+    Balances,
+    BookLevel,
+    CancelAll,
+    CancelOrder,
+    Fill,
+    Intent,
+    Liquidity,
+    Order,
+    OrderBook,
+    OrderStatus,
+    OrderType,
+    PlaceOrder,
+    Side,
+    Snapshot,
+    Ticker,
+    Trade,
+    buy,
+    cancel,
+    cancel_all,
+    sell,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Balances",
+    "BookLevel",
+    "CancelAll",
+    "CancelOrder",
+    "Fill",
+    "Intent",
+    "Liquidity",
+    "Order",
+    "OrderBook",
+    "OrderStatus",
+    "OrderType",
+    "PlaceOrder",
+    "Side",
+    "Snapshot",
+    "Ticker",
+    "Trade",
+    "__version__",
+    "buy",
+    "cancel",
+    "cancel_all",
+    "sell",
+]

@@ -1,0 +1,13 @@
+"""The ``botkit`` command. Each subcommand lives beside the part it drives and is added here."""
+
+from __future__ import annotations
+
+import click
+
+from botkit import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="botkit")
+def main() -> None:
+    """Trading bots on the Buttercoin REST API v1: run, record, backtest, and a local sandbox exchange."""

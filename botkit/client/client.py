@@ -1,0 +1,414 @@
+"""``ButtercoinClient``: every call of the original 1.0.2 client, on a safer transport.
+
+The dict-returning methods keep the original names, arguments and return conventions (200 → the
+parsed JSON, unwrapped where the original unwrapped it; 201/204 → a status dict; 202 → the
+``Location`` header). What differs is underneath: JSON numbers are ``Decimal``, there are
+timeouts, GET and DELETE are retried with backoff, POST never is, and every failure is one of
+the exceptions in :mod:`botkit.client.errors`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import requests
+
+from botkit import jsonutil
+from botkit.client.auth import ButtercoinAuth, TimestampClock
+from botkit.client.errors import (
+    ButtercoinApiError,
+    InvalidEnvironmentError,
+    MalformedResponseError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    api_error_for,
+)
+
+log = logging.getLogger("botkit.client")
+
+PRODUCTION_URL = "https://api.buttercoin.com"
+SANDBOX_URL = "https://sandbox.buttercoin.com"
+MODES = {"production": PRODUCTION_URL, "sandbox": SANDBOX_URL}
+
+CONFIRMATION_REQUIRED = {"status": 201, "message": "This operation requires email confirmation"}
+COMPLETED = {"status": 204, "message": "This operation has completed successfully"}
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """The ``X-Rate-Limit-*`` headers of the last response (None where absent)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How idempotent calls (GET, DELETE) are retried; POST is never retried.
+
+    ``attempts`` counts the first try. Waits grow as ``backoff * 2**n`` with jitter, capped at
+    ``max_backoff``; after a 429 the wait is until ``X-Rate-Limit-Reset`` if that is sooner than
+    ``max_wait``, else the call fails with the 429. ``max_wait`` also bounds the total sleeping
+    of one call, so a retried call can never hang a caller for long.
+    """
+
+    attempts: int = 3
+    backoff: float = 0.25
+    max_backoff: float = 4.0
+    max_wait: float = 10.0
+
+    def delay(self, attempt: int) -> float:
+        base: float = min(self.max_backoff, self.backoff * (2**attempt))
+        return base * (0.5 + random.random() / 2)
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A successful answer: status, headers and the parsed JSON body (None when empty)."""
+
+    status: int
+    headers: Mapping[str, str]
+    data: Any
+
+
+class ButtercoinClient:
+    """Signed client for the Buttercoin REST API v1.
+
+    Credentials, mode and base URL fall back to ``BUTTERCOIN_API_KEY``, ``BUTTERCOIN_API_SECRET``,
+    ``BUTTERCOIN_MODE`` and ``BUTTERCOIN_BASE_URL``. Authenticated requests of one instance are
+    sent one at a time, in the order of their timestamps, because the server refuses a timestamp
+    lower than one it has already accepted.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        mode: str | None = None,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.api_key = api_key if api_key is not None else os.environ.get("BUTTERCOIN_API_KEY")
+        self._secret = api_secret if api_secret is not None else os.environ.get("BUTTERCOIN_API_SECRET")
+        self.mode = mode or os.environ.get("BUTTERCOIN_MODE") or "production"
+        base = base_url or os.environ.get("BUTTERCOIN_BASE_URL")
+        if base is None:
+            if self.mode not in MODES:
+                raise InvalidEnvironmentError(
+                    f"mode must be 'production' or 'sandbox', not {self.mode!r} (or give base_url)"
+                )
+            base = MODES[self.mode]
+        self.base_url = base.rstrip("/")
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = TimestampClock()
+        self._auth_lock = threading.Lock()
+        self.rate_limit = RateLimit(None, None, None)
+
+    def __repr__(self) -> str:
+        key = self.api_key if self.api_key else None
+        return f"ButtercoinClient(base_url={self.base_url!r}, api_key={key!r}, api_secret=<hidden>)"
+
+    # ------------------------------------------------------------------ transport
+
+    def url(self, path: str, query: Mapping[str, Any] | None = None) -> str:
+        """The full URL of ``path`` (relative to ``/v1/``), with the contract's query encoding."""
+        url = f"{self.base_url}/v1/{path.lstrip('/')}"
+        if query:
+            pairs = [(k, _query_value(v)) for k, v in query.items() if v is not None]
+            if pairs:
+                url += "?" + urlencode(pairs, safe=":", quote_via=quote)
+        return url
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        authenticate: bool = True,
+        timestamp: int | str | None = None,
+    ) -> Response:
+        """Send one API call and return its successful answer, or raise from the error tree."""
+        method = method.upper()
+        if authenticate and (not self.api_key or not self._secret):
+            raise InvalidEnvironmentError("API Key and API Secret are required for this operation.")
+        url = self.url(path, query)
+        data = jsonutil.dumps(body) if method == "POST" and body is not None else None
+        policy = self.retry if method in ("GET", "DELETE") else NO_RETRY
+        slept = 0.0
+        attempt = 0
+        while True:
+            try:
+                return self._send_once(method, url, path, data, authenticate, timestamp)
+            except (TransportError, ServerError, RateLimitedError) as exc:
+                attempt += 1
+                if attempt >= policy.attempts or (isinstance(exc, TransportError) and timestamp is not None):
+                    raise
+                wait = self._retry_wait(exc, policy, attempt - 1)
+                if wait is None or slept + wait > policy.max_wait:
+                    raise
+                log.warning("%s %s failed (%s); retry %d in %.2fs", method, path, _brief(exc), attempt, wait)
+                self._sleep(wait)
+                slept += wait
+                timestamp = None  # a retry must be signed with a fresh, higher timestamp
+
+    def _retry_wait(self, exc: Exception, policy: RetryPolicy, attempt: int) -> float | None:
+        if isinstance(exc, RateLimitedError) and exc.reset_ms is not None:
+            return max(0.0, exc.reset_ms / 1000 - time.time()) + 0.01
+        return policy.delay(attempt)
+
+    def _send_once(
+        self, method: str, url: str, path: str, data: str | None, authenticate: bool, timestamp: int | str | None
+    ) -> Response:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        request = requests.Request(method, url, headers=headers, data=data)
+        if authenticate:
+            assert self.api_key is not None and self._secret is not None
+            ts = None if timestamp is None else int(timestamp)
+            request.auth = ButtercoinAuth(self.api_key, self._secret, self._clock, ts)
+            with self._auth_lock:  # timestamps reach the server in the order they were issued
+                http = self._transmit(request, method, path)
+        else:
+            http = self._transmit(request, method, path)
+        return self._interpret(http, method, path)
+
+    def _transmit(self, request: requests.Request, method: str, path: str) -> requests.Response:
+        try:
+            prepared = self.session.prepare_request(request)
+            return self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise TransportError(
+                f"{method} {path}: connect timeout after {self.timeout}s",
+                may_have_reached_server=False, method=method, path=path,
+            ) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise TransportError(
+                f"{method} {path}: no answer within {self.timeout}s",
+                may_have_reached_server=True, method=method, path=path,
+            ) from exc
+        except requests.exceptions.ConnectionError as exc:
+            reached = not _is_connect_failure(exc)
+            raise TransportError(
+                f"{method} {path}: connection {'lost' if reached else 'failed'}: {_root_cause(exc)}",
+                may_have_reached_server=reached, method=method, path=path,
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise TransportError(
+                f"{method} {path}: {type(exc).__name__}: {_root_cause(exc)}",
+                may_have_reached_server=True, method=method, path=path,
+            ) from exc
+
+    def _interpret(self, http: requests.Response, method: str, path: str) -> Response:
+        self.rate_limit = RateLimit(
+            _int_header(http.headers, "X-Rate-Limit-Limit"),
+            _int_header(http.headers, "X-Rate-Limit-Remaining"),
+            _int_header(http.headers, "X-Rate-Limit-Reset"),
+        )
+        status = http.status_code
+        text = _body_text(http, method, path)
+        if status >= 400:
+            body = _parse_json(text, status) if text.strip() else None
+            if not isinstance(body, dict) or not isinstance(body.get("errors"), list) or not body["errors"]:
+                body = {"status": status, "errors": [{"code": "http_error", "message": _summary(text, status)}]}
+            raise api_error_for(status, body, reset_ms=self.rate_limit.reset_ms)
+        if status == 200:
+            return Response(status, http.headers, _parse_json(text, status))
+        if status in (201, 202, 204):
+            return Response(status, http.headers, None)
+        raise MalformedResponseError(f"{method} {path}: unexpected HTTP status {status}", status=status, body=text)
+
+    # ------------------------------------------------------------------ 1.0.2 calls
+
+    def _result(self, response: Response, unwrap: str | None = None) -> Any:
+        if response.status == 201:
+            return dict(CONFIRMATION_REQUIRED)
+        if response.status == 202:
+            location = response.headers.get("Location")
+            if not location:
+                raise MalformedResponseError("202 reply without a Location header", status=202)
+            return location
+        if response.status == 204:
+            return dict(COMPLETED)
+        data = response.data
+        if unwrap is not None:
+            if not isinstance(data, dict) or unwrap not in data:
+                raise MalformedResponseError(f"reply has no {unwrap!r} field", status=response.status, body=str(data))
+            return data[unwrap]
+        return data
+
+    def _get(self, path: str, timestamp: int | str | None = None, body: Mapping[str, Any] | None = None,
+             authenticate: bool = True, unwrap: str | None = None) -> Any:
+        response = self.request("GET", path, query=body, authenticate=authenticate, timestamp=timestamp)
+        return self._result(response, unwrap)
+
+    def get_ticker(self) -> Any:
+        """The last price, best bid and best ask: ``{"currency","last","bid","ask"}``."""
+        return self._get("ticker", authenticate=False)
+
+    def get_order_book(self) -> Any:
+        """Every resting price level: ``{"bid": [...], "ask": [...], ...}``."""
+        return self._get("orderbook", authenticate=False)
+
+    def get_trade_history(self) -> Any:
+        """The last 100 public trades, newest first (the ``trades`` list)."""
+        return self._get("trades", authenticate=False, unwrap="trades")
+
+    def get_key(self, timestamp: int | str | None = None) -> Any:
+        """The permissions of this API key (a list of strings)."""
+        return self._get("key", timestamp, unwrap="permissions")
+
+    def get_balances(self, timestamp: int | str | None = None) -> Any:
+        """Total holdings per currency, open orders' reserves included."""
+        return self._get("account/balances", timestamp)
+
+    def get_deposit_address(self, timestamp: int | str | None = None) -> Any:
+        """The bitcoin address to deposit into this account."""
+        return self._get("account/depositAddress", timestamp, unwrap="address")
+
+    def get_orders(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+        """Orders matching the filters in ``body`` (status, side, orderType, dateMin, dateMax)."""
+        return self._get("orders", timestamp, body or {}, unwrap="results")
+
+    def get_order_by_id(self, order_id: str, timestamp: int | str | None = None) -> Any:
+        return self._get(f"orders/{quote(str(order_id), safe='')}", timestamp)
+
+    def get_order_by_url(self, url: str, timestamp: int | str | None = None) -> Any:
+        return self._get(_tail(url, "orders/"), timestamp)
+
+    def get_transactions(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+        """Transactions matching the filters in ``body`` (status, transactionType, dateMin, dateMax)."""
+        return self._get("transactions", timestamp, body or {}, unwrap="results")
+
+    def get_transaction_by_id(self, transaction_id: str, timestamp: int | str | None = None) -> Any:
+        return self._get(f"transactions/{quote(str(transaction_id), safe='')}", timestamp)
+
+    def get_transaction_by_url(self, url: str, timestamp: int | str | None = None) -> Any:
+        return self._get(_tail(url, "transactions/"), timestamp)
+
+    def _post(self, path: str, body: Mapping[str, Any] | None, timestamp: int | str | None) -> Any:
+        return self._result(self.request("POST", path, body=body or {}, timestamp=timestamp))
+
+    def create_order(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+        """Place an order; returns its URL (the ``Location`` header). Never retried."""
+        return self._post("orders", body, timestamp)
+
+    def create_deposit(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+        return self._post("transactions/deposit", body, timestamp)
+
+    def create_withdrawal(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+        return self._post("transactions/withdraw", body, timestamp)
+
+    def send_bitcoin(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+        return self._post("transactions/send", body, timestamp)
+
+    def cancel_order(self, order_id: str, timestamp: int | str | None = None) -> Any:
+        path = f"orders/{quote(str(order_id), safe='')}"
+        return self._result(self.request("DELETE", path, timestamp=timestamp))
+
+    def cancel_transaction(self, transaction_id: str, timestamp: int | str | None = None) -> Any:
+        path = f"transactions/{quote(str(transaction_id), safe='')}"
+        return self._result(self.request("DELETE", path, timestamp=timestamp))
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> ButtercoinClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _tail(url: str, marker: str) -> str:
+    pos = url.rfind(marker)
+    if pos < 0:
+        raise ValueError(f"{url!r} has no {marker!r} part")
+    return url[pos:]
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+def _body_text(http: requests.Response, method: str, path: str) -> str:
+    try:
+        return http.content.decode("utf-8")
+    except requests.exceptions.RequestException as exc:
+        raise TransportError(
+            f"{method} {path}: connection lost while reading the reply: {_root_cause(exc)}",
+            may_have_reached_server=True, method=method, path=path,
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise MalformedResponseError(f"{method} {path}: reply is not UTF-8", status=http.status_code) from exc
+
+
+def _parse_json(text: str, status: int) -> Any:
+    try:
+        return jsonutil.loads(text)
+    except jsonutil.JSONDecodeError as exc:
+        raise MalformedResponseError(f"reply is not JSON ({exc})", status=status, body=text) from None
+
+
+def _summary(text: str, status: int) -> str:
+    snippet = " ".join(text.split())[:120]
+    return f"HTTP {status}" + (f": {snippet}" if snippet else "")
+
+
+def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the TCP connection was never established, so the request cannot have arrived."""
+    cause: BaseException | None = exc
+    seen = 0
+    while cause is not None and seen < 10:
+        name = type(cause).__name__
+        if name in ("NewConnectionError", "ConnectionRefusedError", "NameResolutionError", "gaierror"):
+            return True
+        cause = cause.__context__ or cause.__cause__ or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+        seen += 1
+    text = str(exc)
+    return "NewConnectionError" in text or "Connection refused" in text
+
+
+def _root_cause(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 200 else text[:200] + "..."
+
+
+def _brief(exc: BaseException) -> str:
+    if isinstance(exc, ButtercoinApiError):
+        return f"HTTP {exc.status}"
+    return type(exc).__name__

@@ -1,0 +1,236 @@
+"""Wire JSON → domain types, with every check a trading decision depends on.
+
+A field that is missing, of the wrong type, not finite, negative where it cannot be, or a book
+that is out of order, raises :class:`MalformedResponseError` naming the field: the engine then
+skips the tick instead of trading on bad data.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from botkit.client.errors import MalformedResponseError
+from botkit.model import (
+    ZERO,
+    Balances,
+    BookLevel,
+    Fill,
+    Liquidity,
+    Order,
+    OrderBook,
+    OrderStatus,
+    OrderType,
+    Side,
+    Ticker,
+    Trade,
+)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+MAX_AMOUNT = Decimal("1e15")
+"""Larger numbers than this are not a price or a quantity but corrupt data."""
+
+
+def _bad(what: str, value: Any) -> MalformedResponseError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return MalformedResponseError(f"malformed exchange data: {what} = {shown}")
+
+
+def field(obj: Any, name: str, where: str) -> Any:
+    if not isinstance(obj, dict):
+        raise _bad(where, obj)
+    if name not in obj:
+        raise MalformedResponseError(f"malformed exchange data: {where} has no {name!r}")
+    return obj[name]
+
+
+def amount(value: Any, what: str, *, positive: bool = False) -> Decimal:
+    """An exact, finite, non-negative (or positive) decimal no larger than :data:`MAX_AMOUNT`."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise _bad(what, value)
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise _bad(what, value) from None
+    if not number.is_finite() or number < 0 or number > MAX_AMOUNT or (positive and number == 0):
+        raise _bad(what, value)
+    return number
+
+
+def timestamp_ms(text: Any, what: str) -> int:
+    """ISO-8601 UTC (``2014-05-06T13:15:30Z``, milliseconds optional) → epoch milliseconds."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text
+    if not isinstance(text, str):
+        raise _bad(what, text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _bad(what, text) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // _MS
+
+
+def iso_ms(ts: int) -> str:
+    """Epoch milliseconds → ``2014-05-06T13:15:30.123Z`` (the sandbox's event dates)."""
+    moment = datetime.fromtimestamp(ts / 1000, tz=UTC).replace(microsecond=(ts % 1000) * 1000)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts % 1000:03d}Z"
+
+
+def iso_seconds(ts: int) -> str:
+    """Epoch milliseconds → ``2014-05-06T13:15:30Z`` (query filters), rounded down."""
+    return datetime.fromtimestamp(ts // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ticker(data: Any) -> Ticker:
+    return Ticker(
+        last=amount(field(data, "last", "ticker"), "ticker.last"),
+        bid=amount(field(data, "bid", "ticker"), "ticker.bid"),
+        ask=amount(field(data, "ask", "ticker"), "ticker.ask"),
+        currency=str(data.get("currency", "USD")),
+    )
+
+
+def _levels(data: Any, side: str) -> tuple[BookLevel, ...]:
+    rows = field(data, side, "orderbook")
+    if not isinstance(rows, list):
+        raise _bad(f"orderbook.{side}", rows)
+    levels = tuple(
+        BookLevel(
+            amount(field(row, "price", f"orderbook.{side}[{i}]"), f"orderbook.{side}[{i}].price", positive=True),
+            amount(field(row, "quantity", f"orderbook.{side}[{i}]"), f"orderbook.{side}[{i}].quantity", positive=True),
+        )
+        for i, row in enumerate(rows)
+    )
+    descending = side == "bid"
+    for prev, cur in zip(levels, levels[1:], strict=False):
+        if (cur.price >= prev.price) if descending else (cur.price <= prev.price):
+            raise MalformedResponseError(
+                f"malformed exchange data: orderbook.{side} is not sorted best first ({prev.price} then {cur.price})"
+            )
+    return levels
+
+
+def order_book(data: Any) -> OrderBook:
+    book = OrderBook(bids=_levels(data, "bid"), asks=_levels(data, "ask"))
+    if book.is_crossed:
+        raise MalformedResponseError(
+            f"malformed exchange data: crossed book (best bid {book.best_bid} >= best ask {book.best_ask})"
+        )
+    return book
+
+
+def trade(data: Any, index: int = 0) -> Trade:
+    where = f"trades[{index}]"
+    spent = amount(field(data, "spent", where), f"{where}.spent", positive=True)
+    earned = amount(field(data, "earned", where), f"{where}.earned", positive=True)
+    spent_currency = field(data, "spentCurrency", where)
+    ts = field(data, "timestamp", where)
+    if isinstance(ts, bool) or not isinstance(ts, int):
+        raise _bad(f"{where}.timestamp", ts)
+    if spent_currency == "BTC":  # the taker sold bitcoin
+        return Trade(ts, earned / spent, spent, Side.SELL)
+    if spent_currency == "USD":
+        return Trade(ts, spent / earned, earned, Side.BUY)
+    raise _bad(f"{where}.spentCurrency", spent_currency)
+
+
+def trades(data: Any) -> tuple[Trade, ...]:
+    if not isinstance(data, list):
+        raise _bad("trades", data)
+    return tuple(trade(row, i) for i, row in enumerate(data))
+
+
+def balances(data: Any) -> Balances:
+    if not isinstance(data, dict):
+        raise _bad("balances", data)
+    return Balances({str(k): amount(v, f"balances.{k}") for k, v in data.items()})
+
+
+def _enum(kind: Any, value: Any, what: str) -> Any:
+    try:
+        return kind.parse(value) if hasattr(kind, "parse") else kind(value)
+    except (ValueError, TypeError):
+        raise _bad(what, value) from None
+
+
+def order(data: Any) -> Order:
+    """Parse an order object, including botkit's ``fills`` and ``quantityFilled`` extensions."""
+    order_id = field(data, "orderId", "order")
+    if not isinstance(order_id, str) or not order_id:
+        raise _bad("order.orderId", order_id)
+    where = f"order {order_id}"
+    side = _enum(Side, field(data, "side", where), f"{where}.side")
+    order_type = _enum(OrderType, field(data, "orderType", where), f"{where}.orderType")
+    status = _enum(OrderStatus, field(data, "status", where), f"{where}.status")
+    raw_price = data.get("price")
+    price = None if raw_price is None else amount(raw_price, f"{where}.price", positive=True)
+    quantity = amount(field(data, "quantity", where), f"{where}.quantity", positive=True)
+    events = data.get("events") or []
+    if not isinstance(events, list):
+        raise _bad(f"{where}.events", events)
+    created_ts = 0
+    for event in events:
+        if isinstance(event, dict) and event.get("eventType") == "created":
+            created_ts = timestamp_ms(event.get("eventDate"), f"{where}.events.created")
+            break
+    raw_fills = data.get("fills") or []
+    if not isinstance(raw_fills, list):
+        raise _bad(f"{where}.fills", raw_fills)
+    fills = tuple(_fill(order_id, row, seq, where) for seq, row in enumerate(raw_fills))
+    filled = amount(data["quantityFilled"], f"{where}.quantityFilled") if "quantityFilled" in data else sum(
+        (f.quantity for f in fills), ZERO
+    )
+    if filled > quantity:
+        raise _bad(f"{where}.quantityFilled", filled)
+    average = data.get("averagePrice")
+    return Order(
+        order_id=order_id,
+        side=side,
+        order_type=order_type,
+        status=status,
+        price=price,
+        quantity=quantity,
+        filled=filled,
+        created_ts=created_ts,
+        average_price=None if average is None else amount(average, f"{where}.averagePrice"),
+        fees=amount(data.get("fees", 0), f"{where}.fees"),
+        fills=fills,
+        instrument=str(data.get("instrument", "BTC_USD")),
+    )
+
+
+def _fill(order_id: str, row: Any, seq: int, where: str) -> Fill:
+    at = f"{where}.fills[{seq}]"
+    liquidity = _enum(Liquidity, field(row, "liquidity", at), f"{at}.liquidity")
+    return Fill(
+        order_id=order_id,
+        price=amount(field(row, "price", at), f"{at}.price", positive=True),
+        quantity=amount(field(row, "quantity", at), f"{at}.quantity", positive=True),
+        fee=amount(field(row, "fee", at), f"{at}.fee"),
+        liquidity=liquidity,
+        ts=timestamp_ms(field(row, "eventDate", at), f"{at}.eventDate"),
+        seq=seq,
+        fee_currency=str(row.get("feeCurrency", "USD")),
+    )
+
+
+def orders(data: Any) -> tuple[Order, ...]:
+    if not isinstance(data, list):
+        raise _bad("orders.results", data)
+    return tuple(order(row) for row in data)
+
+
+def order_id_from_location(location: Any) -> str:
+    if not isinstance(location, str) or "/orders/" not in location:
+        raise _bad("Location", location)
+    order_id = location.rsplit("/orders/", 1)[1].strip("/")
+    if not order_id:
+        raise _bad("Location", location)
+    return order_id

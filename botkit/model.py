@@ -1,0 +1,281 @@
+"""The domain types every part of botkit speaks: market data, orders, fills, balances, intents.
+
+All money is :class:`decimal.Decimal`. These are plain frozen dataclasses so that a snapshot handed
+to several strategies cannot be changed by one of them under the feet of the next, and so that
+the live venue, the paper venue and the backtester produce values that compare equal.
+
+Prices are USD per BTC and quantities are BTC throughout (the ``BTC_USD`` instrument); the only
+place the flipped ``USD_BTC`` instrument appears is the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+ZERO = Decimal(0)
+USD_TICK = Decimal("0.01")
+"""Smallest price increment of BTC_USD (botkit's validation rule for limit prices)."""
+MIN_QUANTITY = Decimal("0.0001")
+"""Smallest order quantity in BTC that the engine lets through (botkit's rule)."""
+BTC_STEP = Decimal("0.00000001")
+"""One satoshi: quantities carry at most eight decimals."""
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class OrderStatus(StrEnum):
+    """Exchange order states, spelled as the wire's filter words."""
+
+    OPENED = "opened"
+    PARTIAL = "partial-filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.OPENED, OrderStatus.PARTIAL)
+
+    @classmethod
+    def parse(cls, text: str) -> OrderStatus:
+        """Read a wire status; the original documentation's ``open`` means ``opened``."""
+        return cls.OPENED if text == "open" else cls(text)
+
+
+class Liquidity(StrEnum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+@dataclass(frozen=True, slots=True)
+class Ticker:
+    last: Decimal
+    bid: Decimal
+    ask: Decimal
+    currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class BookLevel:
+    price: Decimal
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBook:
+    """Both sides of the book, best first: bids descending, asks ascending."""
+
+    bids: tuple[BookLevel, ...]
+    asks: tuple[BookLevel, ...]
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self.bids[0].price if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self.asks[0].price if self.asks else None
+
+    @property
+    def is_crossed(self) -> bool:
+        bid, ask = self.best_bid, self.best_ask
+        return bid is not None and ask is not None and bid >= ask
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A public trade print: price in USD, quantity in BTC, and which side took liquidity."""
+
+    ts: int
+    price: Decimal
+    quantity: Decimal
+    taker_side: Side
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What a strategy sees each tick: the ticker, the order book and recent trades at ``ts``.
+
+    ``ts`` is integer milliseconds since the Unix epoch: wall time live, recorded time in a
+    backtest. Strategies must use it (or ``ctx.now``) rather than the system clock.
+    """
+
+    ts: int
+    ticker: Ticker
+    book: OrderBook
+    trades: tuple[Trade, ...] = ()
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self.book.best_bid
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self.book.best_ask
+
+    @property
+    def mid(self) -> Decimal | None:
+        bid, ask = self.book.best_bid, self.book.best_ask
+        if bid is None or ask is None:
+            return None
+        return (bid + ask) / 2
+
+    @property
+    def spread(self) -> Decimal | None:
+        bid, ask = self.book.best_bid, self.book.best_ask
+        if bid is None or ask is None:
+            return None
+        return ask - bid
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution of one order, as the exchange reported it (fee in USD)."""
+
+    order_id: str
+    price: Decimal
+    quantity: Decimal
+    fee: Decimal
+    liquidity: Liquidity
+    ts: int
+    seq: int = 0
+    """Position of this fill within its order's fills: with ``order_id`` it identifies the fill."""
+    fee_currency: str = "USD"
+
+    @property
+    def notional(self) -> Decimal:
+        return self.price * self.quantity
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.order_id, self.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An exchange order as the venue knows it. ``price`` is None for market orders."""
+
+    order_id: str
+    side: Side
+    order_type: OrderType
+    status: OrderStatus
+    price: Decimal | None
+    quantity: Decimal
+    filled: Decimal
+    created_ts: int
+    average_price: Decimal | None = None
+    fees: Decimal = ZERO
+    fills: tuple[Fill, ...] = ()
+    instrument: str = "BTC_USD"
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.filled
+
+    @property
+    def is_open(self) -> bool:
+        return self.status.is_open
+
+
+@dataclass(frozen=True, slots=True)
+class Balances(Mapping[str, Decimal]):
+    """Total holdings per currency (including funds reserved by open orders)."""
+
+    amounts: Mapping[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def usd(self) -> Decimal:
+        return self.amounts.get("USD", ZERO)
+
+    @property
+    def btc(self) -> Decimal:
+        return self.amounts.get("BTC", ZERO)
+
+    def __getitem__(self, currency: str) -> Decimal:
+        return self.amounts.get(currency, ZERO)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.amounts)
+
+    def __len__(self) -> int:
+        return len(self.amounts)
+
+
+# --------------------------------------------------------------------------- intents
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceOrder:
+    """A strategy's wish to place an order. ``price`` None means a market order."""
+
+    side: Side
+    quantity: Decimal
+    price: Decimal | None = None
+    tag: str = ""
+
+    @property
+    def order_type(self) -> OrderType:
+        return OrderType.MARKET if self.price is None else OrderType.LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """Cancel one of the strategy's own orders, by exchange id or by botkit's local id."""
+
+    order_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAll:
+    """Cancel every open order of the strategy, optionally only one side of them."""
+
+    side: Side | None = None
+
+
+Intent = PlaceOrder | CancelOrder | CancelAll
+
+
+def _exact(value: Decimal | int | str, what: str) -> Decimal:
+    if isinstance(value, float):
+        raise TypeError(f"{what} must be a Decimal, int or str, not float ({value!r}): money is exact")
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise TypeError(f"{what} must be a Decimal, int or str, not {type(value).__name__}")
+    return Decimal(value)
+
+
+def buy(quantity: Decimal | int | str, price: Decimal | int | str | None = None, *, tag: str = "") -> PlaceOrder:
+    """Intent to buy ``quantity`` BTC at ``price`` USD (a limit order), or at market when None."""
+    return PlaceOrder(
+        Side.BUY, _exact(quantity, "quantity"), None if price is None else _exact(price, "price"), tag
+    )
+
+
+def sell(quantity: Decimal | int | str, price: Decimal | int | str | None = None, *, tag: str = "") -> PlaceOrder:
+    """Intent to sell ``quantity`` BTC at ``price`` USD (a limit order), or at market when None."""
+    return PlaceOrder(
+        Side.SELL, _exact(quantity, "quantity"), None if price is None else _exact(price, "price"), tag
+    )
+
+
+def cancel(order_id: str) -> CancelOrder:
+    """Intent to cancel one of the strategy's own orders."""
+    return CancelOrder(order_id)
+
+
+def cancel_all(side: Side | str | None = None) -> CancelAll:
+    """Intent to cancel all the strategy's open orders (or those of one side)."""
+    return CancelAll(None if side is None else Side(side))

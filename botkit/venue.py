@@ -1,0 +1,51 @@
+"""The exchange port: the one interface between the engine and a venue.
+
+The engine never knows which venue it has. ``LiveVenue`` (:mod:`botkit.live`) talks to a
+Buttercoin-compatible exchange over the signed client; ``SimulatedVenue``
+(:mod:`botkit.backtest.venue`) fills orders against recorded or live snapshots for backtests and
+paper trading. Each raises only :class:`~botkit.errors.VenueError` subclasses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Protocol, runtime_checkable
+
+from botkit.model import Balances, Order, Side, Snapshot
+
+
+@runtime_checkable
+class Venue(Protocol):
+    """What the engine needs from an exchange."""
+
+    name: str
+    """``live``, ``paper`` or ``backtest``: journaled with each run, never shown to strategies."""
+
+    def observe(self, snapshot: Snapshot) -> None:
+        """Learn the market state of this tick (a simulated venue fills resting orders here)."""
+
+    def balances(self) -> Balances:
+        """Total holdings of the account."""
+
+    def place_order(self, side: Side, quantity: Decimal, price: Decimal | None) -> str:
+        """Place a BTC_USD order (``price`` None: market); return the venue's order id.
+
+        Raises OrderRejected when it certainly was not placed, OutcomeUnknown when it may have
+        been, VenueUnavailable when it certainly was not sent.
+        """
+
+    def cancel_order(self, order_id: str) -> None:
+        """Cancel an open order. OrderRejected when the venue says it is no longer open."""
+
+    def order(self, order_id: str) -> Order:
+        """One order with all its fills."""
+
+    def orders_since(self, since_ms: int) -> Sequence[Order]:
+        """Every order of the account created at or after ``since_ms`` (any status), newest first."""
+
+    def open_orders(self) -> Sequence[Order]:
+        """Every open (opened or partial-filled) order of the account."""
+
+    def close(self) -> None:
+        """Release connections or threads."""

@@ -1,0 +1,1 @@
+"""botkit's shipped example strategies (also registered under the ``botkit.strategies`` entry points)."""
