@@ -41,6 +41,13 @@ class Venue(Protocol):
     def order(self, order_id: str) -> Order:
         """One order with all its fills."""
 
+    def orders(self, order_ids: Sequence[str]) -> Sequence[Order]:
+        """The current state of these orders (the engine's per-tick sync of its open orders).
+
+        Called every tick while orders are open, so a simulated venue should answer from memory
+        without rebuilding unchanged ``Order`` values. Ids the venue does not know are left out.
+        """
+
     def orders_since(self, since_ms: int) -> Sequence[Order]:
         """Every order of the account created at or after ``since_ms`` (any status), newest first."""
 
