@@ -181,6 +181,8 @@ class Order:
     fees: Decimal = ZERO
     fills: tuple[Fill, ...] = ()
     instrument: str = "BTC_USD"
+    tag: str = ""
+    """The strategy's tag for this order (botkit's, never sent to the exchange)."""
 
     @property
     def remaining(self) -> Decimal:
