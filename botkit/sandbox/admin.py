@@ -1,0 +1,145 @@
+"""The admin endpoints, outside ``/v1`` and off unless the sandbox runs with ``--admin``.
+
+They let a test or an operator in another process do what the embedding API does in-process:
+
+=======  ==================================  ====================================================
+GET      /admin/faults                       the fault switches and the queue
+POST     /admin/faults                       change switches: ``{"error_rate": 0.1, ...}``; also
+                                             ``"queue": [{"kind", "method", "path", "count"}]``
+                                             and ``"clear": true`` (everything off first)
+GET      /admin/stats                        requests per route, faults injected
+POST     /admin/stats/reset                  zero the counters
+POST     /admin/accounts                     provision ``{"key","secret","balances",
+                                             "permissions","confirmWithdrawals"}``
+POST     /admin/transactions/{id}/confirm    the e-mail confirmation of a withdrawal
+POST     /admin/market/step                  advance the simulated market ``{"count": n}`` steps
+=======  ==================================  ====================================================
+
+There is no authentication: never enable it on an address others can reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from botkit import jsonutil
+from botkit.sandbox.accounts import ALL_PERMISSIONS, SandboxAccount
+from botkit.sandbox.errors import ApiError
+from botkit.sandbox.exchange import Exchange
+from botkit.sandbox.faults import SETTINGS, Faults, Stats
+from botkit.sandbox.wsgi import Request, Response, json_response
+
+
+class AdminApi:
+    def __init__(
+        self,
+        exchange: Exchange,
+        faults: Faults,
+        stats: Stats,
+        step_market: Callable[[int], None] | None = None,
+    ) -> None:
+        self.exchange = exchange
+        self.faults = faults
+        self.stats = stats
+        self.step_market = step_market
+
+    def handle(self, request: Request) -> Response:
+        method, path = request.method, request.path
+        if path == "/admin/faults":
+            if method == "GET":
+                return json_response(200, self.faults.as_dict())
+            if method == "POST":
+                return self._set_faults(_body(request))
+            raise _not_allowed("GET, POST")
+        if path == "/admin/stats":
+            if method == "GET":
+                return json_response(200, self.stats.as_dict())
+            raise _not_allowed("GET")
+        if path == "/admin/stats/reset":
+            _post_only(method)
+            self.stats.reset()
+            return Response(204)
+        if path == "/admin/accounts":
+            _post_only(method)
+            return self._add_account(_body(request))
+        if path.startswith("/admin/transactions/") and path.endswith("/confirm"):
+            _post_only(method)
+            self.exchange.confirm_transaction(path.split("/")[3])
+            return Response(204)
+        if path == "/admin/market/step":
+            _post_only(method)
+            if self.step_market is None:
+                raise ApiError(400, "market_off", "the simulated market is off")
+            count = _body(request).get("count", 1) if request.body.strip() else 1
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
+                raise ApiError(400, "invalid_count", "count must be an integer from 1 to 100000")
+            self.step_market(count)
+            return Response(204)
+        raise ApiError(404, "not_found", f"no such admin resource: {path}")
+
+    def _set_faults(self, body: dict[str, Any]) -> Response:
+        if body.get("clear"):
+            self.faults.clear()
+        settings = {k: _plain(v) for k, v in body.items() if k in SETTINGS}
+        unknown = set(body) - set(SETTINGS) - {"clear", "queue"}
+        if unknown:
+            raise ApiError(400, "invalid_fault", f"unknown fault settings {sorted(unknown)}; known: {list(SETTINGS)}")
+        try:
+            self.faults.update(**settings)
+            for entry in body.get("queue") or []:
+                if not isinstance(entry, dict):
+                    raise ValueError("each queue entry is an object with kind, method, path, count")
+                self.faults.queue(
+                    str(entry.get("kind", "")),
+                    method=entry.get("method"),
+                    path=entry.get("path"),
+                    count=int(entry.get("count", 1)),
+                )
+        except (ValueError, TypeError) as exc:
+            raise ApiError(400, "invalid_fault", str(exc)) from None
+        return json_response(200, self.faults.as_dict())
+
+    def _add_account(self, body: dict[str, Any]) -> Response:
+        try:
+            balances = body.get("balances") or {}
+            if not isinstance(balances, dict):
+                raise ValueError("balances is an object such as {\"USD\": \"1000\"}")
+            spec = SandboxAccount(
+                key=str(body.get("key") or ""),
+                secret=str(body.get("secret") or ""),
+                balances={str(c): Decimal(str(v)) for c, v in balances.items()},
+                permissions=tuple(body.get("permissions") or ALL_PERMISSIONS),
+                confirm_withdrawals=bool(body.get("confirmWithdrawals", False)),
+            )
+        except (ValueError, ArithmeticError) as exc:
+            raise ApiError(400, "invalid_account", str(exc)) from None
+        created = self.exchange.add_account(spec)
+        return json_response(201 if created else 200, {"key": spec.key, "created": created})
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not request.body.strip():
+        return {}
+    try:
+        data = jsonutil.loads(request.body)
+    except jsonutil.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"the request body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "the request body must be a JSON object")
+    return data
+
+
+def _plain(value: Any) -> Any:
+    """JSON fractions arrive as Decimal; the fault rates are probabilities, not money."""
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _post_only(method: str) -> None:
+    if method != "POST":
+        raise _not_allowed("POST")
+
+
+def _not_allowed(allow: str) -> ApiError:
+    return ApiError(405, "method_not_allowed", f"use {allow}", headers={"Allow": allow})
