@@ -4,6 +4,8 @@ Strategies import what they need from here: the ``hookimpl`` marker, the intent 
 domain types. Nothing in a strategy touches HTTP.
 """
 
+from botkit.context import StrategyContext, StrategyState
+from botkit.hookspecs import hookimpl
 from botkit.model import (
     Balances,
     BookLevel,
@@ -44,11 +46,14 @@ __all__ = [
     "PlaceOrder",
     "Side",
     "Snapshot",
+    "StrategyContext",
+    "StrategyState",
     "Ticker",
     "Trade",
     "__version__",
     "buy",
     "cancel",
     "cancel_all",
+    "hookimpl",
     "sell",
 ]

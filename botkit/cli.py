@@ -11,3 +11,16 @@ from botkit import __version__
 @click.version_option(__version__, prog_name="botkit")
 def main() -> None:
     """Trading bots on the Buttercoin REST API v1: run, record, backtest, and a local sandbox exchange."""
+
+
+def _register() -> None:
+    from botkit.run_cli import journal, run, strategies
+
+    main.add_command(run)
+    main.add_command(strategies)
+    main.add_command(journal)
+    from botkit.sandbox.cli import sandbox_command
+    main.add_command(sandbox_command)
+
+
+_register()

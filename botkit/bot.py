@@ -1,0 +1,187 @@
+"""Assembles a bot from its config: venue, market data, journal, strategies, risk and engine.
+
+Live, paper and backtest runs are all built here, so they share one engine, one set of hooks, one
+risk manager and one journal; only the venue (and where snapshots come from) differs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from botkit.client import Buttercoin, ButtercoinClient
+from botkit.config import Config
+from botkit.context import StrategyContext
+from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
+from botkit.errors import ConfigError
+from botkit.journal import Journal
+from botkit.live import LiveMarketData, LiveVenue
+from botkit.model import Snapshot
+from botkit.plugins import StrategySpec, discover, make_manager, register, resolve_params
+from botkit.risk import AccountRisk, RiskLimits
+from botkit.strategy_host import StrategyHost
+
+log = logging.getLogger("botkit.bot")
+
+DATA_DIR = Path("botkit-data")
+EMBEDDED_RATE_LIMIT = 1200
+"""Calls a minute allowed by the embedded sandbox: a 2 s tick with quoting needs more than 120."""
+
+
+@dataclass
+class Bot:
+    """A ready-to-start bot: call ``engine.start``, then ``engine.tick(fetch())`` repeatedly."""
+
+    config: Config
+    engine: Engine
+    journal: Journal
+    fetch: Callable[[], Snapshot]
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    base_url: str | None = None
+    market_data: LiveMarketData | None = None
+    secrets: tuple[str, ...] = ()
+    """Every secret this bot holds, for log redaction."""
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            try:
+                close()
+            except Exception:
+                log.exception("error while shutting down")
+        self.closers.clear()
+
+
+def build_strategies(config: Config, pm: Any, extra_paths: Sequence[Path] = (), *, only: Sequence[str] = (),
+                     params: Mapping[str, Mapping[str, Any]] | None = None, timeout: float | None = None
+                     ) -> list[StrategyHost]:
+    """Discover, configure and register the enabled strategies (or just ``only``)."""
+    specs = discover([*config.strategy_paths, *extra_paths])
+    tables = {name: dict(config.strategies.get(name, {})) for name in only} if only else config.enabled_strategies()
+    for name, overrides in (params or {}).items():
+        tables.setdefault(name, {}).update(overrides)
+    hosts = []
+    for name, table in tables.items():
+        spec: StrategySpec | None = specs.get(name)
+        if spec is None:
+            available = ", ".join(sorted(specs)) or "none found"
+            raise ConfigError(f"strategies.{name}", "no such strategy",
+                              f"available: {available}; add its folder to strategy_paths")
+        values = resolve_params(spec, table, f"strategies.{name}")
+        register(pm, [(name, spec.plugin)])
+        ctx = StrategyContext.create(name, values)
+        hosts.append(StrategyHost(name, pm, spec.plugin, ctx, timeout=timeout,
+                                  max_failures=int(config["engine"]["max_strategy_failures"])))
+    return hosts
+
+
+@dataclass
+class EnginePlan:
+    """Everything of an engine but its venue and journal: built first, so a bad strategy table
+    is refused before any exchange or database is touched."""
+
+    pm: Any
+    hosts: list[StrategyHost]
+    risk: AccountRisk
+    settings: EngineSettings
+
+    def build(self, venue: Any, journal: Journal) -> Engine:
+        return Engine(venue=venue, pm=self.pm, strategies=self.hosts, risk=self.risk, journal=journal,
+                      settings=self.settings)
+
+
+def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Sequence[str] = (),
+                params: Mapping[str, Mapping[str, Any]] | None = None, live: bool = True) -> EnginePlan:
+    """Strategies, risk rules and settings from the config. ``live`` False (backtests) disables
+    wall-clock time limits and the per-tick log line, which would make a replay non-deterministic."""
+    engine_cfg = config["engine"]
+    pm = make_manager()
+    risk = AccountRisk(RiskLimits.from_config(config["risk"]))
+    register(pm, [(RISK_PLUGIN_NAME, risk)])
+    timeout_s = float(engine_cfg["strategy_timeout_seconds"]) if live else 0.0
+    hosts = build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None)
+    settings = EngineSettings(
+        on_shutdown=engine_cfg["on_shutdown"],
+        unknown_orders=engine_cfg["unknown_orders"],
+        resolve_window_ms=int(engine_cfg["resolve_window_seconds"] * 1000),
+        max_intents_per_tick=int(engine_cfg["max_intents_per_tick"]),
+        log_ticks=live,
+    )
+    return EnginePlan(pm, hosts, risk, settings)
+
+
+def _demo_secret(data_dir: Path) -> str:
+    """The embedded sandbox's demo secret, made once and kept readable by the owner only."""
+    path = data_dir / "sandbox-demo.secret"
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret
+
+
+def start_embedded_sandbox(config: Config) -> tuple[Any, str, str, str]:
+    """Start the in-process sandbox the config asks for; returns (sandbox, base_url, key, secret)."""
+    from botkit.sandbox import Sandbox, SandboxAccount
+
+    cfg = config["sandbox"]
+    state_path = Path(cfg["state_path"]) if cfg["state_path"] else DATA_DIR / "sandbox.sqlite"
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    key = "demo"
+    secret = _demo_secret(state_path.parent)
+    account = SandboxAccount(key=key, secret=secret, balances={"USD": cfg["usd"], "BTC": cfg["btc"]})
+    sandbox = Sandbox(market=cfg["market"], seed=cfg["seed"], state_path=state_path, accounts=[account],
+                      rate_limit=EMBEDDED_RATE_LIMIT)
+    base_url = sandbox.start()
+    log.info("embedded sandbox exchange at %s (state %s, market %s)", base_url, state_path, cfg["market"])
+    return sandbox, base_url, key, secret
+
+
+def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Path] = ()) -> Bot:
+    """Everything a daemon needs, started in the right order and closed in reverse."""
+    plan = plan_engine(config, extra_paths=extra_paths)
+    closers: list[Callable[[], None]] = []
+    try:
+        exchange = config["exchange"]
+        if config.uses_embedded_sandbox:
+            sandbox, base_url, key, secret = start_embedded_sandbox(config)
+            closers.append(sandbox.stop)
+        else:
+            base_url, key, secret = exchange["base_url"], exchange["api_key"], exchange["api_secret"]
+        client = ButtercoinClient(api_key=key, api_secret=secret, base_url=base_url,
+                                  timeout=float(exchange["timeout_seconds"]))
+        closers.append(client.close)
+        api = Buttercoin(client)
+        market_data = LiveMarketData(api)
+        venue: Any
+        if dry_run:
+            venue = _paper_venue(api)
+        else:
+            venue = LiveVenue(api)
+        journal = Journal(config["journal"]["url"], bot_id=config["bot"]["id"])
+        closers.append(journal.close)
+        journal.acquire()
+        engine = plan.build(venue, journal)
+        return Bot(config, engine, journal, market_data.fetch, closers, base_url, market_data,
+                   secrets=(*config.secrets, secret) if secret else config.secrets)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+
+
+def _paper_venue(api: Buttercoin) -> Any:
+    """A simulated venue fed by live snapshots, starting from the live account's balances."""
+    from botkit.backtest.venue import SimulatedVenue
+
+    balances = api.balances()
+    return SimulatedVenue(initial=dict(balances.amounts), maker_fee_bps=Decimal(0), taker_fee_bps=Decimal(0),
+                          name="paper")

@@ -1,0 +1,83 @@
+"""What a strategy knows besides the snapshot: its parameters, position, orders, clock and state.
+
+The engine keeps one :class:`StrategyContext` per strategy and refreshes it before each call, so a
+strategy sees the same kind of values live, on paper and in a backtest, and cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from botkit.model import ZERO, Balances, Order
+
+
+class StrategyState(MutableMapping[str, Any]):
+    """A small key-value store that survives restarts (kept in the journal).
+
+    Values must be JSON-serializable (Decimal included). Changes are written to the journal at
+    the end of the hook call that made them, not on every assignment.
+    """
+
+    def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = dict(initial or {})
+        self._dirty: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if not isinstance(key, str):
+            raise TypeError("state keys are strings")
+        self._data[key] = value
+        self._dirty.add(key)
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+        self._dirty.add(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"StrategyState({self._data!r})"
+
+    def take_changes(self) -> dict[str, Any | None]:
+        """The keys changed since the last call, with their values (None: deleted)."""
+        changes = {key: self._data.get(key) for key in self._dirty}
+        self._dirty.clear()
+        return changes
+
+
+@dataclass(slots=True)
+class StrategyContext:
+    """The strategy's view of its account, refreshed by the engine before each hook call."""
+
+    name: str
+    params: Mapping[str, Any]
+    state: StrategyState
+    log: logging.Logger
+    now: int = 0
+    """Engine time in epoch milliseconds: wall time live, the snapshot's time in a backtest."""
+    position: Decimal = ZERO
+    """The strategy's net BTC from its own fills (buys minus sells) over the bot's journal."""
+    balances: Balances = field(default_factory=Balances)
+    """The account's total holdings (including funds reserved by open orders)."""
+    open_orders: tuple[Order, ...] = ()
+    """This strategy's own open orders; unplaced ones have an ``order_id`` starting ``local-``."""
+
+    @classmethod
+    def create(cls, name: str, params: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> StrategyContext:
+        return cls(
+            name=name,
+            params=MappingProxyType(dict(params)),
+            state=StrategyState(state),
+            log=logging.getLogger(f"botkit.strategy.{name}"),
+        )

@@ -1,0 +1,398 @@
+"""The journal: the durable record of every order, fill and decision of a bot.
+
+Each method is one transaction committed before it returns, because the engine acts on what it
+has journaled (an order is journaled as ``pending`` before it is sent, so a crash at any moment
+leaves a row to reconcile). SQLite runs in WAL mode with a busy timeout, and one daemon per
+SQLite file is enforced with an OS lock; on PostgreSQL a bot id is held by an advisory lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine, create_engine, event, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from botkit import jsonutil
+from botkit.errors import JournalError
+from botkit.journal.schema import (
+    BalanceSnapshot,
+    Base,
+    FillRow,
+    OrderEvent,
+    OrderRow,
+    RiskRejection,
+    Run,
+    StrategyStateRow,
+)
+from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, Side
+
+OPEN_STATUSES = (OrderStatus.OPENED.value, OrderStatus.PARTIAL.value)
+UNRESOLVED_STATUSES = ("pending", "unknown")
+LIVE_STATUSES = (*OPEN_STATUSES, *UNRESOLVED_STATUSES)
+
+
+@dataclass(slots=True)
+class OrderRecord:
+    """The engine's in-memory copy of one journaled order that is not finished yet."""
+
+    local_id: int
+    strategy: str
+    tag: str
+    side: Side
+    order_type: str
+    price: Decimal | None
+    quantity: Decimal
+    status: str
+    exchange_order_id: str | None
+    filled: Decimal
+    fills_seen: int
+    sent_at: int
+    created_at: int
+    average_price: Decimal | None = None
+    fees: Decimal = ZERO
+    cancel_sent_at: int | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.filled
+
+    @property
+    def is_unresolved(self) -> bool:
+        return self.status in UNRESOLVED_STATUSES
+
+
+def _record(row: OrderRow, fills_seen: int) -> OrderRecord:
+    return OrderRecord(
+        local_id=row.id, strategy=row.strategy, tag=row.tag, side=Side(row.side), order_type=row.order_type,
+        price=row.price, quantity=row.quantity, status=row.status, exchange_order_id=row.exchange_order_id,
+        filled=row.filled_quantity, fills_seen=fills_seen, sent_at=row.sent_at, created_at=row.created_at,
+        average_price=row.average_price, fees=row.fees,
+    )
+
+
+class Journal:
+    """All journal reads and writes of one bot (``bot_id``) on one database."""
+
+    def __init__(self, url: str, bot_id: str = "default", *, create: bool = True) -> None:
+        self.url = url
+        self.bot_id = bot_id
+        self._lock_file: IO[bytes] | None = None
+        self._pg_lock_conn: Any = None
+        try:
+            parsed = make_url(url)
+        except Exception as exc:
+            raise JournalError(f"journal.url {url!r} is not a SQLAlchemy URL: {exc}") from None
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.sqlite_path: Path | None = None
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            database = parsed.database
+            if database and database != ":memory:":
+                self.sqlite_path = Path(database)
+                self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        try:
+            self.engine: Engine = create_engine(url, pool_pre_ping=not self.is_sqlite, **kwargs)
+        except Exception as exc:
+            raise JournalError(f"cannot use journal {parsed.render_as_string(hide_password=True)}: {exc}") from None
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            try:
+                Base.metadata.create_all(self.engine)
+            except SQLAlchemyError as exc:
+                raise JournalError(f"cannot open journal {self.safe_url}: {_short(exc)}") from None
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"Journal({self.safe_url!r}, bot_id={self.bot_id!r})"
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    # ------------------------------------------------------------------ exclusivity
+
+    def acquire(self) -> None:
+        """Refuse a second daemon for this journal (SQLite file) or this bot id (PostgreSQL)."""
+        if self.sqlite_path is not None:
+            lock_path = self.sqlite_path.with_name(self.sqlite_path.name + ".lock")
+            handle = lock_path.open("a+b")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                raise JournalError(
+                    f"journal {self.sqlite_path} is in use by another botkit daemon "
+                    "(stop it, or give this bot its own journal.url)"
+                ) from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n".encode())
+            handle.flush()
+            self._lock_file = handle
+        elif self.engine.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(f"botkit:{self.bot_id}".encode()).digest()[:8], "big", signed=True)
+            conn = self.engine.connect()
+            held = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            if not held:
+                conn.close()
+                raise JournalError(
+                    f"bot {self.bot_id!r} is already running on journal {self.safe_url} "
+                    "(stop it, or set a distinct [bot] id)"
+                )
+            self._pg_lock_conn = conn
+
+    def release(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+        if self._pg_lock_conn is not None:
+            self._pg_lock_conn.close()
+            self._pg_lock_conn = None
+
+    def close(self) -> None:
+        self.release()
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ runs
+
+    def begin_run(self, venue: str, now: int) -> int:
+        with self.session() as s, s.begin():
+            # A run left 'running' by a killed daemon is marked crashed: nobody is running it now.
+            s.execute(update(Run).where(Run.bot_id == self.bot_id, Run.status == "running")
+                      .values(status="crashed"))
+            run = Run(bot_id=self.bot_id, venue=venue, status="running", started_at=now, ticks=0,
+                      pid=os.getpid(), host=socket.gethostname())
+            s.add(run)
+            s.flush()
+            return run.id
+
+    def heartbeat(self, run_id: int, now: int, ticks: int, equity: Decimal | None, position: Decimal,
+                  error: str | None = None, start_equity: Decimal | None = None) -> None:
+        values: dict[str, Any] = {"last_tick_at": now, "ticks": ticks, "last_equity": equity, "last_position": position}
+        if error is not None:
+            values["last_error"] = error
+        if start_equity is not None:
+            values["start_equity"] = start_equity
+        with self.session() as s, s.begin():
+            s.execute(update(Run).where(Run.id == run_id).values(**values))
+
+    def end_run(self, run_id: int, now: int, status: str, summary: dict[str, Any]) -> None:
+        with self.session() as s, s.begin():
+            s.execute(update(Run).where(Run.id == run_id)
+                      .values(status=status, stopped_at=now, summary=jsonutil.dumps(summary)))
+
+    # ------------------------------------------------------------------ orders
+
+    def record_pending(self, run_id: int, venue: str, strategy: str, tag: str, side: Side, order_type: str,
+                       price: Decimal | None, quantity: Decimal, now: int) -> OrderRecord:
+        """Journal an order before it is sent: the write-ahead step of exactly-once placement."""
+        with self.session() as s, s.begin():
+            row = OrderRow(bot_id=self.bot_id, run_id=run_id, strategy=strategy, tag=tag, side=side.value,
+                           order_type=order_type, price=price, quantity=quantity, status="pending",
+                           filled_quantity=ZERO, fees=ZERO, created_at=now, sent_at=now, updated_at=now,
+                           venue=venue)
+            s.add(row)
+            s.flush()
+            s.add(OrderEvent(order_id=row.id, ts=now, event="pending"))
+            return _record(row, 0)
+
+    def set_status(self, record: OrderRecord, status: str, now: int, detail: str | None = None,
+                   error: str | None = None) -> None:
+        """Move an order to one of botkit's own states (unknown, rejected, not_placed)."""
+        with self.session() as s, s.begin():
+            values: dict[str, Any] = {"status": status, "updated_at": now}
+            if error is not None:
+                values["error"] = error
+            s.execute(update(OrderRow).where(OrderRow.id == record.local_id).values(**values))
+            s.add(OrderEvent(order_id=record.local_id, ts=now, event=status, detail=detail))
+        record.status = status
+
+    def bind(self, record: OrderRecord, exchange_order_id: str, now: int, *, flag: str | None = None,
+             detail: str | None = None) -> None:
+        """Tie a journaled order to the exchange's id (from the 202 reply or a reconciliation)."""
+        with self.session() as s, s.begin():
+            values: dict[str, Any] = {"exchange_order_id": exchange_order_id, "status": OrderStatus.OPENED.value,
+                                      "updated_at": now}
+            if flag is not None:
+                values["flag"] = flag
+            s.execute(update(OrderRow).where(OrderRow.id == record.local_id).values(**values))
+            s.add(OrderEvent(order_id=record.local_id, ts=now, event=flag or "placed",
+                             detail=detail or exchange_order_id))
+        record.exchange_order_id = exchange_order_id
+        record.status = OrderStatus.OPENED.value
+
+    def apply(self, record: OrderRecord, order: Order, run_id: int, now: int) -> list[Fill]:
+        """Bring a journaled order up to the exchange's view; return the fills not seen before.
+
+        Status, filled quantity and the new fills are written in one transaction, and a fill
+        already journaled (same order and sequence number) is never written twice.
+        """
+        new_fills = list(order.fills[record.fills_seen:])
+        if not order.fills and order.filled > record.filled:
+            # A venue without botkit's fills extension: one synthetic fill per observed increase.
+            price = order.average_price if order.average_price is not None else (order.price or ZERO)
+            new_fills = [Fill(order.order_id, price, order.filled - record.filled, ZERO,
+                              _liquidity_guess(order), now, record.fills_seen)]
+        status_changed = order.status.value != record.status
+        if not new_fills and not status_changed and order.filled == record.filled:
+            return []
+        stored: list[Fill] = []
+        with self.session() as s, s.begin():
+            for fill in new_fills:
+                exists = s.scalar(select(FillRow.id).where(
+                    FillRow.bot_id == self.bot_id, FillRow.exchange_order_id == order.order_id,
+                    FillRow.seq == fill.seq))
+                if exists is not None:
+                    continue
+                s.add(FillRow(bot_id=self.bot_id, order_id=record.local_id, exchange_order_id=order.order_id,
+                              seq=fill.seq, strategy=record.strategy, side=record.side.value, price=fill.price,
+                              quantity=fill.quantity, fee=fill.fee, liquidity=fill.liquidity.value, ts=fill.ts,
+                              run_id=run_id))
+                s.add(OrderEvent(order_id=record.local_id, ts=now, event="fill",
+                                 detail=f"{fill.quantity} @ {fill.price} fee {fill.fee} {fill.liquidity.value}"))
+                stored.append(fill)
+            s.execute(update(OrderRow).where(OrderRow.id == record.local_id).values(
+                status=order.status.value, filled_quantity=order.filled, average_price=order.average_price,
+                fees=order.fees, exchange_created_at=order.created_ts or None, updated_at=now))
+            if status_changed and order.status is not OrderStatus.PARTIAL:
+                s.add(OrderEvent(order_id=record.local_id, ts=now, event=order.status.value))
+        record.status = order.status.value
+        record.filled = order.filled
+        record.average_price = order.average_price
+        record.fees = order.fees
+        record.fills_seen = max(record.fills_seen + len(new_fills), len(order.fills))
+        return stored
+
+    def adopt(self, run_id: int, venue: str, order: Order, now: int, strategy: str = "_adopted") -> OrderRecord:
+        """Journal an exchange order botkit did not know (found at start-up)."""
+        with self.session() as s, s.begin():
+            row = OrderRow(bot_id=self.bot_id, run_id=run_id, strategy=strategy, tag="", side=order.side.value,
+                           order_type=order.order_type.value, price=order.price, quantity=order.quantity,
+                           exchange_order_id=order.order_id, status=OrderStatus.OPENED.value,
+                           filled_quantity=ZERO, fees=ZERO, created_at=now, sent_at=order.created_ts or now,
+                           exchange_created_at=order.created_ts or None, updated_at=now, venue=venue,
+                           flag="adopted")
+            s.add(row)
+            s.flush()
+            s.add(OrderEvent(order_id=row.id, ts=now, event="adopted", detail=order.order_id))
+            return _record(row, 0)
+
+    def note(self, record: OrderRecord, event_name: str, now: int, detail: str | None = None) -> None:
+        with self.session() as s, s.begin():
+            s.add(OrderEvent(order_id=record.local_id, ts=now, event=event_name, detail=detail))
+
+    def live_orders(self) -> list[OrderRecord]:
+        """Orders not finished: open on the exchange, or of unresolved outcome."""
+        with self.session() as s:
+            rows = s.scalars(select(OrderRow).where(OrderRow.bot_id == self.bot_id,
+                                                     OrderRow.status.in_(LIVE_STATUSES)).order_by(OrderRow.id)).all()
+            counts = self._fill_counts(s, [r.id for r in rows])
+            return [_record(r, counts.get(r.id, 0)) for r in rows]
+
+    def not_placed_since(self, since: int) -> list[OrderRecord]:
+        """Orders declared not placed recently: one may still turn up on the exchange (late)."""
+        with self.session() as s:
+            rows = s.scalars(select(OrderRow).where(OrderRow.bot_id == self.bot_id, OrderRow.status == "not_placed",
+                                                     OrderRow.sent_at >= since).order_by(OrderRow.id)).all()
+            return [_record(r, 0) for r in rows]
+
+    def known_exchange_ids(self, ids: Iterable[str]) -> set[str]:
+        wanted = list(ids)
+        if not wanted:
+            return set()
+        with self.session() as s:
+            found = s.scalars(select(OrderRow.exchange_order_id).where(
+                OrderRow.bot_id == self.bot_id, OrderRow.exchange_order_id.in_(wanted))).all()
+            return {f for f in found if f is not None}
+
+    @staticmethod
+    def _fill_counts(s: Session, order_ids: Sequence[int]) -> dict[int, int]:
+        if not order_ids:
+            return {}
+        counts: dict[int, int] = {}
+        for oid in s.scalars(select(FillRow.order_id).where(FillRow.order_id.in_(order_ids))):
+            counts[oid] = counts.get(oid, 0) + 1
+        return counts
+
+    def positions(self) -> dict[str, Decimal]:
+        """Net BTC per strategy over all this bot's fills (buys minus sells)."""
+        result: dict[str, Decimal] = {}
+        with self.session() as s:
+            for strategy, side, quantity in s.execute(
+                    select(FillRow.strategy, FillRow.side, FillRow.quantity).where(FillRow.bot_id == self.bot_id)):
+                signed = quantity if side == Side.BUY.value else -quantity
+                result[strategy] = result.get(strategy, ZERO) + signed
+        return result
+
+    # ------------------------------------------------------------------ other records
+
+    def record_rejection(self, run_id: int, now: int, strategy: str, rule: str, reason: str, intent: str) -> None:
+        with self.session() as s, s.begin():
+            s.add(RiskRejection(run_id=run_id, ts=now, strategy=strategy, rule=rule, reason=reason, intent=intent))
+
+    def record_balances(self, run_id: int, now: int, balances: dict[str, Decimal]) -> None:
+        with self.session() as s, s.begin():
+            for currency, amount in sorted(balances.items()):
+                s.add(BalanceSnapshot(run_id=run_id, ts=now, currency=currency, amount=amount))
+
+    def load_state(self, strategy: str) -> dict[str, Any]:
+        with self.session() as s:
+            rows = s.execute(select(StrategyStateRow.key, StrategyStateRow.value).where(
+                StrategyStateRow.bot_id == self.bot_id, StrategyStateRow.strategy == strategy)).all()
+            return {key: jsonutil.loads(value) for key, value in rows}
+
+    def save_state(self, strategy: str, changes: dict[str, Any]) -> None:
+        if not changes:
+            return
+        with self.session() as s, s.begin():
+            for key, value in changes.items():
+                row = s.get(StrategyStateRow, (self.bot_id, strategy, key))
+                if value is None:
+                    if row is not None:
+                        s.delete(row)
+                    continue
+                encoded = jsonutil.dumps(value)
+                if row is None:
+                    s.add(StrategyStateRow(bot_id=self.bot_id, strategy=strategy, key=key, value=encoded))
+                else:
+                    row.value = encoded
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _liquidity_guess(order: Order) -> Liquidity:
+    return Liquidity.TAKER if order.order_type.value == "market" else Liquidity.MAKER
+
+
+def _short(exc: BaseException) -> str:
+    text_ = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text_[:200]
+
+
+__all__ = ["Journal", "OrderRecord"]

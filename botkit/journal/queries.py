@@ -1,0 +1,66 @@
+"""Read-only views of the journal for ``botkit journal`` and ``botkit status``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from botkit.client.parse import iso_ms
+from botkit.journal.journal import Journal
+from botkit.journal.schema import FillRow, OrderRow, Run
+from botkit.model import Side
+from botkit.pnl import PnL
+
+ORDER_COLUMNS = ("id", "exchange_order_id", "strategy", "side", "order_type", "price", "quantity",
+                 "filled_quantity", "average_price", "fees", "status", "flag", "created_at", "run_id")
+FILL_COLUMNS = ("exchange_order_id", "strategy", "side", "price", "quantity", "fee", "liquidity", "ts", "run_id")
+PNL_COLUMNS = ("strategy", "fills", "position", "average_cost", "volume", "realized_pnl", "fees", "net_pnl")
+
+
+def orders(journal: Journal, run_id: int | None = None) -> list[dict[str, Any]]:
+    with journal.session() as s:
+        query = select(OrderRow).where(OrderRow.bot_id == journal.bot_id).order_by(OrderRow.id)
+        if run_id is not None:
+            query = query.where(OrderRow.run_id == run_id)
+        return [{
+            "id": o.id, "exchange_order_id": o.exchange_order_id, "strategy": o.strategy, "side": o.side,
+            "order_type": o.order_type, "price": o.price, "quantity": o.quantity,
+            "filled_quantity": o.filled_quantity, "average_price": o.average_price, "fees": o.fees,
+            "status": o.status, "flag": o.flag, "created_at": iso_ms(o.created_at), "run_id": o.run_id,
+        } for o in s.scalars(query)]
+
+
+def fills(journal: Journal, run_id: int | None = None) -> list[dict[str, Any]]:
+    with journal.session() as s:
+        query = select(FillRow).where(FillRow.bot_id == journal.bot_id).order_by(FillRow.ts, FillRow.id)
+        if run_id is not None:
+            query = query.where(FillRow.run_id == run_id)
+        return [{
+            "exchange_order_id": f.exchange_order_id, "strategy": f.strategy, "side": f.side, "price": f.price,
+            "quantity": f.quantity, "fee": f.fee, "liquidity": f.liquidity, "ts": f.ts, "run_id": f.run_id,
+        } for f in s.scalars(query)]
+
+
+def pnl(journal: Journal, run_id: int | None = None) -> list[dict[str, Any]]:
+    """Average-cost PnL per strategy, and a TOTAL row, from the journaled fills."""
+    books: dict[str, PnL] = {}
+    total = PnL()
+    for f in fills(journal, run_id):
+        side = Side(f["side"])
+        books.setdefault(f["strategy"], PnL()).add(side, f["price"], f["quantity"], f["fee"])
+        total.add(side, f["price"], f["quantity"], f["fee"])
+    rows = [_pnl_row(name, book) for name, book in sorted(books.items())]
+    if len(rows) != 1:
+        rows.append(_pnl_row("TOTAL", total))
+    return rows
+
+
+def _pnl_row(name: str, book: PnL) -> dict[str, Any]:
+    return {"strategy": name, "fills": book.fills, "position": book.position, "average_cost": book.average_cost,
+            "volume": book.volume, "realized_pnl": book.realized, "fees": book.fees, "net_pnl": book.net}
+
+
+def runs(journal: Journal) -> list[Run]:
+    with journal.session() as s:
+        return list(s.scalars(select(Run).where(Run.bot_id == journal.bot_id).order_by(Run.id)))

@@ -1,0 +1,124 @@
+"""``botkit run``, ``botkit strategies`` and ``botkit journal``: the bot's own commands."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from botkit import config as config_mod
+from botkit import logs
+from botkit.config import Config
+from botkit.errors import BotkitError, ConfigError, JournalError, PluginError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+config_option = click.option("--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+                             help="Config file (default: ./botkit.toml if present, else built-in defaults).")
+
+
+def fail_cleanly(func: F) -> F:
+    """Turn framework errors into one clear line on stderr: exit 2 for bad config, 1 otherwise."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, PluginError) as exc:
+            click.echo(f"botkit: {exc}", err=True)
+            sys.exit(2)
+        except JournalError as exc:
+            click.echo(f"botkit: journal error: {exc}", err=True)
+            sys.exit(2)
+        except BotkitError as exc:
+            click.echo(f"botkit: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_config(path: Path | None) -> Config:
+    if path is not None and not path.is_file():
+        raise ConfigError("--config", f"{path} does not exist", "give the path of a TOML config file")
+    return config_mod.load(path)
+
+
+@click.command()
+@config_option
+@click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds.")
+@click.option("--dry-run", is_flag=True, help="Paper trading: live market data, simulated fills, nothing sent.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), help="Log as text or one JSON object a line.")
+@click.option("--strategy-path", "strategy_paths", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Another folder of strategy files (repeatable).")
+@fail_cleanly
+def run(config_path: Path | None, duration: float | None, dry_run: bool, log_format: str | None,
+        strategy_paths: tuple[Path, ...]) -> None:
+    """Run the bot as a daemon until SIGINT/SIGTERM (or --duration).
+
+    With no config, or no [exchange] base_url, botkit starts its sandbox exchange in-process, with a
+    simulated market and a demo account, and runs the example market maker against it.
+    """
+    from botkit.bot import build_bot
+    from botkit.scheduler import Daemon
+
+    cfg = load_config(config_path)
+    logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], cfg.secrets)
+    bot = build_bot(cfg, dry_run=dry_run, extra_paths=strategy_paths)
+    logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], bot.secrets)
+    try:
+        summary = Daemon(bot, float(cfg["engine"]["interval_seconds"])).run(duration)
+    finally:
+        bot.close()
+    logging.getLogger("botkit").info("stopped after %s ticks", summary.get("ticks"))
+
+
+@click.command()
+@config_option
+@click.option("--strategy-path", "strategy_paths", multiple=True, type=click.Path(path_type=Path, file_okay=False))
+@fail_cleanly
+def strategies(config_path: Path | None, strategy_paths: tuple[Path, ...]) -> None:
+    """List the strategies botkit can find, with their source, parameters and description."""
+    from botkit.plugins import discover
+
+    cfg = load_config(config_path)
+    found = discover([*cfg.strategy_paths, *strategy_paths])
+    enabled = cfg.enabled_strategies()
+    if not found:
+        click.echo("no strategies found")
+    for name, spec in sorted(found.items()):
+        mark = "enabled" if name in enabled else "available"
+        click.echo(f"{name}  ({mark})\n  source: {spec.source}")
+        if spec.defaults:
+            params = ", ".join(f"{k}={v}" for k, v in spec.defaults.items())
+            click.echo(f"  params: {params}")
+        if spec.doc:
+            click.echo("  " + spec.doc.splitlines()[0])
+
+
+@click.command()
+@click.argument("what", type=click.Choice(["orders", "fills", "pnl"]))
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--run", "run_id", type=int, help="Only this run's records.")
+@fail_cleanly
+def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None) -> None:
+    """Show the journal's orders, fills or PnL."""
+    from botkit.journal import Journal, queries
+    from botkit.output import render
+
+    cfg = load_config(config_path)
+    store = Journal(cfg["journal"]["url"], bot_id=cfg["bot"]["id"])
+    try:
+        if what == "orders":
+            click.echo(render(queries.orders(store, run_id), fmt, queries.ORDER_COLUMNS))
+        elif what == "fills":
+            click.echo(render(queries.fills(store, run_id), fmt, queries.FILL_COLUMNS))
+        else:
+            click.echo(render(queries.pnl(store, run_id), fmt, queries.PNL_COLUMNS))
+    finally:
+        store.close()

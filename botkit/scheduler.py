@@ -1,0 +1,112 @@
+"""The daemon: an APScheduler job that fetches a snapshot and calls ``Engine.tick``.
+
+APScheduler only decides *when*; the tick itself is the engine's plain method. One job, one
+instance at a time (a slow tick delays the next instead of overlapping it; late runs coalesce).
+SIGINT/SIGTERM stop the scheduling, wait for the tick in flight, then stop the engine (cancel or
+leave open orders) and record the run's summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from types import FrameType
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from botkit.bot import Bot
+from botkit.errors import MarketDataError, VenueError
+
+log = logging.getLogger("botkit.daemon")
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Daemon:
+    """Runs one bot until a signal, ``stop()`` or the optional duration."""
+
+    def __init__(self, bot: Bot, interval_seconds: float, *, on_tick: Any = None) -> None:
+        self.bot = bot
+        self.interval = interval_seconds
+        self.stopping = threading.Event()
+        self.ticks = 0
+        self.skipped = 0
+        self.overlaps = 0
+        self.on_tick = on_tick
+        self._tick_lock = threading.Lock()
+
+    def tick(self) -> None:
+        """One scheduled tick; never raises (a failed tick is logged and the daemon goes on)."""
+        if self.stopping.is_set():
+            return
+        if not self._tick_lock.acquire(blocking=False):
+            self.overlaps += 1  # cannot happen with max_instances=1; counted to prove it
+            return
+        try:
+            engine = self.bot.engine
+            error: str | None = None
+            try:
+                snapshot = self.bot.fetch()
+            except (MarketDataError, VenueError) as exc:
+                self.skipped += 1
+                error = f"tick skipped: {exc}"
+                log.warning("%s", error)
+            else:
+                report = engine.tick(snapshot)
+                self.ticks += 1
+                if report.errors:
+                    error = "; ".join(report.errors)
+                if self.on_tick is not None:
+                    self.on_tick(snapshot, report)
+            if engine.run_id is not None:
+                self.bot.journal.heartbeat(engine.run_id, now_ms(), engine.ticks, engine.equity,
+                                           sum(engine.positions.values()), error, engine.start_equity)
+        except Exception:
+            log.exception("tick failed; the daemon goes on")
+        finally:
+            self._tick_lock.release()
+
+    def _on_max_instances(self, event: JobExecutionEvent) -> None:
+        log.warning("a tick took longer than the interval; the next one waits for it")
+
+    def run(self, duration: float | None = None, *, install_signals: bool = True) -> dict[str, Any]:
+        """Start the engine, tick until stopped, stop the engine; returns the run summary."""
+        engine = self.bot.engine
+        engine.start(now_ms())
+        if install_signals:
+            self._install_signals()
+        scheduler = BackgroundScheduler(timezone=UTC)
+        scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
+        scheduler.add_job(self.tick, "interval", seconds=self.interval, id="tick", max_instances=1,
+                          coalesce=True, misfire_grace_time=None, next_run_time=datetime.now(UTC))
+        scheduler.start()
+        status = "stopped"
+        try:
+            self.stopping.wait(duration)
+        except BaseException:
+            status = "crashed"
+            raise
+        finally:
+            self.stopping.set()
+            scheduler.shutdown(wait=True)
+            with self._tick_lock:  # the tick in flight, if any, has finished
+                summary = engine.stop(now_ms(), status=status)
+        return summary
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def _install_signals(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("received %s: finishing the current tick, then stopping", signal.Signals(signum).name)
+            self.stopping.set()
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)

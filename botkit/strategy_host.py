@@ -1,0 +1,118 @@
+"""Runs one strategy's hooks in isolation: its exceptions, junk and overruns stay its own.
+
+A failing call is logged with the strategy's name and counts towards a pause: after
+``max_failures`` consecutive failures the strategy is paused for the rest of the run (its open
+orders stay under the engine's care). With a time limit, each call runs in a worker thread; a call
+that overruns has its result dropped, and the strategy is skipped until that call returns, so a
+stuck strategy costs one thread, never the daemon.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+import pluggy
+
+from botkit.context import StrategyContext
+
+log = logging.getLogger("botkit.engine")
+
+HOOKS = ("botkit_on_start", "botkit_on_stop", "botkit_on_snapshot", "botkit_on_order_update",
+         "botkit_on_fill", "botkit_on_rejection")
+
+
+class StrategyFailure(Exception):
+    """Raised by :meth:`StrategyHost.call` when the call failed (already logged and counted)."""
+
+
+class StrategyHost:
+    """One configured strategy: its plugin's hook functions, its context and its health."""
+
+    def __init__(self, name: str, pm: pluggy.PluginManager, plugin: object, ctx: StrategyContext, *,
+                 timeout: float | None, max_failures: int) -> None:
+        self.name = name
+        self.plugin = plugin
+        self.ctx = ctx
+        self.timeout = timeout
+        self.max_failures = max_failures
+        self.failures = 0
+        self.total_failures = 0
+        self.paused = False
+        self.last_error: str | None = None
+        self._busy: Future[Any] | None = None
+        self._calls: dict[str, Callable[[dict[str, Any]], Any]] = {}
+        for hook_name in HOOKS:
+            caller = getattr(pm.hook, hook_name)
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    self._calls[hook_name] = _bind(impl.function, tuple(impl.argnames))
+
+    def implements(self, hook_name: str) -> bool:
+        return hook_name in self._calls
+
+    @property
+    def active(self) -> bool:
+        return not self.paused and (self._busy is None or self._busy.done())
+
+    def call(self, hook_name: str, **kwargs: Any) -> Any:
+        """Call the strategy's implementation of a hook, isolated; None when it has none."""
+        function = self._calls.get(hook_name)
+        if function is None or self.paused:
+            return None
+        if self._busy is not None:
+            if not self._busy.done():
+                raise self._fail(hook_name, "still running its previous call; skipped")
+            self._busy = None
+        try:
+            if self.timeout is None:
+                result = function(kwargs)
+            else:
+                result = self._call_with_timeout(function, kwargs, hook_name)
+        except StrategyFailure:
+            raise
+        except Exception as exc:
+            raise self._fail(hook_name, f"raised {type(exc).__name__}: {exc}", exc_info=exc) from None
+        self.failures = 0
+        return result
+
+    def _call_with_timeout(self, function: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any],
+                           hook_name: str) -> Any:
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(function(kwargs))
+            except BaseException as exc:  # delivered to the engine thread below
+                future.set_exception(exc)
+
+        worker = threading.Thread(target=run, name=f"strategy-{self.name}", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if not future.done():
+            self._busy = future
+            raise self._fail(hook_name, f"overran its time limit of {self.timeout}s; its intents are dropped")
+        return future.result()
+
+    def fail(self, hook_name: str, reason: str) -> StrategyFailure:
+        """Count a failure found by the engine (junk results) and return the exception to raise."""
+        return self._fail(hook_name, reason)
+
+    def _fail(self, hook_name: str, reason: str, exc_info: BaseException | None = None) -> StrategyFailure:
+        self.failures += 1
+        self.total_failures += 1
+        self.last_error = f"{hook_name}: {reason}"
+        log.error("strategy %s %s in %s (failure %d of %d)", self.name, reason, hook_name, self.failures,
+                  self.max_failures, exc_info=exc_info)
+        if self.failures >= self.max_failures and not self.paused:
+            self.paused = True
+            log.error("strategy %s paused after %d consecutive failures", self.name, self.failures)
+        return StrategyFailure(reason)
+
+
+def _bind(function: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:
+    """Pass an implementation only the arguments it declares (pluggy's convention)."""
+    return lambda kwargs: function(**{name: kwargs[name] for name in argnames})

@@ -1,0 +1,139 @@
+"""The journal on SQLite and on PostgreSQL: write-ahead rows, binding, fills kept once, state."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from botkit.errors import JournalError
+from botkit.journal import Journal, queries
+from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
+
+
+def _order(order_id: str, fills: tuple[Fill, ...], status: OrderStatus, quantity: str = "1.5") -> Order:
+    filled = sum((f.quantity for f in fills), Decimal(0))
+    return Order(order_id, Side.BUY, OrderType.LIMIT, status, Decimal("400.10"), Decimal(quantity), filled,
+                 created_ts=1000, fills=fills)
+
+
+def _fill(order_id: str, seq: int, qty: str, price: str = "400.10", fee: str = "0.04001") -> Fill:
+    return Fill(order_id, Decimal(price), Decimal(qty), Decimal(fee), Liquidity.MAKER, 2000 + seq, seq)
+
+
+def test_pending_bind_and_fills_are_exact_and_kept_once(journal_url: str, bot_id: str) -> None:
+    journal = Journal(journal_url, bot_id)
+    run = journal.begin_run("live", 1)
+    record = journal.record_pending(run, "live", "mm", "quote", Side.BUY, "limit", Decimal("400.10"),
+                                    Decimal("1.5"), 10)
+    assert [r.local_id for r in journal.live_orders()] == [record.local_id]
+    assert journal.live_orders()[0].status == "pending"
+    journal.bind(record, "ex-1", 11)
+
+    first = _order("ex-1", (_fill("ex-1", 0, "0.5"),), OrderStatus.PARTIAL)
+    assert [f.seq for f in journal.apply(record, first, run, 12)] == [0]
+    # The same view again (a second sync, or a restart that re-reads it) adds nothing.
+    assert journal.apply(record, first, run, 13) == []
+    record.fills_seen = 0  # even a record that forgot what it saw cannot journal a fill twice
+    assert journal.apply(record, first, run, 14) == []
+
+    done = _order("ex-1", (_fill("ex-1", 0, "0.5"), _fill("ex-1", 1, "1.0", fee="0.08002")), OrderStatus.FILLED)
+    new = journal.apply(record, done, run, 15)
+    assert [(f.seq, f.quantity) for f in new] == [(1, Decimal("1.0"))]
+    assert journal.live_orders() == []
+
+    rows = queries.fills(journal)
+    assert [(r["quantity"], r["fee"]) for r in rows] == [(Decimal("0.5"), Decimal("0.04001")),
+                                                        (Decimal("1.0"), Decimal("0.08002"))]
+    (order_row,) = queries.orders(journal)
+    assert order_row["status"] == "filled"
+    assert order_row["filled_quantity"] == Decimal("1.5")
+    assert order_row["price"] == Decimal("400.10")
+    assert journal.positions() == {"mm": Decimal("1.5")}
+    journal.close()
+
+
+def test_money_survives_the_database_without_float_rounding(journal_url: str, bot_id: str) -> None:
+    journal = Journal(journal_url, bot_id)
+    run = journal.begin_run("live", 1)
+    odd = Decimal("0.10000000000000000000000000001")
+    record = journal.record_pending(run, "live", "s", "", Side.SELL, "limit", Decimal("123456789.01"), odd, 1)
+    (row,) = journal.live_orders()
+    assert row.quantity == odd and row.price == Decimal("123456789.01")
+    assert record.local_id == row.local_id
+    journal.close()
+
+
+def test_bot_ids_do_not_see_each_other(journal_url: str, bot_id: str) -> None:
+    a = Journal(journal_url, bot_id + "-a")
+    b = Journal(journal_url, bot_id + "-b")
+    run = a.begin_run("live", 1)
+    a.record_pending(run, "live", "s", "", Side.BUY, "limit", Decimal(1), Decimal(1), 1)
+    assert len(a.live_orders()) == 1
+    assert b.live_orders() == []
+    assert queries.orders(b) == []
+    a.close()
+    b.close()
+
+
+def test_strategy_state_round_trips_and_deletes(journal_url: str, bot_id: str) -> None:
+    journal = Journal(journal_url, bot_id)
+    journal.save_state("s", {"count": 3, "level": Decimal("400.25"), "names": ["a"]})
+    journal.save_state("s", {"count": 4, "names": None})
+    assert journal.load_state("s") == {"count": 4, "level": Decimal("400.25")}
+    assert journal.load_state("other") == {}
+    journal.close()
+
+
+def test_a_run_left_running_is_marked_crashed_by_the_next(journal_url: str, bot_id: str) -> None:
+    journal = Journal(journal_url, bot_id)
+    first = journal.begin_run("live", 1)
+    second = journal.begin_run("live", 2)
+    statuses = {r.id: r.status for r in queries.runs(journal)}
+    assert statuses == {first: "crashed", second: "running"}
+    journal.end_run(second, 3, "stopped", {"ticks": 1})
+    assert {r.id: r.status for r in queries.runs(journal)}[second] == "stopped"
+    journal.close()
+
+
+def test_second_daemon_on_one_sqlite_journal_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'j.sqlite'}"
+    first = Journal(url)
+    first.acquire()
+    second = Journal(url)
+    with pytest.raises(JournalError, match="in use by another botkit daemon"):
+        second.acquire()
+    first.release()
+    second.acquire()  # free again once the first let go
+    second.close()
+    first.close()
+
+
+def test_second_daemon_with_the_same_bot_id_on_postgres_is_refused(bot_id: str) -> None:
+    from tests.conftest import postgres_url
+
+    url = postgres_url()
+    first = Journal(url, bot_id)
+    first.acquire()
+    with pytest.raises(JournalError, match="already running"):
+        Journal(url, bot_id).acquire()
+    other = Journal(url, bot_id + "-other")
+    other.acquire()  # another bot on the same database is fine
+    other.close()
+    first.close()
+
+
+def test_sqlite_journal_runs_in_wal_mode(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    journal = Journal(f"sqlite:///{tmp_path / 'j.sqlite'}")
+    with journal.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+    journal.close()
+
+
+def test_bad_url_is_a_clear_journal_error() -> None:
+    with pytest.raises(JournalError, match="not a SQLAlchemy URL"):
+        Journal("nonsense")

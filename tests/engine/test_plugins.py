@@ -1,0 +1,127 @@
+"""Strategy discovery: entry points, folders, classes or modules, parameters, and `botkit strategies`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from botkit.errors import ConfigError, PluginError
+from botkit.plugins import discover, make_manager, register, resolve_params
+
+ROOT = Path(__file__).resolve().parents[2]
+
+MODULE_STRATEGY = '''
+"""Buys a little on every snapshot."""
+from decimal import Decimal
+import botkit
+from botkit import hookimpl
+
+PARAMS = {"size": Decimal("0.01"), "label": "x", "levels": 3, "active": True}
+
+@hookimpl
+def botkit_on_snapshot(snapshot, ctx):
+    return [botkit.buy(ctx.params["size"], snapshot.best_bid)]
+'''
+
+CLASS_STRATEGY = '''
+"""A class-based strategy."""
+from botkit import hookimpl
+
+class Quiet:
+    """Does nothing, politely."""
+    PARAMS = {"patience": 5}
+
+    @hookimpl
+    def botkit_on_snapshot(self, snapshot, ctx):
+        return None
+'''
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_folder_strategies_as_modules_and_classes(tmp_path: Path) -> None:
+    _write(tmp_path, "buyer", MODULE_STRATEGY)
+    _write(tmp_path, "quiet", CLASS_STRATEGY)
+    _write(tmp_path, "helpers", "X = 1\n")  # not a strategy: skipped
+    _write(tmp_path, "_private", MODULE_STRATEGY)  # underscore files are skipped
+    found = discover([tmp_path], entry_point_strategies=False)
+    assert sorted(found) == ["buyer", "quiet"]
+    assert found["buyer"].doc == "Buys a little on every snapshot."
+    assert found["quiet"].doc == "Does nothing, politely."
+    assert found["quiet"].defaults == {"patience": 5}
+    assert type(found["quiet"].plugin).__name__ == "Quiet"
+
+
+def test_shipped_market_maker_comes_from_the_entry_point_once(tmp_path: Path) -> None:
+    found = discover([ROOT / "strategies"])
+    assert found["market_maker"].source == "entry point strategies.market_maker"
+    assert found["market_maker"].path == (ROOT / "strategies" / "market_maker.py").resolve()
+
+
+def test_third_party_entry_points_are_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "thirdparty_strats"
+    _write(package, "__init__", "")
+    _write(package, "trend", MODULE_STRATEGY)
+    dist = tmp_path / "thirdparty_strats-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-strats\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[botkit.strategies]\ntrend = thirdparty_strats.trend\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = discover([])
+    assert found["trend"].source == "entry point thirdparty_strats.trend"
+
+
+def test_two_strategies_with_one_name_are_refused(tmp_path: Path) -> None:
+    _write(tmp_path / "a", "twin", MODULE_STRATEGY)
+    _write(tmp_path / "b", "twin", MODULE_STRATEGY)
+    with pytest.raises(PluginError, match="two strategies are named 'twin'"):
+        discover([tmp_path / "a", tmp_path / "b"], entry_point_strategies=False)
+
+
+def test_a_strategy_that_fails_to_import_names_its_file(tmp_path: Path) -> None:
+    _write(tmp_path, "broken", "import nonexistent_module_xyz\n")
+    with pytest.raises(PluginError, match=r"broken\.py: import failed: ModuleNotFoundError"):
+        discover([tmp_path], entry_point_strategies=False)
+
+
+def test_params_are_typed_by_their_defaults(tmp_path: Path) -> None:
+    _write(tmp_path, "buyer", MODULE_STRATEGY)
+    spec = discover([tmp_path], entry_point_strategies=False)["buyer"]
+    params = resolve_params(spec, {"enabled": True, "size": "0.5", "levels": 7}, "strategies.buyer")
+    assert params == {"size": Decimal("0.5"), "label": "x", "levels": 7, "active": True}
+    for bad in ({"size": "lots"}, {"levels": "7"}, {"active": 1}, {"label": 3}, {"size": True}):
+        with pytest.raises(ConfigError) as caught:
+            resolve_params(spec, bad, "strategies.buyer")
+        assert caught.value.key == f"strategies.buyer.{next(iter(bad))}"
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        resolve_params(spec, {"sise": 1}, "strategies.buyer")
+
+
+def test_misspelt_hook_is_caught_by_check_pending(tmp_path: Path) -> None:
+    _write(tmp_path, "typo", MODULE_STRATEGY + "\n@hookimpl\ndef botkit_on_snapshoot(snapshot):\n    pass\n")
+    spec = discover([tmp_path], entry_point_strategies=False)["typo"]
+    from pluggy import PluginValidationError
+
+    with pytest.raises(PluginValidationError, match="botkit_on_snapshoot"):
+        register(make_manager(), [("typo", spec.plugin)])
+
+
+def test_botkit_strategies_lists_source_params_and_doc(tmp_path: Path) -> None:
+    _write(tmp_path / "mine", "buyer", MODULE_STRATEGY)
+    result = subprocess.run([sys.executable, "-m", "botkit", "strategies", "--strategy-path", str(tmp_path / "mine")],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60, check=True)
+    assert "market_maker  (enabled)" in result.stdout
+    assert "buyer  (available)" in result.stdout
+    assert f"source: {tmp_path / 'mine' / 'buyer.py'}" in result.stdout
+    assert "params: size=0.01, label=x, levels=3, active=True" in result.stdout
+    assert "Buys a little on every snapshot." in result.stdout

@@ -1,0 +1,105 @@
+"""Each built-in risk rule on its own, including the daily-loss kill switch."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+
+import botkit
+from botkit.context import StrategyContext
+from botkit.model import BookLevel, Order, OrderBook, OrderStatus, OrderType, Side, Snapshot, Ticker
+from botkit.risk import DAY_MS, AccountRisk, RiskLimits, RiskRejected
+
+D = Decimal
+LIMITS = RiskLimits(max_order_quantity=D(1), max_position=D(2), max_notional=D(1000), max_open_orders=3,
+                    price_band_bps=D(100), daily_loss_limit=D(500), min_balance_usd=D(100), min_balance_btc=D("0.5"))
+SNAP = Snapshot(1000, Ticker(D(400), D(399), D(401)),
+                OrderBook((BookLevel(D(399), D(1)),), (BookLevel(D(401), D(1)),)))
+
+
+def _risk(**limits: object) -> AccountRisk:
+    risk = AccountRisk(dataclasses.replace(LIMITS, **limits))  # type: ignore[arg-type]
+    risk.update(1000, D(10000), available_usd=D(5000), available_btc=D(5), open_orders=0)
+    return risk
+
+
+def _ctx(position: str = "0", open_orders: tuple[Order, ...] = ()) -> StrategyContext:
+    ctx = StrategyContext.create("s", {})
+    ctx.position = D(position)
+    ctx.open_orders = open_orders
+    return ctx
+
+
+def _rule(risk: AccountRisk, intent: botkit.PlaceOrder, ctx: StrategyContext | None = None) -> str | None:
+    try:
+        risk.check(intent, SNAP, ctx or _ctx())
+    except RiskRejected as exc:
+        return exc.rule
+    return None
+
+
+def test_an_ordinary_order_passes() -> None:
+    assert _rule(_risk(), botkit.buy("0.5", "400")) is None
+    assert _risk().botkit_check_intent(botkit.buy("0.5", "400"), SNAP, _ctx()) is None
+
+
+def test_max_order_quantity() -> None:
+    assert _rule(_risk(), botkit.sell("1.01", "400")) == "max_order_quantity"
+
+
+def test_max_position_counts_open_orders_of_the_same_side() -> None:
+    resting = Order("x", Side.BUY, OrderType.LIMIT, OrderStatus.OPENED, D(399), D(1), D(0), 0)
+    assert _rule(_risk(), botkit.buy("1", "400"), _ctx("0.5")) is None
+    assert _rule(_risk(), botkit.buy("1", "400"), _ctx("0.5", (resting,))) == "max_position"
+    assert _rule(_risk(), botkit.sell("1", "400"), _ctx("-1.5")) == "max_position"
+    assert _rule(_risk(), botkit.sell("1", "400"), _ctx("1.5")) is None  # reduces the position
+
+
+def test_max_notional_uses_the_book_for_market_orders() -> None:
+    assert _rule(_risk(max_notional=D(300)), botkit.buy("1", "399")) == "max_notional"
+    assert _rule(_risk(max_notional=D(400)), botkit.buy("1")) == "max_notional"  # 1 x ask 401
+    assert _rule(_risk(max_notional=D(400)), botkit.sell("1")) is None  # 1 x bid 399
+
+
+def test_max_open_orders() -> None:
+    risk = _risk()
+    risk.open_orders = 3
+    assert _rule(risk, botkit.buy("0.1", "400")) == "max_open_orders"
+
+
+def test_price_band_guards_against_fat_fingers() -> None:
+    assert _rule(_risk(), botkit.buy("0.1", "404")) is None   # 100 bps from mid 400
+    assert _rule(_risk(), botkit.buy("0.1", "404.01")) == "price_band"
+    assert _rule(_risk(), botkit.sell("0.1", "3.99")) == "price_band"
+
+
+def test_min_balance_keeps_funds_available() -> None:
+    assert _rule(_risk(), botkit.buy("1", "400")) is None           # 5000 - 400 >= 100
+    risk = _risk()
+    risk.update(1000, D(10000), available_usd=D(450), available_btc=D("0.9"), open_orders=0)
+    assert _rule(risk, botkit.buy("1", "400")) == "min_balance"     # would leave 50 USD
+    assert _rule(risk, botkit.sell("0.5", "400")) == "min_balance"  # would leave 0.4 BTC
+    assert _rule(risk, botkit.sell("0.4", "400")) is None
+
+
+def test_daily_loss_limit_halts_until_the_next_utc_day() -> None:
+    risk = _risk()
+    day = 1000 // DAY_MS
+    risk.update(2000, D(9600), D(5000), D(5), 0)  # lost 400: fine
+    assert _rule(risk, botkit.buy("0.1", "400")) is None
+    risk.update(3000, D("9499.99"), D(5000), D(5), 0)  # lost 500.01: tripped
+    assert _rule(risk, botkit.buy("0.1", "400")) == "daily_loss_limit"
+    risk.update(4000, D(10000), D(5000), D(5), 0)  # recovering does not un-trip it the same day
+    assert _rule(risk, botkit.sell("0.1", "400")) == "daily_loss_limit"
+    risk.update((day + 1) * DAY_MS, D(9400), D(5000), D(5), 0)  # a new day starts from here
+    assert _rule(risk, botkit.sell("0.1", "400")) is None
+
+
+@pytest.mark.parametrize("intent", [botkit.buy("0.1"), botkit.sell("0.1")])
+def test_market_order_without_the_other_side_is_refused(intent: botkit.PlaceOrder) -> None:
+    empty = Snapshot(1, SNAP.ticker, OrderBook((), ()))
+    with pytest.raises(RiskRejected) as caught:
+        _risk().check(intent, empty, _ctx())
+    assert caught.value.rule == "no_market"

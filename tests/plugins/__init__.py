@@ -1,0 +1,1 @@
+"""Tiny strategies used by the tests."""

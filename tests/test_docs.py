@@ -1,0 +1,45 @@
+"""Every hook is documented with its exact signature and has its own test (as datasette does)."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+
+from botkit import hookspecs
+
+ROOT = Path(__file__).resolve().parents[1]
+HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("botkit_"))
+
+
+def _signature(name: str) -> str:
+    sig = inspect.signature(getattr(hookspecs, name))
+    params = ", ".join(f"{p.name}: {p.annotation}" for p in sig.parameters.values())
+    return f"{name}({params}) -> {sig.return_annotation}"
+
+
+def test_there_are_hooks() -> None:
+    assert "botkit_on_snapshot" in HOOKS and len(HOOKS) >= 6
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_hook_is_documented_with_its_exact_signature(hook: str) -> None:
+    docs = (ROOT / "docs" / "strategies.md").read_text()
+    assert f"\n### {hook}\n" in docs, f"docs/strategies.md has no section for {hook}"
+    section = docs.split(f"\n### {hook}\n", 1)[1].split("\n### ", 1)[0]
+    assert _signature(hook) in section, f"signature of {hook} in the docs is not {_signature(hook)}"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_hook_has_a_docstring_saying_whether_it_is_firstresult(hook: str) -> None:
+    doc = inspect.getdoc(getattr(hookspecs, hook)) or ""
+    assert "firstresult" in doc
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_hook_has_its_own_test(hook: str) -> None:
+    pattern = re.compile(rf"def test_hook_{hook}\w*\(")
+    assert any(pattern.search(p.read_text()) for p in (ROOT / "tests").rglob("test_*.py")), \
+        f"no test named test_hook_{hook}... in tests/"
