@@ -381,6 +381,12 @@ class Engine:
             order = by_id.get(record.exchange_order_id or "")
             if order is not None:
                 self._apply(record, order, now, report)
+            else:
+                # The venue says it has no such order (an exchange restored from an older state):
+                # nothing more can be learnt about it, so stop tracking it, loudly.
+                self.journal.set_status(record, "vanished", now, detail="the venue does not know this order")
+                self.live.pop(record.local_id, None)
+                _report_error(report, f"order {record.local_id} ({record.exchange_order_id}) vanished from the venue")
 
     def _apply(self, record: OrderRecord, order: Order, now: int, report: TickReport | None) -> None:
         if (order.status.value == record.status and order.filled == record.filled

@@ -27,6 +27,7 @@ from botkit.client import (
     Buttercoin,
     ButtercoinApiError,
     MalformedResponseError,
+    NotFoundError,
     RateLimitedError,
     ServerError,
     TransportError,
@@ -156,11 +157,14 @@ class LiveVenue:
         if not order_ids:
             return []
         wanted = set(order_ids)
-        if len(wanted) == 1:
-            return [self.order(next(iter(wanted)))]
-        found = [o for o in self.open_orders() if o.order_id in wanted]
-        missing = wanted - {o.order_id for o in found}
-        found.extend(self.order(order_id) for order_id in sorted(missing))
+        found = [o for o in self.open_orders() if o.order_id in wanted] if len(wanted) > 1 else []
+        for order_id in sorted(wanted - {o.order_id for o in found}):
+            try:
+                found.append(_normalize(self.api.order(order_id)))
+            except NotFoundError:
+                log.error("the exchange does not know order %s (404)", order_id)
+            except BaseButtercoinClientError as exc:
+                raise _read_error(exc, f"order {order_id}") from None
         return found
 
     def orders_since(self, since_ms: int) -> Sequence[Order]:

@@ -21,6 +21,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from botkit.bot import Bot
 from botkit.errors import MarketDataError, VenueError
+from botkit.model import ZERO
 
 log = logging.getLogger("botkit.daemon")
 
@@ -67,7 +68,7 @@ class Daemon:
                     self.on_tick(snapshot, report)
             if engine.run_id is not None:
                 self.bot.journal.heartbeat(engine.run_id, now_ms(), engine.ticks, engine.equity,
-                                           sum(engine.positions.values()), error, engine.start_equity)
+                                           sum(engine.positions.values(), ZERO), error, engine.start_equity)
         except Exception:
             log.exception("tick failed; the daemon goes on")
         finally:

@@ -71,7 +71,8 @@ class OrderRow(Base):
 
     ``status`` is the exchange's word once known (opened, partial-filled, filled, canceled), or
     botkit's own before that: ``pending`` (journaled, maybe not sent), ``unknown`` (sent, reply
-    lost), ``rejected`` (the exchange refused it), ``not_placed`` (certainly never created).
+    lost), ``rejected`` (the exchange refused it), ``not_placed`` (certainly never created);
+    ``vanished`` marks a placed order the exchange later said it does not know (404).
     """
 
     __tablename__ = "orders"
