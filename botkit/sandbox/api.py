@@ -266,6 +266,11 @@ class SandboxApi:
                 response = self.admin.handle(request)
             except ApiError as error:
                 response = error_response(error)
+            except Exception:
+                unique_id = uuid.uuid4().hex
+                log.exception("sandbox admin: %s %s failed (unique_id %s)", request.method, request.path, unique_id)
+                failure = ApiError(500, "internal_error", "The server encountered an internal error")
+                response = error_response(failure, unique_id)
         response.headers.update(verdict.headers())
         return response
 

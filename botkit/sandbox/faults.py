@@ -22,6 +22,7 @@ import random
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 ERROR500 = "error500"
@@ -151,6 +152,9 @@ class Faults:
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             data: dict[str, Any] = {name: getattr(self, name) for name in SETTINGS}
+        for name in RATES:  # JSON here refuses floats (it is money JSON): write the shortest exact digits
+            data[name] = Decimal(repr(data[name]))
+        with self._lock:
             data["queue"] = [
                 {"kind": q.kind, "method": q.method, "path": q.path, "count": q.count} for q in self._queue
             ]

@@ -165,6 +165,8 @@ class Sandbox:
         self.market: SimulatedMarket | None = None
         if market == "sim":
             self.market = SimulatedMarket(self.exchange, seed=seed, start_price=Decimal(start_price))
+            if self.market.steps == 0:
+                self.market.step()  # the first client must already see a two-sided book
         admin_api = AdminApi(self.exchange, self.faults, self.stats, self._step_market if self.market else None)
         self.app = SandboxApi(
             self.exchange,

@@ -1,0 +1,150 @@
+"""Persistence: stop a sandbox with a state file, start another on it, and everything is there."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+
+from botkit.client import AuthenticationError
+from botkit.sandbox import Sandbox, SandboxAccount
+from botkit.sandbox.store import StoreError
+from tests.sandbox.helpers import ALICE, BOB, START, Signer, client_for, order, order_id
+
+
+def make(path: Path, **kwargs: object) -> Sandbox:
+    accounts = [SandboxAccount(*ALICE, balances=dict(START)), SandboxAccount(*BOB, balances=dict(START))]
+    options: dict[str, object] = {"market": "off", "rate_limit": 0, "accounts": accounts, "deposit_delay": 60}
+    options.update(kwargs)
+    return Sandbox(state_path=path, **options)  # type: ignore[arg-type]
+
+
+def snapshot(sb: Sandbox) -> dict[str, object]:
+    ex = sb.exchange
+    return {
+        "orders": {k: ex.order_views(k) for k in ("alice", "bob")},
+        "balances": {k: ex.balances(k) for k in ("alice", "bob")},
+        "reserved": {k: ex.reserved(k) for k in ("alice", "bob")},
+        "transactions": {k: ex.transaction_views(k) for k in ("alice", "bob")},
+        "last": {k: ex.last_timestamp(k) for k in ("alice", "bob")},
+        "fees": ex.fees_collected,
+        "depth": ex.depth(),
+        "trades": ex.trades_view(),
+        "ticker": ex.ticker(),
+    }
+
+
+def test_a_restart_continues_exactly_with_resting_orders(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with make(path) as first, client_for(first, ALICE) as alice, client_for(first, BOB) as bob:
+        older = order_id(alice.create_order(order("buy", "399.00", "1")))
+        newer = order_id(alice.create_order(order("buy", "399.00", "1")))
+        bob.create_order(order("sell", "401.00", "2"))
+        bob.create_order(order("sell", "399.00", "0.5"))
+        alice.create_deposit({"method": "wire", "currency": "USD", "amount": "250.00"})
+        before = snapshot(first)
+        last_alice = first.exchange.last_timestamp("alice")
+    assert last_alice > 0
+    with make(path) as second:
+        assert snapshot(second) == before
+        # the replay protection survived: alice's last accepted timestamp is still refused
+        replay = Signer(second, ALICE).send("GET", "/v1/key", timestamp=last_alice)
+        assert replay.status_code == 401
+        # time priority survived: the older order at 399 fills first
+        second.exchange.submit_order("bob", "sell", "market", None, "0.6")
+        assert second.exchange.order("alice", older).status.value == "filled"
+        assert second.exchange.order("alice", newer).filled == Decimal("0.1")
+        # the pending deposit is still pending and completes on time
+        second.exchange.settle_due(now_ms=second.exchange.now_ms() + 61_000)
+        assert second.exchange.transaction_views("alice")[0]["status"] == "funded"
+        with client_for(second, ALICE) as alice:
+            assert alice.get_order_by_id(older)["status"] == "filled"
+        after = snapshot(second)
+    with make(path) as third:
+        assert snapshot(third) == after
+
+
+def test_an_account_given_again_keeps_its_balances(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with make(path) as first:
+        first.exchange.submit_order("alice", "sell", "limit", "400.00", "1")
+        first.exchange.submit_order("bob", "buy", "limit", "400.00", "1")
+    with make(path) as second:
+        assert second.exchange.balances("alice")["BTC"] == Decimal(9)
+
+
+def test_the_demo_account_is_the_same_after_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with Sandbox(market="off", state_path=path) as first:
+        demo = first.demo_account
+        assert demo is not None
+        assert first.exchange.balances(demo.key) == {"USD": 100000, "BTC": 10}
+    with Sandbox(market="off", state_path=path) as second:
+        assert second.demo_account is not None
+        assert (second.demo_account.key, second.demo_account.secret) == (demo.key, demo.secret)
+        assert len(second.exchange.account_keys()) == 1
+
+
+def test_the_simulated_market_resumes_with_its_book(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with make(path, market="sim", market_interval=0) as first:
+        assert first.market is not None
+        first.market.step(200)
+        depth = first.exchange.depth()
+        steps = first.market.steps
+    with make(path, market="sim", market_interval=0) as second:
+        assert second.market is not None
+        assert second.exchange.depth() == depth
+        assert second.market.steps == steps
+        second.market.step(50)
+        bids, asks = second.exchange.depth()
+        assert len(bids) >= 5
+        assert len(asks) >= 5
+        assert bids[0][0] < asks[0][0]
+
+
+def test_state_is_saved_while_running(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    sb = make(path, save_interval=0.05)
+    sb.start()
+    try:
+        sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            probe = Sandbox(state_path=path, market="off", accounts=[SandboxAccount(*ALICE)])
+            found = probe.exchange.orders("alice")
+            probe.stop()
+            if found:
+                break
+            time.sleep(0.05)
+        assert len(found) == 1
+    finally:
+        sb.stop()
+
+
+def test_a_stopped_sandbox_starts_again_on_its_state(tmp_path: Path) -> None:
+    sb = make(tmp_path / "state.sqlite")
+    sb.start()
+    sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
+    sb.stop()
+    sb.start()
+    try:
+        with client_for(sb, ALICE) as alice:
+            assert len(alice.get_orders()) == 1
+            with pytest.raises(AuthenticationError):
+                alice.get_key(timestamp=1)
+        assert requests.get(sb.base_url + "/v1/ticker", timeout=5).status_code == 200
+    finally:
+        sb.stop()
+    with make(tmp_path / "state.sqlite") as again:
+        assert len(again.exchange.orders("alice")) == 1
+
+
+def test_a_file_that_is_not_a_state_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("these are not the droids\n" * 100)
+    with pytest.raises(StoreError):
+        Sandbox(market="off", state_path=path)
