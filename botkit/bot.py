@@ -62,7 +62,8 @@ def build_strategies(config: Config, pm: Any, extra_paths: Sequence[Path] = (), 
                      ) -> list[StrategyHost]:
     """Discover, configure and register the enabled strategies (or just ``only``)."""
     specs = discover([*config.strategy_paths, *extra_paths])
-    tables = {name: dict(config.strategies.get(name, {})) for name in only} if only else config.enabled_strategies()
+    chosen = list(only) if only else list(config.enabled_strategies())
+    tables: dict[str, dict[str, Any]] = {name: dict(config.strategies.get(name, {})) for name in chosen}
     for name, overrides in (params or {}).items():
         tables.setdefault(name, {}).update(overrides)
     hosts = []
