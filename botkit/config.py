@@ -50,14 +50,17 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "api_key": Key("str", None, "API key (or BUTTERCOIN_API_KEY)"),
         "api_secret": Key("str", None, "API secret (or BUTTERCOIN_API_SECRET, or secret_file)", secret=True),
         "secret_file": Key("str", None, "file holding the API secret; should be readable by you only"),
-        "timeout_seconds": Key("seconds", Decimal(10), "timeout of each HTTP call", minimum=Decimal("0.1")),
+        "timeout_seconds": Key("seconds", Decimal(10), "timeout of each HTTP call",
+                               minimum=Decimal("0.1")),
     },
     "sandbox": {
         "seed": Key("int", 1, "seed of the embedded sandbox's simulated market"),
         "market": Key("choice", "sim", "embedded sandbox market: sim (simulated traders) or off", ("sim", "off")),
         "state_path": Key("str", None, "SQLite file keeping the embedded sandbox's state across restarts"),
-        "usd": Key("decimal", Decimal(100000), "USD balance of the embedded sandbox's demo account", minimum=Decimal(0)),
-        "btc": Key("decimal", Decimal(10), "BTC balance of the embedded sandbox's demo account", minimum=Decimal(0)),
+        "usd": Key("decimal", Decimal(100000), "USD balance of the embedded sandbox's demo account",
+                   minimum=Decimal(0)),
+        "btc": Key("decimal", Decimal(10), "BTC balance of the embedded sandbox's demo account",
+                   minimum=Decimal(0)),
     },
     "engine": {
         "interval_seconds": Key("seconds", Decimal(2), "time between ticks", minimum=Decimal("0.01")),
@@ -67,14 +70,16 @@ SCHEMA: dict[str, dict[str, Key]] = {
             ("cancel", "adopt", "ignore"),
         ),
         "resolve_window_seconds": Key(
-            "seconds", Decimal(30), "how long an order of unknown outcome is looked for before it is declared not placed",
+            "seconds", Decimal(30),
+            "how long an order of unknown outcome is looked for before it is declared not placed",
             minimum=Decimal(0),
         ),
         "strategy_timeout_seconds": Key(
             "seconds", Decimal(5), "a strategy call longer than this has its intents dropped (0 = no limit)",
             minimum=Decimal(0),
         ),
-        "max_strategy_failures": Key("int", 5, "consecutive failures after which a strategy is paused", minimum=Decimal(1)),
+        "max_strategy_failures": Key("int", 5, "consecutive failures after which a strategy is paused",
+                                     minimum=Decimal(1)),
         "max_intents_per_tick": Key("int", 20, "more intents than this from one strategy in one tick is a failure",
                                     minimum=Decimal(1)),
     },
@@ -199,8 +204,8 @@ def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path |
     exchange = sections["exchange"]
     exchange["api_key"] = exchange["api_key"] or env.get("BUTTERCOIN_API_KEY")
     if exchange["api_secret"] is None and exchange["secret_file"] is not None:
-        exchange["api_secret"] = _read_secret_file(Path(exchange["secret_file"]) if Path(exchange["secret_file"]).is_absolute()
-                                                   else root / exchange["secret_file"])
+        secret_path = Path(exchange["secret_file"])
+        exchange["api_secret"] = _read_secret_file(secret_path if secret_path.is_absolute() else root / secret_path)
     exchange["api_secret"] = exchange["api_secret"] or env.get("BUTTERCOIN_API_SECRET")
     if exchange["base_url"] is None:
         exchange["base_url"] = env.get("BUTTERCOIN_BASE_URL")

@@ -112,7 +112,7 @@ class Engine:
         self.totals = TickReport(ts=0)
         self._hosts = {host.name: host for host in self.strategies}
         self._deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None = None
-        self._checks = [impl for impl in pm.hook.botkit_check_intent.get_hookimpls()]
+        self._checks = list(pm.hook.botkit_check_intent.get_hookimpls())
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -161,7 +161,7 @@ class Engine:
             "unresolved_orders": sum(1 for r in self.live.values() if r.is_unresolved),
             "start_equity": self.start_equity, "end_equity": self.equity,
             "pnl": None if self.equity is None or self.start_equity is None else self.equity - self.start_equity,
-            "positions": {k: v for k, v in sorted(self.positions.items())},
+            "positions": dict(sorted(self.positions.items())),
         }
 
     # ------------------------------------------------------------------ the tick

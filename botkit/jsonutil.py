@@ -14,7 +14,7 @@ from typing import Any
 
 
 class JSONDecodeError(ValueError):
-    """The text is not JSON (or uses NaN/Infinity). Raised instead of :class:`json.JSONDecodeError`."""
+    """The text is not JSON (or uses NaN/Infinity); raised instead of ``json.JSONDecodeError``."""
 
 
 def _refuse_constant(name: str) -> Any:
@@ -33,7 +33,7 @@ def loads(text: str | bytes) -> Any:
             raise JSONDecodeError(f"not UTF-8: {exc}") from None
     try:
         return _decoder.decode(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # json.JSONDecodeError, and int() past its digit limit
         raise JSONDecodeError(str(exc)) from None
     except RecursionError:
         raise JSONDecodeError("JSON nested too deeply") from None

@@ -106,13 +106,14 @@ class AccountRisk:
         if notional > lim.max_notional:
             raise RiskRejected("max_notional", f"notional {notional} USD exceeds max_notional {lim.max_notional}")
         if self.open_orders >= lim.max_open_orders:
-            raise RiskRejected("max_open_orders", f"{self.open_orders} orders open (max_open_orders {lim.max_open_orders})")
+            raise RiskRejected("max_open_orders",
+                               f"{self.open_orders} orders open (max_open_orders {lim.max_open_orders})")
         mid = snapshot.mid
         if intent.price is not None and mid is not None and mid > 0:
             distance = abs(intent.price - mid) / mid * 10000
             if distance > lim.price_band_bps:
-                raise RiskRejected("price_band",
-                                   f"price {intent.price} is {distance:.0f} bps from mid {mid} (price_band_bps {lim.price_band_bps})")
+                raise RiskRejected("price_band", f"price {intent.price} is {distance:.0f} bps from mid {mid} "
+                                                 f"(price_band_bps {lim.price_band_bps})")
         if intent.side is Side.BUY:
             left = self.available_usd - notional
             if left < lim.min_balance_usd:

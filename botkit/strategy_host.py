@@ -68,10 +68,7 @@ class StrategyHost:
                 raise self._fail(hook_name, "still running its previous call; skipped")
             self._busy = None
         try:
-            if self.timeout is None:
-                result = function(kwargs)
-            else:
-                result = self._call_with_timeout(function, kwargs, hook_name)
+            result = function(kwargs) if self.timeout is None else self._call_with_timeout(function, kwargs, hook_name)
         except StrategyFailure:
             raise
         except Exception as exc:

@@ -1,4 +1,7 @@
-"""The signed Buttercoin v1 client (compatible with the official 1.0.2 client) and its typed layer."""
+"""The signed Buttercoin v1 client (compatible with the official 1.0.2 client), typed layer on top.
+
+Usage and every difference from the original: ``docs/client.md``.
+"""
 
 from botkit.client.client import ButtercoinClient, RateLimit, RetryPolicy
 from botkit.client.errors import (
@@ -28,8 +31,8 @@ __all__ = [
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
-    "RateLimitedError",
     "RateLimit",
+    "RateLimitedError",
     "RetryPolicy",
     "ServerError",
     "TransportError",

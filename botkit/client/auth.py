@@ -42,7 +42,9 @@ class ButtercoinAuth(AuthBase):
     argument); otherwise the clock issues one.
     """
 
-    def __init__(self, api_key: str, api_secret: str, clock: TimestampClock, timestamp: int | None = None) -> None:
+    def __init__(
+        self, api_key: str, api_secret: str, clock: TimestampClock, timestamp: int | None = None
+    ) -> None:
         self.api_key = api_key
         self._secret = api_secret
         self._clock = clock

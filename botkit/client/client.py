@@ -12,14 +12,16 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
+from requests.utils import resolve_proxies
 
 from botkit import jsonutil
 from botkit.client.auth import ButtercoinAuth, TimestampClock
@@ -38,6 +40,10 @@ log = logging.getLogger("botkit.client")
 PRODUCTION_URL = "https://api.buttercoin.com"
 SANDBOX_URL = "https://sandbox.buttercoin.com"
 MODES = {"production": PRODUCTION_URL, "sandbox": SANDBOX_URL}
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
+"""What an API key may contain: it travels as a header value."""
 
 CONFIRMATION_REQUIRED = {"status": 201, "message": "This operation requires email confirmation"}
 COMPLETED = {"status": 204, "message": "This operation has completed successfully"}
@@ -101,20 +107,25 @@ class ButtercoinClient:
         base_url: str | None = None,
         timeout: float = 10.0,
         session: requests.Session | None = None,
+        *,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.api_key = api_key if api_key is not None else os.environ.get("BUTTERCOIN_API_KEY")
-        self._secret = api_secret if api_secret is not None else os.environ.get("BUTTERCOIN_API_SECRET")
-        self.mode = mode or os.environ.get("BUTTERCOIN_MODE") or "production"
-        base = base_url or os.environ.get("BUTTERCOIN_BASE_URL")
-        if base is None:
+        env = os.environ
+        self.api_key = api_key if api_key is not None else env.get("BUTTERCOIN_API_KEY")
+        self._secret = api_secret if api_secret is not None else env.get("BUTTERCOIN_API_SECRET")
+        # An argument beats the environment: an explicit mode is a choice of host, so the
+        # environment's base URL only applies when neither base_url nor mode is given.
+        if base_url is None and mode is None:
+            base_url = env.get("BUTTERCOIN_BASE_URL") or None
+        self.mode = mode or env.get("BUTTERCOIN_MODE") or "production"
+        if base_url is None:
             if self.mode not in MODES:
                 raise InvalidEnvironmentError(
                     f"mode must be 'production' or 'sandbox', not {self.mode!r} (or give base_url)"
                 )
-            base = MODES[self.mode]
-        self.base_url = base.rstrip("/")
+            base_url = MODES[self.mode]
+        self.base_url = _normalize_base_url(base_url)
         self.timeout = timeout
         self.session = session or requests.Session()
         self.retry = retry or RetryPolicy()
@@ -122,6 +133,7 @@ class ButtercoinClient:
         self._clock = TimestampClock()
         self._auth_lock = threading.Lock()
         self.rate_limit = RateLimit(None, None, None)
+        self._proxies: dict[str, str] | None = None
 
     def __repr__(self) -> str:
         key = self.api_key if self.api_key else None
@@ -150,10 +162,20 @@ class ButtercoinClient:
     ) -> Response:
         """Send one API call and return its successful answer, or raise from the error tree."""
         method = method.upper()
-        if authenticate and (not self.api_key or not self._secret):
-            raise InvalidEnvironmentError("API Key and API Secret are required for this operation.")
+        if authenticate:
+            if not self.api_key or not self._secret:
+                raise InvalidEnvironmentError(
+                    "API Key and API Secret are required for this operation."
+                )
+            if not _HEADER_TOKEN.fullmatch(self.api_key):
+                raise InvalidEnvironmentError(
+                    "API key must be printable ASCII without spaces or line breaks"
+                )
         url = self.url(path, query)
-        data = jsonutil.dumps(body) if method == "POST" and body is not None else None
+        # bytes, so that the length sent and the bytes signed are the same whatever the text
+        data = (
+            jsonutil.dumps(body).encode("utf-8") if method == "POST" and body is not None else None
+        )
         policy = self.retry if method in ("GET", "DELETE") else NO_RETRY
         slept = 0.0
         attempt = 0
@@ -162,12 +184,14 @@ class ButtercoinClient:
                 return self._send_once(method, url, path, data, authenticate, timestamp)
             except (TransportError, ServerError, RateLimitedError) as exc:
                 attempt += 1
-                if attempt >= policy.attempts or (isinstance(exc, TransportError) and timestamp is not None):
+                if attempt >= policy.attempts:
                     raise
                 wait = self._retry_wait(exc, policy, attempt - 1)
                 if wait is None or slept + wait > policy.max_wait:
                     raise
-                log.warning("%s %s failed (%s); retry %d in %.2fs", method, path, _brief(exc), attempt, wait)
+                log.warning(
+                    "%s %s failed (%s); retry %d in %.2fs", method, path, _brief(exc), attempt, wait
+                )
                 self._sleep(wait)
                 slept += wait
                 timestamp = None  # a retry must be signed with a fresh, higher timestamp
@@ -178,12 +202,19 @@ class ButtercoinClient:
         return policy.delay(attempt)
 
     def _send_once(
-        self, method: str, url: str, path: str, data: str | None, authenticate: bool, timestamp: int | str | None
+        self,
+        method: str,
+        url: str,
+        path: str,
+        data: bytes | None,
+        authenticate: bool,
+        timestamp: int | str | None,
     ) -> Response:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         request = requests.Request(method, url, headers=headers, data=data)
         if authenticate:
-            assert self.api_key is not None and self._secret is not None
+            assert self.api_key is not None
+            assert self._secret is not None
             ts = None if timestamp is None else int(timestamp)
             request.auth = ButtercoinAuth(self.api_key, self._secret, self._clock, ts)
             with self._auth_lock:  # timestamps reach the server in the order they were issued
@@ -195,27 +226,42 @@ class ButtercoinClient:
     def _transmit(self, request: requests.Request, method: str, path: str) -> requests.Response:
         try:
             prepared = self.session.prepare_request(request)
-            return self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
+            if self._proxies is None:  # every URL shares the base URL's host: resolve once
+                self._proxies = resolve_proxies(
+                    prepared, dict(self.session.proxies), self.session.trust_env
+                )
+            return self.session.send(
+                prepared, timeout=self.timeout, allow_redirects=False, proxies=dict(self._proxies)
+            )
         except requests.exceptions.ConnectTimeout as exc:
             raise TransportError(
                 f"{method} {path}: connect timeout after {self.timeout}s",
-                may_have_reached_server=False, method=method, path=path,
+                may_have_reached_server=False,
+                method=method,
+                path=path,
             ) from exc
         except requests.exceptions.ReadTimeout as exc:
             raise TransportError(
                 f"{method} {path}: no answer within {self.timeout}s",
-                may_have_reached_server=True, method=method, path=path,
+                may_have_reached_server=True,
+                method=method,
+                path=path,
             ) from exc
         except requests.exceptions.ConnectionError as exc:
             reached = not _is_connect_failure(exc)
             raise TransportError(
-                f"{method} {path}: connection {'lost' if reached else 'failed'}: {_root_cause(exc)}",
-                may_have_reached_server=reached, method=method, path=path,
+                f"{method} {path}: connection {'lost' if reached else 'failed'}: "
+                f"{_root_cause(exc)}",
+                may_have_reached_server=reached,
+                method=method,
+                path=path,
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise TransportError(
                 f"{method} {path}: {type(exc).__name__}: {_root_cause(exc)}",
-                may_have_reached_server=True, method=method, path=path,
+                may_have_reached_server=True,
+                method=method,
+                path=path,
             ) from exc
 
     def _interpret(self, http: requests.Response, method: str, path: str) -> Response:
@@ -225,17 +271,24 @@ class ButtercoinClient:
             _int_header(http.headers, "X-Rate-Limit-Reset"),
         )
         status = http.status_code
-        text = _body_text(http, method, path)
+        raw = _body_bytes(http, method, path)
         if status >= 400:
-            body = _parse_json(text, status) if text.strip() else None
-            if not isinstance(body, dict) or not isinstance(body.get("errors"), list) or not body["errors"]:
-                body = {"status": status, "errors": [{"code": "http_error", "message": _summary(text, status)}]}
-            raise api_error_for(status, body, reset_ms=self.rate_limit.reset_ms)
+            # The status is the fact; a body that is not the contract's (a proxy's HTML page, a
+            # cut-off reply) only changes the message, never the kind of error.
+            raise api_error_for(status, _error_body(raw, status), reset_ms=self.rate_limit.reset_ms)
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise MalformedResponseError(
+                f"{method} {path}: reply is not UTF-8", status=status, body=repr(raw[:200])
+            ) from None
         if status == 200:
             return Response(status, http.headers, _parse_json(text, status))
         if status in (201, 202, 204):
             return Response(status, http.headers, None)
-        raise MalformedResponseError(f"{method} {path}: unexpected HTTP status {status}", status=status, body=text)
+        raise MalformedResponseError(
+            f"{method} {path}: unexpected HTTP status {status}", status=status, body=text
+        )
 
     # ------------------------------------------------------------------ 1.0.2 calls
 
@@ -252,13 +305,23 @@ class ButtercoinClient:
         data = response.data
         if unwrap is not None:
             if not isinstance(data, dict) or unwrap not in data:
-                raise MalformedResponseError(f"reply has no {unwrap!r} field", status=response.status, body=str(data))
+                raise MalformedResponseError(
+                    f"reply has no {unwrap!r} field", status=response.status, body=str(data)
+                )
             return data[unwrap]
         return data
 
-    def _get(self, path: str, timestamp: int | str | None = None, body: Mapping[str, Any] | None = None,
-             authenticate: bool = True, unwrap: str | None = None) -> Any:
-        response = self.request("GET", path, query=body, authenticate=authenticate, timestamp=timestamp)
+    def _get(
+        self,
+        path: str,
+        timestamp: int | str | None = None,
+        body: Mapping[str, Any] | None = None,
+        authenticate: bool = True,
+        unwrap: str | None = None,
+    ) -> Any:
+        response = self.request(
+            "GET", path, query=body, authenticate=authenticate, timestamp=timestamp
+        )
         return self._result(response, unwrap)
 
     def get_ticker(self) -> Any:
@@ -285,7 +348,9 @@ class ButtercoinClient:
         """The bitcoin address to deposit into this account."""
         return self._get("account/depositAddress", timestamp, unwrap="address")
 
-    def get_orders(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+    def get_orders(
+        self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None
+    ) -> Any:
         """Orders matching the filters in ``body`` (status, side, orderType, dateMin, dateMax)."""
         return self._get("orders", timestamp, body or {}, unwrap="results")
 
@@ -295,8 +360,13 @@ class ButtercoinClient:
     def get_order_by_url(self, url: str, timestamp: int | str | None = None) -> Any:
         return self._get(_tail(url, "orders/"), timestamp)
 
-    def get_transactions(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
-        """Transactions matching the filters in ``body`` (status, transactionType, dateMin, dateMax)."""
+    def get_transactions(
+        self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None
+    ) -> Any:
+        """Transactions matching the filters in ``body``.
+
+        Filters: status, transactionType, dateMin, dateMax.
+        """
         return self._get("transactions", timestamp, body or {}, unwrap="results")
 
     def get_transaction_by_id(self, transaction_id: str, timestamp: int | str | None = None) -> Any:
@@ -308,17 +378,25 @@ class ButtercoinClient:
     def _post(self, path: str, body: Mapping[str, Any] | None, timestamp: int | str | None) -> Any:
         return self._result(self.request("POST", path, body=body or {}, timestamp=timestamp))
 
-    def create_order(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+    def create_order(
+        self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None
+    ) -> Any:
         """Place an order; returns its URL (the ``Location`` header). Never retried."""
         return self._post("orders", body, timestamp)
 
-    def create_deposit(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+    def create_deposit(
+        self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None
+    ) -> Any:
         return self._post("transactions/deposit", body, timestamp)
 
-    def create_withdrawal(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+    def create_withdrawal(
+        self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None
+    ) -> Any:
         return self._post("transactions/withdraw", body, timestamp)
 
-    def send_bitcoin(self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None) -> Any:
+    def send_bitcoin(
+        self, body: Mapping[str, Any] | None = None, timestamp: int | str | None = None
+    ) -> Any:
         return self._post("transactions/send", body, timestamp)
 
     def cancel_order(self, order_id: str, timestamp: int | str | None = None) -> Any:
@@ -365,23 +443,69 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-def _body_text(http: requests.Response, method: str, path: str) -> str:
+def _body_bytes(http: requests.Response, method: str, path: str) -> bytes:
     try:
-        return http.content.decode("utf-8")
+        return http.content
     except requests.exceptions.RequestException as exc:
         raise TransportError(
             f"{method} {path}: connection lost while reading the reply: {_root_cause(exc)}",
-            may_have_reached_server=True, method=method, path=path,
+            may_have_reached_server=True,
+            method=method,
+            path=path,
         ) from exc
-    except UnicodeDecodeError as exc:
-        raise MalformedResponseError(f"{method} {path}: reply is not UTF-8", status=http.status_code) from exc
+
+
+def _error_body(raw: bytes, status: int) -> dict[str, Any]:
+    """The contract's error body, or one built from the status when the body is anything else."""
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        body = jsonutil.loads(text) if text.strip() else None
+    except jsonutil.JSONDecodeError:
+        body = None
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return body
+    return {"status": status, "errors": [{"code": "http_error", "message": _summary(text, status)}]}
+
+
+def _normalize_base_url(url: str) -> str:
+    """``scheme://host[:port][/path]`` as the server will rebuild it from the Host header.
+
+    The signature covers the full URL, and a server rebuilds it from the scheme and the Host
+    header, which is lower case and omits a default port (``http.client`` sends ``Host:
+    127.0.0.1`` for ``http://127.0.0.1:80``). So the client signs that same spelling.
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise InvalidEnvironmentError(f"base URL {url!r} is not a valid URL") from None
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if (
+        scheme not in _DEFAULT_PORTS
+        or not host
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+    ):
+        raise InvalidEnvironmentError(
+            f"base URL must look like http(s)://host[:port][/path], not {url!r}"
+        )
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
 def _parse_json(text: str, status: int) -> Any:
     try:
         return jsonutil.loads(text)
     except jsonutil.JSONDecodeError as exc:
-        raise MalformedResponseError(f"reply is not JSON ({exc})", status=status, body=text) from None
+        raise MalformedResponseError(
+            f"reply is not JSON ({exc})", status=status, body=text
+        ) from None
 
 
 def _summary(text: str, status: int) -> str:
@@ -395,9 +519,18 @@ def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
     seen = 0
     while cause is not None and seen < 10:
         name = type(cause).__name__
-        if name in ("NewConnectionError", "ConnectionRefusedError", "NameResolutionError", "gaierror"):
+        if name in (
+            "NewConnectionError",
+            "ConnectionRefusedError",
+            "NameResolutionError",
+            "gaierror",
+        ):
             return True
-        cause = cause.__context__ or cause.__cause__ or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+        cause = (
+            cause.__context__
+            or cause.__cause__
+            or (cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None)
+        )
         seen += 1
     text = str(exc)
     return "NewConnectionError" in text or "Connection refused" in text

@@ -46,7 +46,9 @@ class TransportError(BaseButtercoinClientError):
     the server may have acted on it, so a POST's outcome is unknown.
     """
 
-    def __init__(self, message: str, *, may_have_reached_server: bool, method: str, path: str) -> None:
+    def __init__(
+        self, message: str, *, may_have_reached_server: bool, method: str, path: str
+    ) -> None:
         super().__init__(message)
         self.may_have_reached_server = may_have_reached_server
         self.method = method
@@ -86,7 +88,10 @@ class ButtercoinApiError(BaseButtercoinClientError):
         super().__init__(text)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(status={self.status}, code={self.code!r}, message={self.message!r})"
+        return (
+            f"{type(self).__name__}(status={self.status}, code={self.code!r}, "
+            f"message={self.message!r})"
+        )
 
 
 def _opt_str(value: object) -> str | None:
@@ -112,7 +117,9 @@ class NotFoundError(ButtercoinApiError):
 class RateLimitedError(ButtercoinApiError):
     """429: over the rate limit; ``reset_ms`` is when the next call will be allowed (epoch ms)."""
 
-    def __init__(self, api_error: dict[str, Any], *, status: int | None = None, reset_ms: int | None = None) -> None:
+    def __init__(
+        self, api_error: dict[str, Any], *, status: int | None = None, reset_ms: int | None = None
+    ) -> None:
         super().__init__(api_error, status=status)
         self.reset_ms = reset_ms
 
@@ -121,7 +128,9 @@ class ServerError(ButtercoinApiError):
     """5xx: the exchange failed (500) or is in maintenance (503)."""
 
 
-def api_error_for(status: int, body: dict[str, Any], reset_ms: int | None = None) -> ButtercoinApiError:
+def api_error_for(
+    status: int, body: dict[str, Any], reset_ms: int | None = None
+) -> ButtercoinApiError:
     """Build the right :class:`ButtercoinApiError` subclass for an HTTP status."""
     if status == 429:
         return RateLimitedError(body, status=status, reset_ms=reset_ms)

@@ -7,6 +7,7 @@ skips the tick instead of trading on bad data.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -103,16 +104,25 @@ def _levels(data: Any, side: str) -> tuple[BookLevel, ...]:
         raise _bad(f"orderbook.{side}", rows)
     levels = tuple(
         BookLevel(
-            amount(field(row, "price", f"orderbook.{side}[{i}]"), f"orderbook.{side}[{i}].price", positive=True),
-            amount(field(row, "quantity", f"orderbook.{side}[{i}]"), f"orderbook.{side}[{i}].quantity", positive=True),
+            amount(
+                field(row, "price", f"orderbook.{side}[{i}]"),
+                f"orderbook.{side}[{i}].price",
+                positive=True,
+            ),
+            amount(
+                field(row, "quantity", f"orderbook.{side}[{i}]"),
+                f"orderbook.{side}[{i}].quantity",
+                positive=True,
+            ),
         )
         for i, row in enumerate(rows)
     )
     descending = side == "bid"
-    for prev, cur in zip(levels, levels[1:], strict=False):
+    for prev, cur in itertools.pairwise(levels):
         if (cur.price >= prev.price) if descending else (cur.price <= prev.price):
             raise MalformedResponseError(
-                f"malformed exchange data: orderbook.{side} is not sorted best first ({prev.price} then {cur.price})"
+                f"malformed exchange data: orderbook.{side} is not sorted best first "
+                f"({prev.price} then {cur.price})"
             )
     return levels
 
@@ -121,7 +131,8 @@ def order_book(data: Any) -> OrderBook:
     book = OrderBook(bids=_levels(data, "bid"), asks=_levels(data, "ask"))
     if book.is_crossed:
         raise MalformedResponseError(
-            f"malformed exchange data: crossed book (best bid {book.best_bid} >= best ask {book.best_ask})"
+            f"malformed exchange data: crossed book "
+            f"(best bid {book.best_bid} >= best ask {book.best_ask})"
         )
     return book
 
@@ -135,16 +146,29 @@ def trade(data: Any, index: int = 0) -> Trade:
     if isinstance(ts, bool) or not isinstance(ts, int):
         raise _bad(f"{where}.timestamp", ts)
     if spent_currency == "BTC":  # the taker sold bitcoin
-        return Trade(ts, earned / spent, spent, Side.SELL)
-    if spent_currency == "USD":
-        return Trade(ts, spent / earned, earned, Side.BUY)
-    raise _bad(f"{where}.spentCurrency", spent_currency)
+        usd, btc, taker = earned, spent, Side.SELL
+    elif spent_currency == "USD":
+        usd, btc, taker = spent, earned, Side.BUY
+    else:
+        raise _bad(f"{where}.spentCurrency", spent_currency)
+    try:
+        price = usd / btc
+    except ArithmeticError:  # absurd exponents: decimal.Overflow and friends
+        raise _bad(f"{where}.price", f"{usd}/{btc}") from None
+    return Trade(ts, amount(price, f"{where}.price", positive=True), btc, taker)
 
 
 def trades(data: Any) -> tuple[Trade, ...]:
     if not isinstance(data, list):
         raise _bad("trades", data)
     return tuple(trade(row, i) for i, row in enumerate(data))
+
+
+def permissions(data: Any) -> tuple[str, ...]:
+    """The key's permission words (``get-account``, ``create-buy``...)."""
+    if not isinstance(data, list) or not all(isinstance(p, str) for p in data):
+        raise _bad("key.permissions", data)
+    return tuple(data)
 
 
 def balances(data: Any) -> Balances:
@@ -172,7 +196,9 @@ def order(data: Any) -> Order:
     raw_price = data.get("price")
     price = None if raw_price is None else amount(raw_price, f"{where}.price", positive=True)
     quantity = amount(field(data, "quantity", where), f"{where}.quantity", positive=True)
-    events = data.get("events") or []
+    events = data.get("events")
+    if events is None:
+        events = []
     if not isinstance(events, list):
         raise _bad(f"{where}.events", events)
     created_ts = 0
@@ -180,12 +206,16 @@ def order(data: Any) -> Order:
         if isinstance(event, dict) and event.get("eventType") == "created":
             created_ts = timestamp_ms(event.get("eventDate"), f"{where}.events.created")
             break
-    raw_fills = data.get("fills") or []
+    raw_fills = data.get("fills", [])
+    if raw_fills is None:
+        raw_fills = []
     if not isinstance(raw_fills, list):
         raise _bad(f"{where}.fills", raw_fills)
     fills = tuple(_fill(order_id, row, seq, where) for seq, row in enumerate(raw_fills))
-    filled = amount(data["quantityFilled"], f"{where}.quantityFilled") if "quantityFilled" in data else sum(
-        (f.quantity for f in fills), ZERO
+    filled = (
+        amount(data["quantityFilled"], f"{where}.quantityFilled")
+        if "quantityFilled" in data
+        else sum((f.quantity for f in fills), ZERO)
     )
     if filled > quantity:
         raise _bad(f"{where}.quantityFilled", filled)

@@ -36,12 +36,19 @@ class Buttercoin:
         return parse.balances(self.client.get_balances())
 
     def permissions(self) -> list[str]:
-        return [str(p) for p in self.client.get_key()]
+        return list(parse.permissions(self.client.get_key()))
 
     def orders(
-        self, *, status: OrderStatus | None = None, side: Side | None = None, since_ms: int | None = None
+        self,
+        *,
+        status: OrderStatus | None = None,
+        side: Side | None = None,
+        since_ms: int | None = None,
     ) -> tuple[Order, ...]:
-        """The account's orders, newest first; ``since_ms`` bounds their creation time (to the second)."""
+        """The account's orders, newest first.
+
+        ``since_ms`` bounds their creation time, to the second (the filter's resolution).
+        """
         query: dict[str, str] = {}
         if status is not None:
             query["status"] = status.value

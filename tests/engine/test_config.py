@@ -98,7 +98,8 @@ def test_secret_file_is_read_and_a_world_readable_one_warns(tmp_path: Path, capl
         cfg = config.parse({"exchange": {"base_url": "http://127.0.0.1:9", "api_key": "k",
                                          "secret_file": str(secret)}}, environ={})
     assert cfg["exchange"]["api_secret"] == "file-secret-123"
-    assert "readable by other users" in caplog.text and "chmod 600" in caplog.text
+    assert "readable by other users" in caplog.text
+    assert "chmod 600" in caplog.text
     assert "file-secret-123" not in caplog.text
     caplog.clear()
     secret.chmod(0o600)

@@ -17,7 +17,7 @@ import pytest
 import botkit
 from botkit.journal import queries
 from botkit.model import OrderStatus, Side
-from tests.engine.harness import BOT_KEY, Rig, accounts, build, seed_book, with_settings
+from tests.engine.harness import Rig, accounts, build, seed_book, with_settings
 from tests.plugins.recorder import Recorder
 
 D = Decimal
@@ -109,7 +109,8 @@ def test_hook_botkit_on_rejection_and_risk_rejections_are_journaled(sandbox: Any
     recorder.script = [[botkit.buy("2", "399.00"), botkit.buy("0.1", "399.001"), botkit.sell("0.1", "399")]]
     rig.engine.start(1)
     report = rig.tick()
-    assert report.rejected == 2 and report.placed == 1
+    assert report.rejected == 2
+    assert report.placed == 1
     reasons = [args for name, args in recorder.calls if name == "rejection"]
     assert reasons[0].startswith("max_order_quantity: quantity 2 BTC exceeds")
     assert reasons[1].startswith("invalid: price 399.001 is not a multiple")
@@ -129,7 +130,8 @@ def test_exchange_refusal_is_a_rejection_not_a_crash(rig: Rig, recorder: Recorde
     recorder.script = [[botkit.sell("9.5", "420.00"), botkit.sell("0.6", "421.00")]]  # the bot has 10 BTC
     rig.engine.start(1)
     report = rig.tick()
-    assert report.placed == 1 and report.rejected == 1
+    assert report.placed == 1
+    assert report.rejected == 1
     reasons = [args for name, args in recorder.calls if name == "rejection"]
     assert reasons[0].startswith("exchange: HTTP 400")
     statuses = sorted(r["status"] for r in queries.orders(rig.journal))
@@ -164,7 +166,8 @@ def test_hook_botkit_on_start_and_botkit_on_stop_and_cancel_on_shutdown(rig: Rig
     rig.tick()
     assert len([o for o in _exchange_orders(rig) if o.is_open]) == 2
     summary = rig.engine.stop(5)
-    assert recorder.names()[0] == "start" and recorder.names()[-1] != "start"
+    assert recorder.names()[0] == "start"
+    assert recorder.names()[-1] != "start"
     assert "stop" in recorder.names()
     assert [o.status for o in _exchange_orders(rig)] == [OrderStatus.CANCELED, OrderStatus.CANCELED]
     assert summary["open_orders"] == 0
@@ -217,7 +220,8 @@ def test_cancel_and_cancel_all_intents(rig: Rig, recorder: Recorder) -> None:
     first = next(o for o in _exchange_orders(rig) if o.price == D(397))
     recorder.script = [[botkit.cancel(first.order_id), botkit.cancel("not-mine")]]
     report = rig.tick()
-    assert report.cancelled == 1 and report.rejected == 1
+    assert report.cancelled == 1
+    assert report.rejected == 1
     recorder.script = [[botkit.cancel_all(Side.BUY)]]
     rig.tick()
     by_price = {o.price: o.status for o in _exchange_orders(rig)}
@@ -241,7 +245,8 @@ def test_a_raising_strategy_is_isolated_and_paused(sandbox: Any, journal_url: st
     assert good.names().count("snapshot") == 3
     assert reports[0].placed == 1
     host = next(h for h in rig.engine.strategies if h.name == "bad")
-    assert host.paused and "RuntimeError: boom" in (host.last_error or "")
+    assert host.paused
+    assert "RuntimeError: boom" in (host.last_error or "")
     rig.journal.close()
 
 
@@ -251,7 +256,8 @@ def test_junk_results_drop_the_tick_of_that_strategy(rig: Rig, recorder: Recorde
     recorder.script = [junk]
     rig.engine.start(1)
     report = rig.tick()
-    assert report.failures == 1 and report.placed == 0
+    assert report.failures == 1
+    assert report.placed == 0
     assert _exchange_orders(rig) == []
 
 
@@ -331,13 +337,16 @@ def test_unknown_outcome_is_resolved_without_a_duplicate(sandbox: Any, journal_u
     posts_before = sandbox.stats.requests[("POST", "/v1/orders")]
     strat.script = [[botkit.buy("0.3", "398.25")], None]
     first = rig.tick()
-    assert first.placed == 0 and first.errors  # the reply was lost
+    assert first.placed == 0
+    assert first.errors
     (row,) = queries.orders(rig.journal)
-    assert row["status"] == "unknown" and row["exchange_order_id"] is None
+    assert row["status"] == "unknown"
+    assert row["exchange_order_id"] is None
     rig.tick()  # reads the account's orders and binds the one that matches
     (order,) = _exchange_orders(rig)
     (row,) = queries.orders(rig.journal)
-    assert row["exchange_order_id"] == order.order_id and row["status"] == "opened"
+    assert row["exchange_order_id"] == order.order_id
+    assert row["status"] == "opened"
     assert sandbox.stats.requests[("POST", "/v1/orders")] - posts_before == 1  # sent exactly once
     rig.journal.close()
 
@@ -353,8 +362,9 @@ def test_unresolved_side_refuses_new_orders_until_resolved(sandbox: Any, journal
     t0 = int(time.time() * 1000)
     rig.tick(t0)
     report = rig.tick(t0 + 1000)  # never reached the exchange, but only time can tell
-    assert report.rejected == 1 and report.placed == 1  # the buy waits; the sell side is free
-    assert [a for n, a in strat.calls if n == "rejection"][0].startswith("unresolved:")
+    assert report.rejected == 1
+    assert report.placed == 1
+    assert next(a for n, a in strat.calls if n == "rejection").startswith("unresolved:")
     rig.tick(t0 + 61_000)  # past the window: declared not placed
     statuses = sorted(r["status"] for r in queries.orders(rig.journal))
     assert statuses == ["not_placed", "opened"]

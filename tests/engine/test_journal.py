@@ -60,7 +60,8 @@ def test_money_survives_the_database_without_float_rounding(journal_url: str, bo
     odd = Decimal("0.10000000000000000000000000001")
     record = journal.record_pending(run, "live", "s", "", Side.SELL, "limit", Decimal("123456789.01"), odd, 1)
     (row,) = journal.live_orders()
-    assert row.quantity == odd and row.price == Decimal("123456789.01")
+    assert row.quantity == odd
+    assert row.price == Decimal("123456789.01")
     assert record.local_id == row.local_id
     journal.close()
 

@@ -1,9 +1,11 @@
 """Average-cost PnL arithmetic, worked by hand."""
 
-from decimal import Decimal as D
+from decimal import Decimal
 
 from botkit.model import Side
 from botkit.pnl import PnL, from_fills
+
+D = Decimal
 
 
 def test_round_trip_with_fees() -> None:
@@ -23,13 +25,17 @@ def test_round_trip_with_fees() -> None:
 def test_short_then_flip_long() -> None:
     pnl = PnL()
     pnl.add(Side.SELL, D(200), D(2), D(0))
-    assert pnl.position == D(-2) and pnl.average_cost == D(200)
+    assert pnl.position == D(-2)
+    assert pnl.average_cost == D(200)
     realized = pnl.add(Side.BUY, D(210), D(3), D(0))  # covers 2 at a loss of 10 each, then long 1 at 210
     assert realized == D(-20)
-    assert pnl.position == D(1) and pnl.average_cost == D(210)
+    assert pnl.position == D(1)
+    assert pnl.average_cost == D(210)
     assert (pnl.wins, pnl.losses) == (0, 1)
 
 
 def test_flat_resets_average_cost() -> None:
     pnl = from_fills([(Side.BUY, D(100), D(1), D(0)), (Side.SELL, D(90), D(1), D(0))])
-    assert pnl.position == 0 and pnl.average_cost == 0 and pnl.realized == D(-10)
+    assert pnl.position == 0
+    assert pnl.average_cost == 0
+    assert pnl.realized == D(-10)
