@@ -176,10 +176,11 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         raise
 
 
-def _paper_venue(api: Buttercoin) -> Any:
+def _paper_venue(api: Buttercoin, config: Config) -> Any:
     """A simulated venue fed by live snapshots, starting from the live account's balances."""
     from botkit.backtest.venue import SimulatedVenue
 
     balances = api.balances()
-    return SimulatedVenue(initial=dict(balances.amounts), maker_fee_bps=Decimal(0), taker_fee_bps=Decimal(0),
-                          name="paper")
+    paper = config["paper"]
+    return SimulatedVenue(initial=dict(balances.amounts), maker_fee_bps=paper["maker_fee_bps"],
+                          taker_fee_bps=paper["taker_fee_bps"], name="paper")

@@ -83,6 +83,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_intents_per_tick": Key("int", 20, "more intents than this from one strategy in one tick is a failure",
                                     minimum=Decimal(1)),
     },
+    "paper": {
+        "maker_fee_bps": Key("decimal", Decimal(10), "fee of a resting order's fill in --dry-run, bps of notional",
+                             minimum=Decimal(0)),
+        "taker_fee_bps": Key("decimal", Decimal(20), "fee of a crossing order's fill in --dry-run, bps of notional",
+                             minimum=Decimal(0)),
+    },
     "journal": {
         "url": Key("str", DEFAULT_JOURNAL_URL, "SQLAlchemy URL of the journal (SQLite file or PostgreSQL)"),
     },
