@@ -163,7 +163,7 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         api = Buttercoin(client)
         market_data = LiveMarketData(api)
         venue: Any
-        venue = _paper_venue(api) if dry_run else LiveVenue(api)
+        venue = _paper_venue(api, config) if dry_run else LiveVenue(api)
         journal = Journal(config["journal"]["url"], bot_id=config["bot"]["id"])
         closers.append(journal.close)
         journal.acquire()
