@@ -370,3 +370,37 @@ def test_unresolved_side_refuses_new_orders_until_resolved(sandbox: Any, journal
     assert statuses == ["not_placed", "opened"]
     assert [o.side for o in _exchange_orders(rig)] == [Side.SELL]
     rig.journal.close()
+
+
+def test_an_order_the_exchange_forgot_is_marked_vanished_and_the_bot_goes_on(tmp_path: Any, journal_url: str,
+                                                                           bot_id: str) -> None:
+    """An exchange restored from an older state (the embedded sandbox after a kill -9) answers 404
+    for an order the journal holds: botkit records that and keeps trading."""
+    import shutil
+
+    from botkit.sandbox import Sandbox
+
+    old, live = tmp_path / "old.sqlite", tmp_path / "live.sqlite"
+    with Sandbox(market="off", accounts=accounts(), rate_limit=0, state_path=old):
+        pass
+    shutil.copy(old, live)
+    strat = Recorder()
+    strat.script = [[botkit.buy("0.1", "398")]]
+    with Sandbox(market="off", accounts=accounts(), rate_limit=0, state_path=live) as first:
+        rig = build(first, journal_url, bot_id, {"s": strat})
+        seed_book(rig)
+        rig.engine.start(1)
+        rig.tick()
+        rig.journal.close()
+    shutil.copy(old, live)  # the exchange loses what happened since
+    again = Recorder()
+    again.script = [None, [botkit.sell("0.1", "405")]]
+    with Sandbox(market="off", accounts=accounts(), rate_limit=0, state_path=live) as restored:
+        rig2 = build(restored, journal_url, bot_id, {"s": again})
+        seed_book(rig2)
+        rig2.engine.start(2)
+        assert [r["status"] for r in queries.orders(rig2.journal)] == ["vanished"]
+        rig2.tick()
+        report = rig2.tick()
+        assert report.placed == 1
+        rig2.journal.close()
