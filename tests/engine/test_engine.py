@@ -404,3 +404,21 @@ def test_an_order_the_exchange_forgot_is_marked_vanished_and_the_bot_goes_on(tmp
         report = rig2.tick()
         assert report.placed == 1
         rig2.journal.close()
+
+
+def test_market_orders_buy_and_sell_through_the_book(rig: Rig, recorder: Recorder) -> None:
+    """A market buy of BTC travels as a USD_BTC market sell (the contract's only market buy) and
+    comes back as the BTC buy it is; a market sell walks the bids."""
+    recorder.script = [[botkit.buy("0.5")], [botkit.sell("0.25")]]
+    rig.engine.start(1)
+    rig.tick()
+    rig.tick()
+    fills = {(f["side"], f["price"], f["quantity"]) for f in queries.fills(rig.journal)}
+    assert {p for s, p, _ in fills if s == "buy"} == {D(401)}  # the best ask, 5 BTC deep
+    assert ("sell", D(399), D("0.25")) in fills
+    rows = {r["side"]: r for r in queries.orders(rig.journal)}
+    assert rows["buy"]["status"] == "filled" and rows["sell"]["status"] == "filled"
+    assert rows["buy"]["order_type"] == "market"
+    bought = sum(q for s, _, q in fills if s == "buy")
+    assert D("0.49") <= bought <= D("0.51")  # the USD spent was 0.5 x best ask, rounded up to the cent
+    assert rig.engine.positions["rec"] == bought - D("0.25")
