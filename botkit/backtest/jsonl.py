@@ -1,0 +1,566 @@
+"""Snapshot files in JSON Lines: one snapshot a line, exactly what the exchange returned.
+
+::
+
+    {"ts": 1700000000000,
+     "ticker": {"currency": "USD", "last": 404.12, "bid": 403.98, "ask": 404.22},
+     "orderbook": {"bid": [{"price": 403.98, "quantity": 1.5}, ...], "ask": [...],
+                   "price_currency": "USD", "quantity_currency": "BTC"},
+     "trades": [{"spent": 0.02, "spentCurrency": "BTC", "earned": 12, "earnedCurrency": "USD",
+                 "timestamp": 1410806083687}, ...]}
+
+``ts`` is integer milliseconds (the backtest's clock); ``ticker`` and ``orderbook`` are the bodies
+of ``GET /v1/ticker`` and ``GET /v1/orderbook``; ``trades`` is optional (the list of
+``GET /v1/trades``, newest first; the whole body ``{"trades": [...]}`` is accepted too). The file is
+gzip-compressed when its name ends in ``.gz``.
+
+Reading is exact and fast. Lines are decoded by msgspec against a typed schema, so the structure
+(keys, lists, the integer ``ts``) is checked in C, while every price and quantity is kept as its
+raw JSON text (``msgspec.Raw``) and becomes a :class:`~decimal.Decimal` *from that text* only when
+something reads it: no number ever passes through a binary float. What the engine needs on every
+tick is checked when the line is read (JSON syntax, structure, currencies, time order, the best bid
+and ask are positive numbers and do not cross); a deeper level or the ticker is checked the first
+time it is built, with the same rules as the live client (:mod:`botkit.client.parse`), and a bad one
+raises :class:`~botkit.errors.DataFileError` naming the file and line. ``botkit data check`` (and
+conversion to the fast store) builds everything, so it checks every line in full.
+
+An unreadable line is logged with its line number and skipped, or raises ``DataFileError`` when the
+reader is strict. A gzip file cut short (a recorder that was killed) yields every complete line and
+then reports the truncation.
+
+Writing flushes every line by default, so a killed recorder loses at most the line it was writing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from itertools import pairwise
+from pathlib import Path
+from typing import IO, Any, cast
+
+import msgspec
+
+from botkit.backtest.lazy import LazyBook, LazySnapshot
+from botkit.backtest.store import (
+    PRICE_DECIMALS,
+    QUANTITY_DECIMALS,
+    USD_DECIMALS,
+    UnfitValue,
+    Units,
+    text_units,
+)
+from botkit.client import parse
+from botkit.client.errors import MalformedResponseError
+from botkit.errors import DataFileError
+from botkit.jsonutil import decimal_text, dumps
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+
+log = logging.getLogger("botkit.backtest")
+
+MAX_REPORTED = 20
+"""Bad lines logged one by one before the reader only counts them."""
+
+_MAX_AMOUNT = parse.MAX_AMOUNT
+_new = object.__new__
+_set = object.__setattr__
+
+
+# --------------------------------------------------------------------------- wire schema
+# The fields after ``trades`` hold what the reader learns; it always overwrites them after decoding.
+
+
+class _Level(msgspec.Struct, gc=False):
+    price: msgspec.Raw
+    quantity: msgspec.Raw
+
+
+class _Ticker(msgspec.Struct, gc=False):
+    last: msgspec.Raw
+    bid: msgspec.Raw
+    ask: msgspec.Raw
+    currency: str = "USD"
+
+
+class _Book(msgspec.Struct, gc=False):
+    bid: list[_Level]
+    ask: list[_Level]
+    price_currency: str = "USD"
+    quantity_currency: str = "BTC"
+
+
+class _Line(msgspec.Struct, gc=False):
+    ts: int
+    ticker: _Ticker
+    orderbook: _Book
+    trades: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
+    """Empty when the line has no trades (msgspec cannot type ``Raw | None``)."""
+    best_bid: Decimal | None = msgspec.field(default=None, name="botkit:best_bid")
+    best_ask: Decimal | None = msgspec.field(default=None, name="botkit:best_ask")
+    where: str = msgspec.field(default="", name="botkit:where")
+    trades_cell: list[tuple[Trade, ...]] | None = msgspec.field(default=None, name="botkit:trades")
+    """Built trades, shared by consecutive lines whose trades are the same text (a polled list)."""
+
+
+class _WireTrade(msgspec.Struct, gc=False):
+    spent: msgspec.Raw
+    spentCurrency: str  # noqa: N815 - the wire's spelling
+    earned: msgspec.Raw
+    earnedCurrency: str  # noqa: N815
+    timestamp: int
+
+
+class _TradesBody(msgspec.Struct, gc=False):
+    trades: list[_WireTrade]
+
+
+_decode_line = msgspec.json.Decoder(_Line).decode
+_decode_trades = msgspec.json.Decoder(list[_WireTrade]).decode
+_decode_trades_body = msgspec.json.Decoder(_TradesBody).decode
+
+
+class _Bad(Exception):
+    """A problem with one line; becomes a DataFileError naming the file and line."""
+
+
+# --------------------------------------------------------------------------- numbers from text
+
+_TEXT_CACHE: dict[bytes, Decimal] = {}
+_TEXT_CACHE_LIMIT = 1 << 16
+
+
+def _amount(raw: msgspec.Raw, what: str, *, positive: bool) -> Decimal:
+    """The exact Decimal of a raw JSON value that must be a finite, non-negative number."""
+    text = bytes(raw)
+    value = _TEXT_CACHE.get(text)
+    if value is None:
+        if not text or text[0] not in b"0123456789":
+            raise _Bad(f"{what} is not a non-negative number: {text[:40].decode('utf-8', 'replace')}")
+        try:
+            value = Decimal(text.decode("ascii"))
+        except (InvalidOperation, UnicodeDecodeError):
+            raise _Bad(f"{what} is not a number: {text[:40].decode('utf-8', 'replace')}") from None
+        if value > _MAX_AMOUNT:
+            raise _Bad(f"{what} is too large to be an amount: {value}")
+        if len(_TEXT_CACHE) >= _TEXT_CACHE_LIMIT:
+            _TEXT_CACHE.clear()
+        _TEXT_CACHE[text] = value
+    if positive and not value:
+        raise _Bad(f"{what} must be positive")
+    return value
+
+
+def _units(raw: msgspec.Raw, decimals: int, what: str) -> int:
+    text = bytes(raw)
+    if not text or text[0] not in b"0123456789":
+        raise _Bad(f"{what} is not a non-negative number: {text[:40].decode('utf-8', 'replace')}")
+    return text_units(text, decimals, what)
+
+
+def _trade_units(row: _WireTrade, index: int) -> tuple[int, int, int, int]:
+    """(ts, satoshis, 10^-10 USD, 1 if the taker sold) of one wire trade, checked like parse.trade."""
+    where = f"trades[{index}]"
+    spent = _units(row.spent, QUANTITY_DECIMALS if row.spentCurrency == "BTC" else USD_DECIMALS, f"{where}.spent")
+    earned = _units(row.earned, USD_DECIMALS if row.spentCurrency == "BTC" else QUANTITY_DECIMALS,
+                    f"{where}.earned")
+    if not spent or not earned:
+        raise _Bad(f"{where} amounts must be positive")
+    if row.spentCurrency == "BTC" and row.earnedCurrency == "USD":
+        return (row.timestamp, spent, earned, 1)
+    if row.spentCurrency == "USD" and row.earnedCurrency == "BTC":
+        return (row.timestamp, earned, spent, 0)
+    raise _Bad(f"{where}: currencies {row.spentCurrency}/{row.earnedCurrency} are not BTC and USD")
+
+
+# --------------------------------------------------------------------------- lazy values
+
+
+class JsonBook(LazyBook):
+    """The order book of one JSON line; levels are built (and checked) on first access."""
+
+    __slots__ = ("_line",)
+    _line: _Line
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self._line.best_bid
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self._line.best_ask
+
+    def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
+        line = self._line
+        name = "bid" if bids else "ask"
+        rows = line.orderbook.bid if bids else line.orderbook.ask
+        try:
+            levels = tuple(
+                BookLevel(
+                    _amount(row.price, f"orderbook.{name}[{i}].price", positive=True),
+                    _amount(row.quantity, f"orderbook.{name}[{i}].quantity", positive=True),
+                )
+                for i, row in enumerate(rows)
+            )
+            for prev, cur in pairwise(levels):
+                if (cur.price >= prev.price) if bids else (cur.price <= prev.price):
+                    raise _Bad(f"orderbook.{name} is not sorted best first ({prev.price} then {cur.price})")
+        except _Bad as exc:
+            raise DataFileError(f"{line.where}: {exc}") from None
+        return levels
+
+
+class JsonSnapshot(LazySnapshot):
+    """A snapshot read from one JSON line: built lazily from the line's raw JSON texts."""
+
+    __slots__ = ("_line",)
+    _line: _Line
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self._line.best_bid
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self._line.best_ask
+
+    def _build_book(self) -> OrderBook:
+        book = _new(JsonBook)
+        _set(book, "_line", self._line)
+        return book
+
+    def _build_ticker(self) -> Ticker:
+        t = self._line.ticker
+        try:
+            return Ticker(
+                last=_amount(t.last, "ticker.last", positive=False),
+                bid=_amount(t.bid, "ticker.bid", positive=False),
+                ask=_amount(t.ask, "ticker.ask", positive=False),
+                currency=t.currency,
+            )
+        except _Bad as exc:
+            raise DataFileError(f"{self._line.where}: {exc}") from None
+
+    def _build_trades(self) -> tuple[Trade, ...]:
+        line = self._line
+        cell = line.trades_cell
+        if cell:
+            return cell[0]
+        trades = tuple(_trades_of(line))
+        if cell is not None:
+            cell.append(trades)
+        return trades
+
+    def iter_trades(self) -> Iterator[Trade]:
+        cell = self._line.trades_cell
+        if cell:
+            return iter(cell[0])
+        return _trades_of(self._line)
+
+    def trade_amounts(self) -> list[tuple[int, Decimal, Decimal, Side]]:
+        """Each trade as (ts, BTC amount, USD amount, taker side), exactly as recorded."""
+        return [_amounts(row, i, self._line.where) for i, row in enumerate(_wire_trades(self._line))]
+
+    def units(self) -> Units:
+        """This line in the fast store's integer units, checked in full (the converter's path).
+
+        The same rules as building the values lazily: numbers, positive levels, sorted sides.
+        """
+        line = self._line
+        try:
+            t = line.ticker
+            ticker = [_units(raw, PRICE_DECIMALS, f"ticker.{name}") for name, raw in
+                      (("last", t.last), ("bid", t.bid), ("ask", t.ask))]
+            sides = []
+            for name, rows, descending in (("bid", line.orderbook.bid, True), ("ask", line.orderbook.ask, False)):
+                px = [_units(r.price, PRICE_DECIMALS, f"orderbook.{name}.price") for r in rows]
+                qty = [_units(r.quantity, QUANTITY_DECIMALS, f"orderbook.{name}.quantity") for r in rows]
+                if not all(px) or not all(qty):
+                    raise _Bad(f"orderbook.{name} has a level that is not positive")
+                for prev, cur in pairwise(px):
+                    if (cur >= prev) if descending else (cur <= prev):
+                        raise _Bad(f"orderbook.{name} is not sorted best first")
+                sides.append((px, qty))
+            trades = None
+            if self.has_trades():
+                trades = [_trade_units(row, i) for i, row in enumerate(_wire_trades(line))]
+        except _Bad as exc:
+            raise DataFileError(f"{line.where}: {exc}") from None
+        except UnfitValue as exc:
+            raise UnfitValue(f"{line.where}: {exc}") from None
+        (bid_px, bid_qty), (ask_px, ask_qty) = sides
+        return Units(line.ts, ticker[0], ticker[1], ticker[2], bid_px, bid_qty, ask_px, ask_qty, trades)
+
+    def has_trades(self) -> bool:
+        """Whether the line has a ``trades`` list (possibly empty)."""
+        return bytes(self._line.trades) not in (b"", b"null")
+
+
+def _wire_trades(line: _Line) -> list[_WireTrade]:
+    text = bytes(line.trades)
+    if not text:
+        return []
+    try:
+        if text[:1] == b"{":
+            return _decode_trades_body(text).trades
+        if text == b"null":
+            return []
+        return _decode_trades(text)
+    except msgspec.DecodeError as exc:
+        raise DataFileError(f"{line.where}: trades: {exc}") from None
+
+
+def _trade_wire_dict(row: _WireTrade, index: int) -> dict[str, Any]:
+    where = f"trades[{index}]"
+    return {
+        "spent": _amount(row.spent, f"{where}.spent", positive=True),
+        "spentCurrency": row.spentCurrency,
+        "earned": _amount(row.earned, f"{where}.earned", positive=True),
+        "earnedCurrency": row.earnedCurrency,
+        "timestamp": row.timestamp,
+    }
+
+
+def _trades_of(line: _Line) -> Iterator[Trade]:
+    for index, row in enumerate(_wire_trades(line)):
+        try:
+            yield parse.trade(_trade_wire_dict(row, index), index)
+        except (_Bad, MalformedResponseError) as exc:
+            raise DataFileError(f"{line.where}: {exc}") from None
+
+
+def _amounts(row: _WireTrade, index: int, where: str) -> tuple[int, Decimal, Decimal, Side]:
+    try:
+        wire = _trade_wire_dict(row, index)
+        parse.trade(wire, index)  # the same checks as the live client
+    except (_Bad, MalformedResponseError) as exc:
+        raise DataFileError(f"{where}: {exc}") from None
+    if wire["spentCurrency"] == "BTC":
+        return (row.timestamp, wire["spent"], wire["earned"], Side.SELL)
+    return (row.timestamp, wire["earned"], wire["spent"], Side.BUY)
+
+
+def trade_amounts(snapshot: Snapshot) -> list[tuple[int, Decimal, Decimal, Side]]:
+    """The snapshot's trades as (ts, BTC, USD, taker side), newest first, exact where recorded.
+
+    Lazy snapshots answer from the recorded amounts; an eager snapshot's USD amount is
+    ``price × quantity`` (exact whenever the recorded price was).
+    """
+    amounts = getattr(snapshot, "trade_amounts", None)
+    if amounts is not None:
+        result: list[tuple[int, Decimal, Decimal, Side]] = amounts()
+        return result
+    return [(t.ts, t.quantity, t.price * t.quantity, t.taker_side) for t in snapshot.trades]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    if path.name.endswith(".gz"):
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return open(path, "rb", buffering=1 << 20)
+
+
+class JsonlReader:
+    """Stream the snapshots of a JSON Lines file (``.gz``: gzip), checking as described above.
+
+    Iterating twice reads the file twice. ``bad_lines`` counts the lines skipped so far and
+    ``lines`` the lines read; memory stays flat whatever the file's size.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, strict: bool = False) -> None:
+        self.path = Path(path)
+        self.strict = strict
+        self.lines = 0
+        self.bad_lines = 0
+        self.snapshots = 0
+
+    def _skip(self, lineno: int, problem: str) -> None:
+        error = DataFileError(f"{self.path}:{lineno}: {problem}")
+        if self.strict:
+            raise error
+        self.bad_lines += 1
+        if self.bad_lines <= MAX_REPORTED:
+            log.warning("skipped unreadable line: %s", error)
+        elif self.bad_lines == MAX_REPORTED + 1:
+            log.warning("%s: more unreadable lines; only counting them from now on", self.path)
+
+    def __iter__(self) -> Iterator[Snapshot]:
+        self.lines = self.bad_lines = self.snapshots = 0
+        try:
+            stream = _open_binary(self.path)
+        except OSError as exc:
+            raise DataFileError(f"{self.path}: cannot open: {exc.strerror or exc}") from None
+        prefix = f"{self.path}:"
+        last_ts = -(1 << 62)
+        last_trades: bytes | None = None
+        last_line: _Line | None = None
+        lineno = 0
+        decode = _decode_line
+        amount = _amount
+        try:
+            try:
+                for raw in stream:
+                    lineno += 1
+                    try:
+                        line = decode(raw)
+                    except msgspec.DecodeError as exc:
+                        if raw.strip():
+                            self._skip(lineno, f"not a snapshot: {exc}")
+                        continue
+                    ts = line.ts
+                    if ts < last_ts:
+                        self._skip(lineno, f"ts {ts} is earlier than the previous line's {last_ts}")
+                        continue
+                    book = line.orderbook
+                    try:
+                        bids = book.bid
+                        asks = book.ask
+                        best_bid = amount(bids[0].price, "orderbook.bid[0].price", positive=True) if bids else None
+                        best_ask = amount(asks[0].price, "orderbook.ask[0].price", positive=True) if asks else None
+                        if best_bid is not None and best_ask is not None and best_bid >= best_ask:
+                            raise _Bad(f"crossed book (best bid {best_bid} >= best ask {best_ask})")
+                        if line.ticker.currency != "USD" or book.price_currency != "USD":
+                            raise _Bad("prices must be in USD")
+                        if book.quantity_currency != "BTC":
+                            raise _Bad("quantities must be in BTC")
+                    except _Bad as exc:
+                        self._skip(lineno, str(exc))
+                        continue
+                    line.best_bid = best_bid
+                    line.best_ask = best_ask
+                    line.where = prefix + str(lineno)
+                    trades = line.trades
+                    if trades:
+                        text = bytes(trades)
+                        if text == last_trades and last_line is not None:
+                            line.trades_cell = last_line.trades_cell
+                        else:
+                            line.trades_cell = []
+                        last_trades = text
+                        last_line = line
+                    else:
+                        line.trades_cell = None
+                    last_ts = ts
+                    snap = _new(JsonSnapshot)
+                    _set(snap, "ts", ts)
+                    _set(snap, "_line", line)
+                    self.snapshots += 1
+                    yield snap
+            except EOFError:
+                self._skip(lineno + 1, "the gzip stream ends early (was the writer killed?); later lines are lost")
+            except (OSError, gzip.BadGzipFile) as exc:
+                self._skip(lineno + 1, f"unreadable from here on: {exc}")
+        finally:
+            self.lines = lineno
+            stream.close()
+
+
+def check_snapshot(snapshot: Snapshot) -> None:
+    """Build every part of a snapshot, so that a lazily checked value raises now."""
+    _ = snapshot.ticker, snapshot.book.bids, snapshot.book.asks, snapshot.trades
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def snapshot_wire(snapshot: Snapshot) -> dict[str, Any]:
+    """A snapshot as the wire bodies the exchange would have returned (for writing a line)."""
+    t = snapshot.ticker
+    body: dict[str, Any] = {
+        "ts": snapshot.ts,
+        "ticker": {"currency": t.currency, "last": t.last, "bid": t.bid, "ask": t.ask},
+        "orderbook": {
+            "bid": [{"price": lv.price, "quantity": lv.quantity} for lv in snapshot.book.bids],
+            "ask": [{"price": lv.price, "quantity": lv.quantity} for lv in snapshot.book.asks],
+            "price_currency": "USD",
+            "quantity_currency": "BTC",
+        },
+    }
+    has_trades = getattr(snapshot, "has_trades", None)
+    if has_trades() if has_trades is not None else bool(snapshot.trades):
+        body["trades"] = [trade_wire(*row) for row in trade_amounts(snapshot)]
+    return body
+
+
+def trade_wire(ts: int, btc: Decimal, usd: Decimal, taker_side: Side) -> dict[str, Any]:
+    """A trade in the wire's spent/earned form: the taker spent BTC (a sell) or USD (a buy)."""
+    if taker_side is Side.SELL:
+        return {"spent": btc, "spentCurrency": "BTC", "earned": usd, "earnedCurrency": "USD", "timestamp": ts}
+    return {"spent": usd, "spentCurrency": "USD", "earned": btc, "earnedCurrency": "BTC", "timestamp": ts}
+
+
+class JsonlWriter:
+    """Append snapshots to a JSON Lines file (gzip when the name ends in ``.gz``).
+
+    With ``flush=True`` (the default, what a recorder wants) every line is handed to the operating
+    system as soon as it is written, so killing the process loses at most the line being written;
+    bulk conversions pass ``flush=False``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, flush: bool = True, append: bool = False) -> None:
+        self.path = Path(path)
+        self.flush = flush
+        self.count = 0
+        mode = "ab" if append else "wb"
+        self._gz: gzip.GzipFile | None = None
+        if self.path.name.endswith(".gz"):
+            self._raw: IO[bytes] = open(self.path, mode)  # noqa: SIM115 - closed in close()
+            self._gz = gzip.GzipFile(fileobj=self._raw, mode=mode, mtime=0)
+            self._out: IO[bytes] = self._gz  # type: ignore[assignment]
+        else:
+            self._raw = self._out = open(self.path, mode, buffering=1 << 20)  # noqa: SIM115
+
+    def write_text(self, line: str | bytes) -> None:
+        """Write one already serialized snapshot line (without its newline)."""
+        data = line.encode() if isinstance(line, str) else line
+        self._out.write(data + b"\n")
+        self.count += 1
+        if self.flush:
+            self._out.flush()
+            if self._gz is not None:
+                self._raw.flush()
+
+    def write_wire(
+        self,
+        ts: int,
+        ticker: Mapping[str, Any],
+        orderbook: Mapping[str, Any],
+        trades: Sequence[Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Write the exchange's bodies as they came (values exact: Decimal or int, never float)."""
+        body: dict[str, Any] = {"ts": ts, "ticker": dict(ticker), "orderbook": dict(orderbook)}
+        if trades is not None:
+            body["trades"] = [dict(t) for t in trades]
+        self.write_text(dumps(body))
+
+    def write(self, snapshot: Snapshot) -> None:
+        """Write a model snapshot back in the wire form."""
+        self.write_text(dumps(snapshot_wire(snapshot)))
+
+    def close(self) -> None:
+        if self._gz is not None:
+            self._gz.close()
+        self._raw.close()
+
+    def __enter__(self) -> JsonlWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = [
+    "JsonBook",
+    "JsonSnapshot",
+    "JsonlReader",
+    "JsonlWriter",
+    "check_snapshot",
+    "decimal_text",
+    "snapshot_wire",
+    "trade_amounts",
+    "trade_wire",
+]

@@ -1,0 +1,189 @@
+"""Snapshots that cost almost nothing until a strategy looks inside them.
+
+A replay hands the engine up to a million snapshots of 20+20 book levels. Building 40
+:class:`~botkit.model.BookLevel` values and 80 :class:`~decimal.Decimal` numbers for each one would
+cost tens of microseconds a snapshot, yet most ticks only need the timestamp and the best prices.
+The classes here are real :class:`~botkit.model.Snapshot` and :class:`~botkit.model.OrderBook`
+values (``isinstance`` holds, every attribute and property is there, they compare equal to and hash
+like eagerly built ones) whose ``ticker``, ``book``, ``trades``, ``bids`` and ``asks`` slots start
+empty. The first read of an empty slot lands in ``__getattr__``, which builds the value from the
+source (a decoded JSON line or a row of the fast store), stores it in the slot, and returns it; any
+later read is a plain slot read. ``best_bid``/``best_ask``/``mid``/``spread`` are answered from the
+source's top of book without building any level.
+
+Each source kind subclasses :class:`LazySnapshot` and :class:`LazyBook` and implements the few
+``_build_*`` methods; the equality, hashing and ``repr`` are shared here so that a lazy value and an
+eager one are interchangeable everywhere (the parity tests rely on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from botkit.model import BookLevel, OrderBook, Snapshot, Ticker, Trade
+
+_new = object.__new__
+_set = object.__setattr__
+
+_PRICE_CACHE: dict[int, Decimal] = {}
+_QTY_CACHE: dict[int, Decimal] = {}
+_CACHE_LIMIT = 1 << 16
+
+
+def units_text(units: int, decimals: int) -> str:
+    """The shortest JSON number text of ``units`` × 10^-``decimals`` (``40410, 2`` → ``404.1``)."""
+    if not decimals:
+        return str(units)
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units), 10**decimals)
+    if not frac:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{frac:0{decimals}d}".rstrip("0")
+
+
+def units_to_decimal(units: int, decimals: int) -> Decimal:
+    """``units`` × 10^-``decimals`` as an exact Decimal (``40410, 2`` → ``Decimal('404.1')``).
+
+    Built from the shortest text, so it is the very Decimal the live client reads from the same
+    JSON number, and it never depends on the thread's decimal context.
+    """
+    return Decimal(units_text(units, decimals))
+
+
+def cents(value: int) -> Decimal:
+    """Integer cents → exact USD Decimal, memoized: book prices repeat from one snapshot to the next."""
+    dec = _PRICE_CACHE.get(value)
+    if dec is None:
+        if len(_PRICE_CACHE) >= _CACHE_LIMIT:
+            _PRICE_CACHE.clear()
+        dec = _PRICE_CACHE[value] = units_to_decimal(value, 2)
+    return dec
+
+
+def satoshis(value: int) -> Decimal:
+    """Integer satoshis → exact BTC Decimal, memoized like :func:`cents`."""
+    dec = _QTY_CACHE.get(value)
+    if dec is None:
+        if len(_QTY_CACHE) >= _CACHE_LIMIT:
+            _QTY_CACHE.clear()
+        dec = _QTY_CACHE[value] = units_to_decimal(value, 8)
+    return dec
+
+
+class LazyBook(OrderBook):
+    """An :class:`OrderBook` whose level tuples are built on first access.
+
+    Subclasses set ``best_bid``/``best_ask`` from the source cheaply and implement
+    :meth:`_build_side`.
+    """
+
+    __slots__ = ()
+
+    def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when the slot is still empty (or the attribute does not exist at all).
+        if name == "bids":
+            value = self._build_side(True)
+        elif name == "asks":
+            value = self._build_side(False)
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        _set(self, name, value)
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OrderBook):
+            return self.bids == other.bids and self.asks == other.asks
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.bids, self.asks))
+
+    def __repr__(self) -> str:
+        return f"OrderBook(bids={self.bids!r}, asks={self.asks!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (OrderBook, (self.bids, self.asks))
+
+
+class LazySnapshot(Snapshot):
+    """A :class:`Snapshot` whose ticker, book and trades are built on first access.
+
+    ``ts`` is always set. Subclasses implement the ``_build_*`` methods and override
+    ``best_bid``/``best_ask`` with a cheap read of the source's top of book; ``mid`` and
+    ``spread`` follow from those.
+    """
+
+    __slots__ = ()
+
+    def _build_ticker(self) -> Ticker:
+        raise NotImplementedError
+
+    def _build_book(self) -> OrderBook:
+        raise NotImplementedError
+
+    def _build_trades(self) -> tuple[Trade, ...]:
+        raise NotImplementedError
+
+    def iter_trades(self) -> Iterator[Trade]:
+        """The recorded trades, newest first, built one at a time (the venue stops early)."""
+        return iter(self.trades)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "book":
+            value: Any = self._build_book()
+        elif name == "ticker":
+            value = self._build_ticker()
+        elif name == "trades":
+            value = self._build_trades()
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        _set(self, name, value)
+        return value
+
+    @property
+    def mid(self) -> Decimal | None:
+        bid, ask = self.best_bid, self.best_ask
+        if bid is None or ask is None:
+            return None
+        return (bid + ask) / 2
+
+    @property
+    def spread(self) -> Decimal | None:
+        bid, ask = self.best_bid, self.best_ask
+        if bid is None or ask is None:
+            return None
+        return ask - bid
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Snapshot):
+            return (
+                self.ts == other.ts
+                and self.ticker == other.ticker
+                and self.book == other.book
+                and self.trades == other.trades
+            )
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.ts, self.ticker, self.book, self.trades))
+
+    def __repr__(self) -> str:
+        return (
+            f"Snapshot(ts={self.ts!r}, ticker={self.ticker!r}, book={self.book!r}, "
+            f"trades={self.trades!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Snapshot, (self.ts, self.ticker, OrderBook(self.book.bids, self.book.asks), self.trades))
+
+
+def newest_trades(snapshot: Snapshot) -> Iterator[Trade]:
+    """The snapshot's trades newest first, without building them all when the source is lazy."""
+    if isinstance(snapshot, LazySnapshot):
+        return snapshot.iter_trades()
+    return iter(snapshot.trades)
