@@ -11,7 +11,6 @@ import os
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +163,8 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         market_data = LiveMarketData(api)
         venue: Any
         venue = _paper_venue(api, config) if dry_run else LiveVenue(api)
-        journal = Journal(config["journal"]["url"], bot_id=config["bot"]["id"])
+        journal = Journal(config["journal"]["url"], bot_id=config["bot"]["id"],
+                          auto_upgrade=config["journal"]["auto_upgrade"])
         closers.append(journal.close)
         journal.acquire()
         engine = plan.build(venue, journal)

@@ -91,6 +91,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "journal": {
         "url": Key("str", DEFAULT_JOURNAL_URL, "SQLAlchemy URL of the journal (SQLite file or PostgreSQL)"),
+        "auto_upgrade": Key("bool", True, "apply pending schema migrations at start; false: refuse to start instead"),
     },
     "risk": {
         "max_order_quantity": Key("decimal", Decimal(1), "largest order, BTC", minimum=Decimal(0)),

@@ -101,18 +101,27 @@ def strategies(config_path: Path | None, strategy_paths: tuple[Path, ...]) -> No
 
 
 @click.command()
-@click.argument("what", type=click.Choice(["orders", "fills", "pnl"]))
+@click.argument("what", type=click.Choice(["orders", "fills", "pnl", "upgrade"]))
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--run", "run_id", type=int, help="Only this run's records.")
 @fail_cleanly
 def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None) -> None:
-    """Show the journal's orders, fills or PnL."""
+    """Show the journal's orders, fills or PnL, or apply pending schema migrations (upgrade)."""
     from botkit.journal import Journal, queries
     from botkit.output import render
 
     cfg = load_config(config_path)
-    store = Journal(cfg["journal"]["url"], bot_id=cfg["bot"]["id"])
+    if what == "upgrade":
+        from botkit.journal import migrate
+
+        engine = Journal.make_engine(cfg["journal"]["url"])
+        before, after = migrate.upgrade(engine)
+        engine.dispose()
+        click.echo(f"journal schema: {before or 'none'} -> {after}" if before != after
+                   else f"journal schema is up to date ({after})")
+        return
+    store = Journal(cfg["journal"]["url"], bot_id=cfg["bot"]["id"], auto_upgrade=cfg["journal"]["auto_upgrade"])
     try:
         if what == "orders":
             click.echo(render(queries.orders(store, run_id), fmt, queries.ORDER_COLUMNS))

@@ -12,7 +12,43 @@ import pytest
 POSTGRES_ENV = "BOTKIT_TEST_POSTGRES_URL"
 
 
+_schema_url: str | None = None
+
+
 def postgres_url() -> str:
+    """The PostgreSQL URL for tests, pointed at a schema of this test session's own.
+
+    The schema is made on first use and dropped at exit, so that test sessions (and leftovers of
+    earlier ones) never see each other's tables.
+    """
+    global _schema_url
+    if _schema_url is None:
+        _schema_url = _make_schema(_server_url())
+    return _schema_url
+
+
+def _make_schema(url: str) -> str:
+    import atexit
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"botkit_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+    atexit.register(drop)
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
+def _server_url() -> str:
     url = os.environ.get(POSTGRES_ENV)
     if not url and os.environ.get("BOTKIT_REQUIRE_POSTGRES"):
         pytest.fail(f"{POSTGRES_ENV} is not set but BOTKIT_REQUIRE_POSTGRES is: PostgreSQL tests must run here")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import socket
 from collections.abc import Iterable, Sequence
@@ -25,9 +26,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from botkit import jsonutil
 from botkit.errors import JournalError
+from botkit.journal import migrate
 from botkit.journal.schema import (
     BalanceSnapshot,
-    Base,
     FillRow,
     OrderEvent,
     OrderRow,
@@ -36,6 +37,8 @@ from botkit.journal.schema import (
     StrategyStateRow,
 )
 from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, Side
+
+log = logging.getLogger("botkit.journal")
 
 _PENDING = insert(OrderRow).returning(OrderRow.id)
 _EVENT = insert(OrderEvent)
@@ -88,38 +91,59 @@ def _record(row: OrderRow, fills_seen: int) -> OrderRecord:
 class Journal:
     """All journal reads and writes of one bot (``bot_id``) on one database."""
 
-    def __init__(self, url: str, bot_id: str = "default", *, create: bool = True) -> None:
+    def __init__(self, url: str, bot_id: str = "default", *, auto_upgrade: bool = True) -> None:
         self.url = url
         self.bot_id = bot_id
         self._lock_file: IO[bytes] | None = None
         self._pg_lock_conn: Any = None
+        self.engine = self.make_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        database = self.engine.url.database
+        self.sqlite_path = Path(database) if self.is_sqlite and database and database != ":memory:" else None
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        try:
+            self._check_schema(auto_upgrade)
+        except SQLAlchemyError as exc:
+            raise JournalError(f"cannot open journal {self.safe_url}: {_short(exc)}") from None
+
+    def _check_schema(self, auto_upgrade: bool) -> None:
+        have, want = migrate.current(self.engine), migrate.head()
+        if have == want:
+            return
+        if not auto_upgrade:
+            raise JournalError(
+                f"journal {self.safe_url} has schema {have or 'none'}, this botkit needs {want}: "
+                "run `botkit journal upgrade` (or set [journal] auto_upgrade = true)"
+            )
+        before, after = migrate.upgrade(self.engine)
+        if before != after:
+            log.info("journal %s upgraded from schema %s to %s", self.safe_url, before or "none", after)
+
+    @staticmethod
+    def make_engine(url: str) -> Engine:
+        """A SQLAlchemy engine for a journal URL: SQLite in WAL mode with a busy timeout and real
+        transactions, ``postgresql://`` on psycopg 3."""
         try:
             parsed = make_url(url)
         except Exception as exc:
             raise JournalError(f"journal.url {url!r} is not a SQLAlchemy URL: {exc}") from None
-        self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        self.sqlite_path: Path | None = None
         kwargs: dict[str, Any] = {}
-        if self.is_sqlite:
+        is_sqlite = parsed.get_backend_name() == "sqlite"
+        if is_sqlite:
             database = parsed.database
             if database and database != ":memory:":
-                self.sqlite_path = Path(database)
-                self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+            parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            self.engine: Engine = create_engine(url, pool_pre_ping=not self.is_sqlite, **kwargs)
+            engine = create_engine(parsed, pool_pre_ping=not is_sqlite, **kwargs)
         except Exception as exc:
             raise JournalError(f"cannot use journal {parsed.render_as_string(hide_password=True)}: {exc}") from None
-        if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        if create:
-            try:
-                Base.metadata.create_all(self.engine)
-            except SQLAlchemyError as exc:
-                raise JournalError(f"cannot open journal {self.safe_url}: {_short(exc)}") from None
+        if is_sqlite:
+            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
+        return engine
 
     @property
     def safe_url(self) -> str:
@@ -390,12 +414,19 @@ class Journal:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # botkit issues BEGIN itself (_sqlite_begin) so that SQLite's transactions, DDL included,
+    # are the ones SQLAlchemy thinks they are (the pysqlite recipe in SQLAlchemy's docs).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def _liquidity_guess(order: Order) -> Liquidity:

@@ -1,0 +1,13 @@
+"""Alembic environment: migrations run on the connection botkit hands over, in one transaction."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from botkit.journal.schema import Base
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
+                  transaction_per_migration=False)
+with context.begin_transaction():
+    context.run_migrations()
