@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from botkit import jsonutil
 from botkit.client import BadRequestError, ButtercoinClient, NotFoundError, parse
@@ -111,7 +113,7 @@ def test_market_order_has_no_price(alice: ButtercoinClient, bob: ButtercoinClien
 
 
 def test_invalid_orders_are_400_with_a_code(alice: ButtercoinClient) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"side": "buy", "orderType": "market", "quantity": "1"}, "market_buy_not_supported"),
         ({"side": "buy", "orderType": "limit", "price": "400.005", "quantity": "1"}, "invalid_price"),
         ({"side": "buy", "orderType": "limit", "price": "400", "quantity": "1.000000001"}, "invalid_quantity"),
@@ -255,7 +257,9 @@ def test_keep_alive_reuses_one_connection(sandbox: Sandbox, alice: ButtercoinCli
     for _ in range(20):
         alice.get_balances()
         alice.get_ticker()
-    pools = alice.session.get_adapter(sandbox.base_url).poolmanager.pools
+    adapter = alice.session.get_adapter(sandbox.base_url)
+    assert isinstance(adapter, HTTPAdapter)
+    pools = adapter.poolmanager.pools
     (pool,) = [pools[k] for k in pools.keys()]  # noqa: SIM118 - the container refuses iteration
     assert pool.num_connections == 1
     assert pool.num_requests == 40

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -187,7 +188,7 @@ def test_permissions_are_enforced_with_403(sandbox: Sandbox) -> None:
     with client_for(sandbox, ("reader", "r")) as reader, client_for(sandbox, ("seller", "s")) as seller:
         assert reader.get_key() == ["get-account"]
         assert reader.get_balances()["BTC"] == 10
-        for call in (
+        calls: list[Callable[[], object]] = [
             lambda: reader.create_order(order("buy", "100.00", "1")),
             lambda: reader.create_order(order("sell", None, "10.00", "USD_BTC")),  # a buy of bitcoin
             lambda: reader.cancel_order("x"),
@@ -197,7 +198,8 @@ def test_permissions_are_enforced_with_403(sandbox: Sandbox) -> None:
             lambda: reader.cancel_transaction("x"),
             lambda: seller.create_order(order("buy", "100.00", "1")),
             seller.get_balances,
-        ):
+        ]
+        for call in calls:
             with pytest.raises(PermissionDeniedError) as info:
                 call()
             assert info.value.status == 403

@@ -78,6 +78,7 @@ def test_signed_calls_are_limited_per_key_with_headers(limited: Sandbox) -> None
         assert info.value.status == 429
         assert info.value.code == "rate_limited"
         now = limited.exchange.now_ms()
+        assert info.value.reset_ms is not None
         assert now < info.value.reset_ms <= now + 1000
         assert alice.rate_limit.remaining == 0
         assert bob.get_balances()["USD"] == 100000  # another key has its own bucket

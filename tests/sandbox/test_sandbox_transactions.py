@@ -173,7 +173,10 @@ def test_transactions_are_private_filtered_and_newest_first(slow: Sandbox, clien
     third = client.create_deposit({"method": "wire", "currency": "USD", "amount": "1"}).rsplit("/", 1)[1]
     client.cancel_transaction(third)
     later(slow)
-    ids = lambda **f: [t["transactionId"] for t in client.get_transactions(f or None)]  # noqa: E731
+
+    def ids(**filters: str) -> list[str]:
+        return [t["transactionId"] for t in client.get_transactions(filters or None)]
+
     assert ids() == [third, second, first]
     assert ids(status="funded") == [second, first]
     assert ids(status="canceled") == [third]
