@@ -426,7 +426,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock before the first read, so the busy timeout applies; a deferred
+    # transaction that reads, then writes after another process wrote, fails at once with
+    # "database is locked" (SQLITE_BUSY_SNAPSHOT), whatever the timeout.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _liquidity_guess(order: Order) -> Liquidity:

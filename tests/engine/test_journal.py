@@ -138,3 +138,43 @@ def test_sqlite_journal_runs_in_wal_mode(tmp_path: Path) -> None:
 def test_bad_url_is_a_clear_journal_error() -> None:
     with pytest.raises(JournalError, match="not a SQLAlchemy URL"):
         Journal("nonsense")
+
+
+def test_a_transaction_that_reads_then_writes_waits_for_another_writer(tmp_path: Path) -> None:
+    """Caught a bug (seen as "database is locked" when a second process opened a journal while the
+    daemon migrated it): a deferred SQLite transaction that read, then wrote after another connection
+    had written, failed at once whatever the busy timeout. Journal transactions now BEGIN IMMEDIATE."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from botkit.journal.schema import OrderRow
+
+    url = f"sqlite:///{tmp_path / 'j.sqlite'}"
+    first, second = Journal(url, "a"), Journal(url, "b")
+    run = first.begin_run("live", 1)
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def other_writer() -> None:
+        try:
+            second.record_pending(run, "live", "s", "", Side.BUY, "limit", Decimal(1), Decimal(1), 2)
+        except BaseException as exc:  # reported to the test thread
+            errors.append(exc)
+        finally:
+            done.set()
+
+    with first.engine.begin() as conn:
+        conn.execute(select(func.count()).select_from(OrderRow)).scalar()
+        writer = threading.Thread(target=other_writer)
+        writer.start()
+        done.wait(1.0)  # with BEGIN IMMEDIATE the other writer waits for us instead of racing ahead
+        conn.execute(OrderRow.__table__.insert(), {
+            "bot_id": "a", "run_id": run, "strategy": "s", "tag": "", "side": "buy", "order_type": "limit",
+            "price": Decimal(1), "quantity": Decimal(1), "status": "pending", "filled_quantity": Decimal(0),
+            "fees": Decimal(0), "created_at": 1, "sent_at": 1, "updated_at": 1, "venue": "live"})
+    writer.join(60)
+    assert errors == []
+    assert len(first.live_orders()) == 1 and len(second.live_orders()) == 1
+    first.close()
+    second.close()
