@@ -86,7 +86,9 @@ def bench_exchange(count: int) -> tuple[float, int, int]:
 
 
 def bench_http(count: int, threads: int) -> None:
-    keys = [f"bench{i}" for i in range(max(threads, 1))]
+    # one key per client: a key's timestamps must keep increasing, and a fast client's clock runs
+    # ahead of the wall clock, so a second client on the same key would be refused as a replay
+    keys = [f"bench{i}" for i in range(max(threads, 1) + 1)]
     accounts = [SandboxAccount(k, "s", {"USD": Decimal(10) ** 9, "BTC": Decimal(10) ** 6}) for k in keys]
     with Sandbox(market="off", rate_limit=0, accounts=accounts, threads=8) as sb:
         rng = random.Random(3)
@@ -120,7 +122,7 @@ def bench_http(count: int, threads: int) -> None:
                     for body in bodies[:per_thread]:
                         c.create_order(body)
 
-            workers = [threading.Thread(target=place, args=(k,)) for k in keys[:threads]]
+            workers = [threading.Thread(target=place, args=(k,)) for k in keys[1:threads + 1]]
             start = time.perf_counter()
             for worker in workers:
                 worker.start()

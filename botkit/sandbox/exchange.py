@@ -315,7 +315,7 @@ class Exchange:
             reserve = qty_value
         elif is_buy:
             value = money.notional(cents, amount)
-            reserve = money.add(value, money.mul(value, money.bps_rate(schedule.reserve_bps)))
+            reserve = money.add(value, money.mul(value, schedule.reserve_rate))
         else:
             reserve = qty_value
         currency = "USD" if is_buy else "BTC"
@@ -909,6 +909,8 @@ def _units(value: Decimal | str | int, places: int, what: str, maximum: int) -> 
         raise _bad("invalid_" + what, f"{what} {value!r} is not a number") from None
     if not number.is_finite() or number <= 0:
         raise _bad("invalid_" + what, f"{what} must be a positive number, not {value!r}")
+    if number.adjusted() > 20:
+        raise _bad("invalid_" + what, f"{what} {value!r} is too large")
     count = money.units(number, places)
     if count is None:
         step = "0." + "0" * (places - 1) + "1"

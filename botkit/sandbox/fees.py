@@ -19,6 +19,8 @@ class FeeSchedule:
     taker_bps: Decimal = Decimal(20)
     maker_rate: Decimal = field(init=False)
     taker_rate: Decimal = field(init=False)
+    reserve_rate: Decimal = field(init=False)
+    """What a buy order reserves for fees, per USD of notional: the worse of the two rates."""
 
     def __post_init__(self) -> None:
         for name in ("maker_bps", "taker_bps"):
@@ -30,6 +32,7 @@ class FeeSchedule:
                 raise ValueError(f"{name} must be between 0 and 10000, not {value}")
         object.__setattr__(self, "maker_rate", money.bps_rate(self.maker_bps))
         object.__setattr__(self, "taker_rate", money.bps_rate(self.taker_bps))
+        object.__setattr__(self, "reserve_rate", max(self.maker_rate, self.taker_rate))
 
     @property
     def reserve_bps(self) -> Decimal:

@@ -8,15 +8,7 @@ ever be rounded the sandbox fails loudly instead of silently creating or destroy
 
 from __future__ import annotations
 
-from decimal import (
-    Context,
-    Decimal,
-    DivisionByZero,
-    Inexact,
-    InvalidOperation,
-    Overflow,
-    Rounded,
-)
+from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Rounded
 
 EXACT = Context(prec=80, traps=[Inexact, Rounded, InvalidOperation, DivisionByZero, Overflow])
 """Arithmetic that refuses to round: balances, fees and reserves must stay exact."""
@@ -49,16 +41,10 @@ def notional(cents: int, satoshis: int) -> Decimal:
     return EXACT.scaleb(Decimal(cents * satoshis), -(USD_PLACES + BTC_PLACES))
 
 
-def add(a: Decimal, b: Decimal) -> Decimal:
-    return EXACT.add(a, b)
-
-
-def sub(a: Decimal, b: Decimal) -> Decimal:
-    return EXACT.subtract(a, b)
-
-
-def mul(a: Decimal, b: Decimal) -> Decimal:
-    return EXACT.multiply(a, b)
+add = EXACT.add
+"""Exact sum (the context's bound methods: no wrapper call in the settlement loop)."""
+sub = EXACT.subtract
+mul = EXACT.multiply
 
 
 def bps_rate(bps: Decimal) -> Decimal:
@@ -67,15 +53,15 @@ def bps_rate(bps: Decimal) -> Decimal:
 
 
 def units(value: Decimal, places: int) -> int | None:
-    """``value`` as a whole number of ``10**-places`` units, or None when it has finer digits."""
-    try:
-        scaled = EXACT.scaleb(value, places)
-        whole = EXACT.to_integral_exact(scaled)
-    except (Inexact, Rounded, InvalidOperation):
+    """``value`` as a whole number of ``10**-places`` units, or None when it has finer digits
+    (or is not finite, or is absurdly large)."""
+    if not value.is_finite() or value.adjusted() > 30:
         return None
-    if whole != scaled:
+    numerator, denominator = value.as_integer_ratio()
+    scale = 10**places
+    if scale % denominator:
         return None
-    return int(whole)
+    return int(numerator) * (scale // int(denominator))
 
 
 def average_price(notional_units: int, satoshis: int) -> Decimal:
