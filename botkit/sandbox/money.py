@@ -58,10 +58,10 @@ def units(value: Decimal, places: int) -> int | None:
     if not value.is_finite() or value.adjusted() > 30:
         return None
     numerator, denominator = value.as_integer_ratio()
-    scale = 10**places
+    scale: int = 10**places
     if scale % denominator:
         return None
-    return int(numerator) * (scale // int(denominator))
+    return numerator * (scale // denominator)
 
 
 def average_price(notional_units: int, satoshis: int) -> Decimal:
