@@ -91,8 +91,7 @@ class Router:
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = sorted(routes, key=lambda r: sum(s.startswith("{") for s in r.segments))
 
-    def resolve(self, method: str, path: str) -> tuple[Route | None, str | None, list[str]]:
-        """``(route, id parameter, allowed methods)``; route None with methods: a 405."""
+    def resolve(self, method: str, path: str) -> Resolution:
         parts = tuple(path.strip("/").split("/"))
         allowed: list[str] = []
         template: str | None = None
@@ -104,9 +103,20 @@ class Router:
                 continue  # a less specific template for a path already matched
             template = route.template
             if route.method == method:
-                return route, param if isinstance(param, str) else None, []
+                return Resolution(route, route.template, param if isinstance(param, str) else "", [])
             allowed.append(route.method)
-        return None, template, allowed
+        return Resolution(None, template or path, "", allowed)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """Where a request goes. No route but ``allowed`` methods: a 405; neither: a 404."""
+
+    route: Route | None
+    template: str
+    """The route template (the path itself when nothing matched): the key of the counters."""
+    param: str
+    allowed: list[str]
 
 
 def _match(segments: tuple[str, ...], parts: tuple[str, ...]) -> str | bool | None:
@@ -160,10 +170,12 @@ class SandboxApi:
         request = Request(environ)
         if request.path == "/admin" or request.path.startswith("/admin/"):
             return self._admin(request).send(start_response)
-        route, template_or_param, allowed = self.router.resolve(request.method, request.path)
-        template = route.template if route else (template_or_param or request.path)
+        resolution = self.router.resolve(request.method, request.path)
+        template = resolution.template
         self.stats.record_request(request.method, template)
-        plan = self.faults.plan(request.method, template, request.path)
+        plan = fault_kinds.NO_FAULT
+        if request.path.startswith("/v1/"):
+            plan = self.faults.plan(request.method, template, request.path)
         if plan is not fault_kinds.NO_FAULT:
             early = self._before(request, template, plan)
             if early is not None:
@@ -172,7 +184,7 @@ class SandboxApi:
         if not verdict.allowed:
             response = error_response(ApiError(429, "rate_limited", "Too many requests: over the rate limit"))
         else:
-            response = self._respond(request, route, template_or_param, allowed)
+            response = self._respond(request, resolution)
         if plan.after == fault_kinds.ACCEPT_THEN_DROP:
             self.stats.record_fault(plan.after, request.method, template)
             cut_connection(environ, reset=False)
@@ -221,7 +233,8 @@ class SandboxApi:
     def _rate_limit(self, request: Request) -> Verdict:
         return self.limiter.take(self._identity(request))
 
-    def _respond(self, request: Request, route: Route | None, param: str | None, allowed: list[str]) -> Response:
+    def _respond(self, request: Request, resolution: Resolution) -> Response:
+        route, allowed = resolution.route, resolution.allowed
         try:
             if route is None:
                 if allowed:
@@ -244,7 +257,7 @@ class SandboxApi:
                 if route.permission is not None:
                     require(self.exchange, key, route.permission)
             _negotiate(request)
-            call = Call(request, key, param or "", request.base_url(self.public_url))
+            call = Call(request, key, resolution.param, request.base_url(self.public_url))
             handler: Handler = getattr(self, route.handler)
             return handler(call)
         except ApiError as error:
