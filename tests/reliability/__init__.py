@@ -1,0 +1,1 @@
+"""The reliability suite (issue 6): crash, fault, bad-input and soak scenarios with figures."""
