@@ -21,6 +21,9 @@ def _register() -> None:
     main.add_command(journal)
     from botkit.sandbox.cli import sandbox_command
     main.add_command(sandbox_command)
+    from botkit.backtest.cli import commands as backtest_commands
+    for command in backtest_commands():
+        main.add_command(command)
 
 
 _register()

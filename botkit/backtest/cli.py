@@ -1,0 +1,491 @@
+"""``botkit backtest``, ``botkit record`` and ``botkit data``: the backtester's commands."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+import signal
+import sys
+import time
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+
+from botkit.errors import ConfigError, DataFileError
+from botkit.run_cli import config_option, fail_cleanly, load_config
+
+log = logging.getLogger("botkit.backtest")
+
+RANKABLE = ("total_return", "end_equity", "realized_pnl", "sharpe", "sortino", "max_drawdown", "fees",
+            "win_rate", "fill_ratio", "turnover", "fills", "orders")
+LOWER_IS_BETTER = {"max_drawdown", "fees"}
+
+
+# --------------------------------------------------------------------------- option parsing
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value read as TOML (``2`` int, ``0.5`` exact Decimal, ``true``), else the text."""
+    try:
+        return tomllib.loads(f"v = {text}", parse_float=Decimal)["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def parse_param(spec: str, option: str) -> tuple[str, str, str]:
+    """``NAME.KEY=VALUE`` → (name, key, value text)."""
+    target, sep, value = spec.partition("=")
+    name, dot, key = target.partition(".")
+    if not sep or not dot or not name or not key:
+        raise ConfigError(option, f"{spec!r} is not NAME.KEY=VALUE", "e.g. market_maker.spread_bps=15")
+    return name.strip(), key.strip(), value.strip()
+
+
+def parse_initial(text: str) -> dict[str, Decimal]:
+    """``USD=10000,BTC=0`` → exact balances."""
+    balances: dict[str, Decimal] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        currency, sep, amount = part.partition("=")
+        try:
+            value = Decimal(amount.strip())
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not sep or not currency.strip() or not value.is_finite() or value < 0:
+            raise ConfigError("--initial", f"{part!r} is not CURRENCY=AMOUNT", "e.g. USD=10000,BTC=0.5")
+        balances[currency.strip().upper()] = value
+    if not balances:
+        raise ConfigError("--initial", "no balances given", "e.g. USD=10000,BTC=0")
+    return balances
+
+
+def _decimal(value: str, option: str) -> Decimal:
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ConfigError(option, f"{value!r} is not a number") from None
+    if not number.is_finite() or number < 0:
+        raise ConfigError(option, f"{value!r} must be a non-negative number")
+    return number
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def _sweep_grid(sweeps: Sequence[str]) -> list[tuple[tuple[str, str], list[Any]]]:
+    grid: list[tuple[tuple[str, str], list[Any]]] = []
+    for spec in sweeps:
+        name, key, values = parse_param(spec, "--sweep")
+        options = [parse_value(v.strip()) for v in values.split(",") if v.strip()]
+        if not options:
+            raise ConfigError("--sweep", f"{spec!r} lists no values", "e.g. market_maker.spread_bps=10,20,40")
+        grid.append(((name, key), options))
+    return grid
+
+
+def _sweep_one(job: tuple[Path | None, dict[str, Any], dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """One point of a sweep, in a worker process: the config is re-read there."""
+    from botkit.backtest.report import metrics_dict
+    from botkit.backtest.runner import BacktestSettings, run_backtest
+
+    config_path, settings_kwargs, params = job
+    logging.getLogger("botkit").setLevel(logging.ERROR)
+    cfg = load_config(config_path)
+    settings = BacktestSettings(**{**settings_kwargs, "params": params})
+    result = run_backtest(cfg, settings)
+    return metrics_dict(result.metrics)
+
+
+def _rank_key(metric: str) -> Any:
+    def key(row: Mapping[str, Any]) -> tuple[int, float]:
+        value = row.get(metric)
+        if value is None:
+            return (1, 0.0)
+        number = float(value)
+        return (0, number if metric in LOWER_IS_BETTER else -number)
+
+    return key
+
+
+@click.command()
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Snapshot file: .jsonl, .jsonl.gz, .ndjson(.gz) or the fast store .bks.")
+@config_option
+@click.option("--strategy", "strategies", multiple=True, help="Run only this strategy (repeatable).")
+@click.option("--strategy-path", "strategy_paths", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Another folder of strategy files (repeatable).")
+@click.option("--param", "params", multiple=True, metavar="NAME.KEY=VALUE",
+              help="Set a strategy parameter (repeatable), e.g. market_maker.spread_bps=15.")
+@click.option("--initial", default="USD=10000,BTC=0", show_default=True, help="Starting balances.")
+@click.option("--maker-fee-bps", default="0", show_default=True, help="Fee of resting fills, bps of notional.")
+@click.option("--taker-fee-bps", default="0", show_default=True, help="Fee of crossing fills, bps of notional.")
+@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Recorded time each order or cancel takes to reach the venue.")
+@click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Write report.json, fills.csv, orders.csv and equity.png here.")
+@click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY=V1,V2,...",
+              help="Run every combination of these parameter values (repeatable) and rank them.")
+@click.option("--workers", default=0, type=click.IntRange(min=0), help="Processes for a sweep (0: one per CPU).")
+@click.option("--rank-by", default="total_return", show_default=True, type=click.Choice(RANKABLE),
+              help="Metric that orders the sweep's table (best first).")
+@click.option("--bar-seconds", default=60, show_default=True, type=click.IntRange(min=1),
+              help="Bar length of the returns behind Sharpe and Sortino.")
+@click.option("--limit", type=click.IntRange(min=1), help="Replay only the first N snapshots.")
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@fail_cleanly
+def backtest(data: Path, config_path: Path | None, strategies: tuple[str, ...], strategy_paths: tuple[Path, ...],
+             params: tuple[str, ...], initial: str, maker_fee_bps: str, taker_fee_bps: str, latency_ms: int,
+             report_dir: Path | None, sweeps: tuple[str, ...], workers: int, rank_by: str, bar_seconds: int,
+             limit: int | None, strict: bool, progress: bool | None) -> None:
+    """Replay recorded snapshots through strategies with the live engine and a simulated venue.
+
+    The fill model, the metrics and the file formats are described in docs/backtesting.md.
+    """
+    from botkit import logs
+    from botkit.backtest.runner import BacktestSettings, run_backtest
+
+    cfg = load_config(config_path)
+    logs.configure("text", "WARNING", cfg.secrets)
+    overrides: dict[str, dict[str, Any]] = {}
+    for spec in params:
+        name, key, value = parse_param(spec, "--param")
+        overrides.setdefault(name, {})[key] = parse_value(value)
+    settings_kwargs: dict[str, Any] = {
+        "data": data,
+        "initial": parse_initial(initial),
+        "maker_fee_bps": _decimal(maker_fee_bps, "--maker-fee-bps"),
+        "taker_fee_bps": _decimal(taker_fee_bps, "--taker-fee-bps"),
+        "latency_ms": latency_ms,
+        "strategies": strategies,
+        "strategy_paths": strategy_paths,
+        "strict": strict,
+        "bar_ms": bar_seconds * 1000,
+        "limit": limit,
+    }
+    if sweeps:
+        _run_sweep(config_path, settings_kwargs, overrides, _sweep_grid(sweeps), workers, rank_by, report_dir)
+        return
+    settings = BacktestSettings(**settings_kwargs, params=overrides)
+    result = run_backtest(cfg, settings, report_dir=report_dir, progress=progress)
+    click.echo(result.table())
+    if result.bad_lines:
+        click.echo(f"{result.bad_lines} unreadable line(s) skipped (see the warnings above)", err=True)
+    if report_dir is not None:
+        click.echo(f"report written to {report_dir}/")
+
+
+def _run_sweep(config_path: Path | None, settings_kwargs: dict[str, Any], base: dict[str, dict[str, Any]],
+               grid: list[tuple[tuple[str, str], list[Any]]], workers: int, rank_by: str,
+               report_dir: Path | None) -> None:
+    names = [f"{name}.{key}" for (name, key), _ in grid]
+    combos = list(itertools.product(*(values for _, values in grid)))
+    jobs = []
+    for combo in combos:
+        params = {name: dict(table) for name, table in base.items()}
+        for ((strategy, key), _), value in zip(grid, combo, strict=True):
+            params.setdefault(strategy, {})[key] = value
+        jobs.append((config_path, settings_kwargs, params))
+    processes = workers or os.cpu_count() or 1
+    click.echo(f"sweep: {len(jobs)} runs on {min(processes, len(jobs))} process(es)", err=True)
+    if processes == 1 or len(jobs) == 1:
+        results = [_sweep_one(job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=min(processes, len(jobs))) as pool:
+            results = list(pool.map(_sweep_one, jobs))
+    rows = [{**dict(zip(names, (str(v) for v in combo), strict=True)), **metrics}
+            for combo, metrics in zip(combos, results, strict=True)]
+    rows.sort(key=_rank_key(rank_by))
+    click.echo(sweep_table(rows, names, rank_by))
+    if report_dir is not None:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        write_sweep_csv(report_dir / "sweep.csv", rows, names)
+        if len(names) == 2:
+            sweep_heatmap(report_dir / "heatmap.png", rows, names, rank_by)
+        click.echo(f"sweep written to {report_dir}/")
+
+
+SWEEP_COLUMNS = ("total_return", "end_equity", "realized_pnl", "fees", "max_drawdown", "sharpe", "orders", "fills")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def sweep_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str], rank_by: str) -> str:
+    columns = ["rank", *names, *dict.fromkeys([rank_by, *SWEEP_COLUMNS])]
+    cells = [[str(i), *(_cell(row.get(c)) for c in columns[1:])] for i, row in enumerate(rows, 1)]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
+
+
+def write_sweep_csv(path: Path, rows: Sequence[Mapping[str, Any]], names: Sequence[str]) -> None:
+    import csv
+
+    columns = [*names, *(k for k in rows[0] if k not in names)] if rows else list(names)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["rank", *columns])
+        for rank, row in enumerate(rows, 1):
+            writer.writerow([rank, *("" if row.get(c) is None else row.get(c) for c in columns)])
+
+
+def sweep_heatmap(path: Path, rows: Sequence[Mapping[str, Any]], names: Sequence[str], metric: str) -> None:
+    """A heatmap of ``metric`` over the two swept parameters (deterministic PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = list(dict.fromkeys(row[names[0]] for row in rows))
+    ys = list(dict.fromkeys(row[names[1]] for row in rows))
+    xs.sort(key=_sort_key)
+    ys.sort(key=_sort_key)
+    grid = [[math.nan for _ in xs] for _ in ys]
+    for row in rows:
+        value = row.get(metric)
+        grid[ys.index(row[names[1]])][xs.index(row[names[0]])] = math.nan if value is None else float(value)
+    figure, axis = plt.subplots(figsize=(1.2 * len(xs) + 3, 0.8 * len(ys) + 2))
+    try:
+        image = axis.imshow(grid, cmap="viridis", aspect="auto", origin="lower")
+        axis.set_xticks(range(len(xs)), xs)
+        axis.set_yticks(range(len(ys)), ys)
+        axis.set_xlabel(names[0])
+        axis.set_ylabel(names[1])
+        for j, line in enumerate(grid):
+            for i, value in enumerate(line):
+                if not math.isnan(value):
+                    axis.text(i, j, f"{value:.4g}", ha="center", va="center", color="white", fontsize=8)
+        figure.colorbar(image, ax=axis, label=metric)
+        axis.set_title(f"{metric} by {names[0]} and {names[1]}")
+        figure.tight_layout()
+        figure.savefig(path, dpi=100, metadata={"Software": None})
+    finally:
+        plt.close(figure)
+
+
+def _sort_key(text: str) -> tuple[int, Any]:
+    try:
+        return (0, Decimal(text))
+    except InvalidOperation:
+        return (1, text)
+
+
+# --------------------------------------------------------------------------- record
+
+
+class _Stop:
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+
+@click.command()
+@config_option
+@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="Snapshot file to write (.jsonl, .jsonl.gz, or .bks: converted when the recording ends).")
+@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
+              help="Seconds between snapshots.")
+@click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option("--append", is_flag=True, help="Add to an existing JSON Lines file instead of replacing it.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@fail_cleanly
+def record(config_path: Path | None, out: Path, interval: float, duration: float | None, append: bool,
+           progress: bool | None) -> None:
+    """Record market snapshots from the configured exchange (the embedded sandbox by default).
+
+    Each line is what the exchange returned (ticker, order book, trades) at that time, flushed as
+    soon as written: killing the recorder loses at most the line being written. A failed fetch is
+    logged as a gap and recording goes on.
+    """
+    from botkit import logs
+    from botkit.backtest.files import convert, file_format
+
+    cfg = load_config(config_path)
+    logs.configure(cfg["log"]["format"], cfg["log"]["level"], cfg.secrets)
+    target = out
+    to_store = file_format(out) == "store"
+    if to_store:
+        target = out.with_name(out.name + ".partial.jsonl")
+    stop = _Stop()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        written, gaps = record_snapshots(cfg, target, interval=interval, duration=duration, append=append,
+                                         stop=stop, progress=progress)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if to_store:
+        convert(target, out)
+        target.unlink()
+    click.echo(f"recorded {written} snapshot(s) to {out} ({gaps} gap(s))", err=True)
+
+
+def record_snapshots(cfg: Any, out: Path, *, interval: float, duration: float | None, append: bool = False,
+                     stop: _Stop | None = None, progress: bool | None = None) -> tuple[int, int]:
+    """Poll the exchange every ``interval`` seconds and append each snapshot to ``out``."""
+    from botkit.backtest.jsonl import JsonlWriter
+    from botkit.bot import start_embedded_sandbox
+    from botkit.client import Buttercoin, ButtercoinClient
+    from botkit.errors import VenueError
+    from botkit.live import LiveMarketData
+
+    closers = []
+    try:
+        exchange = cfg["exchange"]
+        if cfg.uses_embedded_sandbox:
+            sandbox, base_url, key, secret = start_embedded_sandbox(cfg)
+            closers.append(sandbox.stop)
+        else:
+            base_url, key, secret = exchange["base_url"], exchange["api_key"], exchange["api_secret"]
+        client = ButtercoinClient(api_key=key, api_secret=secret, base_url=base_url,
+                                  timeout=float(exchange["timeout_seconds"]))
+        closers.append(client.close)
+        market = LiveMarketData(Buttercoin(client))
+        bar = _record_bar(duration, interval, progress)
+        written = gaps = 0
+        started = time.monotonic()
+        deadline = None if duration is None else started + duration
+        with JsonlWriter(out, append=append) as writer:
+            next_at = started
+            while not (stop is not None and stop.requested):
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                if now < next_at:
+                    time.sleep(min(next_at - now, 0.2))
+                    continue
+                next_at += interval
+                if next_at < now:  # fell behind (slow exchange): do not burst to catch up
+                    next_at = now + interval
+                try:
+                    market.fetch()
+                except VenueError as exc:
+                    gaps += 1
+                    log.warning("gap in the recording: %s", exc)
+                    continue
+                raw = market.last_raw
+                assert raw is not None
+                trades = raw.get("trades")
+                writer.write_wire(raw["ts"], raw["ticker"], raw["orderbook"],  # type: ignore[arg-type]
+                                  trades if isinstance(trades, list) else None)
+                written += 1
+                if bar is not None:
+                    bar.update(1)
+        if bar is not None:
+            bar.close()
+        return written, gaps
+    finally:
+        for close in reversed(closers):
+            close()
+
+
+def _record_bar(duration: float | None, interval: float, progress: bool | None) -> Any:
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    total = None if duration is None else int(duration / interval)
+    return tqdm(total=total, unit="snap", file=sys.stderr, mininterval=0.5)
+
+
+# --------------------------------------------------------------------------- data
+
+
+@click.group()
+def data() -> None:
+    """Snapshot files: convert, generate, check."""
+
+
+@data.command("convert")
+@click.argument("src", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("dst", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--levels", type=click.IntRange(min=1), help="Book levels a side in a store (default: the deepest).")
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
+@fail_cleanly
+def data_convert(src: Path, dst: Path, levels: int | None, strict: bool) -> None:
+    """Convert SRC to DST, the formats chosen by suffix.
+
+    \b
+    .jsonl .ndjson          JSON Lines
+    .jsonl.gz .ndjson.gz    JSON Lines, gzip-compressed
+    .bks                    the fast store (integer cents and satoshis)
+
+    Every line is checked in full; a value the store cannot hold exactly is an error.
+    """
+    from botkit import logs
+    from botkit.backtest.files import convert
+
+    logs.configure("text", "WARNING")
+    result = convert(src, dst, levels=levels, strict=strict)
+    click.echo(f"{result.snapshots} snapshot(s) written to {dst}"
+               + (f", {result.bad_lines} unreadable line(s) skipped" if result.bad_lines else ""), err=True)
+
+
+@data.command("generate")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--snapshots", "count", default=10_000, show_default=True, type=click.IntRange(min=1))
+@click.option("--levels", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--interval-ms", default=1000, show_default=True, type=click.IntRange(min=1))
+@click.option("--trades", "trades_kept", default=10, show_default=True, type=click.IntRange(min=0),
+              help="Length of each snapshot's trades list (0: none).")
+@fail_cleanly
+def data_generate(out: Path, count: int, levels: int, seed: int, interval_ms: int, trades_kept: int) -> None:
+    """Write a seeded synthetic market (for tests and benchmarks) to OUT."""
+    from botkit.backtest.generate import generate
+
+    generate(out, count, levels=levels, seed=seed, interval_ms=interval_ms, trades_kept=trades_kept)
+    click.echo(f"{count} snapshot(s) written to {out}", err=True)
+
+
+@data.command("check")
+@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@fail_cleanly
+def data_check(path: Path) -> None:
+    """Read every line of a snapshot file in full and report what is wrong with it."""
+    from botkit import logs
+    from botkit.backtest.files import open_snapshots
+    from botkit.backtest.jsonl import check_snapshot
+
+    logs.configure("text", "WARNING")
+    reader = open_snapshots(path)
+    count = bad = 0
+    first = last = None
+    for snapshot in reader:
+        try:
+            check_snapshot(snapshot)
+        except DataFileError as exc:
+            bad += 1
+            log.warning("%s", exc)
+            continue
+        count += 1
+        first = snapshot.ts if first is None else first
+        last = snapshot.ts
+    bad += reader.bad_lines
+    span = "" if first is None or last is None else f", {(last - first) / 1000:.0f} s of market"
+    click.echo(f"{path}: {count} good snapshot(s), {bad} bad{span}")
+    if bad:
+        sys.exit(1)
+
+
+def commands() -> Iterable[click.Command]:
+    """The commands to add to ``botkit``."""
+    return (backtest, record, data)

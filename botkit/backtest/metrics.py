@@ -1,0 +1,308 @@
+"""What a backtest earned and how it got there, computed while it runs in constant memory.
+
+:class:`MetricsRecorder` listens to the simulated venue's fills and is given the account's
+equity at every snapshot; :meth:`MetricsRecorder.result` returns :class:`Metrics`.
+
+Definitions (also in ``docs/backtesting.md``):
+
+* **equity**: USD + BTC × mid, at every snapshot that has both a bid and an ask. Exact.
+* ``start_equity``/``end_equity``: at the first and the last such snapshot; ``total_return`` =
+  end / start − 1.
+* ``realized_pnl``: FIFO, before fees. The BTC held at the start is a lot bought at the first
+  mid. A sell closes the oldest lots first and realizes (sell price − lot price) × quantity. Exact,
+  so ``end_equity − start_equity = realized_pnl + unrealized_pnl − fees`` holds to the last digit
+  (``unrealized_pnl``: the lots still held, valued at the last mid).
+* ``fees``: the sum of every fill's fee (USD).
+* ``max_drawdown``: the largest fall of equity from its running peak, as a fraction of that peak;
+  ``max_drawdown_usd`` the largest fall in USD (the two may come from different falls).
+* ``sharpe``/``sortino``: from simple returns of equity sampled at the end of fixed bars of
+  ``bar_ms`` (one minute by default), between consecutive bars that have snapshots; risk-free
+  rate 0; annualized by √(bars in 365 days). Sharpe divides the mean by the sample standard
+  deviation; Sortino by the downside deviation √(mean of min(r, 0)²). ``None`` when undefined
+  (fewer than two returns, or no variation/no losing bar).
+* ``orders``: orders placed; ``fills``: fills; ``fill_ratio``: orders that filled at least in
+  part ÷ orders placed.
+* ``win_rate``: of the fills that closed lots, the share whose realized PnL beat the fees of the
+  closing fill plus the matched part of the opening fills' fees.
+* ``exposure``: the share of the run's time (snapshot to snapshot) during which BTC holdings
+  differed from the starting holdings.
+* ``turnover``: traded notional ÷ start equity; ``traded_notional`` the USD amount itself.
+
+Money fields are exact :class:`~decimal.Decimal`; ratios are ``float``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
+
+from botkit.backtest.venue import EXACT
+from botkit.model import ZERO, Fill, Order, Side
+
+YEAR_MS = 365 * 24 * 3600 * 1000
+DEFAULT_BAR_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    start_ts: int | None
+    end_ts: int | None
+    snapshots: int
+    start_equity: Decimal | None
+    end_equity: Decimal | None
+    total_return: float | None
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    fees: Decimal
+    max_drawdown: float
+    max_drawdown_usd: Decimal
+    sharpe: float | None
+    sortino: float | None
+    orders: int
+    fills: int
+    fill_ratio: float | None
+    win_rate: float | None
+    exposure: float
+    turnover: float | None
+    traded_notional: Decimal
+    maker_fills: int
+    taker_fills: int
+    bar_ms: int
+    returns: int
+    """How many bar returns Sharpe and Sortino were computed from."""
+
+    MONEY = ("start_equity", "end_equity", "realized_pnl", "unrealized_pnl", "fees", "max_drawdown_usd",
+             "traded_notional")
+
+
+class Series:
+    """At most ``capacity`` points of a long series, evenly thinned.
+
+    Every ``stride``-th point is kept; when ``capacity`` points are held, every other one is
+    dropped and the stride doubles. A plot of a million snapshots costs the memory of a few
+    thousand points, and the same input always thins the same way. The caller adds the exact
+    last point itself (:meth:`finish`).
+    """
+
+    __slots__ = ("capacity", "count", "points", "stride")
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self.points: list[tuple[int, float, float]] = []
+        self.stride = 1
+        self.count = 0
+
+    def due(self) -> bool:
+        """Count one more point; True when this one is to be kept (then call :meth:`append`)."""
+        keep = self.count % self.stride == 0
+        self.count += 1
+        return keep
+
+    def append(self, point: tuple[int, float, float]) -> None:
+        self.points.append(point)
+        if len(self.points) >= self.capacity:
+            del self.points[1::2]
+            self.stride *= 2
+
+    def finish(self, point: tuple[int, float, float]) -> None:
+        """Make ``point`` the last one (the run's exact end)."""
+        if not self.points or self.points[-1][0] != point[0]:
+            self.points.append(point)
+
+
+class MetricsRecorder:
+    """A venue listener that also samples equity; memory does not grow with the snapshots."""
+
+    def __init__(self, *, bar_ms: int = DEFAULT_BAR_MS, plot_points: int = 4096, fill_points: int = 4096) -> None:
+        self.bar_ms = bar_ms
+        self.snapshots = 0
+        self.start_ts: int | None = None
+        self.end_ts: int | None = None
+        self.start_equity: Decimal | None = None
+        self.end_equity: Decimal | None = None
+        self.start_btc: Decimal | None = None
+        self.end_mid: Decimal | None = None
+        self._peak = ZERO
+        self.max_drawdown = ZERO
+        self.max_drawdown_usd = ZERO
+        # bars
+        self._bar = -1
+        self._bar_equity: Decimal | None = None
+        self._prev_bar_equity: Decimal | None = None
+        self._n = 0
+        self._mean = 0.0
+        self._m2 = 0.0
+        self._down2 = 0.0
+        # exposure
+        self._last_ts: int | None = None
+        self._exposed = False
+        self.exposed_ms = 0
+        # fills
+        self.fills = 0
+        self.maker_fills = 0
+        self.taker_fills = 0
+        self.filled_orders = 0
+        self.fees = ZERO
+        self.traded_notional = ZERO
+        self.realized = ZERO
+        self.wins = 0
+        self.closes = 0
+        self._lots: deque[list[Decimal]] = deque()  # [quantity, price, fee still attributed]
+        self._dirty = True
+        self._equity = ZERO
+        self.equity_series = Series(plot_points)
+        """(ts, equity, mid) for the plot."""
+        self.fill_series = Series(fill_points)
+        """(ts, price, +1 buy / -1 sell) for the plot."""
+
+    # ------------------------------------------------------------------ venue listener
+
+    def on_fill(self, fill: Fill, side: Side) -> None:
+        self.fills += 1
+        if fill.seq == 0:
+            self.filled_orders += 1
+        if fill.liquidity.value == "maker":
+            self.maker_fills += 1
+        else:
+            self.taker_fills += 1
+        self.fees = EXACT.add(self.fees, fill.fee)
+        self.traded_notional = EXACT.add(self.traded_notional, EXACT.multiply(fill.price, fill.quantity))
+        self._dirty = True
+        if self.fill_series.due():
+            self.fill_series.append((fill.ts, float(fill.price), 1.0 if side is Side.BUY else -1.0))
+        if side is Side.BUY:
+            self._lots.append([fill.quantity, fill.price, fill.fee])
+            return
+        left = fill.quantity
+        gross = ZERO
+        entry_fees = ZERO
+        while left and self._lots:
+            lot = self._lots[0]
+            take = min(left, lot[0])
+            gross = EXACT.add(gross, EXACT.multiply(EXACT.subtract(fill.price, lot[1]), take))
+            if take == lot[0]:
+                entry_fees += lot[2]
+                self._lots.popleft()
+            else:
+                share = lot[2] * take / lot[0]
+                entry_fees += share
+                lot[0] -= take
+                lot[2] -= share
+            left -= take
+        self.realized = EXACT.add(self.realized, gross)
+        self.closes += 1
+        if gross - fill.fee - entry_fees > 0:
+            self.wins += 1
+
+    def on_order_closed(self, order: Order) -> None:
+        """Nothing to do: orders are counted by the venue."""
+
+    # ------------------------------------------------------------------ equity
+
+    def sample(self, ts: int, mid: Decimal | None, usd: Decimal, btc: Decimal) -> None:
+        """Record the account at one snapshot (``mid`` None: no two-sided book, nothing valued)."""
+        self.snapshots += 1
+        if self._last_ts is not None and self._exposed:
+            self.exposed_ms += ts - self._last_ts
+        self._last_ts = ts
+        if mid is None:
+            return
+        if self.start_ts is None:
+            self.start_ts = ts
+            self.start_btc = btc
+            if btc:
+                self._lots.appendleft([btc, mid, ZERO])
+        self.end_ts = ts
+        self.end_mid = mid
+        if btc or self._dirty or self.start_equity is None:
+            equity = EXACT.add(usd, EXACT.multiply(btc, mid)) if btc else usd
+            self._dirty = False
+            self._equity = equity
+        else:
+            equity = self._equity
+        self._exposed = btc != self.start_btc
+        if self.start_equity is None:
+            self.start_equity = equity
+            self._peak = equity
+        self.end_equity = equity
+        if equity > self._peak:
+            self._peak = equity
+        elif equity < self._peak:
+            fall = EXACT.subtract(self._peak, equity)
+            self.max_drawdown_usd = max(self.max_drawdown_usd, fall)
+            self.max_drawdown = max(self.max_drawdown, fall / self._peak)
+        bar = (ts - self.start_ts) // self.bar_ms
+        if bar != self._bar:
+            self._close_bar()
+            self._bar = bar
+        self._bar_equity = equity
+        if self.equity_series.due():
+            self.equity_series.append((ts, float(equity), float(mid)))
+
+    def _close_bar(self) -> None:
+        equity = self._bar_equity
+        if equity is None:
+            return
+        previous = self._prev_bar_equity
+        self._prev_bar_equity = equity
+        if previous is None or not previous:
+            return
+        r = float(equity / previous - 1)
+        self._n += 1
+        delta = r - self._mean
+        self._mean += delta / self._n
+        self._m2 += delta * (r - self._mean)
+        if r < 0:
+            self._down2 += r * r
+
+    # ------------------------------------------------------------------ result
+
+    def result(self, orders: int) -> Metrics:
+        """The metrics so far; ``orders`` is how many orders were placed."""
+        self._close_bar()
+        self._bar_equity = None
+        if self.end_equity is not None and self.end_ts is not None and self.end_mid is not None:
+            self.equity_series.finish((self.end_ts, float(self.end_equity), float(self.end_mid)))
+        per_year = math.sqrt(YEAR_MS / self.bar_ms)
+        sharpe = sortino = None
+        if self._n >= 2:
+            std = math.sqrt(self._m2 / (self._n - 1))
+            if std > 0:
+                sharpe = self._mean / std * per_year
+            down = math.sqrt(self._down2 / self._n)
+            if down > 0:
+                sortino = self._mean / down * per_year
+        unrealized = ZERO
+        if self.end_mid is not None:
+            for quantity, price, _ in self._lots:
+                unrealized = EXACT.add(unrealized, EXACT.multiply(EXACT.subtract(self.end_mid, price), quantity))
+        duration = (self._last_ts or 0) - (self.start_ts or 0)
+        start, end = self.start_equity, self.end_equity
+        return Metrics(
+            start_ts=self.start_ts,
+            end_ts=self.end_ts,
+            snapshots=self.snapshots,
+            start_equity=start,
+            end_equity=end,
+            total_return=float(end / start - 1) if start and end is not None else None,
+            realized_pnl=self.realized,
+            unrealized_pnl=unrealized,
+            fees=self.fees,
+            max_drawdown=float(self.max_drawdown),
+            max_drawdown_usd=self.max_drawdown_usd,
+            sharpe=sharpe,
+            sortino=sortino,
+            orders=orders,
+            fills=self.fills,
+            fill_ratio=self.filled_orders / orders if orders else None,
+            win_rate=self.wins / self.closes if self.closes else None,
+            exposure=self.exposed_ms / duration if duration > 0 else 0.0,
+            turnover=float(self.traded_notional / start) if start else None,
+            traded_notional=self.traded_notional,
+            maker_fills=self.maker_fills,
+            taker_fills=self.taker_fills,
+            bar_ms=self.bar_ms,
+            returns=self._n,
+        )

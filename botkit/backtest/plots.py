@@ -1,0 +1,68 @@
+"""``equity.png``: equity and drawdown over time, and the mid price with the fills marked.
+
+Drawn with matplotlib's Agg backend (no display needed) from the thinned series the metrics keep
+(:class:`~botkit.backtest.metrics.Series`), with fixed PNG metadata so that the same run gives
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botkit.backtest.metrics import MetricsRecorder
+
+
+def _times(points: list[tuple[int, float, float]]) -> list[datetime]:
+    return [datetime.fromtimestamp(p[0] / 1000, tz=UTC) for p in points]
+
+
+def plot_equity(recorder: MetricsRecorder, path: str | os.PathLike[str], title: str = "backtest") -> Path:
+    """Write the three-panel figure to ``path`` and return it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = recorder.equity_series.points
+    fills = recorder.fill_series.points
+    figure, (ax_equity, ax_drawdown, ax_price) = plt.subplots(
+        3, 1, figsize=(10, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1, 3]}
+    )
+    try:
+        if points:
+            times = _times(points)
+            equity = [p[1] for p in points]
+            peak = 0.0
+            drawdown = []
+            for value in equity:
+                peak = max(peak, value)
+                drawdown.append((value / peak - 1) * 100 if peak else 0.0)
+            ax_equity.plot(times, equity, color="tab:blue", linewidth=1)
+            ax_drawdown.fill_between(times, drawdown, 0, color="tab:red", alpha=0.4, linewidth=0)
+            ax_price.plot(times, [p[2] for p in points], color="0.4", linewidth=0.8, label="mid")
+        buys = [p for p in fills if p[2] > 0]
+        sells = [p for p in fills if p[2] < 0]
+        if buys:
+            ax_price.scatter(_times(buys), [p[1] for p in buys], marker="^", s=14, color="tab:green", label="buy")
+        if sells:
+            ax_price.scatter(_times(sells), [p[1] for p in sells], marker="v", s=14, color="tab:red", label="sell")
+        ax_equity.set_title(title)
+        ax_equity.set_ylabel("equity (USD)")
+        ax_drawdown.set_ylabel("drawdown (%)")
+        ax_price.set_ylabel("price (USD)")
+        ax_price.set_xlabel("time (UTC)")
+        if points or fills:
+            ax_price.legend(loc="best", fontsize="small")
+        for axis in (ax_equity, ax_drawdown, ax_price):
+            axis.grid(True, alpha=0.3)
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        out = Path(path)
+        metadata: dict[str, Any] = {"Software": None}
+        figure.savefig(out, dpi=100, metadata=metadata)
+    finally:
+        plt.close(figure)
+    return out

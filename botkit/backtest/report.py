@@ -1,0 +1,148 @@
+"""The backtest report: a terminal table, ``report.json``, ``fills.csv``, ``orders.csv``.
+
+Everything here is deterministic: the same run gives byte-identical files. Money is written as
+strings of exact decimals (``"10012.34567"``), never as JSON floats; ratios are JSON numbers.
+Fills and orders are written while the run goes (:class:`CsvLog` listens to the venue), so a long
+replay does not keep them in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from botkit.backtest.metrics import Metrics
+from botkit.jsonutil import decimal_text
+from botkit.model import Fill, Order, Side
+
+FILL_COLUMNS = ["ts", "order_id", "seq", "side", "price", "quantity", "notional", "fee", "liquidity"]
+ORDER_COLUMNS = ["created_ts", "order_id", "side", "type", "status", "price", "quantity", "filled",
+                 "average_price", "fees", "fills"]
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else decimal_text(value)
+
+
+def metrics_dict(metrics: Metrics) -> dict[str, Any]:
+    """The metrics as JSON-ready values: money as exact decimal strings, ratios as numbers."""
+    out: dict[str, Any] = {}
+    for f in fields(metrics):
+        value = getattr(metrics, f.name)
+        if isinstance(value, Decimal):
+            out[f.name] = _money(value)
+        elif isinstance(value, float):
+            out[f.name] = round(value, 12)
+        else:
+            out[f.name] = value
+    return out
+
+
+def report_dict(metrics: Metrics, run: Mapping[str, Any]) -> dict[str, Any]:
+    """``report.json``'s content: the metrics at the top level, the run's inputs under ``run``."""
+    return {**metrics_dict(metrics), "run": dict(run)}
+
+
+def write_json(path: Path, data: Mapping[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n", encoding="utf-8")
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _ratio(value: float | None, percent: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * 100:.2f}%" if percent else f"{value:.3f}"
+
+
+def _usd(value: Decimal | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value.quantize(Decimal('0.01')):,}"
+
+
+def table(metrics: Metrics, title: str = "backtest") -> str:
+    """The metrics as an aligned two-column table for the terminal."""
+    m = metrics
+    rows = [
+        ("start equity (USD)", _usd(m.start_equity)),
+        ("end equity (USD)", _usd(m.end_equity)),
+        ("total return", _ratio(m.total_return, percent=True)),
+        ("realized PnL (USD, FIFO)", _usd(m.realized_pnl)),
+        ("unrealized PnL (USD)", _usd(m.unrealized_pnl)),
+        ("fees (USD)", _usd(m.fees)),
+        ("max drawdown", _ratio(m.max_drawdown, percent=True)),
+        ("max drawdown (USD)", _usd(m.max_drawdown_usd)),
+        ("sharpe", _ratio(m.sharpe)),
+        ("sortino", _ratio(m.sortino)),
+        ("orders", str(m.orders)),
+        ("fills (maker/taker)", f"{m.fills} ({m.maker_fills}/{m.taker_fills})"),
+        ("fill ratio", _ratio(m.fill_ratio, percent=True)),
+        ("win rate", _ratio(m.win_rate, percent=True)),
+        ("exposure", _ratio(m.exposure, percent=True)),
+        ("turnover", _ratio(m.turnover)),
+        ("snapshots", str(m.snapshots)),
+    ]
+    width = max(len(name) for name, _ in rows)
+    value_width = max(len(value) for _, value in rows)
+    rule = "-" * (width + value_width + 3)
+    lines = [title, rule]
+    lines += [f"{name:<{width}}   {value:>{value_width}}" for name, value in rows]
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+class CsvLog:
+    """Writes ``fills.csv`` and ``orders.csv`` as the venue reports fills and finished orders.
+
+    Fills come in the order they happened; an order is written when it finishes (filled or
+    canceled), and the orders still open at the end by :meth:`finish`, oldest first.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._fills_file: IO[str] = open(self.directory / "fills.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._orders_file: IO[str] = open(self.directory / "orders.csv", "w", newline="", encoding="utf-8")  # noqa: SIM115
+        self._fills = csv.writer(self._fills_file, lineterminator="\n")
+        self._orders = csv.writer(self._orders_file, lineterminator="\n")
+        self._fills.writerow(FILL_COLUMNS)
+        self._orders.writerow(ORDER_COLUMNS)
+
+    def on_fill(self, fill: Fill, side: Side) -> None:
+        self._fills.writerow([
+            fill.ts, fill.order_id, fill.seq, side.value, decimal_text(fill.price), decimal_text(fill.quantity),
+            decimal_text(fill.notional), decimal_text(fill.fee), fill.liquidity.value,
+        ])
+
+    def on_order_closed(self, order: Order) -> None:
+        self._write_order(order)
+
+    def _write_order(self, order: Order) -> None:
+        self._orders.writerow([
+            order.created_ts, order.order_id, order.side.value, order.order_type.value, order.status.value,
+            _money(order.price) or "", decimal_text(order.quantity), decimal_text(order.filled),
+            _money(order.average_price) or "", decimal_text(order.fees), len(order.fills),
+        ])
+
+    def finish(self, open_orders: Sequence[Order]) -> None:
+        """Write the orders still open (oldest first) and close the files."""
+        for order in sorted(open_orders, key=lambda o: (o.created_ts, o.order_id)):
+            self._write_order(order)
+        self.close()
+
+    def close(self) -> None:
+        self._fills_file.close()
+        self._orders_file.close()
