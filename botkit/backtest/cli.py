@@ -139,12 +139,13 @@ def _rank_key(metric: str) -> Any:
               help="Bar length of the returns behind Sharpe and Sortino.")
 @click.option("--limit", type=click.IntRange(min=1), help="Replay only the first N snapshots.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
+@click.option("--journal", "journal_url", help="Keep the run's journal at this SQLAlchemy URL (default: discarded).")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @fail_cleanly
 def backtest(data: Path, config_path: Path | None, strategies: tuple[str, ...], strategy_paths: tuple[Path, ...],
              params: tuple[str, ...], initial: str, maker_fee_bps: str, taker_fee_bps: str, latency_ms: int,
              report_dir: Path | None, sweeps: tuple[str, ...], workers: int, rank_by: str, bar_seconds: int,
-             limit: int | None, strict: bool, progress: bool | None) -> None:
+             limit: int | None, strict: bool, journal_url: str | None, progress: bool | None) -> None:
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
 
     The fill model, the metrics and the file formats are described in docs/backtesting.md.
@@ -169,6 +170,7 @@ def backtest(data: Path, config_path: Path | None, strategies: tuple[str, ...], 
         "strict": strict,
         "bar_ms": bar_seconds * 1000,
         "limit": limit,
+        "journal_url": journal_url,
     }
     if sweeps:
         _run_sweep(config_path, settings_kwargs, overrides, _sweep_grid(sweeps), workers, rank_by, report_dir)

@@ -184,13 +184,8 @@ class JsonBook(LazyBook):
     __slots__ = ("_line",)
     _line: _Line
 
-    @property
-    def best_bid(self) -> Decimal | None:
-        return self._line.best_bid
-
-    @property
-    def best_ask(self) -> Decimal | None:
-        return self._line.best_ask
+    def _top(self) -> tuple[Decimal | None, Decimal | None]:
+        return self._line.best_bid, self._line.best_ask
 
     def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
         line = self._line
@@ -218,13 +213,8 @@ class JsonSnapshot(LazySnapshot):
     __slots__ = ("_line",)
     _line: _Line
 
-    @property
-    def best_bid(self) -> Decimal | None:
-        return self._line.best_bid
-
-    @property
-    def best_ask(self) -> Decimal | None:
-        return self._line.best_ask
+    def _top(self) -> tuple[Decimal | None, Decimal | None]:
+        return self._line.best_bid, self._line.best_ask
 
     def _build_book(self) -> OrderBook:
         book = _new(JsonBook)

@@ -9,7 +9,7 @@ like eagerly built ones) whose ``ticker``, ``book``, ``trades``, ``bids`` and ``
 empty. The first read of an empty slot lands in ``__getattr__``, which builds the value from the
 source (a decoded JSON line or a row of the fast store), stores it in the slot, and returns it; any
 later read is a plain slot read. ``best_bid``/``best_ask``/``mid``/``spread`` are answered from the
-source's top of book without building any level.
+source's top of book without building any level, once, then kept in slots of the same names.
 
 Each source kind subclasses :class:`LazySnapshot` and :class:`LazyBook` and implements the few
 ``_build_*`` methods; the equality, hashing and ``repr`` are shared here so that a lazy value and an
@@ -19,7 +19,7 @@ eager one are interchangeable everywhere (the parity tests rely on it).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, Rounded
 from typing import Any
 
 from botkit.model import BookLevel, OrderBook, Snapshot, Ticker, Trade
@@ -27,6 +27,8 @@ from botkit.model import BookLevel, OrderBook, Snapshot, Ticker, Trade
 _new = object.__new__
 _set = object.__setattr__
 
+_SCALE = Context(prec=60, traps=[Inexact, Rounded])
+"""Moving the decimal point of a 64-bit integer is exact in 60 digits; anything else raises."""
 _PRICE_CACHE: dict[int, Decimal] = {}
 _QTY_CACHE: dict[int, Decimal] = {}
 _CACHE_LIMIT = 1 << 16
@@ -46,10 +48,13 @@ def units_text(units: int, decimals: int) -> str:
 def units_to_decimal(units: int, decimals: int) -> Decimal:
     """``units`` × 10^-``decimals`` as an exact Decimal (``40410, 2`` → ``Decimal('404.1')``).
 
-    Built from the shortest text, so it is the very Decimal the live client reads from the same
-    JSON number, and it never depends on the thread's decimal context.
+    Trailing zeros are dropped, so it is the very Decimal the live client reads from the same
+    JSON number (written in its shortest form); the result never depends on the thread's context.
     """
-    return Decimal(units_text(units, decimals))
+    while decimals and not units % 10:
+        units //= 10
+        decimals -= 1
+    return Decimal(units).scaleb(-decimals, _SCALE) if decimals else Decimal(units)
 
 
 def cents(value: int) -> Decimal:
@@ -72,14 +77,22 @@ def satoshis(value: int) -> Decimal:
     return dec
 
 
+_TOP = ("best_bid", "best_ask")
+_SNAPSHOT_TOP = ("best_bid", "best_ask", "mid", "spread")
+
+
 class LazyBook(OrderBook):
     """An :class:`OrderBook` whose level tuples are built on first access.
 
-    Subclasses set ``best_bid``/``best_ask`` from the source cheaply and implement
-    :meth:`_build_side`.
+    ``best_bid`` and ``best_ask`` are slots here (shadowing the base class's properties), filled
+    from the source's top of book by :meth:`_top` on first access without building any level.
+    Subclasses implement :meth:`_top` and :meth:`_build_side`.
     """
 
-    __slots__ = ()
+    __slots__ = _TOP
+
+    def _top(self) -> tuple[Decimal | None, Decimal | None]:
+        raise NotImplementedError
 
     def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
         raise NotImplementedError
@@ -87,9 +100,14 @@ class LazyBook(OrderBook):
     def __getattr__(self, name: str) -> Any:
         # Only reached when the slot is still empty (or the attribute does not exist at all).
         if name == "bids":
-            value = self._build_side(True)
+            value: Any = self._build_side(True)
         elif name == "asks":
             value = self._build_side(False)
+        elif name in _TOP:
+            bid, ask = self._top()
+            _set(self, "best_bid", bid)
+            _set(self, "best_ask", ask)
+            return bid if name == "best_bid" else ask
         else:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         _set(self, name, value)
@@ -113,12 +131,16 @@ class LazyBook(OrderBook):
 class LazySnapshot(Snapshot):
     """A :class:`Snapshot` whose ticker, book and trades are built on first access.
 
-    ``ts`` is always set. Subclasses implement the ``_build_*`` methods and override
-    ``best_bid``/``best_ask`` with a cheap read of the source's top of book; ``mid`` and
-    ``spread`` follow from those.
+    ``ts`` is always set. ``best_bid``, ``best_ask``, ``mid`` and ``spread`` are slots (shadowing
+    the base class's properties, with the same values) computed together on the first read of any
+    of them from the source's top of book, so the engine, the venue and the metrics reading them
+    several times a tick pay once. Subclasses implement :meth:`_top` and the ``_build_*`` methods.
     """
 
-    __slots__ = ()
+    __slots__ = _SNAPSHOT_TOP
+
+    def _top(self) -> tuple[Decimal | None, Decimal | None]:
+        raise NotImplementedError
 
     def _build_ticker(self) -> Ticker:
         raise NotImplementedError
@@ -140,24 +162,26 @@ class LazySnapshot(Snapshot):
             value = self._build_ticker()
         elif name == "trades":
             value = self._build_trades()
+        elif name in _SNAPSHOT_TOP:
+            bid, ask = self._top()
+            if bid is None or ask is None:
+                mid = spread = None
+            else:
+                mid = (bid + ask) / 2
+                spread = ask - bid
+            _set(self, "best_bid", bid)
+            _set(self, "best_ask", ask)
+            _set(self, "mid", mid)
+            _set(self, "spread", spread)
+            if name == "mid":
+                return mid
+            if name == "best_bid":
+                return bid
+            return ask if name == "best_ask" else spread
         else:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         _set(self, name, value)
         return value
-
-    @property
-    def mid(self) -> Decimal | None:
-        bid, ask = self.best_bid, self.best_ask
-        if bid is None or ask is None:
-            return None
-        return (bid + ask) / 2
-
-    @property
-    def spread(self) -> Decimal | None:
-        bid, ask = self.best_bid, self.best_ask
-        if bid is None or ask is None:
-            return None
-        return ask - bid
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Snapshot):

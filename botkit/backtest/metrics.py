@@ -125,6 +125,7 @@ class MetricsRecorder:
         self.start_btc: Decimal | None = None
         self.end_mid: Decimal | None = None
         self._peak = ZERO
+        self._fall_to_beat = ZERO
         self.max_drawdown = ZERO
         self.max_drawdown_usd = ZERO
         # bars
@@ -202,10 +203,14 @@ class MetricsRecorder:
     # ------------------------------------------------------------------ equity
 
     def sample(self, ts: int, mid: Decimal | None, usd: Decimal, btc: Decimal) -> None:
-        """Record the account at one snapshot (``mid`` None: no two-sided book, nothing valued)."""
+        """Record the account at one snapshot (``mid`` None: no two-sided book, nothing valued).
+
+        Called once per snapshot, so it is kept to a few comparisons when nothing changed.
+        """
         self.snapshots += 1
-        if self._last_ts is not None and self._exposed:
-            self.exposed_ms += ts - self._last_ts
+        last = self._last_ts
+        if last is not None and self._exposed:
+            self.exposed_ms += ts - last
         self._last_ts = ts
         if mid is None:
             return
@@ -216,23 +221,28 @@ class MetricsRecorder:
                 self._lots.appendleft([btc, mid, ZERO])
         self.end_ts = ts
         self.end_mid = mid
-        if btc or self._dirty or self.start_equity is None:
-            equity = EXACT.add(usd, EXACT.multiply(btc, mid)) if btc else usd
+        if btc:
+            equity = EXACT.add(usd, EXACT.multiply(btc, mid))
+        elif self._dirty or self.start_equity is None:
+            equity = usd
             self._dirty = False
-            self._equity = equity
         else:
-            equity = self._equity
+            equity = self.end_equity  # type: ignore[assignment] # unchanged: no fill, no BTC
         self._exposed = btc != self.start_btc
         if self.start_equity is None:
             self.start_equity = equity
             self._peak = equity
         self.end_equity = equity
-        if equity > self._peak:
+        peak = self._peak
+        if equity > peak:
             self._peak = equity
-        elif equity < self._peak:
-            fall = EXACT.subtract(self._peak, equity)
+            self._fall_to_beat = EXACT.multiply(equity, self.max_drawdown) if self.max_drawdown else ZERO
+        elif equity < peak:
+            fall = EXACT.subtract(peak, equity)
             self.max_drawdown_usd = max(self.max_drawdown_usd, fall)
-            self.max_drawdown = max(self.max_drawdown, fall / self._peak)
+            if fall > self._fall_to_beat:  # fall / peak > max_drawdown, without dividing every time
+                self.max_drawdown = fall / peak
+                self._fall_to_beat = fall
         bar = (ts - self.start_ts) // self.bar_ms
         if bar != self._bar:
             self._close_bar()

@@ -2,9 +2,11 @@
 
 The loop is the daemon's, minus the scheduler: for each recorded snapshot ``engine.tick(snapshot)``
 (the engine calls ``venue.observe`` first, so resting orders fill before strategies decide), then
-the account's equity is sampled for the metrics. The snapshot's ``ts`` is the only clock, the
-journal is a private in-memory SQLite database, and the engine is built without wall-clock time
-limits or per-tick log lines, so the same inputs give the same report, byte for byte.
+the account's equity is sampled for the metrics. The snapshot's ``ts`` is the only clock. The
+journal is a private SQLite file in a temporary folder (on disk, so that memory stays flat however
+many orders a strategy places) unless ``journal_url`` names one to keep. The engine is built
+without wall-clock time limits or per-tick log lines, so the same inputs give the same report,
+byte for byte.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,7 +31,6 @@ from botkit.model import Snapshot
 
 log = logging.getLogger("botkit.backtest")
 
-MEMORY_JOURNAL = "sqlite://"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class BacktestSettings:
     bar_ms: int = DEFAULT_BAR_MS
     limit: int | None = None
     """Stop after this many snapshots (None: the whole file)."""
+    journal_url: str | None = None
+    """Keep the run's journal here (None: a temporary SQLite file, deleted afterwards)."""
 
     def describe(self) -> dict[str, Any]:
         """The inputs as they go into ``report.json`` (no absolute paths, no wall-clock times)."""
@@ -135,7 +139,9 @@ def run_backtest(
     total = len(reader) if isinstance(reader, Sized) else None  # the store knows its length
     if settings.limit is not None and total is not None:
         total = min(total, settings.limit)
-    journal = Journal(MEMORY_JOURNAL, bot_id="backtest")
+    scratch = tempfile.TemporaryDirectory(prefix="botkit-backtest-")
+    url = settings.journal_url or f"sqlite:///{Path(scratch.name) / 'journal.sqlite'}"
+    journal = Journal(url, bot_id="backtest")
     try:
         engine = plan.build(venue, journal)
         snapshots = iter(_progress(_limited(reader, settings.limit), total, progress))
@@ -155,6 +161,7 @@ def run_backtest(
         summary = engine.stop(last.ts, status="finished")
     finally:
         journal.close()
+        scratch.cleanup()
         if csv_log is not None:
             csv_log.finish(venue.open_orders())
     metrics = recorder.result(venue.orders_placed)

@@ -388,13 +388,12 @@ class StoreBook(LazyBook):
     _chunk: _Chunk
     _row: int
 
-    @property
-    def best_bid(self) -> Decimal | None:
-        return cents(self._chunk.bid0[self._row]) if self._chunk.nbid[self._row] else None
-
-    @property
-    def best_ask(self) -> Decimal | None:
-        return cents(self._chunk.ask0[self._row]) if self._chunk.nask[self._row] else None
+    def _top(self) -> tuple[Decimal | None, Decimal | None]:
+        chunk, row = self._chunk, self._row
+        return (
+            cents(chunk.bid0[row]) if chunk.nbid[row] else None,
+            cents(chunk.ask0[row]) if chunk.nask[row] else None,
+        )
 
     def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
         chunk, row = self._chunk, self._row
@@ -412,13 +411,12 @@ class StoreSnapshot(LazySnapshot):
     _chunk: _Chunk
     _row: int
 
-    @property
-    def best_bid(self) -> Decimal | None:
-        return cents(self._chunk.bid0[self._row]) if self._chunk.nbid[self._row] else None
-
-    @property
-    def best_ask(self) -> Decimal | None:
-        return cents(self._chunk.ask0[self._row]) if self._chunk.nask[self._row] else None
+    def _top(self) -> tuple[Decimal | None, Decimal | None]:
+        chunk, row = self._chunk, self._row
+        return (
+            cents(chunk.bid0[row]) if chunk.nbid[row] else None,
+            cents(chunk.ask0[row]) if chunk.nask[row] else None,
+        )
 
     def _build_book(self) -> OrderBook:
         book = _new(StoreBook)
