@@ -55,8 +55,9 @@ BALANCE_REFRESH_MS = 10_000
 """Balances are re-read after any order activity, and at least this often otherwise."""
 CANCEL_RESEND_MS = 5_000
 """A cancel already sent is not sent again for the same order within this time."""
-CLOCK_SKEW_MS = 5_000
-"""Margin when reading 'orders since': exchange clocks and ours may differ a little."""
+CLOCK_SKEW_MS = 300_000
+"""Margin when reading 'orders since'. The exchange refuses a signature more than 5 minutes off
+its clock, so any order it accepted was created within 5 minutes of our idea of the time."""
 RISK_PLUGIN_NAME = "botkit.risk"
 
 
