@@ -202,6 +202,25 @@ class MetricsRecorder:
 
     # ------------------------------------------------------------------ equity
 
+    def begin(self, ts: int, mid: Decimal | None, usd: Decimal, btc: Decimal) -> None:
+        """The account before the first tick: the start equity and the opening BTC lot.
+
+        Without it, the first :meth:`sample` (taken after the first tick, which may already have
+        traded) is the start.
+        """
+        if mid is None:
+            return
+        self.start_ts = ts
+        self.start_btc = btc
+        if btc:
+            self._lots.appendleft([btc, mid, ZERO])
+        equity = EXACT.add(usd, EXACT.multiply(btc, mid))
+        self.start_equity = self.end_equity = self._peak = self._bar_equity = equity
+        self._bar = 0
+        self.end_ts = ts
+        self.end_mid = mid
+        self._dirty = False
+
     def sample(self, ts: int, mid: Decimal | None, usd: Decimal, btc: Decimal) -> None:
         """Record the account at one snapshot (``mid`` None: no two-sided book, nothing valued).
 

@@ -149,6 +149,7 @@ def run_backtest(
         if first is None:
             raise DataFileError(f"{settings.data}: no readable snapshot")
         engine.start(first.ts)
+        recorder.begin(first.ts, first.mid, venue.usd, venue.btc)
         tick = engine.tick
         sample = recorder.sample
         last = first

@@ -1,0 +1,102 @@
+"""Metrics arithmetic on a hand-made account history: PnL, drawdown, Sharpe, exposure."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from decimal import Decimal
+
+from botkit.backtest.metrics import YEAR_MS, MetricsRecorder, Series
+from botkit.model import Fill, Liquidity, Side
+
+D = Decimal
+
+
+def fill(order_id: str, price: str, quantity: str, fee: str, ts: int, seq: int = 0) -> Fill:
+    return Fill(order_id, D(price), D(quantity), D(fee), Liquidity.TAKER, ts, seq)
+
+
+def history() -> MetricsRecorder:
+    r = MetricsRecorder(bar_ms=60_000)
+    r.sample(0, D(100), D(1000), D(0))  # equity 1000
+    r.on_fill(fill("a", "100", "2", "0.2", 60_000), Side.BUY)  # usd 1000 - 200 - 0.2 = 799.8
+    r.sample(60_000, D(100), D("799.8"), D(2))  # 999.8
+    r.sample(120_000, D(110), D("799.8"), D(2))  # 1019.8: the peak
+    r.sample(180_000, D(90), D("799.8"), D(2))  # 979.8: 40 below the peak
+    r.on_fill(fill("b", "95", "1", "0.095", 200_000), Side.SELL)  # usd 799.8 + 95 - 0.095 = 894.705
+    r.sample(240_000, D(100), D("894.705"), D(1))  # 994.705
+    return r
+
+
+def test_pnl_fees_and_the_equity_identity() -> None:
+    m = history().result(orders=2)
+    assert (m.start_equity, m.end_equity) == (D(1000), D("994.705"))
+    assert m.realized_pnl == D(-5)  # sold 1 bought at 100 for 95
+    assert m.unrealized_pnl == D(0)  # 1 left, bought at 100, mid 100
+    assert m.fees == D("0.295")
+    assert m.end_equity is not None
+    assert m.start_equity is not None
+    assert m.end_equity - m.start_equity == m.realized_pnl + m.unrealized_pnl - m.fees
+    assert m.total_return == float(D("994.705") / 1000 - 1)
+    assert m.traded_notional == D(295)
+    assert m.turnover == 0.295
+
+
+def test_drawdown() -> None:
+    m = history().result(orders=2)
+    assert m.max_drawdown_usd == D(40)
+    assert m.max_drawdown == float(D(40) / D("1019.8"))
+
+
+def test_sharpe_and_sortino_from_bar_returns() -> None:
+    m = history().result(orders=2)
+    equity = [1000.0, 999.8, 1019.8, 979.8, 994.705]
+    returns = [b / a - 1 for a, b in itertools.pairwise(equity)]
+    per_year = math.sqrt(YEAR_MS / 60_000)
+    assert m.returns == 4
+    assert m.sharpe is not None
+    assert m.sortino is not None
+    assert math.isclose(m.sharpe, statistics.mean(returns) / statistics.stdev(returns) * per_year, rel_tol=1e-9)
+    downside = math.sqrt(sum(min(r, 0.0) ** 2 for r in returns) / len(returns))
+    assert math.isclose(m.sortino, statistics.mean(returns) / downside * per_year, rel_tol=1e-9)
+
+
+def test_counts_exposure_and_win_rate() -> None:
+    m = history().result(orders=4)
+    assert (m.orders, m.fills, m.taker_fills, m.maker_fills) == (4, 2, 2, 0)
+    assert m.fill_ratio == 0.5  # 2 of 4 orders filled
+    assert m.win_rate == 0.0  # the one closing fill lost
+    assert m.exposure == 0.75  # holding from 60 s to 240 s of 240 s
+    assert m.snapshots == 5
+
+
+def test_initial_btc_is_a_lot_at_the_first_mid() -> None:
+    r = MetricsRecorder()
+    r.sample(0, D(100), D(0), D(1))
+    r.on_fill(fill("a", "120", "1", "0", 1000), Side.SELL)
+    r.sample(1000, D(120), D(120), D(0))
+    m = r.result(orders=1)
+    assert m.realized_pnl == D(20)
+    assert m.win_rate == 1.0
+    assert m.exposure == 0.0  # BTC changed only at the very last sample
+
+
+def test_no_snapshots_no_crash() -> None:
+    m = MetricsRecorder().result(orders=0)
+    assert m.start_equity is None
+    assert m.sharpe is None
+    assert m.fill_ratio is None
+
+
+def test_series_thins_evenly_and_stays_bounded() -> None:
+    s = Series(capacity=8)
+    for i in range(1000):
+        if s.due():
+            s.append((i, float(i), 0.0))
+    s.finish((999, 999.0, 0.0))
+    assert len(s.points) <= 9
+    assert s.points[0][0] == 0
+    assert s.points[-1][0] == 999
+    gaps = {b[0] - a[0] for a, b in zip(s.points, s.points[1:-1], strict=False)}
+    assert len(gaps) == 1

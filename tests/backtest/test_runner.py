@@ -1,0 +1,122 @@
+"""Whole backtests through the engine on a crafted file, outcomes computed by hand."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from botkit.backtest import JsonlWriter, convert
+from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
+from botkit.config import Config, parse
+from botkit.model import BookLevel, OrderBook, OrderStatus, Snapshot, Ticker
+
+D = Decimal
+STRATEGIES = Path(__file__).parent / "strategies"
+
+
+def snapshot(ts: int, bids: list[tuple[str, str]], asks: list[tuple[str, str]]) -> Snapshot:
+    book = OrderBook(tuple(BookLevel(D(p), D(q)) for p, q in bids), tuple(BookLevel(D(p), D(q)) for p, q in asks))
+    assert book.best_bid is not None
+    assert book.best_ask is not None
+    return Snapshot(ts, Ticker(book.best_bid, book.best_bid, book.best_ask), book)
+
+
+def market_file(path: Path) -> Path:
+    early = ([("99", "5")], [("100", "0.6"), ("100.5", "2")])  # mid 99.5
+    late = ([("101", "3")], [("101.5", "1")])  # mid 101.25
+    with JsonlWriter(path) as writer:
+        for ts, (bids, asks) in [(1000, early), (2000, early), (3000, late), (4000, late)]:
+            writer.write(snapshot(ts, bids, asks))
+    return path
+
+
+def config(tmp_path: Path) -> Config:
+    return parse({"strategy_paths": [str(STRATEGIES)], "journal": {"url": f"sqlite:///{tmp_path / 'unused.sqlite'}"}})
+
+
+def run(tmp_path: Path, script: list[str], data: Path | None = None, **kwargs: Any) -> BacktestResult:
+    settings = BacktestSettings(
+        data=data or market_file(tmp_path / "market.jsonl"),
+        initial={"USD": D(10000), "BTC": D(0)},
+        taker_fee_bps=D(10),
+        strategies=("scripted",),
+        params={"scripted": {"script": script}},
+        bar_ms=1000,
+        **kwargs,
+    )
+    return run_backtest(config(tmp_path), settings, report_dir=kwargs.pop("report_dir", None))
+
+
+SCRIPT = ["1000 buy 1 100.5", "3000 sell 0.8 101"]
+
+
+def test_a_round_trip_through_the_engine(tmp_path: Path) -> None:
+    m = run(tmp_path, SCRIPT).metrics
+    # buy 1 @ 100.5 walks 0.6 @ 100 and 0.4 @ 100.5: 100.2 USD + 0.1002 fee -> USD 9899.6998, BTC 1
+    # sell 0.8 @ 101 hits the bid: 80.8 USD - 0.0808 fee -> USD 9980.419, BTC 0.2; mid 101.25
+    assert m.start_equity == D(10000)
+    assert m.end_equity == D("10000.669")  # 9980.419 + 0.2 x 101.25
+    assert m.realized_pnl == D("0.7")  # FIFO: 0.6 x (101 - 100) + 0.2 x (101 - 100.5)
+    assert m.unrealized_pnl == D("0.15")  # 0.2 x (101.25 - 100.5)
+    assert m.fees == D("0.181")
+    assert m.max_drawdown_usd == D("0.8002")  # 10000 -> 9999.1998 after the buy (mid 99.5)
+    assert m.max_drawdown == pytest.approx(0.00008002)
+    assert (m.orders, m.fills, m.taker_fills) == (2, 3, 3)
+    assert m.fill_ratio == 1.0
+    assert m.win_rate == 1.0  # 0.7 - 0.0808 - (0.06 + 0.0402 / 2) > 0
+    assert m.exposure == 1.0
+    assert m.turnover == pytest.approx(0.0181)
+
+
+def test_latency_through_the_engine(tmp_path: Path) -> None:
+    result = run(tmp_path, ["1000 buy 1 100.5"], latency_ms=1500)
+    # sent at 1000, arrives at the first snapshot at or after 2500 (ts 3000), whose asks start at
+    # 101.5: it rests and never fills. The engine cancels it at the end, but that cancel is still
+    # travelling when the data ends, so the order is left open.
+    assert result.metrics.fills == 0
+    (order,) = result.venue.orders_since(0)
+    assert order.status is OrderStatus.OPENED
+    assert order.created_ts == 1000
+
+
+def test_the_store_gives_the_same_backtest(tmp_path: Path) -> None:
+    jsonl = market_file(tmp_path / "market.jsonl")
+    convert(jsonl, tmp_path / "market.bks")
+    a = run(tmp_path, SCRIPT, data=jsonl).metrics
+    b = run(tmp_path, SCRIPT, data=tmp_path / "market.bks").metrics
+    assert a == b
+
+
+def test_reports_are_byte_identical_across_runs(tmp_path: Path) -> None:
+    jsonl = market_file(tmp_path / "market.jsonl")
+    for name in ("one", "two"):
+        settings = BacktestSettings(data=jsonl, initial={"USD": D(10000), "BTC": D(0)}, taker_fee_bps=D(10),
+                                    strategies=("scripted",), params={"scripted": {"script": SCRIPT}})
+        run_backtest(config(tmp_path), settings, report_dir=tmp_path / name)
+    for file in ("report.json", "fills.csv", "orders.csv", "equity.png"):
+        assert (tmp_path / "one" / file).read_bytes() == (tmp_path / "two" / file).read_bytes(), file
+    report = json.loads((tmp_path / "one" / "report.json").read_text())
+    assert report["end_equity"] == "10000.669"
+    assert report["fees"] == "0.181"
+    assert report["run"]["data"] == "market.jsonl"
+    fills = (tmp_path / "one" / "fills.csv").read_text().splitlines()
+    assert fills[0] == "ts,order_id,seq,side,price,quantity,notional,fee,liquidity"
+    assert fills[1:] == [
+        "1000,sim-000001,0,buy,100,0.6,60,0.06,taker",
+        "1000,sim-000001,1,buy,100.5,0.4,40.2,0.0402,taker",
+        "3000,sim-000002,0,sell,101,0.8,80.8,0.0808,taker",
+    ]
+    orders = (tmp_path / "one" / "orders.csv").read_text().splitlines()
+    assert orders[1] == "1000,sim-000001,buy,limit,filled,100.5,1,1,100.2,0.1002,2"
+
+
+def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
+    from botkit.errors import DataFileError
+
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(DataFileError, match="no readable snapshot"):
+        run(tmp_path, [], data=tmp_path / "empty.jsonl")
