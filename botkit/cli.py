@@ -19,6 +19,8 @@ def _register() -> None:
     main.add_command(run)
     main.add_command(strategies)
     main.add_command(journal)
+    from botkit.status import status
+    main.add_command(status)
     from botkit.sandbox.cli import sandbox_command
     main.add_command(sandbox_command)
     from botkit.backtest.cli import commands as backtest_commands

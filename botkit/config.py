@@ -105,6 +105,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "min_balance_usd": Key("decimal", Decimal(0), "USD that must stay available after a buy", minimum=Decimal(0)),
         "min_balance_btc": Key("decimal", Decimal(0), "BTC that must stay available after a sell", minimum=Decimal(0)),
     },
+    "metrics": {
+        "port": Key("int", None, "serve Prometheus /metrics on this port (absent = off; 0 = any free port, logged)",
+                    minimum=Decimal(0)),
+        "host": Key("str", "127.0.0.1", "address the /metrics server listens on"),
+    },
     "log": {
         "format": Key("choice", "text", "log format", ("text", "json")),
         "level": Key("choice", "INFO", "log level", ("DEBUG", "INFO", "WARNING", "ERROR")),

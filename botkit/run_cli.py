@@ -55,9 +55,11 @@ def load_config(path: Path | None) -> Config:
 @click.option("--log-format", type=click.Choice(["text", "json"]), help="Log as text or one JSON object a line.")
 @click.option("--strategy-path", "strategy_paths", multiple=True, type=click.Path(path_type=Path, file_okay=False),
               help="Another folder of strategy files (repeatable).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535),
+              help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics ([metrics] port; 0: any free port).")
 @fail_cleanly
 def run(config_path: Path | None, duration: float | None, dry_run: bool, log_format: str | None,
-        strategy_paths: tuple[Path, ...]) -> None:
+        strategy_paths: tuple[Path, ...], metrics_port: int | None) -> None:
     """Run the bot as a daemon until SIGINT/SIGTERM (or --duration).
 
     With no config, or no [exchange] base_url, botkit starts its sandbox exchange in-process, with a
@@ -71,10 +73,24 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
     bot = build_bot(cfg, dry_run=dry_run, extra_paths=strategy_paths)
     logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], bot.secrets)
     try:
-        summary = Daemon(bot, float(cfg["engine"]["interval_seconds"])).run(duration)
+        observer = _serve_metrics(cfg, metrics_port, bot)
+        summary = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer).run(duration)
     finally:
         bot.close()
     logging.getLogger("botkit").info("stopped after %s ticks", summary.get("ticks"))
+
+
+def _serve_metrics(cfg: Config, port_option: int | None, bot: Any) -> Any:
+    """Serve /metrics when asked (--metrics-port, else [metrics] port); returns the daemon's tick
+    observer, or None. The bot's closers stop the server."""
+    port = port_option if port_option is not None else cfg["metrics"]["port"]
+    if port is None:
+        return None
+    from botkit import metrics
+
+    server = metrics.serve(cfg["metrics"]["host"], port)
+    bot.closers.append(server.close)
+    return server.attach(bot)
 
 
 @click.command()

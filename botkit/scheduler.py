@@ -14,12 +14,13 @@ import threading
 import time
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from botkit.bot import Bot
+from botkit.engine import TickReport
 from botkit.errors import MarketDataError, VenueError
 from botkit.model import ZERO
 
@@ -30,10 +31,27 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+class TickObserver(Protocol):
+    """Told how each scheduled tick went, e.g. by :class:`botkit.metrics.BotMetrics`.
+
+    Called on the tick thread after the heartbeat, so it may read the engine's state without
+    racing the next tick. ``seconds`` is the whole scheduled tick (fetch, engine, heartbeat). An
+    exception from it is logged; the daemon goes on.
+    """
+
+    def tick_done(self, report: TickReport, seconds: float) -> None:
+        """A snapshot was fetched and ``Engine.tick`` ran."""
+
+    def tick_skipped(self, error: BaseException, seconds: float) -> None:
+        """No tick: the market data was unusable or the venue failed (a ``VenueError``), or the
+        tick raised (a bug, logged with its traceback)."""
+
+
 class Daemon:
     """Runs one bot until a signal, ``stop()`` or the optional duration."""
 
-    def __init__(self, bot: Bot, interval_seconds: float, *, on_tick: Any = None) -> None:
+    def __init__(self, bot: Bot, interval_seconds: float, *, on_tick: Any = None,
+                 observer: TickObserver | None = None) -> None:
         self.bot = bot
         self.interval = interval_seconds
         self.stopping = threading.Event()
@@ -41,6 +59,7 @@ class Daemon:
         self.skipped = 0
         self.overlaps = 0
         self.on_tick = on_tick
+        self.observer = observer
         self._tick_lock = threading.Lock()
 
     def tick(self) -> None:
@@ -50,17 +69,20 @@ class Daemon:
         if not self._tick_lock.acquire(blocking=False):
             self.overlaps += 1  # cannot happen with max_instances=1; counted to prove it
             return
+        started = time.perf_counter()
+        outcome: TickReport | BaseException | None = None
         try:
             engine = self.bot.engine
             error: str | None = None
             try:
                 snapshot = self.bot.fetch()
             except (MarketDataError, VenueError) as exc:
+                outcome = exc
                 self.skipped += 1
                 error = f"tick skipped: {exc}"
                 log.warning("%s", error)
             else:
-                report = engine.tick(snapshot)
+                report = outcome = engine.tick(snapshot)
                 self.ticks += 1
                 if report.errors:
                     error = "; ".join(report.errors)
@@ -69,10 +91,26 @@ class Daemon:
             if engine.run_id is not None:
                 self.bot.journal.heartbeat(engine.run_id, now_ms(), engine.ticks, engine.equity,
                                            sum(engine.positions.values(), ZERO), error, engine.start_equity)
-        except Exception:
+        except Exception as exc:
             log.exception("tick failed; the daemon goes on")
+            if outcome is None:  # a good tick whose heartbeat failed still counts as a tick
+                outcome = exc
         finally:
-            self._tick_lock.release()
+            try:
+                self._notify(outcome, time.perf_counter() - started)
+            finally:
+                self._tick_lock.release()
+
+    def _notify(self, outcome: TickReport | BaseException | None, seconds: float) -> None:
+        if self.observer is None or outcome is None:
+            return
+        try:
+            if isinstance(outcome, TickReport):
+                self.observer.tick_done(outcome, seconds)
+            else:
+                self.observer.tick_skipped(outcome, seconds)
+        except Exception:
+            log.exception("the tick observer failed; the daemon goes on")
 
     def _on_max_instances(self, event: JobExecutionEvent) -> None:
         log.warning("a tick took longer than the interval; the next one waits for it")

@@ -26,6 +26,7 @@ from requests.utils import resolve_proxies
 from botkit import jsonutil
 from botkit.client.auth import ButtercoinAuth, TimestampClock
 from botkit.client.errors import (
+    BaseButtercoinClientError,
     ButtercoinApiError,
     InvalidEnvironmentError,
     MalformedResponseError,
@@ -44,6 +45,36 @@ MODES = {"production": PRODUCTION_URL, "sandbox": SANDBOX_URL}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 """What an API key may contain: it travels as a header value."""
+
+CallObserver = Callable[[str, str, float, str], None]
+"""``on_call(method, endpoint, seconds, outcome)``: told of every HTTP attempt (retries included).
+
+``endpoint`` is the route template (``/v1/orders/{id}``: no ids, so a metrics label stays
+bounded), ``seconds`` the time from sending to the parsed answer, and ``outcome`` the HTTP status
+(``"200"``, ``"404"``, ``"503"``) or what went wrong without one: ``"timeout"``,
+``"connection_error"``, ``"transport_error"`` or ``"malformed"``. It is called on the calling
+thread and must be quick; an exception from it is logged and never reaches the caller.
+"""
+
+_FIXED_ROUTES = frozenset({"ticker", "orderbook", "trades", "key", "account/balances", "account/depositAddress",
+                           "orders", "transactions", "transactions/deposit", "transactions/withdraw",
+                           "transactions/send"})
+
+
+def endpoint_template(path: str) -> str:
+    """The route template of an API path: ``orders/abc123`` → ``/v1/orders/{id}``.
+
+    Ids become ``{id}`` and unknown paths ``/v1/{other}``, so that the set of templates is the
+    contract's short list whatever the ids (a metric labelled by raw paths would grow without end).
+    """
+    route = path.split("?", 1)[0].strip("/")
+    if route in _FIXED_ROUTES:
+        return f"/v1/{route}"
+    head, _, tail = route.partition("/")
+    if head in ("orders", "transactions") and tail and "/" not in tail:
+        return f"/v1/{head}/{{id}}"
+    return "/v1/{other}"
+
 
 CONFIRMATION_REQUIRED = {"status": 201, "message": "This operation requires email confirmation"}
 COMPLETED = {"status": 204, "message": "This operation has completed successfully"}
@@ -110,6 +141,7 @@ class ButtercoinClient:
         *,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_call: CallObserver | None = None,
     ) -> None:
         env = os.environ
         self.api_key = api_key if api_key is not None else env.get("BUTTERCOIN_API_KEY")
@@ -134,6 +166,8 @@ class ButtercoinClient:
         self._auth_lock = threading.Lock()
         self.rate_limit = RateLimit(None, None, None)
         self._proxies: dict[str, str] | None = None
+        self.on_call = on_call
+        """Optional :data:`CallObserver` (metrics); may be set after construction."""
 
     def __repr__(self) -> str:
         key = self.api_key if self.api_key else None
@@ -212,16 +246,33 @@ class ButtercoinClient:
     ) -> Response:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         request = requests.Request(method, url, headers=headers, data=data)
-        if authenticate:
-            assert self.api_key is not None
-            assert self._secret is not None
-            ts = None if timestamp is None else int(timestamp)
-            request.auth = ButtercoinAuth(self.api_key, self._secret, self._clock, ts)
-            with self._auth_lock:  # timestamps reach the server in the order they were issued
+        started = time.perf_counter()
+        try:
+            if authenticate:
+                assert self.api_key is not None
+                assert self._secret is not None
+                ts = None if timestamp is None else int(timestamp)
+                request.auth = ButtercoinAuth(self.api_key, self._secret, self._clock, ts)
+                with self._auth_lock:  # timestamps reach the server in the order they were issued
+                    started = time.perf_counter()  # waiting for the lock is not the exchange's time
+                    http = self._transmit(request, method, path)
+            else:
                 http = self._transmit(request, method, path)
-        else:
-            http = self._transmit(request, method, path)
-        return self._interpret(http, method, path)
+            response = self._interpret(http, method, path)
+        except BaseButtercoinClientError as exc:
+            self._observe(method, path, started, _outcome(exc))
+            raise
+        self._observe(method, path, started, str(response.status))
+        return response
+
+    def _observe(self, method: str, path: str, started: float, outcome: str) -> None:
+        observer = self.on_call
+        if observer is None:
+            return
+        try:
+            observer(method, endpoint_template(path), time.perf_counter() - started, outcome)
+        except Exception:
+            log.exception("the on_call observer failed; the call itself is unaffected")
 
     def _transmit(self, request: requests.Request, method: str, path: str) -> requests.Response:
         try:
@@ -539,6 +590,20 @@ def _is_connect_failure(exc: requests.exceptions.ConnectionError) -> bool:
 def _root_cause(exc: BaseException) -> str:
     text = str(exc)
     return text if len(text) < 200 else text[:200] + "..."
+
+
+def _outcome(exc: BaseButtercoinClientError) -> str:
+    """What an on_call observer is told about a failed attempt (see :data:`CallObserver`)."""
+    if isinstance(exc, ButtercoinApiError):
+        return str(exc.status)
+    if isinstance(exc, MalformedResponseError):
+        return "malformed"
+    cause = exc.__cause__
+    if isinstance(cause, requests.exceptions.Timeout):
+        return "timeout"
+    if isinstance(cause, requests.exceptions.ConnectionError):
+        return "connection_error"
+    return "transport_error"
 
 
 def _brief(exc: BaseException) -> str:

@@ -1,0 +1,222 @@
+"""``botkit status``: every bot in the journal at a glance, and an exit status for health checks.
+
+Each bot's latest run says what it is doing. A ``running`` run whose last tick (its heartbeat in
+the ``runs`` row) is older than ``--stale-after`` is **stale**: its daemon died without closing
+the run (kill -9, power loss, OOM killer) or hangs. ``botkit status`` exits 1 when any bot is
+stale or its last run crashed, 0 otherwise, so a systemd timer, a container health check or a
+monitoring probe can run it as is. It only reads: it never creates or migrates a journal.
+
+Today's PnL is realized PnL minus fees of the fills since 00:00 UTC, by the average-cost method
+over all the bot's fills in one book (the TOTAL row of ``botkit journal pnl``), so a position
+carried over from yesterday keeps its cost. It leaves out the unrealized PnL of the open
+position: that moves with the market, while this moves only with the bot's own trading.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import Engine, func, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from botkit.client.parse import iso_ms
+from botkit.errors import JournalError
+from botkit.journal import Journal, migrate
+from botkit.journal.journal import OPEN_STATUSES, UNRESOLVED_STATUSES
+from botkit.journal.schema import FillRow, OrderRow, Run
+from botkit.model import Side
+from botkit.pnl import PnL
+from botkit.run_cli import config_option, fail_cleanly, load_config
+
+DAY_MS = 86_400_000
+MIN_STALE_AFTER_S = 30
+"""The default threshold is 3 intervals but never less than this: one tick may legitimately wait
+for the exchange's timeout (10 s per call by default) a few times."""
+
+UNHEALTHY = ("stale", "crashed")
+TABLE_COLUMNS = ("bot", "state", "last_tick", "ticks", "position", "open_orders", "pnl_today", "last_error")
+JSON_COLUMNS = ("bot", "state", "run_id", "venue", "host", "pid", "started_at", "stopped_at", "last_tick_at",
+                "last_tick_age_seconds", "ticks", "position_btc", "equity_usd", "open_orders", "unresolved_orders",
+                "fills_today", "pnl_today_usd", "last_error")
+
+
+@dataclass(frozen=True, slots=True)
+class BotStatus:
+    """One bot as its latest run and its journal describe it."""
+
+    bot: str
+    state: str
+    """running, stale (running but silent for too long), stopped or crashed."""
+    run_id: int
+    venue: str
+    host: str | None
+    pid: int | None
+    started_at: int
+    stopped_at: int | None
+    last_tick_at: int | None
+    last_tick_age: Decimal | None
+    """Seconds since the last tick (ms precision); None before the first tick."""
+    ticks: int
+    position: Decimal | None
+    equity: Decimal | None
+    open_orders: int
+    unresolved_orders: int
+    fills_today: int
+    pnl_today: Decimal
+    last_error: str | None
+
+    @property
+    def healthy(self) -> bool:
+        return self.state not in UNHEALTHY
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "bot": self.bot, "state": self.state, "run_id": self.run_id, "venue": self.venue, "host": self.host,
+            "pid": self.pid, "started_at": iso_ms(self.started_at),
+            "stopped_at": None if self.stopped_at is None else iso_ms(self.stopped_at),
+            "last_tick_at": None if self.last_tick_at is None else iso_ms(self.last_tick_at),
+            "last_tick_age_seconds": self.last_tick_age, "ticks": self.ticks, "position_btc": self.position,
+            "equity_usd": self.equity, "open_orders": self.open_orders, "unresolved_orders": self.unresolved_orders,
+            "fills_today": self.fills_today, "pnl_today_usd": self.pnl_today, "last_error": self.last_error,
+        }
+
+    def as_table_row(self) -> dict[str, Any]:
+        error = self.last_error or ""
+        return {
+            "bot": self.bot, "state": self.state,
+            "last_tick": "-" if self.last_tick_age is None else f"{_age(self.last_tick_age)} ago",
+            "ticks": self.ticks, "position": self.position, "open_orders": self.open_orders,
+            "pnl_today": self.pnl_today, "last_error": error if len(error) <= 60 else error[:57] + "...",
+        }
+
+
+def read_status(engine: Engine, now_ms: int, stale_after_ms: int) -> list[BotStatus]:
+    """The status of every bot in the journal (sorted by bot id), as of ``now_ms``."""
+    day_start = now_ms - now_ms % DAY_MS
+    with engine.connect() as conn:
+        latest = select(func.max(Run.id)).group_by(Run.bot_id)
+        runs = conn.execute(select(Run.__table__).where(Run.id.in_(latest)).order_by(Run.bot_id)).all()
+        counts: dict[tuple[str, str], int] = {
+            (row.bot_id, row.status): row.n for row in conn.execute(
+                select(OrderRow.bot_id, OrderRow.status, func.count().label("n"))
+                .where(OrderRow.status.in_((*OPEN_STATUSES, *UNRESOLVED_STATUSES)))
+                .group_by(OrderRow.bot_id, OrderRow.status))}
+        today = {run.bot_id: _pnl_today(conn, run.bot_id, day_start) for run in runs}
+    result = []
+    for run in runs:
+        state = run.status
+        heard_from = run.last_tick_at if run.last_tick_at is not None else run.started_at
+        if state == "running" and now_ms - heard_from > stale_after_ms:
+            state = "stale"
+        fills_today, pnl_today = today[run.bot_id]
+        result.append(BotStatus(
+            bot=run.bot_id, state=state, run_id=run.id, venue=run.venue, host=run.host, pid=run.pid,
+            started_at=run.started_at, stopped_at=run.stopped_at, last_tick_at=run.last_tick_at,
+            last_tick_age=None if run.last_tick_at is None else Decimal(now_ms - run.last_tick_at) / 1000,
+            ticks=run.ticks, position=run.last_position, equity=run.last_equity,
+            open_orders=sum(counts.get((run.bot_id, s), 0) for s in OPEN_STATUSES),
+            unresolved_orders=sum(counts.get((run.bot_id, s), 0) for s in UNRESOLVED_STATUSES),
+            fills_today=fills_today, pnl_today=pnl_today, last_error=run.last_error,
+        ))
+    return result
+
+
+def _pnl_today(conn: Any, bot_id: str, day_start: int) -> tuple[int, Decimal]:
+    """(fills since day_start, their realized PnL minus fees), costs carried from all earlier fills."""
+    book = PnL()
+    before: Decimal | None = None
+    fills_before = 0
+    rows = conn.execute(select(FillRow.side, FillRow.price, FillRow.quantity, FillRow.fee, FillRow.ts)
+                        .where(FillRow.bot_id == bot_id).order_by(FillRow.ts, FillRow.id))
+    for side, price, quantity, fee, ts in rows:
+        if before is None and ts >= day_start:
+            before, fills_before = book.net, book.fills
+        book.add(Side(side), price, quantity, fee)
+    if before is None:
+        return 0, Decimal(0)
+    return book.fills - fills_before, book.net - before
+
+
+def open_journal(url: str) -> Engine:
+    """An engine on an existing, up-to-date journal; refuses rather than creating or migrating one."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise JournalError(f"journal.url {url!r} is not a SQLAlchemy URL: {exc}") from None
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not Path(database).is_file():
+        raise JournalError(f"no journal at {database} (no bot has run with this journal.url yet)")
+    engine = Journal.make_engine(url)
+    safe = parsed.render_as_string(hide_password=True)
+    try:
+        have = migrate.current(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise JournalError(f"cannot open journal {safe}: {str(exc).splitlines()[0][:200]}") from None
+    if have is None:
+        engine.dispose()
+        raise JournalError(f"{safe} holds no botkit journal (no bot has run with this journal.url yet)")
+    if have != migrate.head():
+        engine.dispose()
+        raise JournalError(f"journal {safe} has schema {have}, this botkit reads {migrate.head()}: "
+                           "run `botkit journal upgrade`")
+    return engine
+
+
+def default_stale_after(interval_seconds: Decimal) -> Decimal:
+    """3 tick intervals, but at least :data:`MIN_STALE_AFTER_S` seconds."""
+    return max(3 * interval_seconds, Decimal(MIN_STALE_AFTER_S))
+
+
+def render_status(statuses: Sequence[BotStatus], fmt: str) -> str:
+    from botkit.output import render
+
+    if fmt == "json":
+        return render([s.as_row() for s in statuses], "json", JSON_COLUMNS)
+    if not statuses:
+        return "(no bots in the journal)"
+    return render([s.as_table_row() for s in statuses], "table", TABLE_COLUMNS)
+
+
+def _age(seconds: Decimal) -> str:
+    if seconds < 120:
+        return f"{seconds.quantize(Decimal('0.1'))}s"
+    if seconds < 7200:
+        return f"{int(seconds // 60)}m"
+    if seconds < 172800:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+@click.command()
+@config_option
+@click.option("--stale-after", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="A running bot silent for longer is stale (default: 3 x [engine] interval_seconds, at least 30).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@fail_cleanly
+def status(config_path: Path | None, stale_after: float | None, fmt: str) -> None:
+    """Show every bot in the journal: running, stale, stopped or crashed; last tick, position, open
+    orders, today's PnL, last error. Exits 1 when a bot is stale or crashed (for health checks)."""
+    cfg = load_config(config_path)
+    threshold = (Decimal(str(stale_after)) if stale_after is not None
+                 else default_stale_after(cfg["engine"]["interval_seconds"]))
+    engine = open_journal(cfg["journal"]["url"])
+    try:
+        statuses = read_status(engine, time.time_ns() // 1_000_000, int(threshold * 1000))
+    except SQLAlchemyError as exc:
+        raise JournalError(f"cannot read the journal: {str(exc).splitlines()[0][:200]}") from None
+    finally:
+        engine.dispose()
+    click.echo(render_status(statuses, fmt))
+    sys.exit(0 if all(s.healthy for s in statuses) else 1)
+
+
+__all__ = ["BotStatus", "default_stale_after", "open_journal", "read_status", "render_status", "status"]
