@@ -115,8 +115,9 @@ def _rank_key(metric: str) -> Any:
 
 
 @click.command()
-@click.option("--data", "data", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Snapshot file: .jsonl, .jsonl.gz, .ndjson(.gz) or the fast store .bks.")
+@click.option("--data", "data", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Snapshot file: .jsonl, .jsonl.gz, .ndjson(.gz) or the fast store .bks "
+                   "(default: the shipped sample recording of the sandbox's market).")
 @config_option
 @click.option("--strategy", "strategies", multiple=True, help="Run only this strategy (repeatable).")
 @click.option("--strategy-path", "strategy_paths", multiple=True, type=click.Path(path_type=Path, file_okay=False),
@@ -140,21 +141,28 @@ def _rank_key(metric: str) -> Any:
 @click.option("--limit", type=click.IntRange(min=1), help="Replay only the first N snapshots.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
 @click.option("--journal", "journal_url", help="Keep the run's journal at this SQLAlchemy URL (default: discarded).")
+@click.option("-v", "--verbose", is_flag=True, help="Log every refused intent and strategy warning as it happens.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
 @fail_cleanly
-def backtest(data: Path, config_path: Path | None, strategies: tuple[str, ...], strategy_paths: tuple[Path, ...],
+def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str, ...], strategy_paths: tuple[Path, ...],
              params: tuple[str, ...], initial: str, maker_fee_bps: str, taker_fee_bps: str, latency_ms: int,
              report_dir: Path | None, sweeps: tuple[str, ...], workers: int, rank_by: str, bar_seconds: int,
-             limit: int | None, strict: bool, journal_url: str | None, progress: bool | None) -> None:
+             limit: int | None, strict: bool, journal_url: str | None, verbose: bool, progress: bool | None) -> None:
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
 
     The fill model, the metrics and the file formats are described in docs/backtesting.md.
     """
     from botkit import logs
     from botkit.backtest.runner import BacktestSettings, run_backtest
+    from botkit.backtest.sample import SAMPLE
 
     cfg = load_config(config_path)
     logs.configure("text", "WARNING", cfg.secrets)
+    if not verbose:  # refusals are counted in the table and kept in the journal; one line each floods
+        logging.getLogger("botkit.engine").setLevel(logging.ERROR)
+    if data is None:
+        data = SAMPLE
+        click.echo(f"no --data: replaying the shipped sample recording {SAMPLE.name}", err=True)
     overrides: dict[str, dict[str, Any]] = {}
     for spec in params:
         name, key, value = parse_param(spec, "--param")
@@ -178,8 +186,8 @@ def backtest(data: Path, config_path: Path | None, strategies: tuple[str, ...], 
     settings = BacktestSettings(**settings_kwargs, params=overrides)
     result = run_backtest(cfg, settings, report_dir=report_dir, progress=progress)
     click.echo(result.table())
-    if result.bad_lines:
-        click.echo(f"{result.bad_lines} unreadable line(s) skipped (see the warnings above)", err=True)
+    if result.summary.get("rejected") and not verbose:
+        click.echo("some intents were refused: run with -v to see each one and why", err=True)
     if report_dir is not None:
         click.echo(f"report written to {report_dir}/")
 
@@ -486,6 +494,19 @@ def data_check(path: Path) -> None:
     click.echo(f"{path}: {count} good snapshot(s), {bad} bad{span}")
     if bad:
         sys.exit(1)
+
+
+@data.command("sandbox-sample")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--snapshots", "count", default=3600, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=1, show_default=True, type=int)
+@fail_cleanly
+def data_sandbox_sample(out: Path, count: int, seed: int) -> None:
+    """Record the sandbox's simulated market to OUT on a hand-stepped clock (how the sample is made)."""
+    from botkit.backtest.sample import record_sample
+
+    record_sample(out, count, seed=seed)
+    click.echo(f"{count} snapshot(s) of the sandbox's market written to {out}", err=True)
 
 
 def commands() -> Iterable[click.Command]:

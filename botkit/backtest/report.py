@@ -73,8 +73,8 @@ def _usd(value: Decimal | None) -> str:
     return f"{value.quantize(Decimal('0.01')):,}"
 
 
-def table(metrics: Metrics, title: str = "backtest") -> str:
-    """The metrics as an aligned two-column table for the terminal."""
+def table(metrics: Metrics, title: str = "backtest", extra: Sequence[tuple[str, str]] = ()) -> str:
+    """The metrics (and ``extra`` rows) as an aligned two-column table for the terminal."""
     m = metrics
     rows = [
         ("start equity (USD)", _usd(m.start_equity)),
@@ -94,6 +94,7 @@ def table(metrics: Metrics, title: str = "backtest") -> str:
         ("exposure", _ratio(m.exposure, percent=True)),
         ("turnover", _ratio(m.turnover)),
         ("snapshots", str(m.snapshots)),
+        *extra,
     ]
     width = max(len(name) for name, _ in rows)
     value_width = max(len(value) for _, value in rows)

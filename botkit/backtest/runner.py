@@ -91,7 +91,11 @@ class BacktestResult:
                                           "strategy_failures": self.summary.get("strategy_failures", 0)})
 
     def table(self) -> str:
-        return table(self.metrics, f"backtest of {self.run.get('data', '')}")
+        extra = [("intents refused", str(self.summary.get("rejected", 0))),
+                 ("strategy failures", str(self.summary.get("strategy_failures", 0)))]
+        if self.bad_lines:
+            extra.append(("unreadable lines skipped", str(self.bad_lines)))
+        return table(self.metrics, f"backtest of {self.run.get('data', '')}", extra)
 
 
 def _progress(snapshots: Iterable[Snapshot], total: int | None, enabled: bool | None) -> Iterable[Snapshot]:
