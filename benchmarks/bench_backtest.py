@@ -11,7 +11,9 @@ to JSON Lines, and times, each in a fresh process (so that peak RSS is that run'
   own per-snapshot path, without the engine;
 * ``noop``: a full ``botkit backtest`` (engine, hooks, risk, journal) with a strategy that does
   nothing;
-* ``market_maker``: the same with the shipped market maker (``spread_bps=2``, so it trades).
+* ``market_maker``: the same with the shipped market maker, default parameters;
+* ``market_maker_busy``: the market maker with ``spread_bps=2``: it trades on most snapshots, so
+  this measures the engine's order path (journal writes included) rather than the replay.
 
 Files are kept in ``--dir`` between runs (delete them to regenerate).
 """
@@ -65,7 +67,7 @@ def child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
         from botkit.config import load
 
         strategy = "noop" if mode == "noop" else "market_maker"
-        params = {"market_maker": {"spread_bps": Decimal(2)}} if mode == "market_maker" else {}
+        params = {"market_maker": {"spread_bps": Decimal(2)}} if mode == "market_maker_busy" else {}
         settings = BacktestSettings(
             data=path,
             initial={"USD": Decimal(100000), "BTC": Decimal(2)},

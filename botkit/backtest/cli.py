@@ -189,7 +189,7 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     if result.summary.get("rejected") and not verbose:
         click.echo("some intents were refused: run with -v to see each one and why", err=True)
     if report_dir is not None:
-        click.echo(f"report written to {report_dir}/")
+        click.echo(f"report written to {report_dir}/", err=True)
 
 
 def _run_sweep(config_path: Path | None, settings_kwargs: dict[str, Any], base: dict[str, dict[str, Any]],
@@ -219,7 +219,7 @@ def _run_sweep(config_path: Path | None, settings_kwargs: dict[str, Any], base: 
         write_sweep_csv(report_dir / "sweep.csv", rows, names)
         if len(names) == 2:
             sweep_heatmap(report_dir / "heatmap.png", rows, names, rank_by)
-        click.echo(f"sweep written to {report_dir}/")
+        click.echo(f"sweep written to {report_dir}/", err=True)
 
 
 SWEEP_COLUMNS = ("total_return", "end_equity", "realized_pnl", "fees", "max_drawdown", "sharpe", "orders", "fills")

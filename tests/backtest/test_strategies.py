@@ -24,7 +24,9 @@ def write(path: Path, quotes: list[tuple[str, str]]) -> Path:
     return path
 
 
-def run(tmp_path: Path, data: Path, strategy: str, params: dict[str, Any], initial: dict[str, Decimal]) -> BacktestResult:
+def run(
+    tmp_path: Path, data: Path, strategy: str, params: dict[str, Any], initial: dict[str, Decimal]
+) -> BacktestResult:
     cfg = parse({"strategy_paths": [str(SHIPPED)]})
     settings = BacktestSettings(data=data, initial=initial, strategies=(strategy,), params={strategy: params})
     return run_backtest(cfg, settings)

@@ -1,0 +1,124 @@
+"""The commands: botkit backtest (and sweeps), botkit data, botkit record."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from botkit.backtest import JsonlReader, generate
+from botkit.backtest.cli import parse_initial, parse_param, parse_value
+from botkit.cli import main
+from botkit.errors import ConfigError
+
+SHIPPED = Path(__file__).resolve().parents[2] / "strategies"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def market(tmp_path: Path) -> Path:
+    return generate(tmp_path / "market.bks", 1200, levels=5, seed=3)
+
+
+def test_option_parsing() -> None:
+    assert parse_param("grid.step=5", "--param") == ("grid", "step", "5")
+    assert parse_value("5") == 5
+    assert str(parse_value("0.5")) == "0.5"
+    assert parse_value("true") is True
+    assert parse_value("abc") == "abc"
+    assert parse_initial("USD=10000, btc=0.5") == {"USD": 10000, "BTC": parse_value("0.5")}
+    with pytest.raises(ConfigError):
+        parse_param("grid.step", "--param")
+    with pytest.raises(ConfigError):
+        parse_initial("USD=lots")
+
+
+def test_data_commands(tmp_path: Path) -> None:
+    code, _, err = invoke("data", "generate", str(tmp_path / "g.bks"), "--snapshots", "300", "--levels", "4")
+    assert code == 0, err
+    code, _, err = invoke("data", "convert", str(tmp_path / "g.bks"), str(tmp_path / "g.jsonl.gz"))
+    assert code == 0, err
+    assert "300 snapshot(s)" in err
+    code, out, _ = invoke("data", "check", str(tmp_path / "g.jsonl.gz"))
+    assert code == 0
+    assert "300 good snapshot(s), 0 bad" in out
+    (tmp_path / "bad.jsonl").write_text("nope\n")
+    code, out, _ = invoke("data", "check", str(tmp_path / "bad.jsonl"))
+    assert code == 1
+    assert "0 good snapshot(s), 1 bad" in out
+    code, _, err = invoke("data", "convert", str(tmp_path / "g.bks"), str(tmp_path / "g.csv"))
+    assert code == 1
+    assert "unknown snapshot file type" in err
+
+
+def test_backtest_prints_a_table_and_writes_a_report(tmp_path: Path, market: Path) -> None:
+    code, out, err = invoke(
+        "backtest", "--data", str(market), "--strategy-path", str(SHIPPED), "--strategy", "grid",
+        "--param", "grid.step=3", "--param", "grid.size=0.1", "--initial", "USD=10000,BTC=1",
+        "--maker-fee-bps", "1", "--taker-fee-bps", "2.5", "--report", str(tmp_path / "report"),
+    )
+    assert code == 0, err
+    assert "end equity (USD)" in out
+    assert "sharpe" in out
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["run"]["params"] == {"grid": {"size": "0.1", "step": 3}}
+    assert report["run"]["taker_fee_bps"] == "2.5"
+    assert report["orders"] > 0
+    assert isinstance(report["end_equity"], str)
+    for name in ("fills.csv", "orders.csv", "equity.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
+
+
+def test_bad_options_are_one_clear_line(market: Path) -> None:
+    code, _, err = invoke("backtest", "--data", str(market), "--param", "grid.step")
+    assert code == 2
+    assert "NAME.KEY=VALUE" in err
+    code, _, err = invoke("backtest", "--data", str(market), "--strategy", "nope")
+    assert code == 2
+    assert "no such strategy" in err
+
+
+def test_sweep_ranks_runs_and_writes_csv_and_heatmap(tmp_path: Path, market: Path) -> None:
+    code, out, err = invoke(
+        "backtest", "--data", str(market), "--strategy-path", str(SHIPPED), "--strategy", "grid",
+        "--initial", "USD=10000,BTC=1", "--sweep", "grid.step=2,4", "--sweep", "grid.levels=1,2",
+        "--workers", "2", "--rank-by", "fills", "--report", str(tmp_path / "sweep"),
+    )
+    assert code == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0].split()[:4] == ["rank", "grid.step", "grid.levels", "fills"]
+    assert len(lines) == 5
+    with open(tmp_path / "sweep" / "sweep.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["rank"] for r in rows] == ["1", "2", "3", "4"]
+    fills = [int(r["fills"]) for r in rows]
+    assert fills == sorted(fills, reverse=True)
+    assert {(r["grid.step"], r["grid.levels"]) for r in rows} == {("2", "1"), ("2", "2"), ("4", "1"), ("4", "2")}
+    assert (tmp_path / "sweep" / "heatmap.png").stat().st_size > 0
+
+
+def test_backtest_without_data_replays_the_shipped_sample(tmp_path: Path) -> None:
+    code, out, err = invoke("backtest", "--strategy-path", str(SHIPPED), "--strategy", "market_maker",
+                            "--limit", "200", "--initial", "USD=10000,BTC=1")
+    assert code == 0, err
+    assert "sandbox-sample" in err
+    assert "snapshots                    200" in out or " 200\n" in out
+
+
+@pytest.mark.slow
+def test_record_from_the_embedded_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke("record", "--out", "rec.jsonl", "--interval", "0.1", "--duration", "1.5")
+    assert code == 0, err
+    reader = JsonlReader(tmp_path / "rec.jsonl", strict=True)
+    snapshots = list(reader)
+    assert len(snapshots) >= 5
+    assert all(s.best_bid is not None and s.best_ask is not None for s in snapshots)
+    assert "recorded" in err
