@@ -90,6 +90,11 @@ def child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM; ``ru_maxrss`` would include the parent's at fork)."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

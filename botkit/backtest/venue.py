@@ -38,6 +38,7 @@ any rounding. Order ids are deterministic (``sim-000001``, ...).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 from decimal import (
@@ -68,6 +69,8 @@ from botkit.model import (
     Snapshot,
     Trade,
 )
+
+log = logging.getLogger("botkit.backtest.venue")
 
 EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation, DivisionByZero, Overflow])
 """Arithmetic for money: 100 digits, and any rounding raises instead of passing silently."""
@@ -226,7 +229,10 @@ class SimulatedVenue:
         """Advance to this snapshot: fill resting orders it trades through, deliver arrivals."""
         ts = snapshot.ts
         if ts < self.now:
-            raise ValueError(f"snapshots must not go back in time ({ts} after {self.now})")
+            # A wall clock stepped back (paper trading): keep the venue's time monotonic, so that
+            # nothing in flight arrives twice or early.
+            log.warning("snapshot at %d is older than the venue's time %d; using %d", ts, self.now, self.now)
+            ts = self.now
         self.now = ts
         self.snapshot = snapshot
         if self._consumed:
@@ -234,7 +240,7 @@ class SimulatedVenue:
         if self._bids or self._asks:
             self._market_moves(snapshot)
         if self._pending and self._pending[0][0] <= ts:
-            self._deliver(snapshot)
+            self._deliver(snapshot, ts)
 
     def _market_moves(self, snapshot: Snapshot) -> None:
         """Maker fills of the orders resting before this snapshot: book, then trades, through them."""
@@ -301,9 +307,8 @@ class SimulatedVenue:
         fresh.reverse()
         return fresh
 
-    def _deliver(self, snapshot: Snapshot) -> None:
+    def _deliver(self, snapshot: Snapshot, ts: int) -> None:
         pending = self._pending
-        ts = snapshot.ts
         while pending and pending[0][0] <= ts:
             _, is_cancel, order = pending.popleft()
             if is_cancel:
