@@ -1,0 +1,146 @@
+"""Shared by the operations tests: real engines on a real sandbox, `botkit` subprocesses, scrapes."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from botkit import config as config_mod
+from botkit.bot import Bot
+from botkit.client import Buttercoin, ButtercoinClient
+from botkit.context import StrategyContext
+from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
+from botkit.journal import Journal
+from botkit.live import LiveMarketData, LiveVenue
+from botkit.plugins import make_manager, register
+from botkit.risk import AccountRisk, RiskLimits
+from botkit.strategy_host import StrategyHost
+
+D = Decimal
+GENEROUS = RiskLimits(max_order_quantity=D(10), max_position=D(100), max_notional=D(10**7), max_open_orders=100,
+                      price_band_bps=D(5000), daily_loss_limit=D(10**7), min_balance_usd=D(0), min_balance_btc=D(0))
+MM_KEY, MM_SECRET = "ops-mm-key", "ops-mm-secret-0123456789"
+
+
+def account(key: str, usd: str = "100000", btc: str = "10") -> Any:
+    from botkit.sandbox import SandboxAccount
+
+    return SandboxAccount(key=key, secret=f"{key}-secret-0123456789", balances={"USD": D(usd), "BTC": D(btc)})
+
+
+def counterparty() -> Any:
+    from botkit.sandbox import SandboxAccount
+
+    return SandboxAccount(key=MM_KEY, secret=MM_SECRET, balances={"USD": D(10**7), "BTC": D(10**4)})
+
+
+def counter(sandbox: Any, side: str, price: str, quantity: str) -> None:
+    """An order of the counterparty, straight into the sandbox's matching engine."""
+    sandbox.exchange.submit_order(MM_KEY, side, "limit", D(price), D(quantity))
+
+
+@dataclass
+class Rig:
+    """A bot as the daemon runs it (engine, journal, live venue, signed client), on a sandbox."""
+
+    bot: Bot
+    client: ButtercoinClient
+
+    @property
+    def engine(self) -> Engine:
+        return self.bot.engine
+
+    @property
+    def journal(self) -> Journal:
+        return self.bot.journal
+
+    def close(self) -> None:
+        self.client.close()
+        self.journal.close()
+
+
+def rig(sandbox: Any, journal_url: str, bot_id: str, key: str, plugins: Mapping[str, object], *,
+        limits: RiskLimits = GENEROUS, max_failures: int = 3) -> Rig:
+    """Assembled like ``build_bot`` does, but on an account of our choosing and with plugin objects."""
+    client = ButtercoinClient(api_key=key, api_secret=f"{key}-secret-0123456789", base_url=sandbox.base_url,
+                              timeout=10)
+    api = Buttercoin(client)
+    pm = make_manager()
+    risk = AccountRisk(limits)
+    register(pm, [(RISK_PLUGIN_NAME, risk)])
+    hosts = []
+    for name, plugin in plugins.items():
+        register(pm, [(name, plugin)])
+        hosts.append(StrategyHost(name, pm, plugin, StrategyContext.create(name, {}), timeout=None,
+                                  max_failures=max_failures))
+    journal = Journal(journal_url, bot_id)
+    engine = Engine(venue=LiveVenue(api), pm=pm, strategies=hosts, risk=risk, journal=journal,
+                    settings=EngineSettings(log_ticks=False))
+    market = LiveMarketData(api)
+    bot = Bot(config_mod.parse({}, environ={}), engine, journal, market.fetch, market_data=market)
+    return Rig(bot, client)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll until ``predicate`` is truthy; generous deadlines make a slow machine slower, not red."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def start_botkit(*args: str, cwd: Path, log: Path | None = None) -> subprocess.Popen[str]:
+    """``botkit ARGS`` in a subprocess; its log (stderr) goes to ``log`` so a test can read it while it runs."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "botkit", *args]
+    if log is None:
+        return subprocess.Popen(command, cwd=cwd, text=True, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with log.open("w") as stderr:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, cwd=cwd, text=True, env=env, stdout=subprocess.PIPE, stderr=stderr)
+
+
+def botkit_once(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "botkit", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, check=False)
+
+
+def metrics_url(log: Path) -> str | None:
+    """The /metrics URL a `botkit run --metrics-port 0` logged, once it has."""
+    if not log.exists():
+        return None
+    found = re.search(r"Prometheus metrics at (http://\S+/metrics)", log.read_text())
+    return found.group(1) if found else None
+
+
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One scrape, parsed by prometheus_client's own parser: {(sample name, sorted labels): value}."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def total(samples: Mapping[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    """The sum of the samples named ``name`` whose labels include ``labels``."""
+    return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls))
