@@ -201,10 +201,12 @@ def _age(seconds: Decimal) -> str:
 @click.option("--stale-after", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="A running bot silent for longer is stale (default: 3 x [engine] interval_seconds, at least 30).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--bot", "bots", multiple=True, metavar="ID",
+              help="Only this bot (repeatable; default: every bot in the journal), e.g. for its own health check.")
 @fail_cleanly
-def status(config_path: Path | None, stale_after: float | None, fmt: str) -> None:
+def status(config_path: Path | None, stale_after: float | None, fmt: str, bots: tuple[str, ...]) -> None:
     """Show every bot in the journal: running, stale, stopped or crashed; last tick, position, open
-    orders, today's PnL, last error. Exits 1 when a bot is stale or crashed (for health checks)."""
+    orders, today's PnL, last error. Exits 1 when a bot shown is stale or crashed (for health checks)."""
     cfg = load_config(config_path)
     threshold = (Decimal(str(stale_after)) if stale_after is not None
                  else default_stale_after(cfg["engine"]["interval_seconds"]))
@@ -215,6 +217,11 @@ def status(config_path: Path | None, stale_after: float | None, fmt: str) -> Non
         raise JournalError(f"cannot read the journal: {str(exc).splitlines()[0][:200]}") from None
     finally:
         engine.dispose()
+    if bots:
+        missing = sorted(set(bots) - {s.bot for s in statuses})
+        if missing:
+            raise JournalError(f"no bot {', '.join(map(repr, missing))} in the journal")
+        statuses = [s for s in statuses if s.bot in bots]
     click.echo(render_status(statuses, fmt))
     sys.exit(0 if all(s.healthy for s in statuses) else 1)
 

@@ -214,6 +214,11 @@ size = 0.05
         status = botkit_once("status", "--config", str(configs[1]), cwd=tmp_path)
         assert status.returncode == 0, status.stderr
         assert sorted(line.split()[:2] for line in status.stdout.splitlines()[2:]) == [[i, "stopped"] for i in ids]
+        one = botkit_once("status", "--config", str(configs[1]), "--bot", ids[1], "--format", "json", cwd=tmp_path)
+        assert [(r["bot"], r["state"]) for r in json.loads(one.stdout)] == [(ids[1], "stopped")]
+        unknown = botkit_once("status", "--config", str(configs[1]), "--bot", "nosuch", cwd=tmp_path)
+        assert unknown.returncode == 2
+        assert unknown.stderr.strip() == "botkit: journal error: no bot 'nosuch' in the journal"
 
         for n in range(3):
             journal = Journal(fresh_postgres, ids[n])
