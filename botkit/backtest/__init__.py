@@ -18,14 +18,24 @@ from botkit.backtest.files import (
 )
 from botkit.backtest.generate import generate
 from botkit.backtest.jsonl import JsonlReader, JsonlWriter
+from botkit.backtest.metrics import Metrics, MetricsRecorder
+from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
+from botkit.backtest.sample import SAMPLE
 from botkit.backtest.store import StoreReader, StoreWriter
+from botkit.backtest.venue import SimulatedVenue
 
 __all__ = [
     "JSONL_SUFFIXES",
+    "SAMPLE",
     "STORE_SUFFIXES",
+    "BacktestResult",
+    "BacktestSettings",
     "ConvertResult",
     "JsonlReader",
     "JsonlWriter",
+    "Metrics",
+    "MetricsRecorder",
+    "SimulatedVenue",
     "SnapshotReader",
     "StoreReader",
     "StoreWriter",
@@ -33,4 +43,5 @@ __all__ = [
     "file_format",
     "generate",
     "open_snapshots",
+    "run_backtest",
 ]

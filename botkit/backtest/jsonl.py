@@ -15,13 +15,18 @@ of ``GET /v1/ticker`` and ``GET /v1/orderbook``; ``trades`` is optional (the lis
 gzip-compressed when its name ends in ``.gz``.
 
 Reading is exact and fast. Lines are decoded by msgspec against a typed schema, so the structure
-(keys, lists, the integer ``ts``) is checked in C, while every price and quantity is kept as its
-raw JSON text (``msgspec.Raw``) and becomes a :class:`~decimal.Decimal` *from that text* only when
-something reads it: no number ever passes through a binary float. What the engine needs on every
-tick is checked when the line is read (JSON syntax, structure, currencies, time order, the best bid
-and ask are positive numbers and do not cross); a deeper level or the ticker is checked the first
-time it is built, with the same rules as the live client (:mod:`botkit.client.parse`), and a bad one
-raises :class:`~botkit.errors.DataFileError` naming the file and line. ``botkit data check`` (and
+of the line, the ticker and the integer ``ts`` are checked in C, while every price and quantity is
+kept as its raw JSON text (``msgspec.Raw``) and becomes a :class:`~decimal.Decimal` *from that
+text* only when something reads it: no number ever passes through a binary float. The order book
+is kept as raw text too: its best bid and ask are read straight from the text (when it has the
+exchange's usual layout; otherwise the book is decoded at once), and its levels are decoded the
+first time something asks for them.
+
+What the engine needs on every tick is checked when the line is read: JSON syntax, the line's
+structure, currencies, time order, and that the best bid and ask are positive numbers that do
+not cross. The book's levels, the ticker and the trades are checked the first time they are
+built, with the same rules as the live client (:mod:`botkit.client.parse`), and a bad one raises
+:class:`~botkit.errors.DataFileError` naming the file and line. ``botkit data check`` (and
 conversion to the fast store) builds everything, so it checks every line in full.
 
 An unreadable line is logged with its line number and skipped, or raises ``DataFileError`` when the
@@ -95,13 +100,16 @@ class _Book(msgspec.Struct, gc=False):
 class _Line(msgspec.Struct, gc=False):
     ts: int
     ticker: _Ticker
-    orderbook: _Book
+    orderbook: msgspec.Raw
+    """Kept raw: its best bid and ask are read from the text, the levels decoded when needed."""
     trades: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)
     """Empty when the line has no trades (msgspec cannot type ``Raw | None``)."""
     best_bid: Decimal | None = msgspec.field(default=None, name="botkit:best_bid")
     best_ask: Decimal | None = msgspec.field(default=None, name="botkit:best_ask")
     where: str = msgspec.field(default="", name="botkit:where")
     trades_cell: list[tuple[Trade, ...]] | None = msgspec.field(default=None, name="botkit:trades")
+    book: _Book | None = msgspec.field(default=None, name="botkit:book")
+    """The decoded order book, once something needed its levels."""
     """Built trades, shared by consecutive lines whose trades are the same text (a polled list)."""
 
 
@@ -118,6 +126,7 @@ class _TradesBody(msgspec.Struct, gc=False):
 
 
 _decode_line = msgspec.json.Decoder(_Line).decode
+_decode_book = msgspec.json.Decoder(_Book).decode
 _decode_trades = msgspec.json.Decoder(list[_WireTrade]).decode
 _decode_trades_body = msgspec.json.Decoder(_TradesBody).decode
 
@@ -175,6 +184,70 @@ def _trade_units(row: _WireTrade, index: int) -> tuple[int, int, int, int]:
     raise _Bad(f"{where}: currencies {row.spentCurrency}/{row.earnedCurrency} are not BTC and USD")
 
 
+_BOOK_HEAD = b'{"bid":['
+_LEVEL_HEAD = b'{"price":'
+_ASK_HEAD = b'],"ask":['
+_BOOK_TAILS = (b']}', b'],"price_currency":"USD","quantity_currency":"BTC"}')
+
+
+def _first_price(text: bytes, start: int) -> tuple[bytes | None, bool]:
+    """The first level's price text of a side whose ``[`` ends at ``start`` (None: empty side).
+
+    The second value is False when the text is not in the usual shape (then decode the book).
+    """
+    if text[start : start + 1] == b"]":
+        return None, True
+    if not text.startswith(_LEVEL_HEAD, start):
+        return None, False
+    begin = start + len(_LEVEL_HEAD)
+    end = text.find(b",", begin)
+    if end < 0:
+        return None, False
+    return text[begin:end], True
+
+
+def _book_top(text: bytes) -> tuple[bytes | None, bytes | None] | None:
+    """The best bid and ask texts of an order book body, read without decoding it.
+
+    Only for the shape the exchange writes (bids, then asks, each level price first, currencies
+    USD/BTC or absent): anything else returns None and the book is decoded in full instead.
+    """
+    if not text.startswith(_BOOK_HEAD) or not text.endswith(_BOOK_TAILS):
+        return None
+    bid, ok = _first_price(text, len(_BOOK_HEAD))
+    if not ok:
+        return None
+    split = text.find(_ASK_HEAD, len(_BOOK_HEAD))
+    if split < 0:
+        return None
+    ask, ok = _first_price(text, split + len(_ASK_HEAD))
+    if not ok:
+        return None
+    return bid, ask
+
+
+def _book_of(line: _Line) -> _Book:
+    """The line's order book, decoded on first need (structure errors name the line)."""
+    book = line.book
+    if book is None:
+        try:
+            book = line.book = _decode_book(bytes(line.orderbook))
+        except msgspec.DecodeError as exc:
+            raise DataFileError(f"{line.where}: orderbook: {exc}") from None
+    return book
+
+
+def _top_amount(text: bytes | None, what: str) -> Decimal | None:
+    if text is None:
+        return None
+    value = _TEXT_CACHE.get(text)
+    if value is None:
+        value = _amount(msgspec.Raw(text), what, positive=True)
+    elif not value:
+        raise _Bad(f"{what} must be positive")
+    return value
+
+
 # --------------------------------------------------------------------------- lazy values
 
 
@@ -190,7 +263,8 @@ class JsonBook(LazyBook):
     def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
         line = self._line
         name = "bid" if bids else "ask"
-        rows = line.orderbook.bid if bids else line.orderbook.ask
+        book = _book_of(line)
+        rows = book.bid if bids else book.ask
         try:
             levels = tuple(
                 BookLevel(
@@ -202,6 +276,9 @@ class JsonBook(LazyBook):
             for prev, cur in pairwise(levels):
                 if (cur.price >= prev.price) if bids else (cur.price <= prev.price):
                     raise _Bad(f"orderbook.{name} is not sorted best first ({prev.price} then {cur.price})")
+            best = line.best_bid if bids else line.best_ask
+            if (levels[0].price if levels else None) != best:
+                raise _Bad(f"orderbook.{name}: the best price read from the text ({best}) is not the first level's")
         except _Bad as exc:
             raise DataFileError(f"{line.where}: {exc}") from None
         return levels
@@ -264,7 +341,8 @@ class JsonSnapshot(LazySnapshot):
             ticker = [_units(raw, PRICE_DECIMALS, f"ticker.{name}") for name, raw in
                       (("last", t.last), ("bid", t.bid), ("ask", t.ask))]
             sides = []
-            for name, rows, descending in (("bid", line.orderbook.bid, True), ("ask", line.orderbook.ask, False)):
+            book = _book_of(line)
+            for name, rows, descending in (("bid", book.bid, True), ("ask", book.ask, False)):
                 px = [_units(r.price, PRICE_DECIMALS, f"orderbook.{name}.price") for r in rows]
                 qty = [_units(r.quantity, QUANTITY_DECIMALS, f"orderbook.{name}.quantity") for r in rows]
                 if not all(px) or not all(qty):
@@ -391,6 +469,8 @@ class JsonlReader:
         lineno = 0
         decode = _decode_line
         amount = _amount
+        book_top = _book_top
+        top_amount = _top_amount
         try:
             try:
                 for raw in stream:
@@ -405,24 +485,33 @@ class JsonlReader:
                     if ts < last_ts:
                         self._skip(lineno, f"ts {ts} is earlier than the previous line's {last_ts}")
                         continue
-                    book = line.orderbook
+                    line.where = prefix + str(lineno)
                     try:
-                        bids = book.bid
-                        asks = book.ask
-                        best_bid = amount(bids[0].price, "orderbook.bid[0].price", positive=True) if bids else None
-                        best_ask = amount(asks[0].price, "orderbook.ask[0].price", positive=True) if asks else None
+                        top = book_top(bytes(line.orderbook))
+                        if top is not None:
+                            best_bid = top_amount(top[0], "orderbook.bid[0].price")
+                            best_ask = top_amount(top[1], "orderbook.ask[0].price")
+                        else:  # an unusual layout: decode the whole book now
+                            book = _book_of(line)
+                            bids, asks = book.bid, book.ask
+                            best_bid = amount(bids[0].price, "orderbook.bid[0].price", positive=True) if bids else None
+                            best_ask = amount(asks[0].price, "orderbook.ask[0].price", positive=True) if asks else None
+                            if book.price_currency != "USD":
+                                raise _Bad("prices must be in USD")
+                            if book.quantity_currency != "BTC":
+                                raise _Bad("quantities must be in BTC")
                         if best_bid is not None and best_ask is not None and best_bid >= best_ask:
                             raise _Bad(f"crossed book (best bid {best_bid} >= best ask {best_ask})")
-                        if line.ticker.currency != "USD" or book.price_currency != "USD":
+                        if line.ticker.currency != "USD":
                             raise _Bad("prices must be in USD")
-                        if book.quantity_currency != "BTC":
-                            raise _Bad("quantities must be in BTC")
                     except _Bad as exc:
                         self._skip(lineno, str(exc))
                         continue
+                    except DataFileError as exc:
+                        self._skip(lineno, str(exc).split(": ", 1)[-1])
+                        continue
                     line.best_bid = best_bid
                     line.best_ask = best_ask
-                    line.where = prefix + str(lineno)
                     trades = line.trades
                     if trades:
                         text = bytes(trades)

@@ -203,3 +203,40 @@ def test_file_format_by_suffix(tmp_path: Path) -> None:
     assert file_format("x.bks") == "store"
     with pytest.raises(DataFileError, match="unknown snapshot file type"):
         file_format("x.csv")
+
+
+def test_the_package_exports_what_it_documents() -> None:
+    import types
+
+    import botkit.backtest as package
+
+    public = {
+        name for name, value in vars(package).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType) and name != "annotations"
+    }
+    assert public <= set(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name) is not None
+
+
+def test_an_unusual_book_layout_is_read_the_slow_way(tmp_path: Path) -> None:
+    # asks before bids, quantity before price, spaces: not the exchange's layout
+    line = (
+        '{"ts": 5, "ticker": {"last": 1, "bid": 1, "ask": 2}, "orderbook": {"ask": [{"quantity": 3, "price": 404.5}],'
+        ' "bid": [{"quantity": 1, "price": 404}], "price_currency": "USD", "quantity_currency": "BTC"}}'
+    )
+    (snapshot,) = JsonlReader(write(tmp_path / "odd.jsonl", line))
+    assert (snapshot.best_bid, snapshot.best_ask) == (D(404), D("404.5"))
+    assert snapshot.book.asks == (BookLevel(D("404.5"), D(3)),)
+    bad_currency = line.replace('"quantity_currency": "BTC"', '"quantity_currency": "ETH"')
+    reader = JsonlReader(write(tmp_path / "eth.jsonl", bad_currency))
+    assert list(reader) == []
+    assert reader.bad_lines == 1
+
+
+def test_a_broken_level_is_found_when_the_book_is_built(tmp_path: Path) -> None:
+    broken = LINE_2.replace('[{"price":404.5,"quantity":3}]', '[{"price":404.5,"quantity":3},{"price":405}]')
+    (snapshot,) = JsonlReader(write(tmp_path / "broken.jsonl", broken))
+    assert snapshot.mid == D("404.25")
+    with pytest.raises(DataFileError, match=r"broken\.jsonl:1: orderbook: .*quantity"):
+        check_snapshot(snapshot)
