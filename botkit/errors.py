@@ -55,7 +55,15 @@ class MarketDataError(VenueError):
 
 
 class VenueUnavailable(VenueError):
-    """The venue could not be reached or refused for now; the request certainly had no effect."""
+    """The venue could not be reached or refused for now; the request certainly had no effect.
+
+    ``retry_at_ms`` (epoch ms) is set when the venue said when to come back (a 429's
+    ``X-Rate-Limit-Reset``); the daemon's circuit breaker waits until then.
+    """
+
+    def __init__(self, message: str, *, retry_at_ms: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_at_ms = retry_at_ms
 
 
 class OrderRejected(VenueError):

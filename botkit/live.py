@@ -50,7 +50,9 @@ OPEN_WIRE_STATUSES = (OrderStatus.OPENED, OrderStatus.PARTIAL)
 def _read_error(exc: BaseButtercoinClientError, what: str) -> VenueError:
     if isinstance(exc, MalformedResponseError):
         return MarketDataError(f"{what}: {exc}")
-    if isinstance(exc, TransportError | RateLimitedError | ServerError):
+    if isinstance(exc, RateLimitedError):
+        return VenueUnavailable(f"{what}: rate limited: {exc.message}", retry_at_ms=exc.reset_ms)
+    if isinstance(exc, TransportError | ServerError):
         return VenueUnavailable(f"{what}: {exc}")
     return VenueError(f"{what}: {exc}")
 
@@ -78,12 +80,12 @@ class LiveMarketData:
                 ts=ts,
                 ticker=parse.ticker(raw_ticker),
                 book=parse.order_book(raw_book),
-                trades=parse.trades(raw_trades) if raw_trades is not None else (),
+                trades=parse.trades(raw_trades) if self.with_trades else (),  # null is not "no trades"
             )
         except BaseButtercoinClientError as exc:
             raise _read_error(exc, "market data") from None
         self.last_raw = {"ts": ts, "ticker": raw_ticker, "orderbook": raw_book}
-        if raw_trades is not None:
+        if self.with_trades:
             self.last_raw["trades"] = raw_trades
         return snapshot
 
@@ -124,7 +126,7 @@ class LiveVenue:
                 raise OutcomeUnknown(str(exc)) from None
             raise VenueUnavailable(str(exc)) from None
         except RateLimitedError as exc:
-            raise VenueUnavailable(f"rate limited: {exc.message}") from None
+            raise VenueUnavailable(f"rate limited: {exc.message}", retry_at_ms=exc.reset_ms) from None
         except ServerError as exc:
             raise OutcomeUnknown(f"HTTP {exc.status}: {exc.message}") from None
         except ButtercoinApiError as exc:
@@ -148,9 +150,18 @@ class LiveVenue:
 
     def order(self, order_id: str) -> Order:
         try:
-            return _normalize(self.api.order(order_id))
+            return self._read_one(order_id)
         except BaseButtercoinClientError as exc:
             raise _read_error(exc, f"order {order_id}") from None
+
+    def _read_one(self, order_id: str) -> Order:
+        """GET one order. An answer about another order is corrupt: taken as it is, it would
+        make ours look gone from the exchange (and be marked vanished)."""
+        order = self.api.order(order_id)
+        if order.order_id != order_id:
+            raise MalformedResponseError(
+                f"malformed exchange data: asked for order {order_id}, the answer is order {order.order_id}")
+        return _normalize(order)
 
     def orders(self, order_ids: Sequence[str]) -> Sequence[Order]:
         """The open listing covers orders still open; those that closed are read one by one."""
@@ -160,7 +171,7 @@ class LiveVenue:
         found = [o for o in self.open_orders() if o.order_id in wanted] if len(wanted) > 1 else []
         for order_id in sorted(wanted - {o.order_id for o in found}):
             try:
-                found.append(_normalize(self.api.order(order_id)))
+                found.append(self._read_one(order_id))
             except NotFoundError:
                 log.error("the exchange does not know order %s (404)", order_id)
             except BaseButtercoinClientError as exc:

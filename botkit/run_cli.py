@@ -66,6 +66,7 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
     simulated market and a demo account, and runs the example market maker against it.
     """
     from botkit.bot import build_bot
+    from botkit.breaker import CircuitBreaker
     from botkit.scheduler import Daemon
 
     cfg = load_config(config_path)
@@ -74,7 +75,10 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
     logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], bot.secrets)
     try:
         observer = _serve_metrics(cfg, metrics_port, bot)
-        summary = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer).run(duration)
+        summary = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer,
+                         breaker=CircuitBreaker(cfg["engine"]["breaker_threshold"],
+                                                max_cooldown=float(cfg["engine"]["breaker_max_cooldown_seconds"])),
+                         ).run(duration)
     finally:
         bot.close()
     logging.getLogger("botkit").info("stopped after %s ticks", summary.get("ticks"))

@@ -20,8 +20,9 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from botkit.bot import Bot
+from botkit.breaker import CircuitBreaker
 from botkit.engine import TickReport
-from botkit.errors import MarketDataError, VenueError
+from botkit.errors import MarketDataError, VenueError, VenueUnavailable
 from botkit.model import ZERO
 
 log = logging.getLogger("botkit.daemon")
@@ -29,6 +30,13 @@ log = logging.getLogger("botkit.daemon")
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _retry_at(exc: BaseException) -> float | None:
+    """When the venue said to come back, on the monotonic clock the breaker uses."""
+    if not isinstance(exc, VenueUnavailable) or exc.retry_at_ms is None:
+        return None
+    return time.monotonic() + max(0.0, exc.retry_at_ms / 1000 - time.time())
 
 
 class TickObserver(Protocol):
@@ -51,8 +59,9 @@ class Daemon:
     """Runs one bot until a signal, ``stop()`` or the optional duration."""
 
     def __init__(self, bot: Bot, interval_seconds: float, *, on_tick: Any = None,
-                 observer: TickObserver | None = None) -> None:
+                 observer: TickObserver | None = None, breaker: CircuitBreaker | None = None) -> None:
         self.bot = bot
+        self.breaker = breaker or CircuitBreaker()
         self.interval = interval_seconds
         self.stopping = threading.Event()
         self.ticks = 0
@@ -69,6 +78,9 @@ class Daemon:
         if not self._tick_lock.acquire(blocking=False):
             self.overlaps += 1  # cannot happen with max_instances=1; counted to prove it
             return
+        if not self.breaker.allow():
+            self._tick_lock.release()
+            return
         started = time.perf_counter()
         outcome: TickReport | BaseException | None = None
         try:
@@ -79,9 +91,11 @@ class Daemon:
             except (MarketDataError, VenueError) as exc:
                 outcome = exc
                 self.skipped += 1
+                self.breaker.failure(_retry_at(exc))
                 error = f"tick skipped: {exc}"
                 log.warning("%s", error)
             else:
+                self.breaker.success()
                 report = outcome = engine.tick(snapshot)
                 self.ticks += 1
                 if report.errors:

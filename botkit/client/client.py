@@ -165,6 +165,8 @@ class ButtercoinClient:
         self._clock = TimestampClock()
         self._auth_lock = threading.Lock()
         self.rate_limit = RateLimit(None, None, None)
+        self._blocked_until_ms = 0
+        """Epoch ms before which nothing is sent: the ``X-Rate-Limit-Reset`` of the last 429."""
         self._proxies: dict[str, str] | None = None
         self.on_call = on_call
         """Optional :data:`CallObserver` (metrics); may be set after construction."""
@@ -211,24 +213,40 @@ class ButtercoinClient:
             jsonutil.dumps(body).encode("utf-8") if method == "POST" and body is not None else None
         )
         policy = self.retry if method in ("GET", "DELETE") else NO_RETRY
-        slept = 0.0
+        slept = self._honour_rate_limit(method, path, policy)
         attempt = 0
         while True:
             try:
                 return self._send_once(method, url, path, data, authenticate, timestamp)
             except (TransportError, ServerError, RateLimitedError) as exc:
+                if isinstance(exc, RateLimitedError):
+                    self._blocked_until_ms = max(self._blocked_until_ms, exc.reset_ms or 0)
                 attempt += 1
                 if attempt >= policy.attempts:
                     raise
                 wait = self._retry_wait(exc, policy, attempt - 1)
                 if wait is None or slept + wait > policy.max_wait:
                     raise
-                log.warning(
-                    "%s %s failed (%s); retry %d in %.2fs", method, path, _brief(exc), attempt, wait
-                )
+                log.warning("%s %s failed (%s); retry %d in %.2fs", method, path, _brief(exc), attempt, wait)
                 self._sleep(wait)
                 slept += wait
                 timestamp = None  # a retry must be signed with a fresh, higher timestamp
+
+    def _honour_rate_limit(self, method: str, path: str, policy: RetryPolicy) -> float:
+        """Send nothing before the reset time of the last 429: wait for it (GET, DELETE, within
+        the retry budget), or refuse at once without sending (POST, or too long a wait).
+        Returns the time slept, which counts against the call's retry budget."""
+        wait = self._blocked_until_ms / 1000 - time.time()
+        if wait <= 0:
+            return 0.0
+        if method == "POST" or wait > policy.max_wait:
+            raise RateLimitedError(
+                {"status": 429, "errors": [{"code": "rate_limited",
+                                            "message": f"not sent: rate limited for another {wait:.2f}s"}]},
+                status=429, reset_ms=self._blocked_until_ms)
+        log.info("%s %s waits %.2fs for the rate limit to reset", method, path, wait)
+        self._sleep(wait)
+        return wait
 
     def _retry_wait(self, exc: Exception, policy: RetryPolicy, attempt: int) -> float | None:
         if isinstance(exc, RateLimitedError) and exc.reset_ms is not None:
@@ -334,7 +352,7 @@ class ButtercoinClient:
                 f"{method} {path}: reply is not UTF-8", status=status, body=repr(raw[:200])
             ) from None
         if status == 200:
-            return Response(status, http.headers, _parse_json(text, status))
+            return Response(status, http.headers, _parse_json(text, status, f"{method} {path}"))
         if status in (201, 202, 204):
             return Response(status, http.headers, None)
         raise MalformedResponseError(
@@ -550,12 +568,13 @@ def _normalize_base_url(url: str) -> str:
     return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
-def _parse_json(text: str, status: int) -> Any:
+def _parse_json(text: str, status: int, call: str) -> Any:
+    """The body's JSON; the error names the call, so a log line says which answer was bad."""
     try:
         return jsonutil.loads(text)
     except jsonutil.JSONDecodeError as exc:
         raise MalformedResponseError(
-            f"reply is not JSON ({exc})", status=status, body=text
+            f"{call}: reply is not JSON ({exc})", status=status, body=text
         ) from None
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections import Counter
+import time
+from collections import Counter, deque
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -233,21 +234,27 @@ class Stats:
         """Injected faults per kind (latency counted as ``"latency"``)."""
         self.fault_routes: Counter[tuple[str, str, str]] = Counter()
         """Injected faults per ``(kind, method, template)``."""
+        self.timeline: deque[tuple[float, str, str, str]] = deque(maxlen=100_000)
+        """The last requests and faults in order: ``(epoch seconds, "request" or the fault kind,
+        method, template)``; lets a test check *when* a client came back after a 429."""
 
     def record_request(self, method: str, template: str) -> None:
         with self._lock:
             self.requests[(method, template)] += 1
+            self.timeline.append((time.time(), "request", method, template))
 
     def record_fault(self, kind: str, method: str, template: str) -> None:
         with self._lock:
             self.faults[kind] += 1
             self.fault_routes[(kind, method, template)] += 1
+            self.timeline.append((time.time(), kind, method, template))
 
     def reset(self) -> None:
         with self._lock:
             self.requests.clear()
             self.faults.clear()
             self.fault_routes.clear()
+            self.timeline.clear()
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
