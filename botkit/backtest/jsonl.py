@@ -320,11 +320,11 @@ class JsonSnapshot(LazySnapshot):
             cell.append(trades)
         return trades
 
-    def iter_trades(self) -> Iterator[Trade]:
+    def iter_trades(self, since: int = -1) -> Iterator[Trade]:
         cell = self._line.trades_cell
         if cell:
-            return iter(cell[0])
-        return _trades_of(self._line)
+            return super().iter_trades(since)
+        return _trades_of(self._line, since)
 
     def trade_amounts(self) -> list[tuple[int, Decimal, Decimal, Side]]:
         """Each trade as (ts, BTC amount, USD amount, taker side), exactly as recorded."""
@@ -391,8 +391,11 @@ def _trade_wire_dict(row: _WireTrade, index: int) -> dict[str, Any]:
     }
 
 
-def _trades_of(line: _Line) -> Iterator[Trade]:
+def _trades_of(line: _Line, since: int = -1) -> Iterator[Trade]:
+    """The line's trades newest first, down to the first one older than ``since``."""
     for index, row in enumerate(_wire_trades(line)):
+        if row.timestamp < since:
+            return
         try:
             yield parse.trade(_trade_wire_dict(row, index), index)
         except (_Bad, MalformedResponseError) as exc:

@@ -151,9 +151,16 @@ class LazySnapshot(Snapshot):
     def _build_trades(self) -> tuple[Trade, ...]:
         raise NotImplementedError
 
-    def iter_trades(self) -> Iterator[Trade]:
-        """The recorded trades, newest first, built one at a time (the venue stops early)."""
-        return iter(self.trades)
+    def iter_trades(self, since: int = -1) -> Iterator[Trade]:
+        """The recorded trades newest first, down to the first one older than ``since``.
+
+        Built one at a time, so the venue, which only wants the trades it has not seen, does not
+        pay for the whole list (the exchange lists trades newest first).
+        """
+        for trade in self.trades:
+            if trade.ts < since:
+                return
+            yield trade
 
     def __getattr__(self, name: str) -> Any:
         if name == "book":
@@ -206,8 +213,18 @@ class LazySnapshot(Snapshot):
         return (Snapshot, (self.ts, self.ticker, OrderBook(self.book.bids, self.book.asks), self.trades))
 
 
-def newest_trades(snapshot: Snapshot) -> Iterator[Trade]:
-    """The snapshot's trades newest first, without building them all when the source is lazy."""
+def newest_trades(snapshot: Snapshot, since: int = -1) -> Iterator[Trade]:
+    """The snapshot's trades newest first, down to the first one older than ``since``.
+
+    Lazy snapshots build only those; an eager one's tuple is already built.
+    """
     if isinstance(snapshot, LazySnapshot):
-        return snapshot.iter_trades()
-    return iter(snapshot.trades)
+        return snapshot.iter_trades(since)
+    return _down_to(snapshot.trades, since)
+
+
+def _down_to(trades: tuple[Trade, ...], since: int) -> Iterator[Trade]:
+    for trade in trades:
+        if trade.ts < since:
+            return
+        yield trade

@@ -50,7 +50,6 @@ import numpy as np
 import numpy.typing as npt
 
 from botkit.backtest.lazy import LazyBook, LazySnapshot, cents, satoshis, units_text, units_to_decimal
-from botkit.client import parse
 from botkit.errors import DataFileError
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
@@ -443,16 +442,13 @@ class StoreSnapshot(LazySnapshot):
     def _build_trades(self) -> tuple[Trade, ...]:
         return tuple(self.iter_trades())
 
-    def iter_trades(self) -> Iterator[Trade]:
-        for index, (ts, btc, usd, sell) in enumerate(self._trade_rows()):
-            btc_dec = satoshis(btc)
-            usd_dec = units_to_decimal(usd, USD_DECIMALS)
-            if sell:
-                wire = {"spent": btc_dec, "spentCurrency": "BTC", "earned": usd_dec, "earnedCurrency": "USD"}
-            else:
-                wire = {"spent": usd_dec, "spentCurrency": "USD", "earned": btc_dec, "earnedCurrency": "BTC"}
-            wire["timestamp"] = ts
-            yield parse.trade(wire, index)
+    def iter_trades(self, since: int = -1) -> Iterator[Trade]:
+        """Newest first, down to the first trade older than ``since``; built like ``parse.trade``."""
+        for ts, btc, usd, sell in self._trade_rows():
+            if ts < since:
+                return
+            quantity = satoshis(btc)
+            yield Trade(ts, units_to_decimal(usd, USD_DECIMALS) / quantity, quantity, Side.SELL if sell else Side.BUY)
 
     def trade_amounts(self) -> list[tuple[int, Decimal, Decimal, Side]]:
         """Each trade as (ts, BTC amount, USD amount, taker side), exactly as recorded."""

@@ -285,7 +285,7 @@ class SimulatedVenue:
         at_mark: list[Trade] = []
         newest_ts = -1
         newest_count = 0
-        for trade in newest_trades(snapshot):
+        for trade in newest_trades(snapshot, mark_ts):
             t = trade.ts
             if newest_ts < 0:
                 newest_ts = t
