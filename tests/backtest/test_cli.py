@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from botkit.backtest import JsonlReader, generate
+from botkit.backtest import JsonlReader, StoreReader, generate
 from botkit.backtest.cli import parse_initial, parse_param, parse_value
 from botkit.cli import main
 from botkit.errors import ConfigError
@@ -122,3 +122,7 @@ def test_record_from_the_embedded_sandbox(tmp_path: Path, monkeypatch: pytest.Mo
     assert len(snapshots) >= 5
     assert all(s.best_bid is not None and s.best_ask is not None for s in snapshots)
     assert "recorded" in err
+    code, _, err = invoke("record", "--out", "rec.bks", "--interval", "0.1", "--duration", "1")
+    assert code == 0, err
+    assert len(list(StoreReader(tmp_path / "rec.bks"))) >= 3
+    assert not (tmp_path / "rec.bks.partial.jsonl").exists()
