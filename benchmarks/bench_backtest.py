@@ -149,8 +149,8 @@ def main() -> None:
             notes = ""
             if "orders" in result:
                 notes = f"{int(result['orders']):,} orders, {int(result['fills']):,} fills"
-            print(f"{mode:<14}{fmt:<8}{result['rate']:>14,.0f}{result['seconds']:>10.1f}{result['rss_mb']:>13.0f}  {notes}",
-                  flush=True)
+            figures = f"{result['rate']:>14,.0f}{result['seconds']:>10.1f}{result['rss_mb']:>13.0f}"
+            print(f"{mode:<14}{fmt:<8}{figures}  {notes}", flush=True)
 
 
 if __name__ == "__main__":
