@@ -56,6 +56,9 @@ class StrategyState(MutableMapping[str, Any]):
         return changes
 
 
+_FIXED = frozenset({"name", "params", "state", "log"})
+
+
 @dataclass(slots=True)
 class StrategyContext:
     """The strategy's view of its account, refreshed by the engine before each hook call."""
@@ -72,6 +75,13 @@ class StrategyContext:
     """The account's total holdings (including funds reserved by open orders)."""
     open_orders: tuple[Order, ...] = ()
     """This strategy's own open orders; unplaced ones have an ``order_id`` starting ``local-``."""
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        # The engine refreshes now/position/balances/open_orders before each call; these four it
+        # keeps for the whole run, so a strategy replacing one would break the engine, not itself.
+        if key in _FIXED and hasattr(self, key):
+            raise AttributeError(f"ctx.{key} cannot be replaced")
+        object.__setattr__(self, key, value)
 
     @classmethod
     def create(cls, name: str, params: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> StrategyContext:

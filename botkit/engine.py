@@ -192,7 +192,8 @@ class Engine:
                 report.failures += 1
                 continue
             finally:
-                self._save_state(host)
+                if not self._save_state(host):
+                    report.failures += 1
             for intent in intents:
                 self._execute(host, intent, snapshot, now, report)
         if report.placed or report.cancelled:
@@ -250,7 +251,8 @@ class Engine:
         ctx.open_orders = tuple(_as_order(r) for r in self.live.values()
                                 if r.strategy == host.name and (r.status in OPEN_STATUSES or r.is_unresolved))
 
-    def _save_state(self, host: StrategyHost) -> None:
+    def _save_state(self, host: StrategyHost) -> bool:
+        """Journal the strategy's state changes; False (a failure of the strategy) if they cannot be."""
         changes = host.ctx.state.take_changes()
         if changes:
             try:
@@ -258,6 +260,8 @@ class Engine:
             except (TypeError, ValueError) as exc:
                 host.fail("ctx.state", f"state is not JSON-serializable: {exc}")
 
+                return False
+        return True
     # ------------------------------------------------------------------ intents
 
     def _execute(self, host: StrategyHost, intent: Intent, snapshot: Snapshot, now: int, report: TickReport) -> None:
@@ -291,6 +295,9 @@ class Engine:
                          now, report)
             return
         try:
+        # The rules read position and open orders from the context: the engine's own numbers, fresh
+        # (orders placed earlier this tick included; whatever the strategy wrote there, ignored).
+        self._refresh_ctx(host, now)
             self.risk.check(intent, snapshot, host.ctx)
         except RiskRejected as exc:
             self._reject(host, intent, exc.rule, exc.reason, now, report)
@@ -536,7 +543,8 @@ def _as_order(record: OrderRecord) -> Order:
 def _intent_text(intent: Intent) -> str:
     if isinstance(intent, PlaceOrder):
         where = "market" if intent.price is None else f"@ {intent.price}"
-        return f"{intent.side.value} {intent.quantity} {where}" + (f" [{intent.tag}]" if intent.tag else "")
+        # str(side), not side.value: a refused hand-made intent may hold any side at all
+        return f"{intent.side} {intent.quantity} {where}" + (f" [{intent.tag}]" if intent.tag else "")
     if isinstance(intent, CancelOrder):
         return f"cancel {intent.order_id}"
     return "cancel all" + (f" {intent.side.value}" if intent.side else "")

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 
 ZERO = Decimal(0)
 USD_TICK = Decimal("0.01")
@@ -195,9 +196,16 @@ class Order:
 
 @dataclass(frozen=True, slots=True)
 class Balances(Mapping[str, Decimal]):
-    """Total holdings per currency (including funds reserved by open orders)."""
+    """Total holdings per currency (including funds reserved by open orders).
+
+    ``amounts`` is a read-only copy: every strategy's ``ctx.balances`` is the engine's one
+    object, so a writable dict would let one strategy change what the next one sees.
+    """
 
     amounts: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "amounts", MappingProxyType(dict(self.amounts)))
 
     @property
     def usd(self) -> Decimal:

@@ -9,9 +9,10 @@ stuck strategy costs one thread, never the daemon.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -21,6 +22,8 @@ from botkit.context import StrategyContext
 
 log = logging.getLogger("botkit.engine")
 
+MAX_DRAWN = 100_000
+"""Most items drawn from a strategy's returned iterator (the engine's own limit is far lower)."""
 HOOKS = ("botkit_on_start", "botkit_on_stop", "botkit_on_snapshot", "botkit_on_order_update",
          "botkit_on_fill", "botkit_on_rejection")
 
@@ -40,6 +43,8 @@ class StrategyHost:
         self.timeout = timeout
         self.max_failures = max_failures
         self.failures = 0
+        self._clean = False
+        """The last call returned and the engine found no fault with its result."""
         self.total_failures = 0
         self.paused = False
         self.last_error: str | None = None
@@ -67,13 +72,16 @@ class StrategyHost:
             if not self._busy.done():
                 raise self._fail(hook_name, "still running its previous call; skipped")
             self._busy = None
+        if self._clean:
+            self.failures = 0  # the previous call went well all through: the streak is over
+        self._clean = False
         try:
             result = function(kwargs) if self.timeout is None else self._call_with_timeout(function, kwargs, hook_name)
         except StrategyFailure:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in a strategy must not stop the daemon
             raise self._fail(hook_name, f"raised {type(exc).__name__}: {exc}", exc_info=exc) from None
-        self.failures = 0
+        self._clean = True  # unless the engine finds fault with the result (fail())
         return result
 
     def _call_with_timeout(self, function: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any],
@@ -99,6 +107,7 @@ class StrategyHost:
         return self._fail(hook_name, reason)
 
     def _fail(self, hook_name: str, reason: str, exc_info: BaseException | None = None) -> StrategyFailure:
+        self._clean = False
         self.failures += 1
         self.total_failures += 1
         self.last_error = f"{hook_name}: {reason}"
@@ -111,5 +120,18 @@ class StrategyHost:
 
 
 def _bind(function: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:
-    """Pass an implementation only the arguments it declares (pluggy's convention)."""
-    return lambda kwargs: function(**{name: kwargs[name] for name in argnames})
+    """Pass an implementation only the arguments it declares (pluggy's convention).
+
+    A generator's body runs only as it is iterated, so a returned iterator is drawn here, inside
+    the isolated (and timed) call: its exceptions and its time are then the strategy's own.
+    """
+    def bound(kwargs: dict[str, Any]) -> Any:
+        result = function(**{name: kwargs[name] for name in argnames})
+        if isinstance(result, Iterator):
+            drawn = list(itertools.islice(result, MAX_DRAWN + 1))
+            if len(drawn) > MAX_DRAWN:
+                raise ValueError(f"its iterator yielded more than {MAX_DRAWN} items")
+            return drawn
+        return result
+
+    return bound

@@ -18,6 +18,7 @@ from botkit.model import (
     CancelOrder,
     Intent,
     PlaceOrder,
+    Side,
 )
 
 
@@ -46,6 +47,14 @@ def collect(result: Any, limit: int) -> list[Intent]:
 def check_order(intent: PlaceOrder) -> str | None:
     """Why this order intent is malformed, or None when it is fine."""
     quantity, price = intent.quantity, intent.price
+    # A PlaceOrder built by hand, around buy()/sell(), can hold anything: a side that is only
+    # equal to Side.BUY ("buy") would be risk-checked as a sell, and odd values break the journal.
+    side: object = intent.side
+    tag: object = intent.tag
+    if not isinstance(side, Side):
+        return f"side must be Side.BUY or Side.SELL, got {_show(side)}"
+    if not isinstance(tag, str):
+        return f"tag must be a string, got {type(tag).__name__}"
     if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
         return f"quantity must be a positive number, got {quantity}"
     if quantity < MIN_QUANTITY:

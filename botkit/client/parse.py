@@ -90,12 +90,18 @@ def iso_seconds(ts: int) -> str:
 
 
 def ticker(data: Any) -> Ticker:
-    return Ticker(
+    """The ticker; an empty side shows as 0, but a bid at or above the ask is corrupt data."""
+    result = Ticker(
         last=amount(field(data, "last", "ticker"), "ticker.last"),
         bid=amount(field(data, "bid", "ticker"), "ticker.bid"),
         ask=amount(field(data, "ask", "ticker"), "ticker.ask"),
         currency=str(data.get("currency", "USD")),
     )
+    if result.bid > 0 and result.ask > 0 and result.bid >= result.ask:
+        raise MalformedResponseError(
+            f"malformed exchange data: ticker is crossed (bid {result.bid} >= ask {result.ask})"
+        )
+    return result
 
 
 def _levels(data: Any, side: str) -> tuple[BookLevel, ...]:
@@ -131,7 +137,7 @@ def order_book(data: Any) -> OrderBook:
     book = OrderBook(bids=_levels(data, "bid"), asks=_levels(data, "ask"))
     if book.is_crossed:
         raise MalformedResponseError(
-            f"malformed exchange data: crossed book "
+            f"malformed exchange data: orderbook is a crossed book "
             f"(best bid {book.best_bid} >= best ask {book.best_ask})"
         )
     return book
@@ -219,6 +225,15 @@ def order(data: Any) -> Order:
     )
     if filled > quantity:
         raise _bad(f"{where}.quantityFilled", filled)
+    if fills and str(data.get("instrument", "BTC_USD")) == "BTC_USD":
+        # Fills and the filled quantity are both in BTC here: they must tell the same story, or
+        # a fill listed twice would be journaled twice (a USD_BTC order's filled quantity is USD).
+        in_fills = sum((f.quantity for f in fills), ZERO)
+        if in_fills != filled:
+            raise MalformedResponseError(
+                f"malformed exchange data: {where}.fills add up to {in_fills} BTC "
+                f"but quantityFilled is {filled}"
+            )
     average = data.get("averagePrice")
     return Order(
         order_id=order_id,

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from botkit import jsonutil
@@ -141,8 +141,19 @@ def test_ticker_not_an_object(data: Any) -> None:
 
 @given(last=FINITE, bid=FINITE, ask=FINITE)
 def test_ticker_round_trip(last: Decimal, bid: Decimal, ask: Decimal) -> None:
+    assume(bid == 0 or ask == 0 or bid < ask)  # a crossed ticker is refused (below)
     text = jsonutil.dumps({"currency": "USD", "last": last, "bid": bid, "ask": ask})
     assert parse.ticker(jsonutil.loads(text)) == Ticker(last, bid, ask, "USD")
+
+
+@pytest.mark.parametrize(("bid", "ask"), [("404.22", "404.22"), ("405", "404.22")])
+def test_ticker_crossed_is_malformed(bid: str, ask: str) -> None:
+    with malformed("ticker is crossed"):
+        parse.ticker({"last": D(404), "bid": D(bid), "ask": D(ask)})
+
+
+def test_ticker_with_an_empty_side_is_not_crossed() -> None:
+    assert parse.ticker({"last": D(404), "bid": D(404), "ask": 0}).ask == 0
 
 
 # ------------------------------------------------------------------ order book

@@ -1,0 +1,367 @@
+"""Scenario 6: hostile strategies. One strategy misbehaving costs that strategy, nothing else.
+
+A real engine (live venue, signed client, SQLite journal) trades against the in-process sandbox
+with two strategies: a hostile one, called first each tick, and a well-behaved neighbour that
+re-quotes one small bid on every tick and notes what it saw. Whatever the hostile one does (raise,
+return junk or 10,000 intents, a generator that raises halfway, ``sys.exit()``, overrun its time
+limit, write to the frozen snapshot, to its context or its parameters, lie about its position,
+cancel its neighbour's order), the neighbour is called on every tick, places its order, and sees
+the snapshot and account exactly as the exchange gave them; the hostile one is paused after
+``max_strategy_failures``; and the journal tells the exchange's story, with no row of the
+hostile strategy's making.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+import botkit
+from botkit import hookimpl
+from botkit.engine import TickReport
+from botkit.journal import queries
+from botkit.model import PlaceOrder, Side
+from botkit.strategy_host import StrategyHost
+from tests.engine.harness import GENEROUS, Rig, accounts, build, seed_book
+from tests.reliability.checks import compare
+from tests.reliability.conftest import Figures
+
+D = Decimal
+MAX_FAILURES = 3
+TICKS = 6
+
+
+@dataclass(frozen=True)
+class Sight:
+    """What the neighbour saw on one tick."""
+
+    ts: int
+    best_bid: Decimal | None
+    best_ask: Decimal | None
+    levels: int
+    usd: Decimal
+    btc: Decimal
+    position: Decimal
+    params: dict[str, Any]
+    name: str
+
+
+class Neighbour:
+    """Well behaved: cancels its bid and places a fresh one every tick."""
+
+    PARAMS: ClassVar[dict[str, Any]] = {"size": D("0.01")}
+
+    def __init__(self) -> None:
+        self.sights: list[Sight] = []
+
+    @hookimpl
+    def botkit_on_snapshot(self, snapshot: Any, ctx: Any) -> list[Any]:
+        self.sights.append(Sight(snapshot.ts, snapshot.best_bid, snapshot.best_ask, len(snapshot.book.bids),
+                                 ctx.balances.usd, ctx.balances.btc, ctx.position, dict(ctx.params), ctx.name))
+        return [botkit.cancel_all(), botkit.buy(ctx.params["size"], snapshot.best_bid - D(5))]
+
+
+class Hostile:
+    """Does whatever ``behaviour`` does, every time it is asked for intents."""
+
+    PARAMS: ClassVar[dict[str, Any]] = {"size": D("0.01")}
+
+    def __init__(self, behaviour: Callable[[Any, Any], Any]) -> None:
+        self.behaviour = behaviour
+        self.calls = 0
+
+    @hookimpl
+    def botkit_on_snapshot(self, snapshot: Any, ctx: Any) -> Any:
+        self.calls += 1
+        return self.behaviour(snapshot, ctx)
+
+
+# ---------------------------------------------------------------------- behaviours
+
+
+def _raises(snapshot: Any, ctx: Any) -> Any:
+    raise RuntimeError("boom")
+
+
+def _generator_that_raises(snapshot: Any, ctx: Any) -> Any:
+    def intents() -> Iterator[Any]:
+        yield botkit.buy("0.01", snapshot.best_bid - D(7))
+        raise RuntimeError("boom halfway through the intents")
+    return intents()
+
+
+def _sys_exit(snapshot: Any, ctx: Any) -> Any:
+    sys.exit(3)
+
+
+def _writes_snapshot(snapshot: Any, ctx: Any) -> Any:
+    snapshot.ts = 0
+
+
+def _writes_book(snapshot: Any, ctx: Any) -> Any:
+    snapshot.book.bids[0].price = D(1)
+
+
+def _replaces_book(snapshot: Any, ctx: Any) -> Any:
+    snapshot.book.bids = ()
+
+
+def _writes_params(snapshot: Any, ctx: Any) -> Any:
+    ctx.params["size"] = D(50)
+
+
+def _writes_balances(snapshot: Any, ctx: Any) -> Any:
+    ctx.balances.amounts["USD"] = D(10**9)
+
+
+def _replaces_state(snapshot: Any, ctx: Any) -> Any:
+    ctx.state = {}
+
+
+def _unserializable_state(snapshot: Any, ctx: Any) -> Any:
+    ctx.state["handle"] = object()
+
+
+FAILING: dict[str, Callable[[Any, Any], Any]] = {
+    "raises": _raises,
+    "returns-an-int": lambda s, c: 42,
+    "returns-a-string": lambda s, c: "buy 1 BTC",
+    "returns-a-dict": lambda s, c: {"side": "buy", "quantity": "1"},
+    "junk-among-intents": lambda s, c: [botkit.buy("0.01", s.best_bid - D(7)), "sell everything"],
+    "ten-thousand-intents": lambda s, c: [botkit.buy("0.0001", s.best_bid - D(9))] * 10_000,
+    "endless-generator": lambda s, c: itertools.repeat(botkit.buy("0.0001", s.best_bid - D(9))),
+    "generator-that-raises": _generator_that_raises,
+    "sys-exit": _sys_exit,
+    "float-money": lambda s, c: [botkit.buy(0.01, 390.0)],  # type: ignore[arg-type]
+    "writes-the-snapshot": _writes_snapshot,
+    "writes-a-book-level": _writes_book,
+    "replaces-the-book": _replaces_book,
+    "writes-its-params": _writes_params,
+    "writes-the-balances": _writes_balances,
+    "replaces-its-state": _replaces_state,
+    "unserializable-state": _unserializable_state,
+}
+
+
+# ---------------------------------------------------------------------- rig
+
+
+@pytest.fixture(scope="module")
+def tally() -> Iterator[Figures]:
+    """One figures entry for the whole scenario, summed over its cases."""
+    fig = Figures("hostile_strategies")
+    fig.values = {"runs": 0, "hostile_failures": 0, "hostile_paused": 0, "orders_placed": 0,
+                  "duplicates": 0, "orphans": 0, "mismatches": 0}
+    yield fig
+    fig.save()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    from botkit.sandbox import Sandbox
+
+    with Sandbox(market="off", accounts=accounts(), rate_limit=0) as sb:
+        yield sb
+
+
+@dataclass
+class Pair:
+    rig: Rig
+    hostile: Hostile
+    neighbour: Neighbour
+    fetched: list[tuple[int, Decimal | None, Decimal | None, int]] = field(default_factory=list)
+    """What each tick's snapshot held before any strategy got it."""
+
+    def host(self, name: str) -> StrategyHost:
+        return next(h for h in self.rig.engine.strategies if h.name == name)
+
+    def tick(self) -> TickReport:
+        snapshot = self.rig.market.fetch()
+        self.fetched.append((snapshot.ts, snapshot.best_bid, snapshot.best_ask, len(snapshot.book.bids)))
+        return self.rig.engine.tick(snapshot)
+
+
+def pair(sandbox: Any, tmp_path: Path, behaviour: Callable[[Any, Any], Any], *, timeout: float | None = None,
+         limits: Any = GENEROUS) -> Pair:
+    hostile, neighbour = Hostile(behaviour), Neighbour()
+    rig = build(sandbox, f"sqlite:///{tmp_path / 'journal.sqlite'}", "hostile-test",
+                {"hostile": hostile, "neighbour": neighbour}, timeout=timeout, max_failures=MAX_FAILURES,
+                limits=limits, params={"hostile": {"size": D("0.01")}, "neighbour": {"size": D("0.01")}})
+    seed_book(rig)
+    rig.engine.start(time.time_ns() // 1_000_000)
+    return Pair(rig, hostile, neighbour)
+
+
+def check_neighbour_and_journal(p: Pair, ticks: int, tally: Figures) -> None:
+    """The neighbour saw every tick as the exchange gave it and placed its order each time; the
+    journal matches the exchange and holds no order of the hostile strategy."""
+    rig = p.rig
+    truth = rig.api.balances()
+    assert len(p.neighbour.sights) == ticks == len(p.fetched)
+    for sight, fetched in zip(p.neighbour.sights, p.fetched, strict=True):
+        assert (sight.ts, sight.best_bid, sight.best_ask, sight.levels) == fetched, sight
+        assert (sight.usd, sight.btc) == (truth.usd, truth.btc), sight
+        assert (sight.position, sight.params, sight.name) == (D(0), {"size": D("0.01")}, "neighbour"), sight
+    rows = queries.orders(rig.journal)
+    assert {r["strategy"] for r in rows} == {"neighbour"}, rows
+    assert len(rows) == ticks
+    assert sum(1 for o in rig.api.orders() if o.is_open) == 1  # the latest bid; the others cancelled
+    result = compare(rig.journal, rig.api)
+    result.assert_clean()
+    for key in ("duplicates", "orphans", "mismatches"):
+        tally.add(key, result.as_figures()[key])
+    tally.add("orders_placed", len(rows))
+    tally.add("runs")
+
+
+# ---------------------------------------------------------------------- the tests
+
+
+@pytest.mark.parametrize("kind", list(FAILING))
+def test_a_failing_strategy_is_isolated_and_paused(sandbox: Any, tmp_path: Path, tally: Figures, kind: str) -> None:
+    p = pair(sandbox, tmp_path, FAILING[kind])
+    reports = [p.tick() for _ in range(TICKS)]
+    host = p.host("hostile")
+    assert host.paused, f"{kind}: not paused ({host.total_failures} failures, last: {host.last_error})"
+    assert p.hostile.calls == MAX_FAILURES, f"{kind}: called again after being paused"
+    assert host.total_failures == MAX_FAILURES
+    assert [r.failures for r in reports] == [1] * MAX_FAILURES + [0] * (TICKS - MAX_FAILURES)
+    assert all(r.placed == 1 for r in reports), [r.placed for r in reports]
+    check_neighbour_and_journal(p, TICKS, tally)
+    tally.add("hostile_failures", host.total_failures)
+    tally.add("hostile_paused")
+    p.rig.journal.close()
+
+
+def test_a_strategy_that_overruns_its_time_limit_is_dropped_then_paused(sandbox: Any, tmp_path: Path,
+                                                                        tally: Figures) -> None:
+    """Each call sleeps well past the limit: its intents are dropped, it is not called while its
+    last call still runs (one stuck thread, never two), and the ticks go on without waiting."""
+    def sleeps(snapshot: Any, ctx: Any) -> Any:
+        time.sleep(0.6)
+        return [botkit.buy("0.01", snapshot.best_bid - D(7))]
+
+    p = pair(sandbox, tmp_path, sleeps, timeout=0.15)
+    host = p.host("hostile")
+    ticks = 0
+    deadline = time.monotonic() + 60
+    while not host.paused:
+        assert time.monotonic() < deadline, "never paused"
+        p.tick()
+        ticks += 1
+        time.sleep(0.05)
+    assert p.hostile.calls == MAX_FAILURES
+    assert "overran its time limit" in (host.last_error or "")
+    check_neighbour_and_journal(p, ticks, tally)
+    tally.add("hostile_failures", host.total_failures)
+    tally.add("hostile_paused")
+    p.rig.journal.close()
+
+
+REFUSED: dict[str, Callable[[Any, Any], Any]] = {
+    "side-as-a-string": lambda s, c: [PlaceOrder("buy", D("0.01"), D("390.00"))],  # type: ignore[arg-type]
+    "side-sideways": lambda s, c: [PlaceOrder("sideways", D("0.01"), D("390.00"))],  # type: ignore[arg-type]
+    "float-amounts-by-hand": lambda s, c: [PlaceOrder(Side.BUY, 0.01, 390.0)],  # type: ignore[arg-type]
+    "tag-not-text": lambda s, c: [PlaceOrder(Side.BUY, D("0.01"), D("390.00"), tag=object())],  # type: ignore[arg-type]
+    "nan-price": lambda s, c: [botkit.buy("0.01", D("NaN"))],
+    "off-grid": lambda s, c: [botkit.buy("0.000000001", "390.001")],
+    "cancels-its-neighbours-order": lambda s, c: [botkit.cancel(o.order_id) for o in _neighbour_orders]
+    + [botkit.cancel("local-1")],
+}
+_neighbour_orders: list[Any] = []
+
+
+@pytest.mark.parametrize("kind", list(REFUSED))
+def test_malformed_intents_are_refused_not_sent(sandbox: Any, tmp_path: Path, tally: Figures, kind: str) -> None:
+    """Intents built by hand around the helpers, or aimed at another strategy's orders, are refused
+    one by one (journaled rejections) and never reach the exchange or the orders table."""
+    p = pair(sandbox, tmp_path, REFUSED[kind])
+    reports = []
+    for _ in range(TICKS):
+        _neighbour_orders[:] = [o for o in p.rig.api.orders() if o.is_open]
+        reports.append(p.tick())
+    assert all(r.rejected >= 1 for r in reports), (kind, [r.rejected for r in reports])
+    assert all(r.failures == 0 for r in reports)
+    check_neighbour_and_journal(p, TICKS, tally)
+    with p.rig.journal.session() as s:
+        from sqlalchemy import select
+
+        from botkit.journal.schema import RiskRejection
+
+        strategies = set(s.scalars(select(RiskRejection.strategy)))
+    assert strategies == {"hostile"}
+    tally.add("intents_refused", sum(r.rejected for r in reports))
+    p.rig.journal.close()
+
+
+def test_a_strategy_cannot_talk_its_way_past_max_position(sandbox: Any, tmp_path: Path, tally: Figures) -> None:
+    """The risk rules judge each intent on the engine's own numbers, not on what the strategy left
+    in its context, and count the orders placed earlier in the same tick: with ``max_position``
+    0.05, ten 0.01 BTC bids place five; the next tick, a context wiped clean places none."""
+    lying = [False]
+
+    def greedy(snapshot: Any, ctx: Any) -> Any:
+        if lying[0]:
+            ctx.position = D(0)
+            ctx.open_orders = ()
+        return [botkit.buy("0.01", snapshot.best_bid - D(3)) for _ in range(10)]
+
+    p = pair(sandbox, tmp_path, greedy, limits=replace(GENEROUS, max_position=D("0.05")))
+    first = p.tick()
+    assert first.rejected == 5
+    lying[0] = True
+    second = p.tick()
+    assert second.rejected == 10
+    mine = [r for r in queries.orders(p.rig.journal) if r["strategy"] == "hostile"]
+    assert len(mine) == 5, [r["status"] for r in mine]
+    tally.add("risk_bypasses_refused", first.rejected + second.rejected)
+    p.rig.journal.close()
+
+
+class FillHater(Neighbour):
+    """Takes liquidity once, then raises from every hook that tells it about the result."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fills = 0
+
+    @hookimpl
+    def botkit_on_snapshot(self, snapshot: Any, ctx: Any) -> list[Any]:
+        return [] if ctx.position or ctx.open_orders else [botkit.buy("0.3", snapshot.best_ask)]
+
+    @hookimpl
+    def botkit_on_fill(self, fill: Any, order: Any, ctx: Any) -> None:
+        self.fills += 1
+        raise RuntimeError("I hate fills")
+
+    @hookimpl
+    def botkit_on_order_update(self, order: Any, ctx: Any) -> None:
+        raise RuntimeError("and updates")
+
+
+def test_a_strategy_raising_from_on_fill_still_gets_each_fill_once(sandbox: Any, tmp_path: Path,
+                                                                    tally: Figures) -> None:
+    """The fill is journaled and counted in the position before the hook is called, so a raising
+    hook loses nothing and gets no second delivery."""
+    hater = FillHater()
+    rig = build(sandbox, f"sqlite:///{tmp_path / 'journal.sqlite'}", "fill-hater", {"hater": hater},
+                max_failures=10)
+    seed_book(rig)
+    rig.engine.start(time.time_ns() // 1_000_000)
+    for _ in range(3):
+        rig.tick()
+    assert hater.fills == 1
+    (fill,) = queries.fills(rig.journal)
+    assert fill["quantity"] == D("0.3")
+    assert rig.engine.positions == {"hater": D("0.3")}
+    compare(rig.journal, rig.api).assert_clean()
+    tally.add("runs")
+    rig.journal.close()
