@@ -259,9 +259,9 @@ class Engine:
                 self.journal.save_state(host.name, changes)
             except (TypeError, ValueError) as exc:
                 host.fail("ctx.state", f"state is not JSON-serializable: {exc}")
-
                 return False
         return True
+
     # ------------------------------------------------------------------ intents
 
     def _execute(self, host: StrategyHost, intent: Intent, snapshot: Snapshot, now: int, report: TickReport) -> None:
@@ -294,10 +294,10 @@ class Engine:
                          f"an earlier {intent.side.value} order's outcome is still unknown; waiting to resolve it",
                          now, report)
             return
-        try:
         # The rules read position and open orders from the context: the engine's own numbers, fresh
         # (orders placed earlier this tick included; whatever the strategy wrote there, ignored).
         self._refresh_ctx(host, now)
+        try:
             self.risk.check(intent, snapshot, host.ctx)
         except RiskRejected as exc:
             self._reject(host, intent, exc.rule, exc.reason, now, report)
