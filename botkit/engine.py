@@ -28,6 +28,7 @@ from typing import Any
 
 import pluggy
 
+from botkit.crashpoints import crashpoint
 from botkit.errors import OrderRejected, OutcomeUnknown, VenueError, VenueUnavailable
 from botkit.journal import Journal, OrderRecord
 from botkit.journal.journal import OPEN_STATUSES
@@ -318,6 +319,7 @@ class Engine:
         record = self.journal.record_pending(self.run_id, self.venue.name, host.name, intent.tag, intent.side,
                                              intent.order_type.value, intent.price, intent.quantity, now)
         self.live[record.local_id] = record
+        crashpoint("order.pending")
         try:
             order_id = self.venue.place_order(intent.side, intent.quantity, intent.price)
         except OrderRejected as exc:
@@ -336,6 +338,7 @@ class Engine:
                         record.local_id, host.name, intent.side.value, intent.quantity, intent.price or "market", exc)
             report.errors.append(f"order {record.local_id} outcome unknown")
             return
+        crashpoint("order.placed")
         self.journal.bind(record, order_id, now)
         self._balances_dirty = True
         self.risk.open_orders += 1

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from botkit import jsonutil
+from botkit.crashpoints import crashpoint
 from botkit.errors import JournalError
 from botkit.journal import migrate
 from botkit.journal.schema import (
@@ -301,6 +302,7 @@ class Journal:
                         "seq": fill.seq, "strategy": record.strategy, "side": record.side.value,
                         "price": fill.price, "quantity": fill.quantity, "fee": fill.fee,
                         "liquidity": fill.liquidity.value, "ts": fill.ts, "run_id": run_id})
+                    crashpoint("fill.journal")
                     conn.execute(_EVENT, {
                         "order_id": record.local_id, "ts": now, "event": "fill",
                         "detail": f"{fill.quantity} @ {fill.price} fee {fill.fee} {fill.liquidity.value}"})
