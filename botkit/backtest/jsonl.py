@@ -467,7 +467,7 @@ class JsonlReader:
             raise DataFileError(f"{self.path}: cannot open: {exc.strerror or exc}") from None
         prefix = f"{self.path}:"
         last_ts = -(1 << 62)
-        last_trades: bytes | None = None
+        last_trades: msgspec.Raw | None = None
         last_line: _Line | None = None
         lineno = 0
         decode = _decode_line
@@ -517,12 +517,11 @@ class JsonlReader:
                     line.best_ask = best_ask
                     trades = line.trades
                     if trades:
-                        text = bytes(trades)
-                        if text == last_trades and last_line is not None:
+                        if trades == last_trades and last_line is not None:  # Raw compares contents
                             line.trades_cell = last_line.trades_cell
                         else:
                             line.trades_cell = []
-                        last_trades = text
+                        last_trades = trades
                         last_line = line
                     else:
                         line.trades_cell = None
