@@ -330,6 +330,8 @@ def record(config_path: Path | None, out: Path, interval: float, duration: float
     logs.configure(cfg["log"]["format"], cfg["log"]["level"], cfg.secrets)
     target = out
     to_store = file_format(out) == "store"
+    if to_store and append:
+        raise ConfigError("--append", "a store cannot be appended to", "record to .jsonl(.gz) and convert")
     if to_store:
         target = out.with_name(out.name + ".partial.jsonl")
     stop = _Stop()
