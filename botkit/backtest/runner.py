@@ -156,9 +156,19 @@ def run_backtest(
         recorder.begin(first.ts, first.mid, venue.usd, venue.btc)
         tick = engine.tick
         sample = recorder.sample
+        unreadable = 0
         last = first
         for snapshot in _chain(first, snapshots):
-            tick(snapshot)
+            try:
+                tick(snapshot)
+            except DataFileError as exc:
+                # A part of the line checked only when first built (a deeper level, the ticker, the
+                # trades) is unreadable: the line is skipped like one the reader refused.
+                if settings.strict:
+                    raise
+                unreadable += 1
+                log.warning("skipped unreadable line: %s", exc)
+                continue
             sample(snapshot.ts, snapshot.mid, venue.usd, venue.btc)
             last = snapshot
         # Cancelling at the end (on_shutdown) frees reserved funds but changes no total: the last
@@ -170,7 +180,7 @@ def run_backtest(
         if csv_log is not None:
             csv_log.finish(venue.open_orders())
     metrics = recorder.result(venue.orders_placed)
-    result = BacktestResult(metrics, recorder, venue, summary, settings.describe(), reader.bad_lines)
+    result = BacktestResult(metrics, recorder, venue, summary, settings.describe(), reader.bad_lines + unreadable)
     if out is not None:
         write_report(result, out)
     return result

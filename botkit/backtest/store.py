@@ -366,9 +366,14 @@ class StoreWriter:
 
 
 class _Chunk:
-    """One chunk of records, its columns as Python lists, and the trades its rows refer to."""
+    """One chunk of records, its columns as Python lists, and the trades its rows refer to.
 
-    __slots__ = ("ask0", "bid0", "first_trade", "nask", "nbid", "rec", "trades")
+    The per-snapshot reads are list indexing, not numpy scalar access (which costs about a
+    microsecond each); the chunk's trades become Python tuples once, on first use.
+    """
+
+    __slots__ = ("_trade_list", "ask0", "bid0", "first_trade", "nask", "nbid", "ntrades", "rec", "trade_end",
+                 "trades")
 
     def __init__(self, rec: npt.NDArray[Any], trades: npt.NDArray[Any], first_trade: int) -> None:
         self.rec = rec
@@ -376,8 +381,19 @@ class _Chunk:
         self.ask0: list[int] = rec["ask_px"][:, 0].tolist()
         self.nbid: list[int] = rec["nbid"].tolist()
         self.nask: list[int] = rec["nask"].tolist()
+        self.trade_end: list[int] = (rec["trade_end"] - first_trade).tolist()
+        self.ntrades: list[int] = rec["ntrades"].tolist()
         self.trades = trades
         self.first_trade = first_trade
+        self._trade_list: list[tuple[int, int, int, int]] | None = None
+
+    def trade_rows(self, row: int) -> list[tuple[int, int, int, int]]:
+        """The trades of one snapshot, newest first, as (ts, satoshis, 10^-10 USD, sold)."""
+        rows = self._trade_list
+        if rows is None:
+            rows = self._trade_list = self.trades.tolist()
+        end = self.trade_end[row]
+        return rows[end - self.ntrades[row] : end][::-1]
 
 
 class StoreBook(LazyBook):
@@ -428,12 +444,7 @@ class StoreSnapshot(LazySnapshot):
         return Ticker(last=cents(int(rec["last"])), bid=cents(int(rec["bid"])), ask=cents(int(rec["ask"])))
 
     def _trade_rows(self) -> list[tuple[int, int, int, int]]:
-        chunk = self._chunk
-        rec = chunk.rec[self._row]
-        end = int(rec["trade_end"]) - chunk.first_trade
-        count = int(rec["ntrades"])
-        rows: list[tuple[int, int, int, int]] = chunk.trades[end - count : end][::-1].tolist()
-        return rows
+        return self._chunk.trade_rows(self._row)
 
     def has_trades(self) -> bool:
         """Whether the recorded line had a ``trades`` list (possibly empty)."""
