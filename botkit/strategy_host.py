@@ -19,6 +19,7 @@ from typing import Any
 import pluggy
 
 from botkit.context import StrategyContext
+from botkit.errors import DataFileError
 
 log = logging.getLogger("botkit.engine")
 
@@ -77,8 +78,8 @@ class StrategyHost:
         self._clean = False
         try:
             result = function(kwargs) if self.timeout is None else self._call_with_timeout(function, kwargs, hook_name)
-        except StrategyFailure:
-            raise
+        except (StrategyFailure, DataFileError):
+            raise  # a snapshot line found unreadable as it was built: the data's fault, not the strategy's
         except (Exception, SystemExit) as exc:  # sys.exit() in a strategy must not stop the daemon
             raise self._fail(hook_name, f"raised {type(exc).__name__}: {exc}", exc_info=exc) from None
         self._clean = True  # unless the engine finds fault with the result (fail())
