@@ -44,8 +44,8 @@ class Bot:
     closers: list[Callable[[], None]] = field(default_factory=list)
     base_url: str | None = None
     market_data: LiveMarketData | None = None
-    secrets: tuple[str, ...] = ()
-    """Every secret this bot holds, for log redaction."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """Every secret this bot holds, for log redaction (never in ``repr()``)."""
 
     def close(self) -> None:
         for close in reversed(self.closers):

@@ -12,6 +12,7 @@ line number and skips, or stops at with ``--strict``.
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from botkit import config as config_mod
 from botkit.backtest.sample import SAMPLE
 from botkit.cli import main
 from botkit.config import SCHEMA, TOP_LEVEL, Key
@@ -219,23 +221,27 @@ url = "sqlite:///{workdir / 'journal.sqlite'}"
     return config
 
 
-@pytest.mark.parametrize("mode", [0o644, 0o600], ids=["mode-644", "mode-600"])
-def test_a_secret_file_readable_by_others_is_used_with_a_warning(workdir: Path, exchange: ContractServer,
-                                                                 mode: int) -> None:
-    """``botkit run`` signs with the file's secret either way; only a file others can read gets
-    the warning, which names the file and ``chmod 600``. The secret shows nowhere."""
-    config = _secret_config(workdir, exchange, mode)
+def test_a_secret_file_readable_by_others_is_used_with_a_warning(workdir: Path, exchange: ContractServer) -> None:
+    """``botkit run`` signs with the file's secret (every signed call is accepted), warns once
+    naming the file and ``chmod 600``, and shows the secret nowhere."""
+    config = _secret_config(workdir, exchange, 0o644)
     proc = subprocess.run([sys.executable, "-m", "botkit", "run", "--config", str(config), "--duration", "1"],
                           cwd=workdir, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     warned = [line for line in proc.stderr.splitlines() if "chmod 600" in line]
-    if mode == 0o644:
-        assert len(warned) == 1 and str(workdir / "api.secret") in warned[0], proc.stderr[-3000:]
-    else:
-        assert warned == []
+    assert len(warned) == 1 and str(workdir / "api.secret") in warned[0], proc.stderr[-3000:]
     assert SECRET not in proc.stderr + proc.stdout
     signed = [s for s in exchange.seen if s.auth != "public"]
     assert signed and all(s.auth == "ok" for s in signed), {s.auth for s in signed}
+
+
+def test_a_secret_file_for_its_owner_only_gives_no_warning(workdir: Path, exchange: ContractServer,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    config = _secret_config(workdir, exchange, 0o600)
+    with caplog.at_level(logging.WARNING, logger="botkit.config"):
+        cfg = config_mod.load(config, environ={})
+    assert cfg["exchange"]["api_secret"] == SECRET
+    assert caplog.records == []
 
 
 @pytest.mark.parametrize(("content", "words"), [("", "is empty"), (None, "cannot read")])

@@ -45,7 +45,7 @@ from tests.reliability.checks import compare
 from tests.reliability.conftest import Figures, scaled
 
 D = Decimal
-EXAMPLES = scaled(50)
+EXAMPLES = scaled(30)
 """Hypothesis examples per call kind (each one a bad tick and a good tick)."""
 
 TICKER: dict[str, Any] = {"currency": "USD", "last": D("404.12"), "bid": D("403.98"), "ask": D("404.22")}
