@@ -45,7 +45,7 @@ from prometheus_client import (
     start_http_server,
 )
 from prometheus_client.gc_collector import GCCollector
-from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import bindparam, func, select
 
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
     from botkit.bot import Bot
+    from botkit.breaker import CircuitBreaker
     from botkit.engine import Engine, TickReport
     from botkit.journal import Journal
 
@@ -161,6 +162,7 @@ class Metrics:
         self.strategy_paused = Gauge(
             "botkit_strategy_paused", "1 when the strategy is paused after consecutive failures, else 0.",
             strategy, registry=r)
+        self.breakers = BreakerCollector(registry=r)
 
     def for_bot(self, engine: Engine, journal: Journal | None = None, *, bot_id: str | None = None,
                 clock: Callable[[], float] = time.time) -> BotMetrics:
@@ -207,6 +209,10 @@ class BotMetrics:
         m.strategy_paused.labels(bot, strategy).set(0)
         m.open_orders.labels(bot, strategy).set(0)
         m.position.labels(bot, strategy).set(0)
+
+    def watch_breaker(self, breaker: CircuitBreaker) -> None:
+        """Export the daemon's circuit breaker (open or not, trips, ticks held back)."""
+        self.metrics.breakers.watch(self.bot, breaker)
 
     def snapshot_age(self) -> float:
         """Seconds since the last good snapshot (or since this exporter was made)."""
@@ -319,6 +325,36 @@ class ExactCounter(Collector):
         yield family
 
 
+class BreakerCollector(Collector):
+    """The daemons' circuit breakers, read at scrape time: their counts live in the breaker, and a
+    breaker that holds ticks back produces no tick to observe."""
+
+    FAMILIES = (("botkit_circuit_breaker_open", "gauge"), ("botkit_circuit_breaker_trips_total", "counter"),
+                ("botkit_ticks_held_back_total", "counter"))
+
+    def __init__(self, *, registry: CollectorRegistry) -> None:
+        self._breakers: dict[str, CircuitBreaker] = {}
+        registry.register(self)
+
+    def watch(self, bot: str, breaker: CircuitBreaker) -> None:
+        self._breakers[bot] = breaker
+
+    def collect(self) -> Iterator[Metric]:
+        is_open = GaugeMetricFamily(
+            "botkit_circuit_breaker_open",
+            "1 while the circuit breaker holds ticks back after repeated exchange failures, else 0.", labels=["bot"])
+        trips = CounterMetricFamily("botkit_circuit_breaker_trips", "Times the circuit breaker opened.",
+                                    labels=["bot"])
+        held = CounterMetricFamily("botkit_ticks_held_back",
+                                   "Scheduled ticks not attempted (no request sent) while the circuit breaker was "
+                                   "open.", labels=["bot"])
+        for bot, breaker in list(self._breakers.items()):
+            is_open.add_metric([bot], 1 if breaker.is_open else 0)
+            trips.add_metric([bot], breaker.trips)
+            held.add_metric([bot], breaker.skipped)
+        yield from (is_open, trips, held)
+
+
 def skip_reason(error: BaseException) -> str:
     """The ``reason`` label of a skipped tick (one of :data:`SKIP_REASONS`)."""
     if isinstance(error, MarketDataError):
@@ -416,12 +452,14 @@ class MetricsServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/metrics"
 
-    def attach(self, bot: Bot) -> BotMetrics:
-        """Observe a built bot: its client's calls now, its ticks through the returned observer
-        (pass it to the :class:`~botkit.scheduler.Daemon`)."""
+    def attach(self, bot: Bot, breaker: CircuitBreaker | None = None) -> BotMetrics:
+        """Observe a built bot: its client's calls and its daemon's breaker now, its ticks through
+        the returned observer (pass it to the :class:`~botkit.scheduler.Daemon`)."""
         observer = self.metrics.for_bot(bot.engine, bot.journal)
         if bot.market_data is not None:  # the live client; a paper venue shares it for market data
             bot.market_data.api.client.on_call = observer.exchange_call
+        if breaker is not None:
+            observer.watch_breaker(breaker)
         return observer
 
     def close(self) -> None:
@@ -451,5 +489,5 @@ def serve(host: str, port: int, metrics: Metrics | None = None) -> MetricsServer
     return served
 
 
-__all__ = ["EXCHANGE_BUCKETS", "SKIP_REASONS", "TICK_BUCKETS", "BotMetrics", "ExactCounter", "JournalTail", "Metrics",
-           "MetricsServer", "serve", "skip_reason"]
+__all__ = ["EXCHANGE_BUCKETS", "SKIP_REASONS", "TICK_BUCKETS", "BotMetrics", "BreakerCollector", "ExactCounter",
+           "JournalTail", "Metrics", "MetricsServer", "serve", "skip_reason"]

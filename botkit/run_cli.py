@@ -74,17 +74,17 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
     bot = build_bot(cfg, dry_run=dry_run, extra_paths=strategy_paths)
     logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], bot.secrets)
     try:
-        observer = _serve_metrics(cfg, metrics_port, bot)
-        summary = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer,
-                         breaker=CircuitBreaker(cfg["engine"]["breaker_threshold"],
-                                                max_cooldown=float(cfg["engine"]["breaker_max_cooldown_seconds"])),
-                         ).run(duration)
+        breaker = CircuitBreaker(cfg["engine"]["breaker_threshold"],
+                                 max_cooldown=float(cfg["engine"]["breaker_max_cooldown_seconds"]))
+        observer = _serve_metrics(cfg, metrics_port, bot, breaker)
+        daemon = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer, breaker=breaker)
+        summary = daemon.run(duration)
     finally:
         bot.close()
     logging.getLogger("botkit").info("stopped after %s ticks", summary.get("ticks"))
 
 
-def _serve_metrics(cfg: Config, port_option: int | None, bot: Any) -> Any:
+def _serve_metrics(cfg: Config, port_option: int | None, bot: Any, breaker: Any) -> Any:
     """Serve /metrics when asked (--metrics-port, else [metrics] port); returns the daemon's tick
     observer, or None. The bot's closers stop the server."""
     port = port_option if port_option is not None else cfg["metrics"]["port"]
@@ -94,7 +94,7 @@ def _serve_metrics(cfg: Config, port_option: int | None, bot: Any) -> Any:
 
     server = metrics.serve(cfg["metrics"]["host"], port)
     bot.closers.append(server.close)
-    return server.attach(bot)
+    return server.attach(bot, breaker)
 
 
 @click.command()

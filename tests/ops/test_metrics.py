@@ -21,6 +21,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 import botkit
+from botkit.breaker import CircuitBreaker
 from botkit.client import ButtercoinClient, NotFoundError, RetryPolicy, TransportError
 from botkit.client.client import endpoint_template
 from botkit.errors import MarketDataError, OrderRejected, VenueError, VenueUnavailable
@@ -122,6 +123,7 @@ def test_every_metric_is_named_typed_documented_and_labelled_by_bot(sandbox: Any
     metrics = Metrics()
     for each in bots:  # two bots, one registry: each its own series
         observer = metrics.for_bot(each.engine, each.journal)
+        observer.watch_breaker(CircuitBreaker())
         observer.exchange_call("GET", "/v1/ticker", 0.002, "200")
         observer.metrics.fees.inc((each.journal.bot_id, "rec"), D("0.1"))
     families = {name: f for name, f in _families(metrics).items()
@@ -134,7 +136,8 @@ def test_every_metric_is_named_typed_documented_and_labelled_by_bot(sandbox: Any
         "botkit_fees_usd": "counter", "botkit_risk_rejections": "counter", "botkit_position_btc": "gauge",
         "botkit_equity_usd": "gauge", "botkit_open_orders": "gauge", "botkit_unresolved_orders": "gauge",
         "botkit_kill_switch_tripped": "gauge", "botkit_strategy_failures": "counter",
-        "botkit_strategy_paused": "gauge",
+        "botkit_strategy_paused": "gauge", "botkit_circuit_breaker_open": "gauge",
+        "botkit_circuit_breaker_trips": "counter", "botkit_ticks_held_back": "counter",
     }
     assert {name: f.type for name, f in families.items()} == expected
     for family in families.values():
@@ -175,7 +178,9 @@ def test_metrics_follow_a_bot_through_the_daemons_ticks(sandbox: Any, journal_ur
     metrics = Metrics()
     observer = metrics.for_bot(bot.engine, bot.journal)
     bot.client.on_call = observer.exchange_call
-    daemon = Daemon(bot.bot, 1.0, observer=observer)
+    breaker = CircuitBreaker(threshold=1, cooldown=600)
+    observer.watch_breaker(breaker)
+    daemon = Daemon(bot.bot, 1.0, observer=observer, breaker=breaker)
     bot.engine.start(now_ms())
     for _ in range(6):
         daemon.tick()
@@ -210,6 +215,12 @@ def test_metrics_follow_a_bot_through_the_daemons_ticks(sandbox: Any, journal_ur
     assert value("botkit_ticks_total") == 6
     assert value("botkit_ticks_skipped_total", reason="venue_unavailable") == 1
     assert value("botkit_exchange_errors_total", method="GET", endpoint="/v1/ticker", kind="503") == 3
+    # That failure opened the breaker (threshold 1): the next tick is held back, no request sent.
+    assert value("botkit_circuit_breaker_open") == 1
+    daemon.tick()
+    assert value("botkit_ticks_held_back_total") == 1
+    assert value("botkit_circuit_breaker_trips_total") == 1
+    assert value("botkit_exchange_request_duration_seconds_count", method="GET", endpoint="/v1/ticker") == 9
     bot.engine.stop(now_ms())
     bot.close()
 

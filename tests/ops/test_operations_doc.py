@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
-from botkit.metrics import ExactCounter, Metrics
+from botkit.metrics import BreakerCollector, ExactCounter, Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "operations.md").read_text()
@@ -21,7 +21,9 @@ def _families() -> dict[str, tuple[str, list[str]]]:
     """Every botkit metric: {exposed name: (type, label names)}, from the attributes of Metrics."""
     result = {}
     for value in vars(Metrics(process_metrics=False)).values():
-        if isinstance(value, ExactCounter):
+        if isinstance(value, BreakerCollector):
+            result.update({name: (kind, ["bot"]) for name, kind in value.FAMILIES})
+        elif isinstance(value, ExactCounter):
             result[value.name] = ("counter", list(value.labelnames))
         elif isinstance(value, Counter | Gauge | Histogram):
             kind = value._type  # prometheus_client keeps these two private

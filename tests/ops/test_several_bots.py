@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import inspect, text
 
 import botkit
+from botkit.cli import main
 from botkit.errors import JournalError
 from botkit.journal import Journal, migrate, queries
 from botkit.journal.schema import Base
 from tests.conftest import postgres_url
 from tests.ops.helpers import (
     account,
-    botkit_once,
     counter,
     counterparty,
     metrics_url,
@@ -192,18 +193,22 @@ size = 0.05
                  for c, log in zip(configs, logs, strict=True)]
         try:
             urls = [wait(lambda log=log: metrics_url(log), 60, f"metrics URL in {log.name}") for log in logs]
-            duplicate = botkit_once("run", "--config", str(configs[0]), "--duration", "5", cwd=tmp_path)
-            assert duplicate.returncode == 2, duplicate.stderr
-            assert f"bot '{ids[0]}' is already running on journal" in duplicate.stderr
+            # Each holds its bot id now (the lock is taken before /metrics is served). Two more
+            # processes, run while the bots trade: a duplicate of the first bot, and a status check.
+            duplicate = start_botkit("run", "--config", str(configs[0]), "--duration", "5", cwd=tmp_path)
+            status = start_botkit("status", "--config", str(configs[2]), "--format", "json", cwd=tmp_path)
 
             for n, url in enumerate(urls):
                 samples = wait(lambda url=url: (s := scrape(url)) and total(s, "botkit_fills_total") > 0 and s, 90,
                                f"a fill of bot {n}")
                 assert {dict(labels).get("bot") for name, labels in samples if name.startswith("botkit_")} == {ids[n]}
 
-            status = botkit_once("status", "--config", str(configs[0]), "--format", "json", cwd=tmp_path)
-            assert status.returncode == 0, status.stderr
-            assert {(r["bot"], r["state"]) for r in json.loads(status.stdout)} == {(i, "running") for i in ids}
+            _out, err = duplicate.communicate(timeout=60)
+            assert duplicate.returncode == 2, err
+            assert f"bot '{ids[0]}' is already running on journal" in err
+            out, err = status.communicate(timeout=60)
+            assert status.returncode == 0, err
+            assert {(r["bot"], r["state"]) for r in json.loads(out)} == {(i, "running") for i in ids}
         finally:
             for proc in procs:
                 proc.send_signal(signal.SIGTERM)
@@ -211,14 +216,15 @@ size = 0.05
                 proc.communicate(timeout=60)
         assert [p.returncode for p in procs] == [0, 0, 0], [log.read_text()[-2000:] for log in logs]
 
-        status = botkit_once("status", "--config", str(configs[1]), cwd=tmp_path)
-        assert status.returncode == 0, status.stderr
-        assert sorted(line.split()[:2] for line in status.stdout.splitlines()[2:]) == [[i, "stopped"] for i in ids]
-        one = botkit_once("status", "--config", str(configs[1]), "--bot", ids[1], "--format", "json", cwd=tmp_path)
-        assert [(r["bot"], r["state"]) for r in json.loads(one.stdout)] == [(ids[1], "stopped")]
-        unknown = botkit_once("status", "--config", str(configs[1]), "--bot", "nosuch", cwd=tmp_path)
-        assert unknown.returncode == 2
-        assert unknown.stderr.strip() == "botkit: journal error: no bot 'nosuch' in the journal"
+        # The same command in-process (click's runner) from here on: the subprocess case is above.
+        status = CliRunner().invoke(main, ["status", "--config", str(configs[1])])
+        assert status.exit_code == 0, status.output
+        assert sorted(line.split()[:2] for line in status.output.splitlines()[2:]) == [[i, "stopped"] for i in ids]
+        one = CliRunner().invoke(main, ["status", "--config", str(configs[1]), "--bot", ids[1], "--format", "json"])
+        assert [(r["bot"], r["state"]) for r in json.loads(one.output)] == [(ids[1], "stopped")]
+        unknown = CliRunner().invoke(main, ["status", "--config", str(configs[1]), "--bot", "nosuch"])
+        assert unknown.exit_code == 2
+        assert "botkit: journal error: no bot 'nosuch' in the journal" in unknown.output
 
         for n in range(3):
             journal = Journal(fresh_postgres, ids[n])

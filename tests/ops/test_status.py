@@ -11,7 +11,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from botkit.cli import main
 from botkit.errors import JournalError
 from botkit.journal import Journal, migrate
 from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
@@ -127,5 +129,5 @@ def test_status_command_exits_2_without_a_journal_and_0_with_no_bots(tmp_path: P
     assert missing.stderr.strip() == f"botkit: journal error: no journal at {tmp_path / 'j.sqlite'} " \
                                      "(no bot has run with this journal.url yet)"
     Journal(f"sqlite:///{tmp_path / 'j.sqlite'}").close()
-    empty = botkit_once("status", "--config", str(config), "--format", "json", cwd=tmp_path)
-    assert (empty.returncode, empty.stdout.strip()) == (0, "[]")
+    empty = CliRunner().invoke(main, ["status", "--config", str(config), "--format", "json"])  # in-process
+    assert (empty.exit_code, empty.output.strip()) == (0, "[]")
