@@ -159,14 +159,20 @@ class Captured(logging.Handler):
         return "\n".join(r.getMessage() for r in self.records)
 
 
-@dataclass
+@dataclass(repr=False)
 class Rig:
+    """The daemon, its bot and the lying exchange (a short repr: Hypothesis prints it)."""
+
     server: LyingExchange
     bot: Bot
     daemon: Daemon
     logs: Captured
     reports: list[TickReport] = field(default_factory=list)
     figures: dict[str, int] = field(default_factory=dict)
+    """This test's counts: ``bad_answers``, ``ticks_skipped``, and one per kind of bad answer."""
+
+    def __repr__(self) -> str:
+        return f"Rig({self.server.base_url}, ticks={self.daemon.ticks}, skipped={self.daemon.skipped})"
 
     def bad_tick(self, key: tuple[str, str], reply: Reply) -> tuple[str, TickReport | None, int]:
         """One tick with one bad answer; returns (log text of the tick, its report, POSTs sent)."""
@@ -199,6 +205,14 @@ class Rig:
         assert len(ids) == len(set(ids)), "an exchange order is journaled twice"
         fills = [(f["exchange_order_id"], f["quantity"], f["price"], f["ts"]) for f in queries.fills(self.bot.journal)]
         assert len(fills) == len(set(fills)), "a fill is journaled twice"
+
+
+@pytest.fixture(scope="module")
+def tally() -> Iterator[Figures]:
+    """One figures entry for the scenario, summed over its tests."""
+    fig = Figures("bad_exchange_data")
+    yield fig
+    fig.save()
 
 
 def make_rig(tmp_path: Path, sides: int, figures: Figures, *, server: LyingExchange | None = None,
@@ -238,9 +252,14 @@ def make_rig(tmp_path: Path, sides: int, figures: Figures, *, server: LyingExcha
         result = compare(rig.bot.journal, api)
         api.client.close()
         result.assert_clean()
-        rig.figures.update({k: v for k, v in result.as_figures().items() if k != "fills"})
-        rig.figures["orders_placed"] = server.posts()
-        figures.values.update(rig.figures)
+        totals = {**{k: v for k, v in result.as_figures().items() if k != "fills"}, "orders_placed": server.posts(),
+                  "runs": 1, "bad_answers": rig.figures.pop("bad_answers", 0),
+                  "ticks_skipped": rig.figures.pop("ticks_skipped", 0)}
+        for key, value in totals.items():
+            figures.add(key, value)
+        kinds = figures.values.setdefault("kinds", {})
+        for kind, count in rig.figures.items():
+            kinds[kind] = kinds.get(kind, 0) + count
     finally:
         botkit_log.removeHandler(logs)
         botkit_log.setLevel(level)
@@ -249,15 +268,15 @@ def make_rig(tmp_path: Path, sides: int, figures: Figures, *, server: LyingExcha
 
 
 @pytest.fixture
-def one_sided(tmp_path: Path, figures: Figures) -> Iterator[Rig]:
+def one_sided(tmp_path: Path, tally: Figures) -> Iterator[Rig]:
     """The bot keeps one order open: its sync reads it with GET /v1/orders/{id}."""
-    yield from make_rig(tmp_path, 1, figures)
+    yield from make_rig(tmp_path, 1, tally)
 
 
 @pytest.fixture
-def two_sided(tmp_path: Path, figures: Figures) -> Iterator[Rig]:
+def two_sided(tmp_path: Path, tally: Figures) -> Iterator[Rig]:
     """The bot keeps two orders open: its sync reads them with the GET /v1/orders listing."""
-    yield from make_rig(tmp_path, 2, figures)
+    yield from make_rig(tmp_path, 2, tally)
 
 
 # ---------------------------------------------------------------------- bad bodies
@@ -535,11 +554,11 @@ def test_bad_order_listing_is_reported_and_not_journaled(two_sided: Rig, data: s
     _account_case(two_sided, ("GET", "/v1/orders"), bad, _bound_rows(two_sided))
 
 
-def test_bad_balances_before_any_good_ones_place_nothing(tmp_path: Path, figures: Figures) -> None:
+def test_bad_balances_before_any_good_ones_place_nothing(tmp_path: Path, tally: Figures) -> None:
     """With no balances ever read, the risk rules see nothing available: no order goes out."""
     server = LyingExchange()
     server.route("GET", "/v1/account/balances", Reply(200, b'{"USD": 1413.56, "BTC": -5}'))
-    rigs = make_rig(tmp_path, 1, figures, server=server, first_tick=False)
+    rigs = make_rig(tmp_path, 1, tally, server=server, first_tick=False)
     rig = next(rigs)
     for _ in range(3):
         rig.daemon.tick()
@@ -547,7 +566,8 @@ def test_bad_balances_before_any_good_ones_place_nothing(tmp_path: Path, figures
         assert any("balances.BTC" in e for e in report.errors), report.errors
         assert report.rejected == 1
     assert server.posts() == 0
-    rigs.close()
+    rig.figures.update({"bad_answers": 3, "balances-before-any-good": 3})
+    assert next(rigs, None) is None  # the rig's own end: stop, then journal against exchange
 
 
 def test_an_empty_book_is_not_an_error_and_places_nothing(one_sided: Rig) -> None:
