@@ -141,7 +141,7 @@ def main() -> None:
           + (f", JSON Lines {jsonl.stat().st_size / 1e6:.0f} MB" if jsonl.exists() else "")
           + f"; {args.snapshots:,} snapshots, {args.levels} levels a side, 10 trades each; "
           + f"python {sys.version.split()[0]} on {os.cpu_count()} CPU(s)")
-    print(f"{'mode':<14}{'format':<8}{'snapshots/s':>14}{'seconds':>10}{'peak RSS MB':>13}  notes")
+    print(f"{'mode':<18}{'format':<8}{'snapshots/s':>14}{'seconds':>10}{'peak RSS MB':>13}  notes")
     for mode in args.modes.split(","):
         for fmt in args.formats.split(","):
             path = store if fmt == "store" else jsonl
@@ -150,7 +150,7 @@ def main() -> None:
             if "orders" in result:
                 notes = f"{int(result['orders']):,} orders, {int(result['fills']):,} fills"
             figures = f"{result['rate']:>14,.0f}{result['seconds']:>10.1f}{result['rss_mb']:>13.0f}"
-            print(f"{mode:<14}{fmt:<8}{figures}  {notes}", flush=True)
+            print(f"{mode:<18}{fmt:<8}{figures}  {notes}", flush=True)
 
 
 if __name__ == "__main__":
