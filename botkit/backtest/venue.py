@@ -238,13 +238,12 @@ class SimulatedVenue:
         if self._consumed:
             self._consumed.clear()
         if self._bids or self._asks:
-            self._market_moves(snapshot)
+            self._market_moves(snapshot, ts)
         if self._pending and self._pending[0][0] <= ts:
             self._deliver(snapshot, ts)
 
-    def _market_moves(self, snapshot: Snapshot) -> None:
+    def _market_moves(self, snapshot: Snapshot, ts: int) -> None:
         """Maker fills of the orders resting before this snapshot: book, then trades, through them."""
-        ts = snapshot.ts
         maker = Liquidity.MAKER
         best_ask = snapshot.best_ask
         if best_ask is not None and self._bids and self._bids[0].limit > best_ask:
@@ -315,7 +314,7 @@ class SimulatedVenue:
                 if order.status.is_open and order.arrived_ts >= 0:
                     self._cancel_now(order)
             else:
-                self._arrive(order, snapshot)
+                self._arrive(order, snapshot, ts)
 
     # ------------------------------------------------------------------ orders
 
@@ -360,7 +359,7 @@ class SimulatedVenue:
         if self.latency_ms:
             self._pending.append((self.now + self.latency_ms, False, order))
         else:
-            self._arrive(order, snapshot)
+            self._arrive(order, snapshot, self.now)
         return order.order_id
 
     def _market_buy_cost(self, snapshot: Snapshot, quantity: Decimal) -> Decimal:
@@ -377,9 +376,9 @@ class SimulatedVenue:
         fee = EXACT.multiply(cost, self.taker_fee_bps).scaleb(-4, EXACT)
         return EXACT.add(cost, fee)
 
-    def _arrive(self, order: _SimOrder, snapshot: Snapshot) -> None:
-        """The order reaches the venue at this snapshot: take what crosses, rest the remainder."""
-        order.arrived_ts = snapshot.ts
+    def _arrive(self, order: _SimOrder, snapshot: Snapshot, ts: int) -> None:
+        """The order reaches the venue at this snapshot (time ``ts``): take what crosses, rest the rest."""
+        order.arrived_ts = ts
         buy = order.side is _BUY
         limit = order.price
         if buy and limit is None:  # market buy: its estimate is released; funds are checked per level
@@ -401,7 +400,7 @@ class SimulatedVenue:
                 if qty <= 0:
                     break
             consumed[key] = consumed.get(key, ZERO) + qty
-            self._fill(order, px, qty, Liquidity.TAKER, snapshot.ts)
+            self._fill(order, px, qty, Liquidity.TAKER, ts)
             if not order.remaining:
                 return
         if limit is None:
