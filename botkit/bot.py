@@ -29,8 +29,6 @@ from botkit.strategy_host import StrategyHost
 log = logging.getLogger("botkit.bot")
 
 DATA_DIR = Path("botkit-data")
-EMBEDDED_RATE_LIMIT = 1200
-"""Calls a minute allowed by the embedded sandbox: a 2 s tick with quoting needs more than 120."""
 
 
 @dataclass
@@ -139,7 +137,7 @@ def start_embedded_sandbox(config: Config) -> tuple[Any, str, str, str]:
     secret = _demo_secret(state_path.parent)
     account = SandboxAccount(key=key, secret=secret, balances={"USD": cfg["usd"], "BTC": cfg["btc"]})
     sandbox = Sandbox(market=cfg["market"], seed=cfg["seed"], state_path=state_path, accounts=[account],
-                      rate_limit=EMBEDDED_RATE_LIMIT)
+                      rate_limit=cfg["rate_limit"])
     base_url = sandbox.start()
     log.info("embedded sandbox exchange at %s (state %s, market %s)", base_url, state_path, cfg["market"])
     return sandbox, base_url, key, secret

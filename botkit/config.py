@@ -29,6 +29,16 @@ DEFAULT_STRATEGIES: dict[str, dict[str, Any]] = {"market_maker": {"enabled": Tru
 """With no ``[strategies]`` table at all, the shipped market maker runs (the out-of-the-box bot)."""
 
 
+class Secret(str):
+    """A secret string whose ``repr`` hides it: config tables get printed by debuggers,
+    tracebacks with locals, ``dataclasses.asdict`` and test failure reports."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<hidden>"
+
+
 @dataclass(frozen=True)
 class Key:
     """One config key: its type, default and the help line shown in errors and docs."""
@@ -61,6 +71,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
                    minimum=Decimal(0)),
         "btc": Key("decimal", Decimal(10), "BTC balance of the embedded sandbox's demo account",
                    minimum=Decimal(0)),
+        "rate_limit": Key("int", 1200, "calls a minute the embedded sandbox allows (0 = no limit)",
+                          minimum=Decimal(0)),
     },
     "engine": {
         "interval_seconds": Key("seconds", Decimal(2), "time between ticks", minimum=Decimal("0.01")),
@@ -237,6 +249,8 @@ def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path |
     if "://" not in journal_url:
         raise ConfigError("journal.url", f"{journal_url!r} is not a SQLAlchemy URL",
                           "e.g. sqlite:///botkit-data/journal.sqlite or postgresql+psycopg://user@host/db")
+    if exchange["api_secret"]:
+        exchange["api_secret"] = Secret(exchange["api_secret"])
     secrets = tuple(s for s in (exchange["api_secret"],) if s)
     return Config(sections, strategy_paths, {k: dict(v) for k, v in strategies.items()}, path, secrets)
 

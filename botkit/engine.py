@@ -175,11 +175,15 @@ class Engine:
         self.ticks += 1
         self.last_snapshot = snapshot
         self.venue.observe(snapshot)
-        self._sync(now, report)
+        synced = self._sync(now, report)
         self._resolve_unknown(now, report)
-        self._refresh_account(now, snapshot, report)
+        account_known = self._refresh_account(now, snapshot, report) and synced
+        if not account_known:
+            # Orders or balances could not be read: strategies and risk rules would decide on a
+            # stale account (a fill not yet seen, a position past its limit), so nobody trades.
+            report.errors.append("strategies not asked this tick: the account's state could not be read")
         for host in self.strategies:
-            if not host.active:
+            if not host.active or not account_known:
                 continue
             self._refresh_ctx(host, now)
             try:
@@ -218,7 +222,10 @@ class Engine:
 
     # ------------------------------------------------------------------ account
 
-    def _refresh_account(self, now: int, snapshot: Snapshot, report: TickReport | None) -> None:
+    def _refresh_account(self, now: int, snapshot: Snapshot, report: TickReport | None) -> bool:
+        """Update balances (when due), equity and the risk view; False when balances were due but
+        could not be read."""
+        known = True
         if self._balances_dirty or self._balances_at < 0 or now - self._balances_at >= BALANCE_REFRESH_MS:
             try:
                 self.balances = self.venue.balances()
@@ -226,6 +233,7 @@ class Engine:
                 self._balances_dirty = False
             except VenueError as exc:
                 _report_error(report, f"balances unavailable: {exc}")
+                known = False
         mid = snapshot.mid
         if mid is not None and self.balances:
             self.equity = self.balances.usd + self.balances.btc * mid
@@ -243,6 +251,7 @@ class Engine:
                 reserved_btc += remaining
         self.risk.update(now, self.equity, self.balances.usd - reserved_usd, self.balances.btc - reserved_btc,
                          open_count)
+        return known
 
     def _refresh_ctx(self, host: StrategyHost, now: int) -> None:
         ctx = host.ctx
@@ -377,16 +386,17 @@ class Engine:
 
     # ------------------------------------------------------------------ learning from the venue
 
-    def _sync(self, now: int, report: TickReport | None = None) -> None:
-        """Learn fills and status changes of the open orders and deliver them to their strategies."""
+    def _sync(self, now: int, report: TickReport | None = None) -> bool:
+        """Learn fills and status changes of the open orders and deliver them to their strategies;
+        False when the venue could not be read."""
         bound = [r for r in self.live.values() if r.exchange_order_id is not None and r.status in OPEN_STATUSES]
         if not bound:
-            return
+            return True
         try:
             orders = self.venue.orders([r.exchange_order_id for r in bound if r.exchange_order_id])
         except VenueError as exc:
             _report_error(report, f"order sync failed: {exc}")
-            return
+            return False
         by_id = {o.order_id: o for o in orders}
         for record in bound:
             order = by_id.get(record.exchange_order_id or "")
@@ -398,6 +408,7 @@ class Engine:
                 self.journal.set_status(record, "vanished", now, detail="the venue does not know this order")
                 self.live.pop(record.local_id, None)
                 _report_error(report, f"order {record.local_id} ({record.exchange_order_id}) vanished from the venue")
+        return True
 
     def _apply(self, record: OrderRecord, order: Order, now: int, report: TickReport | None) -> None:
         if (order.status.value == record.status and order.filled == record.filled

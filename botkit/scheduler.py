@@ -70,6 +70,10 @@ class Daemon:
         self.on_tick = on_tick
         self.observer = observer
         self._tick_lock = threading.Lock()
+        self.late_runs = 0
+        """Scheduled runs that found the previous tick still running (they wait; never overlap)."""
+        self._late_logged_at = -1e9
+        self._late_logged_count = 0
 
     def tick(self) -> None:
         """One scheduled tick; never raises (a failed tick is logged and the daemon goes on)."""
@@ -127,7 +131,12 @@ class Daemon:
             log.exception("the tick observer failed; the daemon goes on")
 
     def _on_max_instances(self, event: JobExecutionEvent) -> None:
-        log.warning("a tick took longer than the interval; the next one waits for it")
+        self.late_runs += 1
+        now = time.monotonic()
+        if now - self._late_logged_at >= 60:
+            log.warning("ticks take longer than the interval: %d scheduled runs waited for the tick in flight",
+                        self.late_runs - self._late_logged_count)
+            self._late_logged_at, self._late_logged_count = now, self.late_runs
 
     def run(self, duration: float | None = None, *, install_signals: bool = True) -> dict[str, Any]:
         """Start the engine, tick until stopped, stop the engine; returns the run summary."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import subprocess
@@ -88,6 +89,8 @@ def test_credentials_fall_back_to_the_environment() -> None:
     assert cfg["exchange"]["api_key"] == "k"
     assert cfg.secrets == ("s3cr3t-value",)
     assert "s3cr3t-value" not in repr(cfg)
+    assert "s3cr3t-value" not in repr(cfg["exchange"]) and "s3cr3t-value" not in repr(dataclasses.asdict(cfg))
+    assert cfg["exchange"]["api_secret"] == "s3cr3t-value"  # the value itself is intact for signing
 
 
 def test_secret_file_is_read_and_a_world_readable_one_warns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

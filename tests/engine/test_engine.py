@@ -422,3 +422,17 @@ def test_market_orders_buy_and_sell_through_the_book(rig: Rig, recorder: Recorde
     bought = sum(q for s, _, q in fills if s == "buy")
     assert D("0.49") <= bought <= D("0.51")  # the USD spent was 0.5 x best ask, rounded up to the cent
     assert rig.engine.positions["rec"] == bought - D("0.25")
+
+
+def test_no_strategy_is_asked_when_the_account_cannot_be_read(rig: Rig, recorder: Recorder) -> None:
+    """A failed order sync means a fill may have gone unseen: position and risk would be stale."""
+    recorder.script = [[botkit.buy("0.1", "398")], [botkit.buy("0.1", "397")], [botkit.buy("0.1", "396")]]
+    rig.engine.start(1)
+    rig.tick()
+    rig.sandbox.faults.queue("error500", method="GET", path="/v1/orders/{id}", count=3)  # every retry too
+    calls = recorder.names().count("snapshot")
+    report = rig.tick()
+    assert recorder.names().count("snapshot") == calls
+    assert report.placed == 0
+    assert any("account's state could not be read" in e for e in report.errors)
+    assert rig.tick().placed == 1  # the next good tick trades again
