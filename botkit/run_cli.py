@@ -65,10 +65,14 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
     With no config, or no [exchange] base_url, botkit starts its sandbox exchange in-process, with a
     simulated market and a demo account, and runs the example market maker against it.
     """
+    import threading
+
     from botkit.bot import build_bot
     from botkit.breaker import CircuitBreaker
-    from botkit.scheduler import Daemon
+    from botkit.scheduler import Daemon, install_stop_signals
 
+    stopping = threading.Event()
+    install_stop_signals(stopping)
     cfg = load_config(config_path)
     logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], cfg.secrets)
     bot = build_bot(cfg, dry_run=dry_run, extra_paths=strategy_paths)
@@ -77,8 +81,9 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
         breaker = CircuitBreaker(cfg["engine"]["breaker_threshold"],
                                  max_cooldown=float(cfg["engine"]["breaker_max_cooldown_seconds"]))
         observer = _serve_metrics(cfg, metrics_port, bot, breaker)
-        daemon = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer, breaker=breaker)
-        summary = daemon.run(duration)
+        daemon = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer, breaker=breaker,
+                        stopping=stopping)
+        summary = daemon.run(duration, install_signals=False)
     finally:
         bot.close()
     logging.getLogger("botkit").info("stopped after %s ticks", summary.get("ticks"))

@@ -59,11 +59,13 @@ class Daemon:
     """Runs one bot until a signal, ``stop()`` or the optional duration."""
 
     def __init__(self, bot: Bot, interval_seconds: float, *, on_tick: Any = None,
-                 observer: TickObserver | None = None, breaker: CircuitBreaker | None = None) -> None:
+                 observer: TickObserver | None = None, breaker: CircuitBreaker | None = None,
+                 stopping: threading.Event | None = None) -> None:
         self.bot = bot
         self.breaker = breaker or CircuitBreaker()
         self.interval = interval_seconds
-        self.stopping = threading.Event()
+        self.stopping = stopping or threading.Event()
+        """Set by a signal (possibly before :meth:`run`: then the run starts, reconciles and stops)."""
         self.ticks = 0
         self.skipped = 0
         self.overlaps = 0
@@ -166,9 +168,16 @@ class Daemon:
         self.stopping.set()
 
     def _install_signals(self) -> None:
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            log.info("received %s: finishing the current tick, then stopping", signal.Signals(signum).name)
-            self.stopping.set()
+        install_stop_signals(self.stopping)
 
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
+
+def install_stop_signals(stopping: threading.Event) -> None:
+    """SIGINT and SIGTERM set ``stopping`` instead of killing the process. ``botkit run`` installs
+    this first thing, so a signal during start-up (reconciliation included) still stops cleanly."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: finishing the current tick, then stopping", signal.Signals(signum).name)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)

@@ -74,6 +74,14 @@ def _fills(tmp_path: Path) -> int:
         journal.close()
 
 
+def _runs(tmp_path: Path) -> int:
+    journal = _journal(tmp_path)
+    try:
+        return len(queries.runs(journal))
+    finally:
+        journal.close()
+
+
 def _orders(tmp_path: Path) -> int:
     journal = _journal(tmp_path)
     try:
@@ -173,18 +181,20 @@ def test_kill_9_and_restart_reconciles_with_the_exchange(tmp_path: Path, standal
     extra = f'[exchange]\nbase_url = "{standalone_sandbox}"\napi_key = "{KEY}"\napi_secret = "{SECRET}"\n'
     config = _config(tmp_path, extra=extra)
     for round_ in range(3):
+        before = _orders(tmp_path) if (tmp_path / "journal.sqlite").exists() else 0
         proc = _botkit("run", "--config", str(config), cwd=tmp_path)
-        wanted = round_ * 2
 
-        def placed_more(wanted: int = wanted) -> bool:
-            return (tmp_path / "journal.sqlite").exists() and _orders(tmp_path) > wanted
+        def placed_more(before: int = before, runs: int = round_) -> bool:
+            # this round's own run has started and placed orders (not just earlier rounds')
+            return (tmp_path / "journal.sqlite").exists() and _runs(tmp_path) > runs and _orders(tmp_path) > before
 
         _wait(placed_more, 60, "orders from this round")
         time.sleep(0.5 + round_ * 0.3)
         proc.kill()  # SIGKILL: no shutdown code runs at all
         proc.communicate(timeout=30)
     proc = _botkit("run", "--config", str(config), cwd=tmp_path)
-    time.sleep(2)
+    _wait(lambda: _runs(tmp_path) > 3, 60, "the final run to start")
+    time.sleep(1)
     _out, err = _stop(proc)
     assert proc.returncode == 0, err[-2000:]
     journal = _journal(tmp_path)
