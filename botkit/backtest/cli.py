@@ -124,7 +124,8 @@ def _rank_key(metric: str) -> Any:
               help="Another folder of strategy files (repeatable).")
 @click.option("--param", "params", multiple=True, metavar="NAME.KEY=VALUE",
               help="Set a strategy parameter (repeatable), e.g. market_maker.spread_bps=15.")
-@click.option("--initial", default="USD=10000,BTC=0", show_default=True, help="Starting balances.")
+@click.option("--initial", default="USD=10000,BTC=1", show_default=True,
+              help="Starting balances (some BTC, so that sell quotes can rest from the start).")
 @click.option("--maker-fee-bps", default="0", show_default=True, help="Fee of resting fills, bps of notional.")
 @click.option("--taker-fee-bps", default="0", show_default=True, help="Fee of crossing fills, bps of notional.")
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(min=0),
