@@ -57,9 +57,12 @@ def load_config(path: Path | None) -> Config:
               help="Another folder of strategy files (repeatable).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535),
               help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics ([metrics] port; 0: any free port).")
+@click.option("--record", "record_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write every tick's snapshot as the exchange sent it (JSON Lines, .gz to compress), "
+                   "for replay with botkit backtest.")
 @fail_cleanly
 def run(config_path: Path | None, duration: float | None, dry_run: bool, log_format: str | None,
-        strategy_paths: tuple[Path, ...], metrics_port: int | None) -> None:
+        strategy_paths: tuple[Path, ...], metrics_port: int | None, record_path: Path | None) -> None:
     """Run the bot as a daemon until SIGINT/SIGTERM (or --duration).
 
     With no config, or no [exchange] base_url, botkit starts its sandbox exchange in-process, with a
@@ -82,11 +85,26 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
                                  max_cooldown=float(cfg["engine"]["breaker_max_cooldown_seconds"]))
         observer = _serve_metrics(cfg, metrics_port, bot, breaker)
         daemon = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer, breaker=breaker,
-                        stopping=stopping)
+                        stopping=stopping, on_tick=_recorder(bot, record_path) if record_path else None)
         summary = daemon.run(duration, install_signals=False)
     finally:
         bot.close()
     logging.getLogger("botkit").info("stopped after %s ticks", summary.get("ticks"))
+
+
+def _recorder(bot: Any, path: Path) -> Any:
+    """An ``on_tick`` that writes the bodies the engine's snapshot was built from, so that a replay
+    of the file decides exactly as this run did."""
+    from botkit.backtest.jsonl import JsonlWriter
+
+    writer = JsonlWriter(path, append=path.exists())
+    bot.closers.append(writer.close)
+
+    def record(_snapshot: Any, _report: Any) -> None:
+        raw = bot.market_data.last_raw
+        writer.write_wire(raw["ts"], raw["ticker"], raw["orderbook"], raw.get("trades"))
+
+    return record
 
 
 def _serve_metrics(cfg: Config, port_option: int | None, bot: Any, breaker: Any) -> Any:
