@@ -145,7 +145,7 @@ def run_backtest(
         total = min(total, settings.limit)
     scratch = tempfile.TemporaryDirectory(prefix="botkit-backtest-")
     url = settings.journal_url or f"sqlite:///{Path(scratch.name) / 'journal.sqlite'}"
-    journal = Journal(url, bot_id="backtest")
+    journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None)
     try:
         engine = plan.build(venue, journal)
         snapshots = iter(_progress(_limited(reader, settings.limit), total, progress))
