@@ -388,25 +388,27 @@ class JournalNews:
     """(strategy, rule) of each risk rejection."""
 
 
-# Built once: building a select costs more than running it on an index (this runs every tick).
-_NEW_EVENTS = (select(OrderEvent.id, OrderRow.strategy, OrderEvent.event)
-               .join(OrderRow, OrderRow.id == OrderEvent.order_id)
-               .where(OrderEvent.id > bindparam("after"), OrderRow.bot_id == bindparam("bot"))
-               .order_by(OrderEvent.id))
-_NEW_FILLS = (select(FillRow.id, FillRow.strategy, FillRow.side, FillRow.liquidity, FillRow.price, FillRow.quantity,
-                     FillRow.fee)
-              .where(FillRow.id > bindparam("after"), FillRow.bot_id == bindparam("bot")).order_by(FillRow.id))
-_NEW_REJECTIONS = (select(RiskRejection.id, RiskRejection.strategy, RiskRejection.rule)
-                   .where(RiskRejection.id > bindparam("after"), RiskRejection.run_id == bindparam("run"))
-                   .order_by(RiskRejection.id))
+# Built once: building a select costs more than running it (this runs after every tick). Each
+# reads by primary-key range only, every bot's new rows, and keeps this bot's: a condition on
+# bot_id or run_id lets the planner walk the bot's whole history by that index instead (seen on
+# PostgreSQL with stale statistics: 3 ms a tick after 2,000 ticks, growing).
+_NEW_EVENTS = select(OrderEvent.id, OrderEvent.order_id, OrderEvent.event).where(
+    OrderEvent.id > bindparam("after")).order_by(OrderEvent.id)
+_OWNERS = select(OrderRow.id, OrderRow.strategy).where(
+    OrderRow.id.in_(bindparam("ids", expanding=True)), OrderRow.bot_id == bindparam("bot"))
+_NEW_FILLS = select(FillRow.id, FillRow.bot_id, FillRow.strategy, FillRow.side, FillRow.liquidity, FillRow.price,
+                    FillRow.quantity, FillRow.fee).where(FillRow.id > bindparam("after")).order_by(FillRow.id)
+_NEW_REJECTIONS = select(RiskRejection.id, RiskRejection.run_id, RiskRejection.strategy, RiskRejection.rule).where(
+    RiskRejection.id > bindparam("after")).order_by(RiskRejection.id)
 
 
 class JournalTail:
     """Reads the rows one bot journaled since the last read: order events, fills, rejections.
 
     It starts after the rows already there, so counters count what this process did (Prometheus
-    counters start from zero at every restart anyway). Ids only grow for one bot's rows, because
-    one daemon writes them, one committed transaction after another.
+    counters start from zero at every restart anyway). Other bots' rows are read past: a cursor
+    may move beyond this bot's rows because this bot's own rows are all committed before each
+    read (one daemon writes them, on the thread that reads them).
     """
 
     def __init__(self, journal: Journal) -> None:
@@ -419,17 +421,21 @@ class JournalTail:
     def read(self, run_id: int | None) -> JournalNews:
         bot_id = self.journal.bot_id
         with self.journal.engine.connect() as conn:
-            events = conn.execute(_NEW_EVENTS, {"after": self._event, "bot": bot_id}).all()
-            fills = conn.execute(_NEW_FILLS, {"after": self._fill, "bot": bot_id}).all()
-            rejections = [] if run_id is None else conn.execute(
-                _NEW_REJECTIONS, {"after": self._rejection, "run": run_id}).all()
+            events = conn.execute(_NEW_EVENTS, {"after": self._event}).all()
+            owners: dict[int, str] = {}
+            if events:
+                ids = sorted({row.order_id for row in events})
+                owners = {row.id: row.strategy for row in conn.execute(_OWNERS, {"ids": ids, "bot": bot_id})}
+            fills = conn.execute(_NEW_FILLS, {"after": self._fill}).all()
+            rejections = conn.execute(_NEW_REJECTIONS, {"after": self._rejection}).all()
         self._event = max((row.id for row in events), default=self._event)
         self._fill = max((row.id for row in fills), default=self._fill)
         self._rejection = max((row.id for row in rejections), default=self._rejection)
         return JournalNews(
-            events=[(row.strategy, row.event) for row in events],
-            fills=[FillFact(row.strategy, row.side, row.liquidity, row.price, row.quantity, row.fee) for row in fills],
-            rejections=[(row.strategy, row.rule) for row in rejections],
+            events=[(owners[row.order_id], row.event) for row in events if row.order_id in owners],
+            fills=[FillFact(row.strategy, row.side, row.liquidity, row.price, row.quantity, row.fee)
+                   for row in fills if row.bot_id == bot_id],
+            rejections=[(row.strategy, row.rule) for row in rejections if run_id is not None and row.run_id == run_id],
         )
 
 

@@ -25,7 +25,9 @@ from botkit.breaker import CircuitBreaker
 from botkit.client import ButtercoinClient, NotFoundError, RetryPolicy, TransportError
 from botkit.client.client import endpoint_template
 from botkit.errors import MarketDataError, OrderRejected, VenueError, VenueUnavailable
-from botkit.metrics import Metrics, skip_reason
+from botkit.journal import Journal
+from botkit.metrics import JournalTail, Metrics, skip_reason
+from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
 from botkit.scheduler import Daemon
 from tests.ops.helpers import (
     GENEROUS,
@@ -156,6 +158,36 @@ def test_every_metric_is_named_typed_documented_and_labelled_by_bot(sandbox: Any
 ])
 def test_skip_reasons(error: BaseException, reason: str) -> None:
     assert skip_reason(error) == reason
+
+
+def test_the_journal_tail_reads_only_its_own_bots_new_rows(journal_url: str, bot_id: str) -> None:
+    mine, other = Journal(journal_url, f"{bot_id}-mine"), Journal(journal_url, f"{bot_id}-other")
+    tail = JournalTail(mine)
+    run, other_run = mine.begin_run("live", 1), other.begin_run("live", 1)
+
+    def order(journal: Journal, run_id: int, exchange_id: str, fill: bool) -> None:
+        record = journal.record_pending(run_id, "live", "mm", "", Side.BUY, "limit", D("400"), D("0.1"), 2)
+        journal.bind(record, exchange_id, 3)
+        if fill:
+            done = Fill(exchange_id, D("400"), D("0.1"), D("0.04"), Liquidity.MAKER, 4, 0)
+            journal.apply(record, Order(exchange_id, Side.BUY, OrderType.LIMIT, OrderStatus.FILLED, D("400"),
+                                        D("0.1"), D("0.1"), 2, fills=(done,)), run_id, 4)
+
+    order(other, other_run, f"{bot_id}-o1", fill=True)
+    other.record_rejection(other_run, 5, "mm", "price_band", "too far", "buy 1 @ 1")
+    order(mine, run, f"{bot_id}-m1", fill=False)
+    mine.record_rejection(run, 5, "mm", "max_position", "too big", "buy 9 @ 400")
+    order(other, other_run, f"{bot_id}-o2", fill=True)
+    news = tail.read(run)
+    assert news.events == [("mm", "pending"), ("mm", "placed")]
+    assert (news.fills, news.rejections) == ([], [("mm", "max_position")])
+    order(mine, run, f"{bot_id}-m2", fill=True)
+    again = tail.read(run)  # only what is new since the last read
+    assert again.events == [("mm", "pending"), ("mm", "placed"), ("mm", "fill"), ("mm", "filled")]
+    assert [(f.quantity, f.fee, f.liquidity) for f in again.fills] == [(D("0.1"), D("0.04"), "maker")]
+    assert again.rejections == []
+    mine.close()
+    other.close()
 
 
 # ---------------------------------------------------------------------- a bot through the daemon
