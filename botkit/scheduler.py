@@ -32,6 +32,12 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _drop_max_instances(record: logging.LogRecord) -> bool:
+    """APScheduler warns at every run skipped behind a slow tick (hundreds a minute at a short
+    interval); the daemon counts those and reports them once a minute instead."""
+    return "maximum number of running instances reached" not in record.getMessage()
+
+
 def _retry_at(exc: BaseException) -> float | None:
     """When the venue said to come back, on the monotonic clock the breaker uses."""
     if not isinstance(exc, VenueUnavailable) or exc.retry_at_ms is None:
@@ -146,6 +152,7 @@ class Daemon:
         engine.start(now_ms())
         if install_signals:
             self._install_signals()
+        logging.getLogger("apscheduler.scheduler").addFilter(_drop_max_instances)
         scheduler = BackgroundScheduler(timezone=UTC)
         scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
         scheduler.add_job(self.tick, "interval", seconds=self.interval, id="tick", max_instances=1,

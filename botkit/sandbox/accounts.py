@@ -9,6 +9,7 @@ withdrawals hold back, so ``available = balance - reserved``.
 from __future__ import annotations
 
 import secrets
+from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -79,6 +80,7 @@ class Account:
 
     __slots__ = (
         "balances",
+        "closed_ids",
         "confirm_withdrawals",
         "deposit_address",
         "key",
@@ -113,6 +115,8 @@ class Account:
         self.last_timestamp = last_timestamp
         self.order_ids: list[str] = []
         """Creation order; the API shows them newest first."""
+        self.closed_ids: deque[str] = deque()
+        """Finished orders, oldest first: the history the exchange forgets from the front."""
         self.transaction_ids: list[str] = []
 
     def available(self, currency: str) -> Decimal:

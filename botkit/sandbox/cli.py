@@ -109,6 +109,8 @@ RATE = click.FloatRange(0, 1)
 @click.option("--withdraw-delay", type=click.FloatRange(0), default=5.0, show_default=True,
               help="Seconds before a withdrawal or bitcoin send completes.")
 @click.option("--threads", type=click.IntRange(1), default=8, show_default=True, help="HTTP worker threads.")
+@click.option("--order-history", type=click.IntRange(1), default=2000, show_default=True,
+              help="Finished orders kept per account; older ones are forgotten (memory stays bounded).")
 @click.option("--error-rate", type=RATE, default=0.0, help="Fault: fraction of /v1 calls answered 500/503.")
 @click.option("--latency-ms", type=click.IntRange(0), default=0, help="Fault: delay added to calls.")
 @click.option("--latency-rate", type=RATE, default=1.0, help="Fault: fraction of calls delayed.")
@@ -134,6 +136,7 @@ def sandbox_command(
     deposit_delay: float,
     withdraw_delay: float,
     threads: int,
+    order_history: int,
     error_rate: float,
     latency_ms: int,
     latency_rate: float,
@@ -171,6 +174,7 @@ def sandbox_command(
             withdraw_delay=withdraw_delay,
             start_price=start_price,
             threads=threads,
+            order_history=order_history,
         )
     except (StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -142,6 +142,7 @@ class Exchange:
         deposit_delay_ms: int = 5000,
         withdraw_delay_ms: int = 5000,
         trade_history: int = 1000,
+        order_history: int = 2000,
     ) -> None:
         self.lock = threading.RLock()
         self.fee_schedule = fees or FeeSchedule()
@@ -157,6 +158,9 @@ class Exchange:
         self._transactions: dict[str, Transaction] = {}
         self._due: list[tuple[int, str]] = []
         self._trades: deque[TradeRecord] = deque(maxlen=trade_history)
+        self.order_history = order_history
+        """Finished orders kept per account; older ones are forgotten, so that a long-running
+        exchange (the embedded one inside ``botkit run``) does not grow without bound."""
         self._last_price = 0
         self._order_seq = 0
         self._tx_seq = 0
@@ -462,6 +466,17 @@ class Exchange:
                 self._changes.deleted_orders.add(order.order_id)
         else:
             self._touch_order(order)
+            self._remember_closed(self._accounts[order.key], order.order_id)
+
+    def _remember_closed(self, account: Account, order_id: str) -> None:
+        account.closed_ids.append(order_id)
+        while len(account.closed_ids) > self.order_history:
+            old = account.closed_ids.popleft()
+            self._orders.pop(old, None)
+            account.order_ids.remove(old)
+            if self._changes is not None:
+                self._changes.orders.discard(old)
+                self._changes.deleted_orders.add(old)
 
     def cancel_order(self, key: str, order_id: str) -> None:
         """Cancel an open order of ``key``: 404 if it is not theirs, 400 if no longer open."""
@@ -875,6 +890,8 @@ class Exchange:
                 account = self._accounts[order.key]
                 if account.kind == USER:
                     account.order_ids.append(order.order_id)
+                    if order.status not in OPEN_STATUSES:
+                        account.closed_ids.append(order.order_id)
                 if order.status in OPEN_STATUSES:
                     currency = order.reserve_currency
                     account.reserved[currency] = money.add(account.reserved[currency], order.reserved)

@@ -234,7 +234,7 @@ class Stats:
         """Injected faults per kind (latency counted as ``"latency"``)."""
         self.fault_routes: Counter[tuple[str, str, str]] = Counter()
         """Injected faults per ``(kind, method, template)``."""
-        self.timeline: deque[tuple[float, str, str, str]] = deque(maxlen=100_000)
+        self.timeline: deque[tuple[float, str, str, str]] = deque(maxlen=20_000)
         """The last requests and faults in order: ``(epoch seconds, "request" or the fault kind,
         method, template)``; lets a test check *when* a client came back after a 429."""
 

@@ -131,6 +131,7 @@ class Sandbox:
         threads: int = 8,
         save_interval: float = 1.0,
         clock: Clock | None = None,
+        order_history: int = 2000,
     ) -> None:
         if market not in ("sim", "off"):
             raise ValueError(f"market must be 'sim' or 'off', not {market!r}")
@@ -145,6 +146,7 @@ class Sandbox:
             clock=clock,
             deposit_delay_ms=round(deposit_delay * 1000),
             withdraw_delay_ms=round(withdraw_delay * 1000),
+            order_history=order_history,
         )
         self.state_path = None if state_path is None else Path(state_path)
         self.store: Store | None = None
