@@ -316,3 +316,19 @@ def test_nothing_is_created_or_destroyed(
             assert available[currency] >= 0
     bids, asks = ex.depth()
     assert not bids or not asks or bids[0][0] < asks[0][0]
+
+
+def test_finished_orders_beyond_the_history_are_forgotten_open_ones_never() -> None:
+    """The exchange's memory stays bounded however long it runs (the soak found it growing)."""
+    exchange = Exchange(order_history=3)
+    exchange.add_account(SandboxAccount("k", "s" * 20, {"USD": Decimal(10000), "BTC": Decimal(10)}))
+    resting = exchange.submit_order("k", "buy", "limit", Decimal("100.00"), Decimal("0.1"))
+    finished = []
+    for _ in range(5):
+        order_id = exchange.submit_order("k", "sell", "limit", Decimal("500.00"), Decimal("0.1"))
+        exchange.cancel_order("k", order_id)
+        finished.append(order_id)
+    kept = [o.order_id for o in exchange.orders("k")]
+    assert kept == [*reversed(finished[2:]), resting]  # newest first; the open one stays
+    with pytest.raises(ExchangeError):
+        exchange.order("k", finished[0])
