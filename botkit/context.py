@@ -49,6 +49,10 @@ class StrategyState(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"StrategyState({self._data!r})"
 
+    @property
+    def dirty(self) -> bool:
+        return bool(self._dirty)
+
     def take_changes(self) -> dict[str, Any | None]:
         """The keys changed since the last call, with their values (None: deleted)."""
         changes = {key: self._data.get(key) for key in self._dirty}
@@ -82,6 +86,15 @@ class StrategyContext:
         if key in _FIXED and hasattr(self, key):
             raise AttributeError(f"ctx.{key} cannot be replaced")
         object.__setattr__(self, key, value)
+
+    def refresh(self, now: int, position: Decimal, balances: Balances, open_orders: tuple[Order, ...]) -> None:
+        """The engine's update before each hook call (one call, past the attribute guard: this
+        runs for every strategy on every tick of a backtest)."""
+        setter = object.__setattr__
+        setter(self, "now", now)
+        setter(self, "position", position)
+        setter(self, "balances", balances)
+        setter(self, "open_orders", open_orders)
 
     @classmethod
     def create(cls, name: str, params: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> StrategyContext:

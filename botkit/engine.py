@@ -171,13 +171,14 @@ class Engine:
     def tick(self, snapshot: Snapshot) -> TickReport:
         """Process one snapshot; never raises for venue or strategy trouble (it is reported)."""
         now = snapshot.ts
-        report = TickReport(ts=now, mid=snapshot.mid, spread=snapshot.spread)
+        mid = snapshot.mid
+        report = TickReport(ts=now, mid=mid, spread=None if mid is None else snapshot.spread)
         self.ticks += 1
         self.last_snapshot = snapshot
         self.venue.observe(snapshot)
         synced = self._sync(now, report)
         self._resolve_unknown(now, report)
-        account_known = self._refresh_account(now, snapshot, report) and synced
+        account_known = self._refresh_account(now, snapshot, report, mid) and synced
         if not account_known:
             # Orders or balances could not be read: strategies and risk rules would decide on a
             # stale account (a fill not yet seen, a position past its limit), so nobody trades.
@@ -222,7 +223,8 @@ class Engine:
 
     # ------------------------------------------------------------------ account
 
-    def _refresh_account(self, now: int, snapshot: Snapshot, report: TickReport | None) -> bool:
+    def _refresh_account(self, now: int, snapshot: Snapshot, report: TickReport | None,
+                         mid: Decimal | None) -> bool:
         """Update balances (when due), equity and the risk view; False when balances were due but
         could not be read."""
         known = True
@@ -234,7 +236,6 @@ class Engine:
             except VenueError as exc:
                 _report_error(report, f"balances unavailable: {exc}")
                 known = False
-        mid = snapshot.mid
         if mid is not None and self.balances:
             self.equity = self.balances.usd + self.balances.btc * mid
             if self.start_equity is None:
@@ -254,15 +255,15 @@ class Engine:
         return known
 
     def _refresh_ctx(self, host: StrategyHost, now: int) -> None:
-        ctx = host.ctx
-        ctx.now = now
-        ctx.position = self.positions.get(host.name, ZERO)
-        ctx.balances = self.balances
-        ctx.open_orders = tuple(_as_order(r) for r in self.live.values()
-                                if r.strategy == host.name and (r.status in OPEN_STATUSES or r.is_unresolved))
+        name = host.name
+        mine = tuple(_as_order(r) for r in self.live.values()
+                     if r.strategy == name and (r.status in OPEN_STATUSES or r.is_unresolved)) if self.live else ()
+        host.ctx.refresh(now, self.positions.get(name, ZERO), self.balances, mine)
 
     def _save_state(self, host: StrategyHost) -> bool:
         """Journal the strategy's state changes; False (a failure of the strategy) if they cannot be."""
+        if not host.ctx.state.dirty:
+            return True
         changes = host.ctx.state.take_changes()
         if changes:
             try:
