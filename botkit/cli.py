@@ -1,31 +1,42 @@
-"""The ``botkit`` command. Each subcommand lives beside the part it drives and is added here."""
+"""The ``botkit`` command. Each subcommand lives beside the part it drives and is imported only
+when it is used: ``botkit journal`` need not load the backtester's numpy, nor ``botkit sandbox``
+the journal's SQLAlchemy (click's lazy-group pattern)."""
 
 from __future__ import annotations
+
+import importlib
 
 import click
 
 from botkit import __version__
 
+COMMANDS: dict[str, str] = {
+    "run": "botkit.run_cli:run",
+    "strategies": "botkit.run_cli:strategies",
+    "journal": "botkit.run_cli:journal",
+    "status": "botkit.status:status",
+    "sandbox": "botkit.sandbox.cli:sandbox_command",
+    "backtest": "botkit.backtest.cli:backtest",
+    "record": "botkit.backtest.cli:record",
+    "data": "botkit.backtest.cli:data",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = COMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{COMMANDS[cmd_name]} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="botkit")
 def main() -> None:
     """Trading bots on the Buttercoin REST API v1: run, record, backtest, and a local sandbox exchange."""
-
-
-def _register() -> None:
-    from botkit.run_cli import journal, run, strategies
-
-    main.add_command(run)
-    main.add_command(strategies)
-    main.add_command(journal)
-    from botkit.status import status
-    main.add_command(status)
-    from botkit.sandbox.cli import sandbox_command
-    main.add_command(sandbox_command)
-    from botkit.backtest.cli import commands as backtest_commands
-    for command in backtest_commands():
-        main.add_command(command)
-
-
-_register()
