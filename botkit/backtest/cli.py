@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
-import os
 import signal
 import sys
 import time
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from botkit.config import DEFAULT_CONFIG_NAME
 from botkit.errors import ConfigError, DataFileError
 from botkit.run_cli import config_option, fail_cleanly, load_config
+
+if TYPE_CHECKING:
+    from botkit.backtest.sweep import SweepExecutor
 
 log = logging.getLogger("botkit.backtest")
 
@@ -90,19 +93,6 @@ def _sweep_grid(sweeps: Sequence[str]) -> list[tuple[tuple[str, str], list[Any]]
     return grid
 
 
-def _sweep_one(job: tuple[Path | None, dict[str, Any], dict[str, dict[str, Any]]]) -> dict[str, Any]:
-    """One point of a sweep, in a worker process: the config is re-read there."""
-    from botkit.backtest.report import metrics_dict
-    from botkit.backtest.runner import BacktestSettings, run_backtest
-
-    config_path, settings_kwargs, params = job
-    logging.getLogger("botkit").setLevel(logging.ERROR)
-    cfg = load_config(config_path)
-    settings = BacktestSettings(**{**settings_kwargs, "params": params})
-    result = run_backtest(cfg, settings)
-    return metrics_dict(result.metrics)
-
-
 def _rank_key(metric: str) -> Any:
     def key(row: Mapping[str, Any]) -> tuple[int, float]:
         value = row.get(metric)
@@ -134,7 +124,15 @@ def _rank_key(metric: str) -> Any:
               help="Write report.json, fills.csv, orders.csv and equity.png here.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY=V1,V2,...",
               help="Run every combination of these parameter values (repeatable) and rank them.")
-@click.option("--workers", default=0, type=click.IntRange(min=0), help="Processes for a sweep (0: one per CPU).")
+@click.option("--workers", default=0, type=click.IntRange(min=0),
+              help="Processes for a sweep (0: one per CPU; with --executor dask and no --scheduler: the "
+                   "LocalCluster's workers, 0: 2).")
+@click.option("--executor", default="local", show_default=True, type=click.Choice(["local", "dask"]),
+              help="Where a sweep's runs go: a local process pool, or a Dask cluster (pip install \"botkit[dask]\").")
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="With --executor dask: the cluster's scheduler (default: a LocalCluster on this machine).")
+@click.option("--scheduler-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to wait for --scheduler and its first worker.")
 @click.option("--rank-by", default="total_return", show_default=True, type=click.Choice(RANKABLE),
               help="Metric that orders the sweep's table (best first).")
 @click.option("--bar-seconds", default=60, show_default=True, type=click.IntRange(min=1),
@@ -147,8 +145,9 @@ def _rank_key(metric: str) -> Any:
 @fail_cleanly
 def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str, ...], strategy_paths: tuple[Path, ...],
              params: tuple[str, ...], initial: str, maker_fee_bps: str, taker_fee_bps: str, latency_ms: int,
-             report_dir: Path | None, sweeps: tuple[str, ...], workers: int, rank_by: str, bar_seconds: int,
-             limit: int | None, strict: bool, journal_url: str | None, verbose: bool, progress: bool | None) -> None:
+             report_dir: Path | None, sweeps: tuple[str, ...], workers: int, executor: str, scheduler: str | None,
+             scheduler_timeout: float, rank_by: str, bar_seconds: int, limit: int | None, strict: bool,
+             journal_url: str | None, verbose: bool, progress: bool | None) -> None:
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
 
     The fill model, the metrics and the file formats are described in docs/backtesting.md.
@@ -157,6 +156,9 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     from botkit.backtest.runner import BacktestSettings, run_backtest
     from botkit.backtest.sample import SAMPLE
 
+    if not sweeps and (executor != "local" or scheduler is not None):
+        raise ConfigError("--scheduler" if scheduler is not None else "--executor", "only applies to a sweep",
+                          "add --sweep NAME.KEY=v1,v2,...")
     cfg = load_config(config_path)
     logs.configure("text", "WARNING", cfg.secrets)
     if not verbose:  # refusals are counted in the table and kept in the journal; one line each floods
@@ -182,7 +184,12 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
         "journal_url": journal_url,
     }
     if sweeps:
-        _run_sweep(config_path, settings_kwargs, overrides, _sweep_grid(sweeps), workers, rank_by, report_dir)
+        from botkit.backtest.sweep import make_executor
+
+        grid = _sweep_grid(sweeps)
+        pool = make_executor(executor, workers=workers, scheduler=scheduler, timeout=scheduler_timeout,
+                             quiet=not verbose)
+        _run_sweep(config_path, settings_kwargs, overrides, grid, pool, rank_by, report_dir, progress)
         return
     settings = BacktestSettings(**settings_kwargs, params=overrides)
     result = run_backtest(cfg, settings, report_dir=report_dir, progress=progress)
@@ -194,30 +201,36 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
 
 
 def _run_sweep(config_path: Path | None, settings_kwargs: dict[str, Any], base: dict[str, dict[str, Any]],
-               grid: list[tuple[tuple[str, str], list[Any]]], workers: int, rank_by: str,
-               report_dir: Path | None) -> None:
+               grid: list[tuple[tuple[str, str], list[Any]]], executor: SweepExecutor, rank_by: str,
+               report_dir: Path | None, progress: bool | None) -> None:
+    """Run the grid on ``executor`` and rank it: the same rows, table and files whatever the executor."""
+    from botkit.backtest.report import metrics_dict
+    from botkit.backtest.sweep import SweepJob, run_sweep
+
     names = [f"{name}.{key}" for (name, key), _ in grid]
     combos = list(itertools.product(*(values for _, values in grid)))
+    # Absolute paths, and the config file resolved here: a worker's working directory is not ours.
+    if config_path is None and Path(DEFAULT_CONFIG_NAME).is_file():
+        config_path = Path(DEFAULT_CONFIG_NAME)
+    config_file = config_path.resolve() if config_path is not None else None
+    settings = {**settings_kwargs, "data": Path(settings_kwargs["data"]).resolve(),
+                "strategy_paths": tuple(Path(p).resolve() for p in settings_kwargs["strategy_paths"])}
     jobs = []
     for combo in combos:
         params = {name: dict(table) for name, table in base.items()}
         for ((strategy, key), _), value in zip(grid, combo, strict=True):
             params.setdefault(strategy, {})[key] = value
-        jobs.append((config_path, settings_kwargs, params))
-    processes = workers or os.cpu_count() or 1
-    click.echo(f"sweep: {len(jobs)} runs on {min(processes, len(jobs))} process(es)", err=True)
-    if processes == 1 or len(jobs) == 1:
-        results = [_sweep_one(job) for job in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=min(processes, len(jobs))) as pool:
-            results = list(pool.map(_sweep_one, jobs))
-    rows = [{**dict(zip(names, (str(v) for v in combo), strict=True)), **metrics}
+        label = " ".join(f"{n}={v}" for n, v in zip(names, combo, strict=True))
+        jobs.append(SweepJob(config_file, settings, params, label))
+    results = run_sweep(jobs, executor, progress=progress, announce=lambda line: click.echo(line, err=True))
+    rows = [{**dict(zip(names, (str(v) for v in combo), strict=True)), **metrics_dict(metrics)}
             for combo, metrics in zip(combos, results, strict=True)]
     rows.sort(key=_rank_key(rank_by))
     click.echo(sweep_table(rows, names, rank_by))
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
         write_sweep_csv(report_dir / "sweep.csv", rows, names)
+        write_sweep_json(report_dir / "sweep.json", rows, names, rank_by)
         if len(names) == 2:
             sweep_heatmap(report_dir / "heatmap.png", rows, names, rank_by)
         click.echo(f"sweep written to {report_dir}/", err=True)
@@ -252,6 +265,17 @@ def write_sweep_csv(path: Path, rows: Sequence[Mapping[str, Any]], names: Sequen
         writer.writerow(["rank", *columns])
         for rank, row in enumerate(rows, 1):
             writer.writerow([rank, *("" if row.get(c) is None else row.get(c) for c in columns)])
+
+
+def write_sweep_json(path: Path, rows: Sequence[Mapping[str, Any]], names: Sequence[str], rank_by: str) -> None:
+    """The ranked rows for programs: money as exact decimal strings, as in ``report.json``.
+
+    Nothing about where the sweep ran (executor, workers, absolute paths) goes in, so the file is
+    byte-identical from the local pool and from a Dask cluster.
+    """
+    document = {"rank_by": rank_by, "parameters": list(names),
+                "runs": [{"rank": rank, **row} for rank, row in enumerate(rows, 1)]}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 def sweep_heatmap(path: Path, rows: Sequence[Mapping[str, Any]], names: Sequence[str], metric: str) -> None:
@@ -510,8 +534,3 @@ def data_sandbox_sample(out: Path, count: int, seed: int) -> None:
 
     record_sample(out, count, seed=seed)
     click.echo(f"{count} snapshot(s) of the sandbox's market written to {out}", err=True)
-
-
-def commands() -> Iterable[click.Command]:
-    """The commands to add to ``botkit``."""
-    return (backtest, record, data)
