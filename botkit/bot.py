@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,10 @@ def build_strategies(config: Config, pm: Any, extra_paths: Sequence[Path] = (), 
     chosen = list(only) if only else list(config.enabled_strategies())
     tables: dict[str, dict[str, Any]] = {name: dict(config.strategies.get(name, {})) for name in chosen}
     for name, overrides in (params or {}).items():
-        tables.setdefault(name, {}).update(overrides)
+        if name not in tables:
+            raise ConfigError(f"--param {name}.*", f"strategy {name} is not enabled in this run",
+                              f"enable it in the config or add --strategy {name}")
+        tables[name].update(overrides)
     hosts = []
     for name, table in tables.items():
         spec: StrategySpec | None = specs.get(name)
@@ -161,7 +165,10 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         market_data = LiveMarketData(api)
         venue: Any
         venue = _paper_venue(api, config) if dry_run else LiveVenue(api)
-        journal = Journal(config["journal"]["url"], bot_id=config["bot"]["id"],
+        # Paper orders and fills are journaled under their own bot id, so they never mix with the
+        # live bot's reconciliation, positions, PnL or status.
+        bot_id = paper_bot_id(config["bot"]["id"]) if dry_run else config["bot"]["id"]
+        journal = Journal(config["journal"]["url"], bot_id=bot_id,
                           auto_upgrade=config["journal"]["auto_upgrade"])
         closers.append(journal.close)
         journal.acquire()
@@ -180,5 +187,12 @@ def _paper_venue(api: Buttercoin, config: Config) -> Any:
 
     balances = api.balances()
     paper = config["paper"]
+    # Ids unique across sessions: the journal keeps every paper session's orders side by side.
+    prefix = f"paper-{time.time_ns() // 1_000_000}-"
     return SimulatedVenue(initial=dict(balances.amounts), maker_fee_bps=paper["maker_fee_bps"],
-                          taker_fee_bps=paper["taker_fee_bps"], name="paper")
+                          taker_fee_bps=paper["taker_fee_bps"], name="paper", id_prefix=prefix)
+
+
+def paper_bot_id(bot_id: str) -> str:
+    """The journal's bot id of ``bot_id``'s paper sessions (``botkit run --dry-run``)."""
+    return f"{bot_id}.paper"

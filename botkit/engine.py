@@ -145,10 +145,13 @@ class Engine:
             self._refresh_ctx(host, now)
             self._call(host, "botkit_on_stop", ctx=host.ctx)
         if self.settings.on_shutdown == "cancel":
+            final = TickReport(ts=now)  # fills that race the cancels count in the run's totals
             for record in list(self.live.values()):
                 if record.exchange_order_id and record.status in OPEN_STATUSES:
                     self._send_cancel(record, now, force=True)
-            self._sync(now)
+                    final.cancelled += 1
+            self._sync(now, final)
+            self._add_totals(final)
         summary = self.summary()
         self.journal.end_run(self.run_id, now, status, summary)
         log.info("run %d %s: %s", self.run_id, status, _summary_line(summary))
@@ -586,7 +589,10 @@ def _tick_line(r: TickReport) -> str:
 
 
 def _summary_line(summary: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in summary.items() if k != "positions")
+    def shown(value: Any) -> Any:
+        return value.quantize(Decimal("0.01")) if isinstance(value, Decimal) else value
+
+    return ", ".join(f"{k}={shown(v)}" for k, v in summary.items() if k != "positions")
 
 
 __all__ = ["Engine", "EngineSettings", "Fill", "TickReport"]

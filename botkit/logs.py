@@ -74,5 +74,5 @@ def configure(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = (
     handler._botkit = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("urllib3", "waitress", "apscheduler.scheduler", "apscheduler.executors.default"):
+    for noisy in ("urllib3", "waitress", "apscheduler.scheduler", "apscheduler.executors.default", "alembic"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -187,8 +187,16 @@ def resolve_params(spec: StrategySpec, given: Mapping[str, Any], where: str) -> 
 
 def register(pm: pluggy.PluginManager, plugins: Iterable[tuple[str, object]]) -> None:
     """Register plugins by name and check that no hook name is misspelt."""
-    for name, plugin in plugins:
-        if pm.is_registered(plugin):
-            continue
-        pm.register(plugin, name=name)
-    pm.check_pending()
+    current = ""
+    try:
+        for name, plugin in plugins:
+            current = name
+            if pm.is_registered(plugin):
+                continue
+            pm.register(plugin, name=name)
+        current = ""
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = current or pm.get_name(exc.plugin) or "?"
+        reason = " ".join(str(exc).split(" in plugin ")[0].split())
+        raise PluginError(f"plugin {name}: {reason} (hooks are botkit_*: see docs/strategies.md)") from None

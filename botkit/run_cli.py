@@ -148,8 +148,13 @@ def strategies(config_path: Path | None, strategy_paths: tuple[Path, ...]) -> No
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("--run", "run_id", type=int, help="Only this run's records.")
+@click.option("--bot", "bot_id", metavar="ID",
+              help="Another bot's records: default [bot] id; paper runs are ID.paper, backtests kept with "
+                   "--journal are 'backtest'.")
+@click.option("--paper", is_flag=True, help="This bot's paper (--dry-run) sessions.")
 @fail_cleanly
-def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None) -> None:
+def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None, bot_id: str | None,
+            paper: bool) -> None:
     """Show the journal's orders, fills or PnL, or apply pending schema migrations (upgrade)."""
     from botkit.journal import Journal, queries
     from botkit.output import render
@@ -164,7 +169,11 @@ def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None) -
         click.echo(f"journal schema: {before or 'none'} -> {after}" if before != after
                    else f"journal schema is up to date ({after})")
         return
-    store = Journal(cfg["journal"]["url"], bot_id=cfg["bot"]["id"], auto_upgrade=cfg["journal"]["auto_upgrade"])
+    from botkit.bot import paper_bot_id
+
+    bot = bot_id or cfg["bot"]["id"]
+    store = Journal(cfg["journal"]["url"], bot_id=paper_bot_id(bot) if paper else bot,
+                    auto_upgrade=cfg["journal"]["auto_upgrade"])
     try:
         if what == "orders":
             click.echo(render(queries.orders(store, run_id), fmt, queries.ORDER_COLUMNS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from botkit.pnl import PnL
 ORDER_COLUMNS = ("id", "exchange_order_id", "strategy", "side", "order_type", "price", "quantity",
                  "filled_quantity", "average_price", "fees", "status", "flag", "created_at", "run_id")
 FILL_COLUMNS = ("exchange_order_id", "strategy", "side", "price", "quantity", "fee", "liquidity", "ts", "run_id")
+DISPLAY_STEP = Decimal("0.00000001")
 PNL_COLUMNS = ("strategy", "fills", "position", "average_cost", "volume", "realized_pnl", "fees", "net_pnl")
 
 
@@ -57,8 +59,15 @@ def pnl(journal: Journal, run_id: int | None = None) -> list[dict[str, Any]]:
 
 
 def _pnl_row(name: str, book: PnL) -> dict[str, Any]:
-    return {"strategy": name, "fills": book.fills, "position": book.position, "average_cost": book.average_cost,
-            "volume": book.volume, "realized_pnl": book.realized, "fees": book.fees, "net_pnl": book.net}
+    # Average cost is a ratio, so it and what derives from it carry up to 28 digits: shown to
+    # 1e-8 USD (a hundred-millionth of a cent is far below any fee), fills and fees stay exact.
+    return {"strategy": name, "fills": book.fills, "position": book.position,
+            "average_cost": _display(book.average_cost), "volume": book.volume,
+            "realized_pnl": _display(book.realized), "fees": book.fees, "net_pnl": _display(book.net)}
+
+
+def _display(value: Decimal) -> Decimal:
+    return value.quantize(DISPLAY_STEP).normalize() if value else value
 
 
 def runs(journal: Journal) -> list[Run]:

@@ -41,7 +41,7 @@ size = 0.05
     live = _botkit("run", "--config", str(config), "--dry-run", "--record", "rec.jsonl", "--duration", "8",
                    cwd=tmp_path)
     assert live.returncode == 0, live.stderr[-3000:]
-    journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")
+    journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}", "default.paper")  # paper's own bot id
     (run,) = queries.runs(journal)
     assert run.venue == "paper"
     paper = [(o["side"], o["price"], o["quantity"], o["filled_quantity"]) for o in queries.orders(journal)]

@@ -110,9 +110,7 @@ def test_params_are_typed_by_their_defaults(tmp_path: Path) -> None:
 def test_misspelt_hook_is_caught_by_check_pending(tmp_path: Path) -> None:
     _write(tmp_path, "typo", MODULE_STRATEGY + "\n@hookimpl\ndef botkit_on_snapshoot(snapshot):\n    pass\n")
     spec = discover([tmp_path], entry_point_strategies=False)["typo"]
-    from pluggy import PluginValidationError
-
-    with pytest.raises(PluginValidationError, match="botkit_on_snapshoot"):
+    with pytest.raises(PluginError, match="plugin typo: unknown hook 'botkit_on_snapshoot'"):
         register(make_manager(), [("typo", spec.plugin)])
 
 
@@ -125,3 +123,27 @@ def test_botkit_strategies_lists_source_params_and_doc(tmp_path: Path) -> None:
     assert f"source: {tmp_path / 'mine' / 'buyer.py'}" in result.stdout
     assert "params: size=0.01, label=x, levels=3, active=True" in result.stdout
     assert "Buys a little on every snapshot." in result.stdout
+
+
+@pytest.mark.parametrize("bad", ["def botkit_on_snapshoot(snapshot, ctx):", "def botkit_on_snapshot(snap, ctx):"])
+def test_cli_refuses_a_bad_hook_in_one_line(tmp_path: Path, bad: str) -> None:
+    """Found by a newcomer trial: a misspelt hook or argument gave a 15-line pluggy traceback."""
+    _write(tmp_path / "mine", "oops", f"from botkit import hookimpl\n\n@hookimpl\n{bad}\n    return None\n")
+    (tmp_path / "c.toml").write_text(f'strategy_paths = ["{tmp_path / "mine"}"]\n[strategies.oops]\n')
+    result = subprocess.run([sys.executable, "-m", "botkit", "run", "--config", str(tmp_path / "c.toml")],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60, check=False)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "plugin oops:" in result.stderr
+
+
+def test_a_param_for_a_strategy_that_is_not_enabled_is_refused_not_enabling_it() -> None:
+    """Found by a newcomer trial: --param quietly ran a strategy the config had turned off."""
+    from botkit import config
+    from botkit.bot import build_strategies
+
+    cfg = config.parse({"strategy_paths": [], "strategies": {"market_maker": {"enabled": False}}}, environ={})
+    with pytest.raises(ConfigError, match="strategy market_maker is not enabled"):
+        build_strategies(cfg, make_manager(), params={"market_maker": {"spread_bps": 15}})
+    hosts = build_strategies(cfg, make_manager(), only=["market_maker"], params={"market_maker": {"spread_bps": 15}})
+    assert hosts[0].ctx.params["spread_bps"] == 15
