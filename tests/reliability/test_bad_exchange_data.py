@@ -555,7 +555,8 @@ def test_bad_order_listing_is_reported_and_not_journaled(two_sided: Rig, data: s
 
 
 def test_bad_balances_before_any_good_ones_place_nothing(tmp_path: Path, tally: Figures) -> None:
-    """With no balances ever read, the risk rules see nothing available: no order goes out."""
+    """With no balances ever read, no strategy is asked at all (the account's state is unknown),
+    so no order can go out."""
     server = LyingExchange()
     server.route("GET", "/v1/account/balances", Reply(200, b'{"USD": 1413.56, "BTC": -5}'))
     rigs = make_rig(tmp_path, 1, tally, server=server, first_tick=False)
@@ -564,7 +565,8 @@ def test_bad_balances_before_any_good_ones_place_nothing(tmp_path: Path, tally: 
         rig.daemon.tick()
         report = rig.reports[-1]
         assert any("balances.BTC" in e for e in report.errors), report.errors
-        assert report.rejected == 1
+        assert any("strategies not asked" in e for e in report.errors), report.errors
+        assert report.placed == 0
     assert server.posts() == 0
     rig.figures.update({"bad_answers": 3, "balances-before-any-good": 3})
     assert next(rigs, None) is None  # the rig's own end: stop, then journal against exchange
