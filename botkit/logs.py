@@ -17,31 +17,29 @@ from typing import Any
 REDACTED = "<redacted>"
 
 
-class RedactSecrets(logging.Filter):
-    """Replaces every registered secret in the final message text of each record."""
+class Redacting(logging.Formatter):
+    """Formats with ``inner``, then replaces every registered secret in the text it produced.
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    Redacting the output, not the record, leaves the record as it was for every other handler
+    (an earlier version rewrote ``record.msg`` in place, which changed what other handlers saw).
+    Secrets are also matched in their JSON-escaped form, for the JSON format.
+    """
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str] = ()) -> None:
         super().__init__()
-        self.secrets = {s for s in secrets if s and len(s) >= 4}
+        self.inner = inner
+        forms: set[str] = set()
+        for secret in secrets:
+            if secret and len(secret) >= 4:
+                forms.add(secret)
+                forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+        self.forms = sorted(forms, key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
-        text = message
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        if record.exc_info and record.exc_info[1] is not None:
-            exc_text = logging.Formatter().formatException(record.exc_info)
-            if any(s in exc_text for s in self.secrets):
-                for secret in self.secrets:
-                    exc_text = exc_text.replace(secret, REDACTED)
-                record.exc_info = None
-                text = f"{text}\n{exc_text}"
-        if text != message or record.args:
-            record.msg = text
-            record.args = None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for form in self.forms:
+            text = text.replace(form, REDACTED)
+        return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -62,11 +60,8 @@ class JsonFormatter(logging.Formatter):
 def configure(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = (), stream: Any = None) -> None:
     """Install botkit's handler on the root logger (replacing handlers installed by earlier calls)."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.addFilter(RedactSecrets(secrets))
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    inner = JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    handler.setFormatter(Redacting(inner, secrets))
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "_botkit", False):
@@ -74,5 +69,8 @@ def configure(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = (
     handler._botkit = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # Libraries' chatter (connection pools, the scheduler's job runs, migration set-up) only when
+    # the user asks for DEBUG.
+    quiet = logging.DEBUG if level == "DEBUG" else max(logging.WARNING, logging.getLevelName(level))
     for noisy in ("urllib3", "waitress", "apscheduler.scheduler", "apscheduler.executors.default", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(noisy).setLevel(quiet)

@@ -71,3 +71,25 @@ def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
 def bot_id() -> str:
     """A bot id of its own per test, so tests sharing the PostgreSQL database never see each other."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(autouse=True)
+def _isolate_logging() -> Iterator[None]:
+    """CLI commands run in-process (click's CliRunner) configure logging for a whole process: the
+    root handler and level, and quieter botkit loggers. Put it all back after each test, so no test
+    depends on which ran before it (a backtest command's quiet engine logger once hid the warnings
+    a later test looked for)."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, root_level = list(root.handlers), root.level
+    levels = {name: logger.level for name, logger in logging.root.manager.loggerDict.items()
+              if isinstance(logger, logging.Logger)}
+    yield
+    for handler in list(root.handlers):  # only botkit's own: pytest manages its capture handlers
+        if getattr(handler, "_botkit", False) and handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(root_level)
+    for name, logger in logging.root.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger):
+            logger.setLevel(levels.get(name, logging.NOTSET))

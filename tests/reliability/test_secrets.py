@@ -236,7 +236,9 @@ def test_json_logs_with_the_secret_in_the_environment_and_a_strategy_leaking_it(
     assert records and all({"ts", "level", "logger", "message"} <= set(r) for r in records)
     redacted = [r for r in records if "<redacted>" in r["message"]]
     assert any(r["logger"] == "botkit.strategy.leaky" for r in redacted), "the strategy's own log line"
-    assert any("cannot trade with <redacted>" in r["message"] and "Traceback" in r["message"] for r in redacted)
+    # the strategy's exception: its message in the log line, its traceback in "exc", both redacted
+    assert any("cannot trade with <redacted>" in r["message"] and "Traceback" in r.get("exc", "")
+               and "cannot trade with <redacted>" in r["exc"] for r in redacted)
     errors = [r for r in records if r["level"] in ("WARNING", "ERROR")]
     tally.add("error_lines", len(errors))
     assert_nowhere(run, tally, SECRET)
