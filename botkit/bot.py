@@ -147,21 +147,27 @@ def start_embedded_sandbox(config: Config) -> tuple[Any, str, str, str]:
     return sandbox, base_url, key, secret
 
 
+def connect(config: Config, closers: list[Callable[[], None]]) -> tuple[Buttercoin, str, str]:
+    """The typed client for the configured exchange, starting the embedded sandbox when no
+    ``base_url`` is set; returns (api, base_url, secret) and appends what must be closed."""
+    exchange = config["exchange"]
+    if config.uses_embedded_sandbox:
+        sandbox, base_url, key, secret = start_embedded_sandbox(config)
+        closers.append(sandbox.stop)
+    else:
+        base_url, key, secret = exchange["base_url"], exchange["api_key"], exchange["api_secret"]
+    client = ButtercoinClient(api_key=key, api_secret=secret, base_url=base_url,
+                              timeout=float(exchange["timeout_seconds"]))
+    closers.append(client.close)
+    return Buttercoin(client), base_url, secret
+
+
 def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Path] = ()) -> Bot:
     """Everything a daemon needs, started in the right order and closed in reverse."""
     plan = plan_engine(config, extra_paths=extra_paths)
     closers: list[Callable[[], None]] = []
     try:
-        exchange = config["exchange"]
-        if config.uses_embedded_sandbox:
-            sandbox, base_url, key, secret = start_embedded_sandbox(config)
-            closers.append(sandbox.stop)
-        else:
-            base_url, key, secret = exchange["base_url"], exchange["api_key"], exchange["api_secret"]
-        client = ButtercoinClient(api_key=key, api_secret=secret, base_url=base_url,
-                                  timeout=float(exchange["timeout_seconds"]))
-        closers.append(client.close)
-        api = Buttercoin(client)
+        api, base_url, secret = connect(config, closers)
         market_data = LiveMarketData(api)
         venue: Any
         venue = _paper_venue(api, config) if dry_run else LiveVenue(api)

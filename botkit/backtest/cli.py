@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import FrameType
@@ -377,23 +377,14 @@ def record_snapshots(cfg: Any, out: Path, *, interval: float, duration: float | 
                      stop: _Stop | None = None, progress: bool | None = None) -> tuple[int, int]:
     """Poll the exchange every ``interval`` seconds and append each snapshot to ``out``."""
     from botkit.backtest.jsonl import JsonlWriter
-    from botkit.bot import start_embedded_sandbox
-    from botkit.client import Buttercoin, ButtercoinClient
+    from botkit.bot import connect
     from botkit.errors import VenueError
     from botkit.live import LiveMarketData
 
-    closers = []
+    closers: list[Callable[[], None]] = []
     try:
-        exchange = cfg["exchange"]
-        if cfg.uses_embedded_sandbox:
-            sandbox, base_url, key, secret = start_embedded_sandbox(cfg)
-            closers.append(sandbox.stop)
-        else:
-            base_url, key, secret = exchange["base_url"], exchange["api_key"], exchange["api_secret"]
-        client = ButtercoinClient(api_key=key, api_secret=secret, base_url=base_url,
-                                  timeout=float(exchange["timeout_seconds"]))
-        closers.append(client.close)
-        market = LiveMarketData(Buttercoin(client))
+        api, _base_url, _secret = connect(cfg, closers)
+        market = LiveMarketData(api)
         bar = _record_bar(duration, interval, progress)
         written = gaps = 0
         started = time.monotonic()
