@@ -76,20 +76,24 @@ def bot_id() -> str:
 @pytest.fixture(autouse=True)
 def _isolate_logging() -> Iterator[None]:
     """CLI commands run in-process (click's CliRunner) configure logging for a whole process: the
-    root handler and level, and quieter botkit loggers. Put it all back after each test, so no test
-    depends on which ran before it (a backtest command's quiet engine logger once hid the warnings
-    a later test looked for)."""
+    root handler and level, and a quieter engine logger (``botkit backtest``). Every test starts
+    with botkit's loggers as a fresh process has them, whatever ran before it, even in a module-
+    or session-scoped fixture (a backtest command's quiet engine logger once hid the warnings a
+    later test looked for)."""
     import logging
+
+    def fresh() -> None:
+        for name, logger in logging.root.manager.loggerDict.items():
+            if isinstance(logger, logging.Logger) and (name == "botkit" or name.startswith("botkit.")):
+                logger.setLevel(logging.NOTSET)
+                logger.disabled = False
 
     root = logging.getLogger()
     handlers, root_level = list(root.handlers), root.level
-    levels = {name: logger.level for name, logger in logging.root.manager.loggerDict.items()
-              if isinstance(logger, logging.Logger)}
+    fresh()
     yield
     for handler in list(root.handlers):  # only botkit's own: pytest manages its capture handlers
         if getattr(handler, "_botkit", False) and handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(root_level)
-    for name, logger in logging.root.manager.loggerDict.items():
-        if isinstance(logger, logging.Logger):
-            logger.setLevel(levels.get(name, logging.NOTSET))
+    fresh()
