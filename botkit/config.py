@@ -198,7 +198,11 @@ def _check(key_path: str, spec: Key, value: Any) -> Any:
 
 
 def _show(value: Any, spec: Key) -> str:
-    return "<hidden>" if spec.secret else f"{value!r} ({type(value).__name__})"
+    if spec.secret:
+        return "<hidden>"
+    if isinstance(value, Decimal):  # what the user wrote (2.0), not Python's Decimal('2.0')
+        return f"{value} (a decimal number)"
+    return f"{value!r} ({type(value).__name__})"
 
 
 def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path | None = None,

@@ -179,7 +179,7 @@ def resolve_params(spec: StrategySpec, given: Mapping[str, Any], where: str) -> 
         if key == "enabled":
             continue
         if key not in spec.defaults:
-            known = ", ".join(sorted(spec.defaults)) or "none"
+            known = ", ".join(["enabled", *sorted(spec.defaults)])
             raise ConfigError(f"{where}.{key}", f"unknown parameter of strategy {spec.name}", f"known: {known}")
         params[key] = _coerce(value, spec.defaults[key], f"{where}.{key}")
     return params

@@ -49,6 +49,8 @@ def plot_equity(recorder: MetricsRecorder, path: str | os.PathLike[str], title: 
             ax_price.scatter(_times(buys), [p[1] for p in buys], marker="^", s=14, color="tab:green", label="buy")
         if sells:
             ax_price.scatter(_times(sells), [p[1] for p in sells], marker="v", s=14, color="tab:red", label="sell")
+        ax_equity.ticklabel_format(axis="y", useOffset=False, style="plain")  # dollars, not +1.04e4 offsets
+        ax_price.ticklabel_format(axis="y", useOffset=False, style="plain")
         ax_equity.set_title(title)
         ax_equity.set_ylabel("equity (USD)")
         ax_drawdown.set_ylabel("drawdown (%)")
