@@ -179,14 +179,7 @@ def _check(key_path: str, spec: Key, value: Any) -> Any:
             raise ConfigError(key_path, f"must be at least {spec.minimum}, got {value}")
         return value
     if kind in ("decimal", "seconds"):
-        if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-            raise ConfigError(key_path, f"expected a number, got {_show(value, spec)}", 'write it as 1.5 or "1.5"')
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise ConfigError(key_path, f"expected a number, got {_show(value, spec)}") from None
-        if not number.is_finite():
-            raise ConfigError(key_path, f"expected a finite number, got {value}")
+        number = exact_number(value, key_path, _show(value, spec))
         if spec.minimum is not None and number < spec.minimum:
             raise ConfigError(key_path, f"must be at least {spec.minimum}, got {number}")
         return number
@@ -195,6 +188,20 @@ def _check(key_path: str, spec: Key, value: Any) -> Any:
             raise ConfigError(key_path, f"expected a list of strings, got {_show(value, spec)}", 'e.g. ["strategies"]')
         return list(value)
     raise AssertionError(kind)
+
+
+def exact_number(value: Any, key: str, shown: str) -> Decimal:
+    """A config or parameter value as an exact, finite Decimal (TOML floats arrive as Decimal);
+    ``shown`` is how the value may appear in the error (a secret's is hidden)."""
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise ConfigError(key, f"expected a number, got {shown}", 'write it as 1.5 or "1.5"')
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ConfigError(key, f"expected a number, got {shown}") from None
+    if not number.is_finite():
+        raise ConfigError(key, f"expected a finite number, got {value}")
+    return number
 
 
 def _show(value: Any, spec: Key) -> str:

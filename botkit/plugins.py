@@ -16,7 +16,7 @@ import logging
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +25,7 @@ from typing import Any
 import pluggy
 
 from botkit import hookspecs
+from botkit.config import exact_number
 from botkit.errors import ConfigError, PluginError
 
 log = logging.getLogger("botkit.plugins")
@@ -148,15 +149,7 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
             return value
         raise ConfigError(key, f"expected true or false, got {value!r}")
     if isinstance(default, Decimal):
-        if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-            raise ConfigError(key, f"expected a number, got {value!r}", 'write it as 0.5 or "0.5"')
-        try:
-            number = Decimal(value)
-        except InvalidOperation:
-            raise ConfigError(key, f"expected a number, got {value!r}") from None
-        if not number.is_finite():
-            raise ConfigError(key, f"expected a finite number, got {value!r}")
-        return number
+        return exact_number(value, key, repr(value))
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(key, f"expected a whole number, got {value!r}")
