@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,19 +21,10 @@ import pytest
 
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.journal import Journal, queries
+from tests.polling import wait
 
 D = Decimal
 KEY, SECRET = "daemon-key", "daemon-secret-0123456789abcdef"
-
-
-def _wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def _botkit(*args: str, cwd: Path, **kwargs: Any) -> subprocess.Popen[str]:
@@ -99,7 +90,7 @@ def _stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float
 def test_market_maker_trades_on_the_embedded_sandbox_and_sigterm_stops_cleanly(tmp_path: Path) -> None:
     proc = _botkit("run", "--config", str(_config(tmp_path)), cwd=tmp_path)
     try:
-        _wait(lambda: (tmp_path / "journal.sqlite").exists() and _fills(tmp_path) > 0, 60,
+        wait(lambda: (tmp_path / "journal.sqlite").exists() and _fills(tmp_path) > 0, 60,
               "the market maker's first fill")
     finally:
         _out, err = _stop(proc)
@@ -135,7 +126,7 @@ def test_a_second_daemon_on_the_same_journal_is_refused(tmp_path: Path) -> None:
     config = _config(tmp_path)
     first = _botkit("run", "--config", str(config), cwd=tmp_path)
     try:
-        _wait(lambda: (tmp_path / "journal.sqlite.lock").exists() and _fills(tmp_path) >= 0
+        wait(lambda: (tmp_path / "journal.sqlite.lock").exists() and _fills(tmp_path) >= 0
               and (tmp_path / "journal.sqlite.lock").read_text().strip(), 30, "the first daemon's lock")
         second = _botkit("run", "--config", str(config), "--duration", "1", cwd=tmp_path)
         _out, err = second.communicate(timeout=60)
@@ -188,12 +179,12 @@ def test_kill_9_and_restart_reconciles_with_the_exchange(tmp_path: Path, standal
             # this round's own run has started and placed orders (not just earlier rounds')
             return (tmp_path / "journal.sqlite").exists() and _runs(tmp_path) > runs and _orders(tmp_path) > before
 
-        _wait(placed_more, 60, "orders from this round")
+        wait(placed_more, 60, "orders from this round")
         time.sleep(0.5 + round_ * 0.3)
         proc.kill()  # SIGKILL: no shutdown code runs at all
         proc.communicate(timeout=30)
     proc = _botkit("run", "--config", str(config), cwd=tmp_path)
-    _wait(lambda: _runs(tmp_path) > 3, 60, "the final run to start")
+    wait(lambda: _runs(tmp_path) > 3, 60, "the final run to start")
     time.sleep(1)
     _out, err = _stop(proc)
     assert proc.returncode == 0, err[-2000:]

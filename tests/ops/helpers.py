@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +26,7 @@ from botkit.live import LiveMarketData, LiveVenue
 from botkit.plugins import make_manager, register
 from botkit.risk import AccountRisk, RiskLimits
 from botkit.strategy_host import StrategyHost
+from tests.polling import wait  # noqa: F401 - the ops tests import it from here
 
 D = Decimal
 GENEROUS = RiskLimits(max_order_quantity=D(10), max_position=D(100), max_notional=D(10**7), max_open_orders=100,
@@ -94,17 +95,6 @@ def rig(sandbox: Any, journal_url: str, bot_id: str, key: str, plugins: Mapping[
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def wait(predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll until ``predicate`` is truthy; generous deadlines make a slow machine slower, not red."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def start_botkit(*args: str, cwd: Path, log: Path | None = None) -> subprocess.Popen[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,19 +22,11 @@ from botkit.breaker import CircuitBreaker
 from botkit.client import RetryPolicy
 from botkit.scheduler import Daemon
 from tests.engine.harness import BOT_KEY, BOT_SECRET, MM_KEY, accounts
+from tests.polling import wait
 from tests.reliability.checks import compare
 from tests.reliability.conftest import Figures, scaled
 
 D = Decimal
-
-
-def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture
@@ -142,16 +134,16 @@ def test_repeated_failures_trip_the_breaker_instead_of_hammering(sandbox: Any, t
     daemon = _daemon(sandbox, tmp_path, threshold=3)
     thread, result = _run_in_thread(daemon)
     try:
-        _wait(lambda: daemon.ticks >= 5, 60, "healthy ticks")
+        wait(lambda: daemon.ticks >= 5, 60, "healthy ticks", every=0.05)
         sandbox.faults.update(error_rate=1.0)  # the exchange is down
         before = sum(sandbox.stats.requests.values())
         outage_started = time.monotonic()
-        _wait(lambda: daemon.breaker.trips >= 3, 60, "the breaker to trip and back off")
+        wait(lambda: daemon.breaker.trips >= 3, 60, "the breaker to trip and back off", every=0.05)
         outage = time.monotonic() - outage_started
         during = sum(sandbox.stats.requests.values()) - before
         sandbox.faults.update(error_rate=0.0)  # it is back
         recovered_from = daemon.ticks
-        _wait(lambda: daemon.ticks > recovered_from + 5, 60, "ticks after the exchange came back")
+        wait(lambda: daemon.ticks > recovered_from + 5, 60, "ticks after the exchange came back", every=0.05)
     finally:
         daemon.stop()
         thread.join(60)
@@ -171,12 +163,12 @@ def test_every_call_has_a_timeout_a_stalled_exchange_cannot_hang_a_tick(sandbox:
     daemon = _daemon(sandbox, tmp_path, timeout="0.5")
     thread, result = _run_in_thread(daemon)
     try:
-        _wait(lambda: daemon.ticks >= 2, 60, "healthy ticks")
+        wait(lambda: daemon.ticks >= 2, 60, "healthy ticks", every=0.05)
         # every attempt of the next tick's first call stalls far past the 0.5 s timeout
         sandbox.faults.queue("latency:5000", method="GET", path="/v1/ticker", count=4)
-        _wait(lambda: daemon.skipped >= 1, 90, "the stalled tick to be given up")
+        wait(lambda: daemon.skipped >= 1, 90, "the stalled tick to be given up", every=0.05)
         ticks = daemon.ticks
-        _wait(lambda: daemon.ticks >= ticks + 3, 90, "ticks after the stalls")
+        wait(lambda: daemon.ticks >= ticks + 3, 90, "ticks after the stalls", every=0.05)
     finally:
         daemon.stop()
         thread.join(60)
