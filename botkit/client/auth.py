@@ -11,6 +11,9 @@ from requests.auth import AuthBase
 
 from botkit.client.signing import signature
 
+OBSERVE_WINDOW_MS = 5 * 60 * 1000
+"""The exchange's window around its clock (docs/buttercoin-api-v1.md)."""
+
 
 class TimestampClock:
     """Issues strictly increasing millisecond timestamps, safe to share between threads.
@@ -30,9 +33,20 @@ class TimestampClock:
             return self._last
 
     def observe(self, timestamp: int) -> None:
-        """Note a caller-chosen timestamp so that later automatic ones stay above it."""
+        """Note a timestamp used elsewhere so that later automatic ones stay above it.
+
+        One further from now than the exchange's 5-minute window is ignored: the exchange refuses
+        it anyway, and following it would make every later request of the key stale.
+        """
         with self._lock:
-            self._last = max(self._last, timestamp)
+            if abs(timestamp - self._now_ms()) <= OBSERVE_WINDOW_MS:
+                self._last = max(self._last, timestamp)
+
+    @property
+    def last(self) -> int:
+        """The largest timestamp issued or observed so far (0 before the first)."""
+        with self._lock:
+            return self._last
 
 
 class ButtercoinAuth(AuthBase):

@@ -13,7 +13,6 @@ import logging
 import os
 import random
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,8 +23,9 @@ import requests
 from requests.utils import resolve_proxies
 
 from botkit import jsonutil
-from botkit.client.auth import ButtercoinAuth, TimestampClock
+from botkit.client.auth import ButtercoinAuth
 from botkit.client.errors import (
+    AuthenticationError,
     BaseButtercoinClientError,
     ButtercoinApiError,
     InvalidEnvironmentError,
@@ -35,6 +35,7 @@ from botkit.client.errors import (
     TransportError,
     api_error_for,
 )
+from botkit.client.turn import KeyTurn, key_turn
 
 log = logging.getLogger("botkit.client")
 
@@ -59,6 +60,16 @@ thread and must be quick; an exception from it is logged and never reaches the c
 _FIXED_ROUTES = frozenset({"ticker", "orderbook", "trades", "key", "account/balances", "account/depositAddress",
                            "orders", "transactions", "transactions/deposit", "transactions/withdraw",
                            "transactions/send"})
+
+
+_TIMESTAMP_REFUSALS = ("replayed timestamp", "stale timestamp")
+_LAST_ACCEPTED = re.compile(r"last accepted (\d{1,16})")
+"""The sandbox names the key's last accepted timestamp; a client of the key elsewhere used it."""
+
+
+def _is_timestamp_refusal(exc: AuthenticationError) -> bool:
+    """A 401 for the timestamp alone (the signature was good): re-signing may pass."""
+    return exc.message.lower().startswith(_TIMESTAMP_REFUSALS)
 
 
 def endpoint_template(path: str) -> str:
@@ -125,9 +136,11 @@ class ButtercoinClient:
     """Signed client for the Buttercoin REST API v1.
 
     Credentials, mode and base URL fall back to ``BUTTERCOIN_API_KEY``, ``BUTTERCOIN_API_SECRET``,
-    ``BUTTERCOIN_MODE`` and ``BUTTERCOIN_BASE_URL``. Authenticated requests of one instance are
-    sent one at a time, in the order of their timestamps, because the server refuses a timestamp
-    lower than one it has already accepted.
+    ``BUTTERCOIN_MODE`` and ``BUTTERCOIN_BASE_URL``. Authenticated requests of one key are sent
+    one at a time, in the order of their timestamps, by every client of that key on the machine
+    (see :mod:`botkit.client.turn`), because the server refuses a timestamp not greater than one
+    it has already accepted. A request refused for a replayed or stale timestamp had no effect, so
+    it is signed afresh and sent once more (POST included).
     """
 
     def __init__(
@@ -162,8 +175,7 @@ class ButtercoinClient:
         self.session = session or requests.Session()
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._clock = TimestampClock()
-        self._auth_lock = threading.Lock()
+        self._turn: KeyTurn | None = None
         self.rate_limit = RateLimit(None, None, None)
         self._blocked_until_ms = 0
         """Epoch ms before which nothing is sent: the ``X-Rate-Limit-Reset`` of the last 429."""
@@ -215,9 +227,20 @@ class ButtercoinClient:
         policy = self.retry if method in ("GET", "DELETE") else NO_RETRY
         slept = self._honour_rate_limit(method, path, policy)
         attempt = 0
+        resigned = False
         while True:
             try:
                 return self._send_once(method, url, path, data, authenticate, timestamp)
+            except AuthenticationError as exc:
+                # Refused before it did anything: a fresh, larger timestamp may pass. Once only,
+                # and never for a caller-pinned timestamp (the caller asked for that one).
+                if resigned or timestamp is not None or not _is_timestamp_refusal(exc):
+                    raise
+                log.info("%s %s: %s; signing again with a fresh timestamp", method, path, exc.message)
+                accepted = _LAST_ACCEPTED.search(exc.message)
+                if accepted and self._turn is not None:
+                    self._turn.clock.observe(int(accepted.group(1)))
+                resigned = True
             except (TransportError, ServerError, RateLimitedError) as exc:
                 if isinstance(exc, RateLimitedError):
                     self._blocked_until_ms = max(self._blocked_until_ms, exc.reset_ms or 0)
@@ -270,9 +293,11 @@ class ButtercoinClient:
                 assert self.api_key is not None
                 assert self._secret is not None
                 ts = None if timestamp is None else int(timestamp)
-                request.auth = ButtercoinAuth(self.api_key, self._secret, self._clock, ts)
-                with self._auth_lock:  # timestamps reach the server in the order they were issued
-                    started = time.perf_counter()  # waiting for the lock is not the exchange's time
+                if self._turn is None:
+                    self._turn = key_turn(self.api_key)
+                with self._turn.hold() as clock:  # timestamps reach the server in their order
+                    request.auth = ButtercoinAuth(self.api_key, self._secret, clock, ts)
+                    started = time.perf_counter()  # waiting for the turn is not the exchange's time
                     http = self._transmit(request, method, path)
             else:
                 http = self._transmit(request, method, path)

@@ -200,6 +200,9 @@ def order(data: Any) -> Order:
     order_type = _enum(OrderType, field(data, "orderType", where), f"{where}.orderType")
     status = _enum(OrderStatus, field(data, "status", where), f"{where}.status")
     raw_price = data.get("price")
+    if raw_price is None and order_type is OrderType.LIMIT:
+        # A limit order without its price cannot be priced, journaled or checked for a fill.
+        raise _bad(f"{where}.price", raw_price)
     price = None if raw_price is None else amount(raw_price, f"{where}.price", positive=True)
     quantity = amount(field(data, "quantity", where), f"{where}.quantity", positive=True)
     events = data.get("events")

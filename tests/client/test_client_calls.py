@@ -496,7 +496,10 @@ def test_pinned_timestamp_is_sent_and_later_ones_stay_above_it(
     pinned = time.time_ns() // 1_000_000 + 60_000  # a minute ahead of the wall clock
     client.get_key(timestamp=str(pinned))
     client.get_balances()  # must still be accepted: automatic timestamps move past a pinned one
-    assert [s.timestamp for s in server.seen] == [pinned, pinned + 1]
+    # Above the pinned one; not necessarily pinned + 1: the key's clock is shared by every
+    # process on the machine (botkit.client.turn), and another test process may use this key.
+    first, second = (s.timestamp for s in server.seen)
+    assert first == pinned and second > pinned
     assert [s.auth for s in server.seen] == ["ok", "ok"]
 
 

@@ -606,3 +606,17 @@ def test_trade_with_any_one_field_damaged_parses_or_is_malformed(key: str, value
     row[key] = value
     with contextlib.suppress(MalformedResponseError):
         parse.trades([row])
+
+
+@pytest.mark.parametrize("drop", [True, False])
+def test_limit_order_without_a_price_is_malformed(drop: bool) -> None:
+    """Found by the bad-exchange-data scenario: a listed limit order with ``"price": null`` was
+    taken as an order with no price, so the tick went on as if the listing were sound."""
+    data = copy.deepcopy(ORDER)
+    assert data["orderType"] == "limit"
+    if drop:
+        del data["price"]
+    else:
+        data["price"] = None
+    with pytest.raises(MalformedResponseError, match=r"order .*\.price"):
+        parse.order(data)

@@ -25,6 +25,7 @@ import pytest
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.journal import Journal, queries
 from tests.engine.harness import BOT_KEY, BOT_SECRET, accounts
+from tests.polling import wait
 from tests.reliability.checks import compare, journal_state
 from tests.reliability.conftest import Figures, scaled
 
@@ -61,13 +62,43 @@ refresh_bps = 1
     return path
 
 
+_children: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_outlives_its_test() -> Iterator[None]:
+    """A failed assertion or a pytest timeout must not leave a ``botkit run`` trading on."""
+    yield
+    while _children:
+        proc = _children.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
 def _start(config: Path, cwd: Path, crash_at: str | None = None) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "BOTKIT_CRASH_AT"}
     if crash_at:
         env["BOTKIT_CRASH_AT"] = crash_at
-    log = (cwd / "daemon.log").open("ab")
-    return subprocess.Popen([sys.executable, "-m", "botkit", "run", "--config", str(config)], cwd=cwd, env=env,
-                            stdout=log, stderr=log)
+    with (cwd / "daemon.log").open("ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "botkit", "run", "--config", str(config)], cwd=cwd,
+                                env=env, stdout=log, stderr=log)
+    _children.append(proc)
+    return proc
+
+
+def _ticks(cwd: Path) -> int:
+    return (cwd / "daemon.log").read_bytes().count(b" tick mid=")
+
+
+def _stop_after_ticks(proc: subprocess.Popen[bytes], cwd: Path, ticks: int) -> None:
+    """SIGTERM once the daemon has ticked ``ticks`` times: a count of ticks, not a guess of seconds,
+    so that the signal never lands before the daemon has installed its handlers, however slow the
+    machine."""
+    start = _ticks(cwd)
+    wait(lambda: proc.poll() is not None or _ticks(cwd) >= start + ticks, 120, f"{ticks} ticks", every=0.05)
+    assert proc.poll() is None, (cwd / "daemon.log").read_text()[-3000:]
+    proc.send_signal(signal.SIGTERM)
 
 
 def _posts(sandbox: Any) -> int:
@@ -105,8 +136,7 @@ def _run_crash_suite(sandbox: Any, tmp_path: Path, journal_url: str, rounds: int
     posts_start = _posts(sandbox)
     _crash_rounds(sandbox, config, tmp_path, rounds, rng, figures)
     final = _start(config, tmp_path)
-    time.sleep(4)  # long enough for the resolve window to settle every unknown
-    final.send_signal(signal.SIGTERM)
+    _stop_after_ticks(final, tmp_path, 40)  # 40 ticks of >= 0.1 s outlast the 2 s resolve window
     assert final.wait(timeout=60) == 0, (tmp_path / "daemon.log").read_text()[-3000:]
 
     journal = Journal(journal_url, "default")
@@ -128,8 +158,7 @@ def _run_crash_suite(sandbox: Any, tmp_path: Path, journal_url: str, rounds: int
     journal.close()
 
     proc = _start(config, tmp_path)  # a second reconciliation changes nothing
-    time.sleep(1.5)
-    proc.send_signal(signal.SIGTERM)
+    _stop_after_ticks(proc, tmp_path, 3)
     assert proc.wait(timeout=60) == 0
     again = Journal(journal_url, "default")
     assert [s for s in journal_state(again) if s in before] == before
