@@ -42,7 +42,7 @@ from prometheus_client import (
     ProcessCollector,
     disable_created_metrics,
     generate_latest,
-    start_http_server,
+    make_wsgi_app,
 )
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -50,12 +50,11 @@ from prometheus_client.registry import Collector
 from sqlalchemy import bindparam, func, select
 
 from botkit.errors import ConfigError, MarketDataError, VenueError, VenueUnavailable
+from botkit.http_server import ConnectionLimits, HttpServer
 from botkit.journal.journal import OPEN_STATUSES
 from botkit.journal.schema import FillRow, OrderEvent, OrderRow, RiskRejection
 
 if TYPE_CHECKING:
-    from wsgiref.simple_server import WSGIServer
-
     from botkit.bot import Bot
     from botkit.breaker import CircuitBreaker
     from botkit.engine import Engine, TickReport
@@ -438,15 +437,15 @@ class JournalTail:
 
 
 class MetricsServer:
-    """The ``/metrics`` HTTP server (prometheus_client's own, on a daemon thread)."""
+    """The ``/metrics`` HTTP server: the library's WSGI app on :class:`~botkit.http_server.HttpServer`,
+    whose limits keep idle or dribbling scrapers from costing a thread each (the library's own
+    server starts one per connection)."""
 
-    def __init__(self, metrics: Metrics, server: WSGIServer, thread: threading.Thread) -> None:
+    def __init__(self, metrics: Metrics, server: HttpServer) -> None:
         self.metrics = metrics
-        self._server = server
-        self._thread = thread
-        address = server.server_address
-        self.host: str = str(address[0])
-        self.port: int = int(address[1])
+        self.http = server
+        self.host: str = server.host
+        self.port: int = server.port
 
     @property
     def url(self) -> str:
@@ -464,9 +463,12 @@ class MetricsServer:
         return observer
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self.http.stop()
+
+
+METRICS_LIMITS = ConnectionLimits(max_connections=256, idle_timeout=10.0, request_deadline=5.0, max_body_bytes=1024)
+"""A scraper asks every few seconds on one connection: hundreds at once are an attack, and one idle
+for 10 s will reconnect."""
 
 
 def serve(host: str, port: int, metrics: Metrics | None = None) -> MetricsServer:
@@ -481,11 +483,13 @@ def serve(host: str, port: int, metrics: Metrics | None = None) -> MetricsServer
     disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics = metrics if metrics is not None else Metrics()
     try:
-        server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+        server = HttpServer(make_wsgi_app(metrics.registry), host, port, threads=2, ident="botkit-metrics",
+                            limits=METRICS_LIMITS)
     except OSError as exc:
         raise ConfigError("metrics.port", f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}",
                           "choose another port, or 0 for any free one") from None
-    served = MetricsServer(metrics, server, thread)
+    server.start()
+    served = MetricsServer(metrics, server)
     log.info("Prometheus metrics at %s", served.url)
     return served
 

@@ -133,6 +133,18 @@ def _match(segments: tuple[str, ...], parts: tuple[str, ...]) -> str | bool | No
     return param
 
 
+UNKNOWN_PATH = "(unknown path)"
+COUNTED_METHODS = frozenset({"GET", "POST", "DELETE", "PUT", "PATCH", "HEAD", "OPTIONS"})
+
+
+def _counter_key(method: str, resolution: Resolution) -> tuple[str, str]:
+    """The request counters' key: the route template, and every unknown path (or method) under one
+    name, so that a client asking for a million made-up paths adds one counter, not a million."""
+    known = resolution.route is not None or bool(resolution.allowed)
+    return (method if method in COUNTED_METHODS else "(other method)",
+            resolution.template if known else UNKNOWN_PATH)
+
+
 @dataclass(slots=True)
 class Call:
     """One routed request: who makes it, and the path parameter."""
@@ -172,7 +184,7 @@ class SandboxApi:
             return self._admin(request).send(start_response)
         resolution = self.router.resolve(request.method, request.path)
         template = resolution.template
-        self.stats.record_request(request.method, template)
+        self.stats.record_request(*_counter_key(request.method, resolution))
         plan = fault_kinds.NO_FAULT
         if request.path.startswith("/v1/"):
             plan = self.faults.plan(request.method, template, request.path)
@@ -180,11 +192,18 @@ class SandboxApi:
             early = self._before(request, template, plan)
             if early is not None:
                 return early.send(start_response)
-        verdict = self._rate_limit(request)
+        key = self._authenticate(request, resolution)
+        # A key's bucket is charged only for requests that prove they hold its secret; anything
+        # else (unsigned, badly signed, replayed) is charged to the caller's address, so knowing
+        # a key is not enough to drain its rate limit.
+        identity = "key:" + key if isinstance(key, str) and key else "addr:" + request.remote_addr
+        verdict = self.limiter.take(identity)
         if not verdict.allowed:
             response = error_response(ApiError(429, "rate_limited", "Too many requests: over the rate limit"))
+        elif isinstance(key, Response):
+            response = key
         else:
-            response = self._respond(request, resolution)
+            response = self._respond(request, resolution, key)
         if plan.after == fault_kinds.ACCEPT_THEN_DROP:
             self.stats.record_fault(plan.after, request.method, template)
             cut_connection(environ, reset=False)
@@ -225,15 +244,34 @@ class SandboxApi:
         return response
 
     def _identity(self, request: Request) -> str:
-        key = request.header(KEY_HEADER)
-        if key and self.exchange.credentials(key) is not None:
-            return "key:" + key
+        """Whose bucket an injected fault's headers show: the address (nothing is charged)."""
         return "addr:" + request.remote_addr
 
-    def _rate_limit(self, request: Request) -> Verdict:
-        return self.limiter.take(self._identity(request))
+    def _authenticate(self, request: Request, resolution: Resolution) -> str | Response:
+        """The verified API key of a signed route's request ("" for public routes and unknown
+        paths: their own errors come first), or the refusal to send."""
+        route = resolution.route
+        if route is None or not route.auth:
+            return ""
+        try:
+            return authenticate(
+                self.exchange,
+                request.header(KEY_HEADER),
+                request.header(SIGNATURE_HEADER),
+                request.header(DATE_HEADER),
+                request.signed_url(self.public_url),
+                request.body,
+            )
+        except ApiError as error:
+            return error_response(error)
+        except Exception:
+            unique_id = uuid.uuid4().hex
+            log.exception("sandbox: authenticating %s %s failed (unique_id %s)",
+                          request.method, request.path, unique_id)
+            return error_response(ApiError(500, "internal_error", "The server encountered an internal error"),
+                                  unique_id)
 
-    def _respond(self, request: Request, resolution: Resolution) -> Response:
+    def _respond(self, request: Request, resolution: Resolution, key: str) -> Response:
         route, allowed = resolution.route, resolution.allowed
         try:
             if route is None:
@@ -244,18 +282,8 @@ class SandboxApi:
                         headers={"Allow": ", ".join(allowed)},
                     )
                 raise ApiError(404, "not_found", f"no such resource: {request.path}")
-            key = ""
-            if route.auth:
-                key = authenticate(
-                    self.exchange,
-                    request.header(KEY_HEADER),
-                    request.header(SIGNATURE_HEADER),
-                    request.header(DATE_HEADER),
-                    request.signed_url(self.public_url),
-                    request.body,
-                )
-                if route.permission is not None:
-                    require(self.exchange, key, route.permission)
+            if route.auth and route.permission is not None:
+                require(self.exchange, key, route.permission)
             _negotiate(request)
             call = Call(request, key, resolution.param, request.base_url(self.public_url))
             handler: Handler = getattr(self, route.handler)

@@ -1,11 +1,8 @@
-"""Serving the sandbox: waitress in a background thread, and :class:`Sandbox`, the embeddable
-whole (exchange + API + simulated market + store) that tests, ``botkit run`` and the
-``botkit sandbox`` command start and stop.
-
-waitress is a real multi-threaded server with HTTP/1.1 keep-alive: one asyncore loop thread
-accepts and reads, a pool of worker threads runs the application. Stopping is done in the
-order that loses nothing: stop accepting, let the workers finish the requests they hold, close
-the remaining connections, end the loop, then save the state.
+""":class:`Sandbox`, the embeddable whole (exchange + API + simulated market + store) that tests,
+``botkit run`` and the ``botkit sandbox`` command start and stop, served by
+:class:`botkit.http_server.HttpServer` (waitress, with connection limits a hostile client cannot
+get around). Stopping loses nothing: the server finishes the requests it holds, then the state is
+saved.
 """
 
 from __future__ import annotations
@@ -17,9 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from waitress import wasyncore
-from waitress.server import create_server
-
+from botkit.http_server import ConnectionLimits, HttpServer
 from botkit.sandbox.accounts import USER, SandboxAccount
 from botkit.sandbox.admin import AdminApi
 from botkit.sandbox.api import SandboxApi
@@ -38,65 +33,6 @@ DEMO_BALANCES = {"USD": Decimal(100_000), "BTC": Decimal(10)}
 DEMO_META_KEY = "demo_key"
 
 
-class HttpServer:
-    """A waitress server for one WSGI app, run on a background thread."""
-
-    def __init__(self, app: Any, host: str, port: int, threads: int = 8) -> None:
-        # Any: the stubs miss what stopping needs (effective_port, the trigger, the socket map).
-        server: Any = create_server(
-            app,
-            host=host,
-            port=port,
-            threads=threads,
-            ident="botkit-sandbox",
-            channel_timeout=120,
-            max_request_body_size=1 << 20,
-            expose_tracebacks=False,
-            asyncore_use_poll=True,
-        )
-        self._server = server
-        self.host = host
-        self.port = int(self._server.effective_port)
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.run, name="sandbox-http", daemon=True)
-        self._thread.start()
-
-    def _on_loop(self, action: Any, timeout: float) -> None:
-        """Run ``action`` on the loop thread (asyncore objects belong to it) and wait for it."""
-        done = threading.Event()
-
-        def thunk() -> None:
-            try:
-                action()
-            finally:
-                done.set()
-
-        self._server.trigger.pull_trigger(thunk)
-        done.wait(timeout)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        server = self._server
-        if self._thread is None:
-            server.close()
-            return
-
-        def stop_accepting() -> None:
-            server.accepting = False
-            server.del_channel()
-            server.socket.close()
-
-        def close_everything() -> None:
-            wasyncore.close_all(server._map)
-
-        self._on_loop(stop_accepting, timeout)
-        server.task_dispatcher.shutdown(cancel_pending=True, timeout=int(timeout))
-        self._on_loop(close_everything, timeout)
-        self._thread.join(timeout)
-        self._thread = None
-
-
 class Sandbox:
     """The local exchange, embeddable: ``start()`` serves it on a background thread.
 
@@ -105,7 +41,8 @@ class Sandbox:
     ``state_path`` keeps the whole exchange in a SQLite file; without it, memory only.
     ``rate_limit`` is calls a minute per key (0 = off), bursting to ``rate_limit_capacity``
     (default five times the rate). ``public_url`` is the base URL clients address when it is not
-    scheme + Host (behind a proxy); signatures are checked against it.
+    scheme + Host (behind a proxy); signatures are checked against it. ``limits`` bounds the
+    connections (:class:`~botkit.http_server.ConnectionLimits`).
     """
 
     def __init__(
@@ -132,6 +69,7 @@ class Sandbox:
         save_interval: float = 1.0,
         clock: Clock | None = None,
         order_history: int = 2000,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         if market not in ("sim", "off"):
             raise ValueError(f"market must be 'sim' or 'off', not {market!r}")
@@ -141,6 +79,7 @@ class Sandbox:
         self.market_interval = market_interval
         self.save_interval = save_interval
         self.threads = threads
+        self.limits = limits or ConnectionLimits()
         self.exchange = Exchange(
             FeeSchedule(Decimal(maker_fee_bps), Decimal(taker_fee_bps)),
             clock=clock,
@@ -212,7 +151,8 @@ class Sandbox:
         self._stop.clear()
         if self.store is None and self.state_path is not None:  # started again after stop()
             self.store = Store(self.state_path)
-        self._server = HttpServer(self.app, self.host, self._requested_port, self.threads)
+        self._server = HttpServer(self.app, self.host, self._requested_port, self.threads,
+                                  ident="botkit-sandbox", limits=self.limits)
         self._server.start()
         if self.market is not None and self.market_interval > 0:
             self._spawn("sandbox-market", self.market.run, self._stop, self.market_interval)
@@ -277,6 +217,13 @@ class Sandbox:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def http(self) -> HttpServer:
+        """The HTTP server (its counters of connections closed for idling or dribbling)."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not serving: call start() first")
+        return self._server
 
     @property
     def running(self) -> bool:

@@ -228,8 +228,21 @@ def test_requests_are_counted_per_route_template(sandbox: Sandbox, alice: Butter
         ("POST", "/v1/orders"): 2,
         ("GET", "/v1/orders/{id}"): 1,
         ("DELETE", "/v1/orders/{id}"): 2,
-        ("GET", "/v1/unknown"): 1,
+        ("GET", "(unknown path)"): 1,
     }
+
+
+def test_request_counters_stay_bounded_for_made_up_paths_and_methods(sandbox: Sandbox) -> None:
+    """Found by the hostile-clients pass: every unknown path got a counter of its own, so a client
+    asking for made-up paths grew the sandbox's memory without bound."""
+    with requests.Session() as session:
+        for i in range(300):
+            session.get(f"{sandbox.base_url}/v1/made-up-{i}", timeout=5)
+            session.request(f"VERB{i}", f"{sandbox.base_url}/v1/ticker", timeout=5)
+    counted = sandbox.stats.requests
+    assert counted[("GET", "(unknown path)")] == 300
+    assert counted[("(other method)", "/v1/ticker")] == 300
+    assert len(counted) == 2
 
 
 def test_faults_given_at_construction_apply_from_the_start() -> None:

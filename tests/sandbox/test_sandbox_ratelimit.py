@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from botkit.client import RateLimitedError
+from botkit.client.signing import signature
 from botkit.sandbox import Sandbox, SandboxAccount
 from botkit.sandbox.clock import wall_clock_ms
 from botkit.sandbox.ratelimit import UNLIMITED, RateLimiter
@@ -102,3 +103,23 @@ def test_a_rate_limited_post_did_nothing(limited: Sandbox) -> None:
         with pytest.raises(RateLimitedError):
             alice.create_order({"side": "buy", "orderType": "limit", "price": "1.00", "quantity": "1"})
     assert limited.exchange.orders("alice") == []
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "bad signature", "replayed"])
+def test_knowing_a_key_is_not_enough_to_drain_its_bucket(limited: Sandbox, forgery: str) -> None:
+    """Found by the hardening pass: requests naming a key were charged to the key before their
+    signature was checked, so anyone who knew the key could lock its owner out for minutes."""
+    key, secret = ALICE
+    url = limited.base_url + "/v1/account/balances"
+    headers = {"X-Buttercoin-Access-Key": key}
+    if forgery == "bad signature":
+        headers |= {"X-Buttercoin-Signature": "AAAA", "X-Buttercoin-Date": str(wall_clock_ms())}
+    if forgery == "replayed":  # a request the owner really signed, captured and sent again
+        ts = wall_clock_ms()
+        headers |= {"X-Buttercoin-Signature": signature(secret, ts, url, b""), "X-Buttercoin-Date": str(ts)}
+        assert requests.get(url, headers=headers, timeout=5).status_code == 200  # the owner's one call
+    answers = [requests.get(url, headers=headers, timeout=5).status_code for _ in range(6)]
+    assert answers == [401, 401, 401, 429, 429, 429]  # the caller's address ran dry
+    with client_for(limited, ALICE) as alice:
+        assert alice.get_balances()["USD"] == 100000  # the owner's bucket is untouched
+        assert alice.rate_limit.remaining == (1 if forgery == "replayed" else 2)
