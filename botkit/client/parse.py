@@ -63,19 +63,30 @@ def amount(value: Any, what: str, *, positive: bool = False) -> Decimal:
     return number
 
 
+_LAST_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z, the last moment ISO-8601 can write with four year digits."""
+
+
 def timestamp_ms(text: Any, what: str) -> int:
-    """ISO-8601 UTC (``2014-05-06T13:15:30Z``, milliseconds optional) → epoch milliseconds."""
+    """ISO-8601 UTC (``2014-05-06T13:15:30Z``, milliseconds optional) → epoch milliseconds.
+
+    A moment before 1970 or after the year 9999 is no event an exchange reported: refused, so a
+    fill dated ``-1`` cannot be journaled."""
     if isinstance(text, int) and not isinstance(text, bool):
-        return text
-    if not isinstance(text, str):
+        ms = text
+    elif isinstance(text, str):
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise _bad(what, text) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        ms = (moment - _EPOCH) // _MS
+    else:
         raise _bad(what, text)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad(what, text) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // _MS
+    if not 0 <= ms <= _LAST_MS:
+        raise _bad(what, text)
+    return ms
 
 
 def iso_ms(ts: int) -> str:

@@ -15,14 +15,26 @@ POST     /admin/transactions/{id}/confirm    the e-mail confirmation of a withdr
 POST     /admin/market/step                  advance the simulated market ``{"count": n}`` steps
 =======  ==================================  ====================================================
 
-There is no authentication: never enable it on an address others can reach.
+There is no authentication: never enable it on an address others can reach. What it does refuse
+is a web page the operator happens to visit (its scripts can reach 127.0.0.1 too):
+
+- every POST must say ``Content-Type: application/json`` (an HTML form or a "simple" cross-site
+  request cannot; a script that sets it must ask the browser first, and the admin API answers no
+  CORS pre-flight), so no page can rewrite an account's secret or confirm a withdrawal (CSRF);
+- the ``Host`` header must be an IP address, ``localhost`` or a name the sandbox was given (its
+  host or public URL), so a hostile domain resolved to 127.0.0.1 cannot read or write it (DNS
+  rebinding);
+- an ``Origin`` header, when present, must be the admin API's own origin, and
+  ``Sec-Fetch-Site: cross-site`` is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ipaddress
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from botkit import jsonutil
 from botkit.sandbox.accounts import ALL_PERMISSIONS, SandboxAccount
@@ -39,13 +51,17 @@ class AdminApi:
         faults: Faults,
         stats: Stats,
         step_market: Callable[[int], None] | None = None,
+        names: Iterable[str] = (),
     ) -> None:
         self.exchange = exchange
         self.faults = faults
         self.stats = stats
         self.step_market = step_market
+        self.names = frozenset({"localhost", *(n.lower().strip("[]") for n in names if n)})
+        """Host names (besides IP addresses) the admin API answers to."""
 
     def handle(self, request: Request) -> Response:
+        self._guard(request)
         method, path = request.method, request.path
         if path == "/admin/faults":
             if method == "GET":
@@ -78,6 +94,37 @@ class AdminApi:
             self.step_market(count)
             return Response(204)
         raise ApiError(404, "not_found", f"no such admin resource: {path}")
+
+    def _guard(self, request: Request) -> None:
+        """Refuse what a web page in the operator's browser could send (see the module docstring)."""
+        host = request.header("Host") or ""
+        if not self._known_host(host):
+            raise ApiError(403, "forbidden_host",
+                           f"the admin API answers to IP addresses, localhost and {sorted(self.names - {'localhost'})}"
+                           f" only, not Host {host[:100]!r}")
+        origin = request.header("Origin")
+        if origin is not None and origin != "null":
+            parts = urlsplit(origin)
+            if parts.netloc.lower() != host.lower() or parts.scheme not in ("http", "https"):
+                raise ApiError(403, "forbidden_origin", f"the admin API refuses requests from {origin[:100]!r}")
+        if (request.header("Sec-Fetch-Site") or "").lower() == "cross-site":
+            raise ApiError(403, "forbidden_origin", "the admin API refuses cross-site requests")
+        if request.method == "POST":
+            content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
+            if content_type != "application/json":
+                raise ApiError(415, "unsupported_media_type",
+                               f"admin POSTs must be application/json (even with an empty body), "
+                               f"not {content_type or 'no Content-Type'}")
+
+    def _known_host(self, host: str) -> bool:
+        name = urlsplit("//" + host).hostname if host else None
+        if not name:
+            return False
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return name.lower() in self.names
+        return True
 
     def _set_faults(self, body: dict[str, Any]) -> Response:
         if body.get("clear"):

@@ -7,12 +7,14 @@ saved.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from botkit.http_server import ConnectionLimits, HttpServer
 from botkit.sandbox.accounts import USER, SandboxAccount
@@ -31,6 +33,15 @@ log = logging.getLogger("botkit.sandbox")
 
 DEMO_BALANCES = {"USD": Decimal(100_000), "BTC": Decimal(10)}
 DEMO_META_KEY = "demo_key"
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Sandbox:
@@ -108,7 +119,12 @@ class Sandbox:
             self.market = SimulatedMarket(self.exchange, seed=seed, start_price=Decimal(start_price))
             if self.market.steps == 0:
                 self.market.step()  # the first client must already see a two-sided book
-        admin_api = AdminApi(self.exchange, self.faults, self.stats, self._step_market if self.market else None)
+        admin_api = AdminApi(self.exchange, self.faults, self.stats, self._step_market if self.market else None,
+                             names=(host, urlsplit(public_url).hostname or "" if public_url else ""))
+        if admin and not _is_loopback(host):
+            log.warning("the sandbox's /admin endpoints have no authentication and are served on %s, an "
+                        "address other machines may reach: anyone who can connect can change accounts "
+                        "and balances (bind --host 127.0.0.1, or turn --admin off)", host)
         self.app = SandboxApi(
             self.exchange,
             faults=self.faults,

@@ -620,3 +620,20 @@ def test_limit_order_without_a_price_is_malformed(drop: bool) -> None:
         data["price"] = None
     with pytest.raises(MalformedResponseError, match=r"order .*\.price"):
         parse.order(data)
+
+
+@pytest.mark.parametrize("date", [-1, -(10**15), 10**16, "0001-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z"])
+def test_a_fill_dated_outside_1970_to_9999_is_malformed(date: object) -> None:
+    """Found by the bad-exchange-data scenario (1 run in 40): a fill dated ``-1`` was journaled."""
+    data = copy.deepcopy(ORDER)
+    data["status"] = "partial-filled"
+    data["quantityFilled"] = data["quantity"]
+    data["fills"] = [{"quantity": data["quantity"], "price": "400", "fee": "0.01", "feeCurrency": "USD",
+                      "liquidity": "maker", "eventDate": date}]
+    with pytest.raises(MalformedResponseError, match=r"fills\[0\]\.eventDate"):
+        parse.order(data)
+
+
+def test_the_epoch_and_year_9999_are_the_bounds() -> None:
+    assert parse.timestamp_ms("1970-01-01T00:00:00Z", "t") == 0
+    assert parse.timestamp_ms("9999-12-31T23:59:59.999Z", "t") == 253_402_300_799_999

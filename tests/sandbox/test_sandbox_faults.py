@@ -196,7 +196,7 @@ def test_admin_endpoint_switches_faults_and_reads_stats(sandbox: Sandbox, alice:
     assert requests.post(admin + "/faults", json={"error_rate": 0.25}, timeout=5).json()["error_rate"] == 0.25
     assert requests.post(admin + "/faults", json={"clear": True}, timeout=5).json()["error_rate"] == 0
     assert requests.get(admin + "/faults", timeout=5).json()["queue"] == []
-    assert requests.post(admin + "/stats/reset", timeout=5).status_code == 204
+    assert requests.post(admin + "/stats/reset", json={}, timeout=5).status_code == 204
     assert sandbox.stats.requests == {}
     assert requests.delete(admin + "/faults", timeout=5).status_code == 405
     assert requests.get(admin + "/nothing", timeout=5).status_code == 404

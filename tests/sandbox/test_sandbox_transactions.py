@@ -146,7 +146,7 @@ def test_the_confirmation_flow_answers_201_and_waits(slow: Sandbox) -> None:
 
 
 def admin_post(sandbox: Sandbox, path: str) -> int:
-    return requests.post(sandbox.base_url + path, timeout=5).status_code
+    return requests.post(sandbox.base_url + path, json={}, timeout=5).status_code
 
 
 def test_cancel_pending_only(slow: Sandbox, client: ButtercoinClient) -> None:
