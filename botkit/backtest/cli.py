@@ -226,7 +226,7 @@ recorded command, so a sweep's files are the same bytes from a process pool and 
 def _command_line(context: click.Context) -> list[str]:
     """The command as given, in canonical form (``botkit backtest --opt value ...``, the options
     given that decide the result): the same whether run from a shell, a script or a test."""
-    words = context.command_path.split()
+    words = ["botkit", *context.command_path.split()[1:]]  # the program's name as installed, however invoked
     for parameter in context.command.params:
         if not isinstance(parameter, click.Option) or parameter.name is None or parameter.name in _WHERE_NOT_WHAT:
             continue

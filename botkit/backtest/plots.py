@@ -24,6 +24,17 @@ def _times(points: list[tuple[int, float, float]]) -> list[datetime]:
     return [datetime.fromtimestamp(p[0] / 1000, tz=UTC) for p in points]
 
 
+def curves(recorder: MetricsRecorder) -> tuple[list[float], list[float], list[float]]:
+    """The plotted lines at each kept point: equity, buy and hold (the starting balances valued at
+    that point's mid), and the strategy's PnL (their difference)."""
+    points = recorder.equity_series.points
+    start_usd = float(recorder.start_usd or 0)
+    start_btc = float(recorder.start_btc or 0)
+    equity = [p[1] for p in points]
+    benchmark = [start_usd + start_btc * p[2] for p in points]
+    return equity, benchmark, [e - b for e, b in zip(equity, benchmark, strict=True)]
+
+
 def plot_equity(recorder: MetricsRecorder, path: str | os.PathLike[str], title: str = "backtest") -> Path:
     """Write the four-panel figure to ``path`` and return it."""
     import matplotlib
@@ -36,23 +47,19 @@ def plot_equity(recorder: MetricsRecorder, path: str | os.PathLike[str], title: 
     figure, (ax_equity, ax_strategy, ax_drawdown, ax_price) = plt.subplots(
         4, 1, figsize=(10, 10), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1, 3]}
     )
-    start_usd = float(recorder.start_usd or 0)
-    start_btc = float(recorder.start_btc or 0)
     try:
         if points:
             times = _times(points)
-            equity = [p[1] for p in points]
+            equity, benchmark, strategy = curves(recorder)
             peak = 0.0
             drawdown = []
             for value in equity:
                 peak = max(peak, value)
                 drawdown.append((value / peak - 1) * 100 if peak else 0.0)
-            benchmark = [start_usd + start_btc * p[2] for p in points]
             ax_equity.plot(times, equity, color="tab:blue", linewidth=1, label="strategy")
             ax_equity.plot(times, benchmark, color="0.5", linewidth=1, linestyle="--", label="buy and hold")
             ax_equity.legend(loc="best", fontsize="small")
-            ax_strategy.plot(times, [e - b for e, b in zip(equity, benchmark, strict=True)], color="tab:purple",
-                             linewidth=1)
+            ax_strategy.plot(times, strategy, color="tab:purple", linewidth=1)
             ax_strategy.axhline(0, color="0.6", linewidth=0.6)
             ax_drawdown.fill_between(times, drawdown, 0, color="tab:red", alpha=0.4, linewidth=0)
             ax_price.plot(times, [p[2] for p in points], color="0.4", linewidth=0.8, label="mid")

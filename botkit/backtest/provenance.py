@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +30,8 @@ from botkit.errors import ConfigError
 if TYPE_CHECKING:
     from botkit.backtest.runner import BacktestSettings
     from botkit.strategy_host import StrategyHost
+
+log = logging.getLogger("botkit.backtest")
 
 FILL_MODEL = "book-walk"
 """The simulated venue's fill model (docs/backtesting.md, "The fill model"); a new model gets a new name."""
@@ -128,6 +131,9 @@ def from_report(path: Path) -> tuple[Config, dict[str, Any]]:
     ones the report names, byte for byte.
     """
     run = load_report(path)
+    if run.get("botkit_version") != __version__:
+        log.warning("%s was made by botkit %s, this is %s: the result may differ", path, run.get("botkit_version"),
+                    __version__)
     data = run["data"]
     data_path = _check_file(data, "data file")
     folders: list[str] = []

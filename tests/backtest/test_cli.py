@@ -7,19 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from botkit.backtest import JsonlReader, StoreReader, generate
 from botkit.backtest.cli import parse_initial, parse_param, parse_value
-from botkit.cli import main
 from botkit.errors import ConfigError
-
-SHIPPED = Path(__file__).resolve().parents[2] / "strategies"
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+from tests.backtest.commands import SHIPPED, invoke
 
 
 @pytest.fixture
