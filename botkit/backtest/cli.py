@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from botkit.config import DEFAULT_CONFIG_NAME
+from botkit.config import DEFAULT_CONFIG_NAME, default
 from botkit.errors import ConfigError, DataFileError
 from botkit.run_cli import config_option, fail_cleanly, load_config
 
@@ -115,11 +115,15 @@ def _rank_key(metric: str) -> Any:
 @click.option("--param", "params", multiple=True, metavar="NAME.KEY=VALUE",
               help="Set a strategy parameter (repeatable), e.g. market_maker.spread_bps=15.")
 @click.option("--initial", metavar="USD=N,BTC=N",
-              help="Starting balances (default: [backtest] initial_usd/initial_btc, USD 10000 and no BTC).")
-@click.option("--maker-fee-bps", help="Fee of resting fills, bps of notional (default: [paper] maker_fee_bps, 10).")
-@click.option("--taker-fee-bps", help="Fee of crossing fills, bps of notional (default: [paper] taker_fee_bps, 20).")
+              help="Starting balances (default: [backtest] initial_usd and initial_btc, "
+                   f"USD={default('backtest', 'initial_usd')},BTC={default('backtest', 'initial_btc')}).")
+@click.option("--maker-fee-bps", help="Fee of resting fills, bps of notional "
+                                      f"(default: [paper] maker_fee_bps, {default('paper', 'maker_fee_bps')}).")
+@click.option("--taker-fee-bps", help="Fee of crossing fills, bps of notional "
+                                      f"(default: [paper] taker_fee_bps, {default('paper', 'taker_fee_bps')}).")
 @click.option("--latency-ms", type=click.IntRange(min=0),
-              help="Recorded time each order or cancel takes to reach the venue (default: [backtest] latency_ms, 0).")
+              help="Recorded time each order or cancel takes to reach the venue "
+                   f"(default: [backtest] latency_ms, {default('backtest', 'latency_ms')}).")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Write report.json, fills.csv, orders.csv and equity.png here.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY=V1,V2,...",
@@ -136,7 +140,8 @@ def _rank_key(metric: str) -> Any:
 @click.option("--rank-by", default="total_return", show_default=True, type=click.Choice(RANKABLE),
               help="Metric that orders the sweep's table (best first).")
 @click.option("--bar-seconds", type=click.IntRange(min=1),
-              help="Bar length of the returns behind Sharpe and Sortino (default: [backtest] bar_seconds, 60).")
+              help="Bar length of the returns behind Sharpe and Sortino "
+                   f"(default: [backtest] bar_seconds, {default('backtest', 'bar_seconds')}).")
 @click.option("--limit", type=click.IntRange(min=1), help="Replay only the first N snapshots.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
 @click.option("--journal", "journal_url", help="Keep the run's journal at this SQLAlchemy URL (default: discarded).")
@@ -155,7 +160,7 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
 
     Starting balances, fees, latency and bar length come from the options, else the config's
-    [backtest] and [paper] sections, else their defaults (USD 10000 and no BTC, 10/20 bps).
+    [backtest] and [paper] sections, else their defaults (no BTC: the result is the strategy's).
     The fill model, the metrics and the file formats are described in docs/backtesting.md.
     """
     from botkit import logs
