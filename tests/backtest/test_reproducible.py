@@ -144,7 +144,8 @@ def test_from_report_refuses_options_the_report_decides(project: Path) -> None:
 
 def test_every_sweep_point_records_what_decided_it(project: Path) -> None:
     code, _, err = invoke("backtest", "--data", "market.bks", "--strategy", "grid", "--sweep", "grid.size=0.1,0.3",
-                          "--limit", "300", "--workers", "1", "--report", "sweep")
+                          "--initial", "USD=20000,BTC=0.3",
+                          "--limit", "800", "--workers", "1", "--report", "sweep")
     assert code == 0, err
     runs = json.loads((project / "sweep" / "sweep.json").read_text())["runs"]
     sizes = {point["grid.size"]: point["run"] for point in runs}
@@ -154,5 +155,13 @@ def test_every_sweep_point_records_what_decided_it(project: Path) -> None:
         assert run["risk"]["max_position"] == "2"
         assert run["fees"] == {"maker_fee_bps": "4", "taker_fee_bps": "20"}
         assert run["data"]["sha256"] == sha256(project / "market.bks")
-        assert run["data"]["snapshots"] == 300
+        assert run["data"]["snapshots"] == 800
         assert run["botkit_version"] == botkit.__version__
+    # A point re-runs from its run record alone, to the metrics the sweep ranked.
+    best = runs[0]
+    (project / "point.json").write_text(json.dumps({"run": best["run"]}))
+    code, _, err = invoke("backtest", "--from-report", "point.json", "--report", "point")
+    assert code == 0, err
+    result = json.loads((project / "point" / "report.json").read_text())["result"]
+    assert {k: result[k] for k in best if k in result} == {k: v for k, v in best.items() if k in result}
+    assert result["fills"] == best["fills"] > 0
