@@ -281,7 +281,7 @@ def _run_sweep(config_path: Path | None, settings_kwargs: dict[str, Any], base: 
                grid: list[tuple[tuple[str, str], list[Any]]], executor: SweepExecutor, rank_by: str,
                report_dir: Path | None, progress: bool | None, command: Sequence[str] = ()) -> None:
     """Run the grid on ``executor`` and rank it: the same rows, table and files whatever the executor."""
-    from botkit.backtest.report import metrics_dict
+    from botkit.backtest.report import metrics_dict, notes
     from botkit.backtest.sweep import SweepJob, run_sweep
 
     names = [f"{name}.{key}" for (name, key), _ in grid]
@@ -311,6 +311,8 @@ def _run_sweep(config_path: Path | None, settings_kwargs: dict[str, Any], base: 
     rows = [row for row, _ in points]
     ranked_runs = [run for _, run in points]
     click.echo(sweep_table(rows, names, rank_by))
+    for note in sorted({note for point in results if point.metrics is not None for note in notes(point.metrics)}):
+        click.echo(f"note: {note}", err=True)  # stdout stays the bare table, for programs
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
         write_sweep_csv(report_dir / "sweep.csv", rows, names)

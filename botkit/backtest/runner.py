@@ -75,13 +75,14 @@ class BacktestSettings:
                 latency_ms: int | None = None, bar_seconds: int | None = None) -> dict[str, Any]:
         """The money, fee and timing keywords of a run: each one given (not None) wins, else the
         config's value (which is the built-in default when the file does not set it)."""
-        run, paper = config["backtest"], config["paper"]
+        section, paper = config["backtest"], config["paper"]
+        configured = _initial(section["initial_usd"], section["initial_btc"])
         return {
-            "initial": dict(initial) if initial is not None else _initial(run["initial_usd"], run["initial_btc"]),
+            "initial": configured if initial is None else dict(initial),
             "maker_fee_bps": paper["maker_fee_bps"] if maker_fee_bps is None else maker_fee_bps,
             "taker_fee_bps": paper["taker_fee_bps"] if taker_fee_bps is None else taker_fee_bps,
-            "latency_ms": run["latency_ms"] if latency_ms is None else latency_ms,
-            "bar_ms": (run["bar_seconds"] if bar_seconds is None else bar_seconds) * 1000,
+            "latency_ms": section["latency_ms"] if latency_ms is None else latency_ms,
+            "bar_ms": (section["bar_seconds"] if bar_seconds is None else bar_seconds) * 1000,
         }
 
 

@@ -87,6 +87,7 @@ def test_a_sweep_uses_the_same_defaults_as_a_single_run(tmp_path: Path, market: 
     code, _, err = invoke("backtest", "--data", str(market), "--strategy-path", str(SHIPPED), "--strategy", "grid",
                           "--sweep", "grid.step=2,4", "--workers", "1", "--report", str(tmp_path / "sweep"))
     assert code == 0, err
+    assert "note: sharpe and sortino are per 60 s bar, not annualized" in err  # the sweep's sharpe column too
     runs = json.loads((tmp_path / "sweep" / "sweep.json").read_text())["runs"]
     assert len(runs) == 2
     for point in runs:
