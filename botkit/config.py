@@ -100,10 +100,21 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                     minimum=Decimal(1)),
     },
     "paper": {
-        "maker_fee_bps": Key("decimal", Decimal(10), "fee of a resting order's fill in --dry-run, bps of notional",
+        "maker_fee_bps": Key("decimal", Decimal(10),
+                             "fee of a resting order's simulated fill (--dry-run, backtests, sweeps), bps of notional",
                              minimum=Decimal(0)),
-        "taker_fee_bps": Key("decimal", Decimal(20), "fee of a crossing order's fill in --dry-run, bps of notional",
+        "taker_fee_bps": Key("decimal", Decimal(20),
+                             "fee of a crossing order's simulated fill (--dry-run, backtests, sweeps), bps of notional",
                              minimum=Decimal(0)),
+    },
+    "backtest": {
+        "initial_usd": Key("decimal", Decimal(10000), "USD a backtest starts with", minimum=Decimal(0)),
+        "initial_btc": Key("decimal", Decimal(0),
+                           "BTC a backtest starts with (not 0: the results include that BTC's price change)",
+                           minimum=Decimal(0)),
+        "latency_ms": Key("int", 0, "recorded time each order or cancel takes to reach the simulated venue",
+                          minimum=Decimal(0)),
+        "bar_seconds": Key("int", 60, "bar length of the returns behind Sharpe and Sortino", minimum=Decimal(1)),
     },
     "journal": {
         "url": Key("str", DEFAULT_JOURNAL_URL, "SQLAlchemy URL of the journal (SQLite file or PostgreSQL)"),
@@ -131,6 +142,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "level": Key("choice", "INFO", "log level", ("DEBUG", "INFO", "WARNING", "ERROR")),
     },
 }
+
+
+def default(section: str, key: str) -> Any:
+    """The built-in default of ``section.key``: the one place defaults are written."""
+    return SCHEMA[section][key].default
+
+
 TOP_LEVEL: dict[str, Key] = {
     "strategy_paths": Key("list[str]", ["strategies"], "folders whose .py files are strategy plugins"),
 }

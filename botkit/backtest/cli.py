@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from botkit.config import DEFAULT_CONFIG_NAME
+from botkit.config import DEFAULT_CONFIG_NAME, default
 from botkit.errors import ConfigError, DataFileError
 from botkit.run_cli import config_option, fail_cleanly, load_config
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("botkit.backtest")
 
-RANKABLE = ("total_return", "end_equity", "realized_pnl", "sharpe", "sortino", "max_drawdown", "fees",
+RANKABLE = ("total_return", "strategy_pnl", "end_equity", "realized_pnl", "sharpe", "sortino", "max_drawdown", "fees",
             "win_rate", "fill_ratio", "turnover", "fills", "orders")
 LOWER_IS_BETTER = {"max_drawdown", "fees"}
 
@@ -114,12 +114,16 @@ def _rank_key(metric: str) -> Any:
               help="Another folder of strategy files (repeatable).")
 @click.option("--param", "params", multiple=True, metavar="NAME.KEY=VALUE",
               help="Set a strategy parameter (repeatable), e.g. market_maker.spread_bps=15.")
-@click.option("--initial", default="USD=10000,BTC=1", show_default=True,
-              help="Starting balances (some BTC, so that sell quotes can rest from the start).")
-@click.option("--maker-fee-bps", default="0", show_default=True, help="Fee of resting fills, bps of notional.")
-@click.option("--taker-fee-bps", default="0", show_default=True, help="Fee of crossing fills, bps of notional.")
-@click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Recorded time each order or cancel takes to reach the venue.")
+@click.option("--initial", metavar="USD=N,BTC=N",
+              help="Starting balances (default: [backtest] initial_usd and initial_btc, "
+                   f"USD={default('backtest', 'initial_usd')},BTC={default('backtest', 'initial_btc')}).")
+@click.option("--maker-fee-bps", help="Fee of resting fills, bps of notional "
+                                      f"(default: [paper] maker_fee_bps, {default('paper', 'maker_fee_bps')}).")
+@click.option("--taker-fee-bps", help="Fee of crossing fills, bps of notional "
+                                      f"(default: [paper] taker_fee_bps, {default('paper', 'taker_fee_bps')}).")
+@click.option("--latency-ms", type=click.IntRange(min=0),
+              help="Recorded time each order or cancel takes to reach the venue "
+                   f"(default: [backtest] latency_ms, {default('backtest', 'latency_ms')}).")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Write report.json, fills.csv, orders.csv and equity.png here.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY=V1,V2,...",
@@ -135,21 +139,28 @@ def _rank_key(metric: str) -> Any:
               help="Seconds to wait for --scheduler and its first worker.")
 @click.option("--rank-by", default="total_return", show_default=True, type=click.Choice(RANKABLE),
               help="Metric that orders the sweep's table (best first).")
-@click.option("--bar-seconds", default=60, show_default=True, type=click.IntRange(min=1),
-              help="Bar length of the returns behind Sharpe and Sortino.")
+@click.option("--bar-seconds", type=click.IntRange(min=1),
+              help="Bar length of the returns behind Sharpe and Sortino "
+                   f"(default: [backtest] bar_seconds, {default('backtest', 'bar_seconds')}).")
 @click.option("--limit", type=click.IntRange(min=1), help="Replay only the first N snapshots.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
 @click.option("--journal", "journal_url", help="Keep the run's journal at this SQLAlchemy URL (default: discarded).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every refused intent and strategy warning as it happens.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
+@click.option("--from-report", "from_report", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Re-run the backtest a report.json records (same data, strategies, parameters, fees, limits); "
+                   "its 'result' comes out byte for byte the same.")
 @fail_cleanly
 def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str, ...], strategy_paths: tuple[Path, ...],
-             params: tuple[str, ...], initial: str, maker_fee_bps: str, taker_fee_bps: str, latency_ms: int,
-             report_dir: Path | None, sweeps: tuple[str, ...], workers: int, executor: str, scheduler: str | None,
-             scheduler_timeout: float, rank_by: str, bar_seconds: int, limit: int | None, strict: bool,
-             journal_url: str | None, verbose: bool, progress: bool | None) -> None:
+             params: tuple[str, ...], initial: str | None, maker_fee_bps: str | None, taker_fee_bps: str | None,
+             latency_ms: int | None, report_dir: Path | None, sweeps: tuple[str, ...], workers: int, executor: str,
+             scheduler: str | None, scheduler_timeout: float, rank_by: str, bar_seconds: int | None,
+             limit: int | None, strict: bool, journal_url: str | None, verbose: bool, progress: bool | None,
+             from_report: Path | None) -> None:
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
 
+    Starting balances, fees, latency and bar length come from the options, else the config's
+    [backtest] and [paper] sections, else their defaults (no BTC: the result is the strategy's).
     The fill model, the metrics and the file formats are described in docs/backtesting.md.
     """
     from botkit import logs
@@ -159,6 +170,12 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     if not sweeps and (executor != "local" or scheduler is not None):
         raise ConfigError("--scheduler" if scheduler is not None else "--executor", "only applies to a sweep",
                           "add --sweep NAME.KEY=v1,v2,...")
+    context = click.get_current_context()
+    command = _command_line(context)
+    if from_report is not None:
+        _refuse_with_from_report(context)
+        _rerun(from_report, report_dir, journal_url, verbose, progress, command)
+        return
     cfg = load_config(config_path)
     logs.configure("text", "WARNING", cfg.secrets)
     if not verbose:  # refusals are counted in the table and kept in the journal; one line each floods
@@ -172,14 +189,14 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
         overrides.setdefault(name, {})[key] = parse_value(value)
     settings_kwargs: dict[str, Any] = {
         "data": data,
-        "initial": parse_initial(initial),
-        "maker_fee_bps": _decimal(maker_fee_bps, "--maker-fee-bps"),
-        "taker_fee_bps": _decimal(taker_fee_bps, "--taker-fee-bps"),
-        "latency_ms": latency_ms,
+        **BacktestSettings.options(
+            cfg, initial=None if initial is None else parse_initial(initial),
+            maker_fee_bps=None if maker_fee_bps is None else _decimal(maker_fee_bps, "--maker-fee-bps"),
+            taker_fee_bps=None if taker_fee_bps is None else _decimal(taker_fee_bps, "--taker-fee-bps"),
+            latency_ms=latency_ms, bar_seconds=bar_seconds),
         "strategies": strategies,
         "strategy_paths": strategy_paths,
         "strict": strict,
-        "bar_ms": bar_seconds * 1000,
         "limit": limit,
         "journal_url": journal_url,
     }
@@ -189,10 +206,10 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
         grid = _sweep_grid(sweeps)
         pool = make_executor(executor, workers=workers, scheduler=scheduler, timeout=scheduler_timeout,
                              quiet=not verbose)
-        _run_sweep(config_path, settings_kwargs, overrides, grid, pool, rank_by, report_dir, progress)
+        _run_sweep(config_path, settings_kwargs, overrides, grid, pool, rank_by, report_dir, progress, command)
         return
     settings = BacktestSettings(**settings_kwargs, params=overrides)
-    result = run_backtest(cfg, settings, report_dir=report_dir, progress=progress)
+    result = run_backtest(cfg, settings, report_dir=report_dir, progress=progress, command=command)
     click.echo(result.table())
     if result.summary.get("rejected") and not verbose:
         click.echo("some intents were refused: run with -v to see each one and why", err=True)
@@ -200,11 +217,71 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
         click.echo(f"report written to {report_dir}/", err=True)
 
 
+_REPORT_OWNS = ("data", "config_path", "strategies", "strategy_paths", "params", "initial", "maker_fee_bps",
+                "taker_fee_bps", "latency_ms", "sweeps", "bar_seconds", "limit", "strict")
+"""Options whose value a report records: given with --from-report they would contradict it."""
+
+
+_WHERE_NOT_WHAT = ("report_dir", "workers", "executor", "scheduler", "scheduler_timeout", "journal_url", "verbose",
+                   "progress")
+"""Options that say where a run goes or what it shows, not what it computes: left out of the
+recorded command, so a sweep's files are the same bytes from a process pool and from a cluster."""
+
+
+def _command_line(context: click.Context) -> list[str]:
+    """The command as given, in canonical form (``botkit backtest --opt value ...``, the options
+    given that decide the result): the same whether run from a shell, a script or a test."""
+    words = ["botkit", *context.command_path.split()[1:]]  # the program's name as installed, however invoked
+    for parameter in context.command.params:
+        if not isinstance(parameter, click.Option) or parameter.name is None or parameter.name in _WHERE_NOT_WHAT:
+            continue
+        source = context.get_parameter_source(parameter.name)
+        if source in (None, click.core.ParameterSource.DEFAULT):
+            continue
+        value = context.params[parameter.name]
+        flag = parameter.opts[0]
+        if parameter.is_flag:
+            if parameter.secondary_opts and not value:
+                words.append(parameter.secondary_opts[0])
+            elif value:
+                words.append(flag)
+            continue
+        for item in value if parameter.multiple else (value,):
+            words += [flag, str(item)]
+    return words
+
+
+def _refuse_with_from_report(context: click.Context) -> None:
+    for name in _REPORT_OWNS:
+        if context.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT):
+            option = next(p.opts[0] for p in context.command.params if p.name == name)
+            raise ConfigError(option, "cannot be combined with --from-report: the report says what the run used",
+                              "drop it, or run without --from-report")
+
+
+def _rerun(path: Path, report_dir: Path | None, journal_url: str | None, verbose: bool, progress: bool | None,
+           command: Sequence[str]) -> None:
+    """``--from-report``: the run a report records, again (its data and strategy sources checked)."""
+    from botkit import logs
+    from botkit.backtest.provenance import from_report
+    from botkit.backtest.runner import BacktestSettings, run_backtest
+
+    logs.configure("text", "WARNING")
+    if not verbose:
+        logging.getLogger("botkit.engine").setLevel(logging.ERROR)
+    cfg, settings_kwargs = from_report(path)
+    settings = BacktestSettings(**settings_kwargs, journal_url=journal_url)
+    result = run_backtest(cfg, settings, report_dir=report_dir, progress=progress, command=command)
+    click.echo(result.table())
+    if report_dir is not None:
+        click.echo(f"report written to {report_dir}/", err=True)
+
+
 def _run_sweep(config_path: Path | None, settings_kwargs: dict[str, Any], base: dict[str, dict[str, Any]],
                grid: list[tuple[tuple[str, str], list[Any]]], executor: SweepExecutor, rank_by: str,
-               report_dir: Path | None, progress: bool | None) -> None:
+               report_dir: Path | None, progress: bool | None, command: Sequence[str] = ()) -> None:
     """Run the grid on ``executor`` and rank it: the same rows, table and files whatever the executor."""
-    from botkit.backtest.report import metrics_dict
+    from botkit.backtest.report import metrics_dict, notes
     from botkit.backtest.sweep import SweepJob, run_sweep
 
     names = [f"{name}.{key}" for (name, key), _ in grid]
@@ -221,22 +298,32 @@ def _run_sweep(config_path: Path | None, settings_kwargs: dict[str, Any], base: 
         for ((strategy, key), _), value in zip(grid, combo, strict=True):
             params.setdefault(strategy, {})[key] = value
         label = " ".join(f"{n}={v}" for n, v in zip(names, combo, strict=True))
-        jobs.append(SweepJob(config_file, settings, params, label))
+        jobs.append(SweepJob(config_file, settings, params, label, tuple(command)))
     results = run_sweep(jobs, executor, progress=progress, announce=lambda line: click.echo(line, err=True))
-    rows = [{**dict(zip(names, (str(v) for v in combo), strict=True)), **metrics_dict(metrics)}
-            for combo, metrics in zip(combos, results, strict=True)]
-    rows.sort(key=_rank_key(rank_by))
+    points: list[tuple[dict[str, Any], Mapping[str, Any]]] = []
+    for combo, point in zip(combos, results, strict=True):
+        assert point.metrics is not None
+        assert point.run is not None
+        points.append(({**dict(zip(names, (str(v) for v in combo), strict=True)), **metrics_dict(point.metrics)},
+                       point.run))
+    rank = _rank_key(rank_by)
+    points.sort(key=lambda pair: rank(pair[0]))
+    rows = [row for row, _ in points]
+    ranked_runs = [run for _, run in points]
     click.echo(sweep_table(rows, names, rank_by))
+    for note in sorted({note for point in results if point.metrics is not None for note in notes(point.metrics)}):
+        click.echo(f"note: {note}", err=True)  # stdout stays the bare table, for programs
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
         write_sweep_csv(report_dir / "sweep.csv", rows, names)
-        write_sweep_json(report_dir / "sweep.json", rows, names, rank_by)
+        write_sweep_json(report_dir / "sweep.json", rows, names, rank_by, ranked_runs)
         if len(names) == 2:
             sweep_heatmap(report_dir / "heatmap.png", rows, names, rank_by)
         click.echo(f"sweep written to {report_dir}/", err=True)
 
 
-SWEEP_COLUMNS = ("total_return", "end_equity", "realized_pnl", "fees", "max_drawdown", "sharpe", "orders", "fills")
+SWEEP_COLUMNS = ("total_return", "strategy_pnl", "end_equity", "realized_pnl", "fees", "max_drawdown", "sharpe",
+                 "orders", "fills")
 
 
 def _cell(value: Any) -> str:
@@ -267,14 +354,17 @@ def write_sweep_csv(path: Path, rows: Sequence[Mapping[str, Any]], names: Sequen
             writer.writerow([rank, *("" if row.get(c) is None else row.get(c) for c in columns)])
 
 
-def write_sweep_json(path: Path, rows: Sequence[Mapping[str, Any]], names: Sequence[str], rank_by: str) -> None:
-    """The ranked rows for programs: money as exact decimal strings, as in ``report.json``.
+def write_sweep_json(path: Path, rows: Sequence[Mapping[str, Any]], names: Sequence[str], rank_by: str,
+                     runs: Sequence[Mapping[str, Any]] | None = None) -> None:
+    """The ranked rows for programs: money as exact decimal strings, as in ``report.json``; with
+    ``runs``, each point's record of what decided it (its ``run``, as in ``report.json``).
 
-    Nothing about where the sweep ran (executor, workers, absolute paths) goes in, so the file is
-    byte-identical from the local pool and from a Dask cluster.
+    Nothing about where the sweep ran (executor, workers, the worker's directory) goes in, so the
+    file is byte-identical from the local pool and from a Dask cluster.
     """
     document = {"rank_by": rank_by, "parameters": list(names),
-                "runs": [{"rank": rank, **row} for rank, row in enumerate(rows, 1)]}
+                "runs": [{"rank": rank, **row, **({"run": runs[rank - 1]} if runs is not None else {})}
+                         for rank, row in enumerate(rows, 1)]}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 

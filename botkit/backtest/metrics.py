@@ -15,11 +15,19 @@ Definitions (also in ``docs/backtesting.md``):
 * ``fees``: the sum of every fill's fee (USD).
 * ``max_drawdown``: the largest fall of equity from its running peak, as a fraction of that peak;
   ``max_drawdown_usd`` the largest fall in USD (the two may come from different falls).
+* ``benchmark_end_equity``/``benchmark_return``: buy and hold, the starting balances kept
+  untouched and valued at the last mid; what the account would have done with no strategy.
+* ``strategy_pnl``: what the strategy's own trades made, net of fees, apart from the price change
+  of the balances it started with: the fills' PnL by :mod:`botkit.pnl` (the one PnL method,
+  average cost, from a flat position) with the position still open valued at the last mid. So
+  ``end_equity − benchmark_end_equity = strategy_pnl`` (to the precision of the average cost).
 * ``sharpe``/``sortino``: from simple returns of equity sampled at the end of fixed bars of
   ``bar_ms`` (one minute by default), between consecutive bars that have snapshots; risk-free
-  rate 0; annualized by √(bars in 365 days). Sharpe divides the mean by the sample standard
-  deviation; Sortino by the downside deviation √(mean of min(r, 0)²). ``None`` when undefined
-  (fewer than two returns, or no variation/no losing bar).
+  rate 0. Sharpe divides the mean by the sample standard deviation; Sortino by the downside
+  deviation √(mean of min(r, 0)²). Annualized by √(bars in 365 days) only when the run spans at
+  least :data:`MIN_ANNUALIZED_MS` (30 days): ×√(bars a year) from an hour of data turns noise into
+  a figure like −90. Shorter runs give the per-bar ratio, ``annualized`` is False and the report
+  says so. ``None`` when undefined (fewer than two returns, or no variation/no losing bar).
 * ``orders``: orders placed; ``fills``: fills; ``fill_ratio``: orders that filled at least in
   part ÷ orders placed.
 * ``win_rate``: of the fills that closed lots, the share whose realized PnL beat the fees of the
@@ -39,10 +47,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from botkit.backtest.venue import EXACT
+from botkit.config import default
 from botkit.model import ZERO, Fill, Order, Side
+from botkit.pnl import PnL
 
 YEAR_MS = 365 * 24 * 3600 * 1000
-DEFAULT_BAR_MS = 60_000
+DEFAULT_BAR_MS = default("backtest", "bar_seconds") * 1000
+MIN_ANNUALIZED_MS = 30 * 24 * 3600 * 1000
+"""Shortest run whose Sharpe and Sortino are annualized; shorter ones are reported per bar."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +84,32 @@ class Metrics:
     bar_ms: int
     returns: int
     """How many bar returns Sharpe and Sortino were computed from."""
+    annualized: bool
+    """Sharpe and Sortino are annualized (the run spans at least 30 days); else they are per bar."""
+    benchmark_end_equity: Decimal | None
+    """The starting balances held untouched, valued at the last mid (buy and hold)."""
+    benchmark_return: float | None
+    strategy_pnl: Decimal
+    """The strategy's trading PnL net of fees (open position at the last mid), without the holding's."""
 
     MONEY = ("start_equity", "end_equity", "realized_pnl", "unrealized_pnl", "fees", "max_drawdown_usd",
-             "traded_notional")
+             "traded_notional", "benchmark_end_equity", "strategy_pnl")
+
+    def ratio_note(self) -> str | None:
+        """Why Sharpe and Sortino are not annualized (None when they are, or cannot be computed)."""
+        if self.annualized or self.returns < 2:
+            return None
+        span = (self.end_ts or 0) - (self.start_ts or 0)
+        return (f"sharpe and sortino are per {self.bar_ms / 1000:g} s bar, not annualized: the run spans "
+                f"{_span_text(span)}, under the {MIN_ANNUALIZED_MS // 86_400_000} days an annualized figure needs")
+
+
+def _span_text(ms: int) -> str:
+    if ms >= 86_400_000:
+        return f"{ms / 86_400_000:.1f} days"
+    if ms >= 3_600_000:
+        return f"{ms / 3_600_000:.1f} h"
+    return f"{ms / 60_000:.1f} min"
 
 
 class Series:
@@ -123,6 +158,7 @@ class MetricsRecorder:
         self.start_equity: Decimal | None = None
         self.end_equity: Decimal | None = None
         self.start_btc: Decimal | None = None
+        self.start_usd: Decimal | None = None
         self.end_mid: Decimal | None = None
         self._peak = ZERO
         self._fall_to_beat = ZERO
@@ -151,6 +187,8 @@ class MetricsRecorder:
         self.wins = 0
         self.closes = 0
         self._lots: deque[list[Decimal]] = deque()  # [quantity, price, fee still attributed]
+        self.trading = PnL()
+        """The strategy's own fills (from a flat position): what its trading made, apart from the holding."""
         self._dirty = True
         self._equity = ZERO
         self.equity_series = Series(plot_points)
@@ -169,6 +207,7 @@ class MetricsRecorder:
         else:
             self.taker_fills += 1
         self.fees = EXACT.add(self.fees, fill.fee)
+        self.trading.add(side, fill.price, fill.quantity, fill.fee)
         self.traded_notional = EXACT.add(self.traded_notional, EXACT.multiply(fill.price, fill.quantity))
         self._dirty = True
         if self.fill_series.due():
@@ -212,6 +251,7 @@ class MetricsRecorder:
             return
         self.start_ts = ts
         self.start_btc = btc
+        self.start_usd = usd
         if btc:
             self._lots.appendleft([btc, mid, ZERO])
         equity = EXACT.add(usd, EXACT.multiply(btc, mid))
@@ -236,6 +276,7 @@ class MetricsRecorder:
         if self.start_ts is None:
             self.start_ts = ts
             self.start_btc = btc
+            self.start_usd = usd
             if btc:
                 self._lots.appendleft([btc, mid, ZERO])
         self.end_ts = ts
@@ -294,7 +335,9 @@ class MetricsRecorder:
         self._bar_equity = None
         if self.end_equity is not None and self.end_ts is not None and self.end_mid is not None:
             self.equity_series.finish((self.end_ts, float(self.end_equity), float(self.end_mid)))
-        per_year = math.sqrt(YEAR_MS / self.bar_ms)
+        span = (self.end_ts or 0) - (self.start_ts or 0)
+        annualized = span >= MIN_ANNUALIZED_MS
+        per_year = math.sqrt(YEAR_MS / self.bar_ms) if annualized else 1.0
         sharpe = sortino = None
         if self._n >= 2:
             std = math.sqrt(self._m2 / (self._n - 1))
@@ -309,6 +352,10 @@ class MetricsRecorder:
                 unrealized = EXACT.add(unrealized, EXACT.multiply(EXACT.subtract(self.end_mid, price), quantity))
         duration = (self._last_ts or 0) - (self.start_ts or 0)
         start, end = self.start_equity, self.end_equity
+        benchmark = self.benchmark(self.end_mid)
+        strategy_pnl = self.trading.net
+        if self.end_mid is not None:
+            strategy_pnl += self.trading.unrealized(self.end_mid)
         return Metrics(
             start_ts=self.start_ts,
             end_ts=self.end_ts,
@@ -334,4 +381,14 @@ class MetricsRecorder:
             taker_fills=self.taker_fills,
             bar_ms=self.bar_ms,
             returns=self._n,
+            annualized=annualized,
+            benchmark_end_equity=benchmark,
+            benchmark_return=float(benchmark / start - 1) if start and benchmark is not None else None,
+            strategy_pnl=strategy_pnl,
         )
+
+    def benchmark(self, mid: Decimal | None) -> Decimal | None:
+        """Buy and hold: the starting balances, untouched, valued at ``mid``."""
+        if mid is None or self.start_usd is None or self.start_btc is None:
+            return None
+        return EXACT.add(self.start_usd, EXACT.multiply(self.start_btc, mid))

@@ -1,4 +1,9 @@
-"""``equity.png``: equity and drawdown over time, and the mid price with the fills marked.
+"""``equity.png``: equity against buy and hold, the strategy's own PnL, drawdown, and the mid price
+with the fills marked.
+
+The benchmark (the starting balances held, valued at each point's mid) is drawn next to the
+equity, and the strategy's PnL (equity − benchmark) gets its own panel: with BTC in the starting
+balances the equity line alone is mostly the price chart.
 
 Drawn with matplotlib's Agg backend (no display needed) from the thinned series the metrics keep
 (:class:`~botkit.backtest.metrics.Series`), with fixed PNG metadata so that the same run gives
@@ -19,8 +24,19 @@ def _times(points: list[tuple[int, float, float]]) -> list[datetime]:
     return [datetime.fromtimestamp(p[0] / 1000, tz=UTC) for p in points]
 
 
+def curves(recorder: MetricsRecorder) -> tuple[list[float], list[float], list[float]]:
+    """The plotted lines at each kept point: equity, buy and hold (the starting balances valued at
+    that point's mid), and the strategy's PnL (their difference)."""
+    points = recorder.equity_series.points
+    start_usd = float(recorder.start_usd or 0)
+    start_btc = float(recorder.start_btc or 0)
+    equity = [p[1] for p in points]
+    benchmark = [start_usd + start_btc * p[2] for p in points]
+    return equity, benchmark, [e - b for e, b in zip(equity, benchmark, strict=True)]
+
+
 def plot_equity(recorder: MetricsRecorder, path: str | os.PathLike[str], title: str = "backtest") -> Path:
-    """Write the three-panel figure to ``path`` and return it."""
+    """Write the four-panel figure to ``path`` and return it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,19 +44,23 @@ def plot_equity(recorder: MetricsRecorder, path: str | os.PathLike[str], title: 
 
     points = recorder.equity_series.points
     fills = recorder.fill_series.points
-    figure, (ax_equity, ax_drawdown, ax_price) = plt.subplots(
-        3, 1, figsize=(10, 8), sharex=True, gridspec_kw={"height_ratios": [3, 1, 3]}
+    figure, (ax_equity, ax_strategy, ax_drawdown, ax_price) = plt.subplots(
+        4, 1, figsize=(10, 10), sharex=True, gridspec_kw={"height_ratios": [3, 2, 1, 3]}
     )
     try:
         if points:
             times = _times(points)
-            equity = [p[1] for p in points]
+            equity, benchmark, strategy = curves(recorder)
             peak = 0.0
             drawdown = []
             for value in equity:
                 peak = max(peak, value)
                 drawdown.append((value / peak - 1) * 100 if peak else 0.0)
-            ax_equity.plot(times, equity, color="tab:blue", linewidth=1)
+            ax_equity.plot(times, equity, color="tab:blue", linewidth=1, label="strategy")
+            ax_equity.plot(times, benchmark, color="0.5", linewidth=1, linestyle="--", label="buy and hold")
+            ax_equity.legend(loc="best", fontsize="small")
+            ax_strategy.plot(times, strategy, color="tab:purple", linewidth=1)
+            ax_strategy.axhline(0, color="0.6", linewidth=0.6)
             ax_drawdown.fill_between(times, drawdown, 0, color="tab:red", alpha=0.4, linewidth=0)
             ax_price.plot(times, [p[2] for p in points], color="0.4", linewidth=0.8, label="mid")
         buys = [p for p in fills if p[2] > 0]
@@ -50,15 +70,17 @@ def plot_equity(recorder: MetricsRecorder, path: str | os.PathLike[str], title: 
         if sells:
             ax_price.scatter(_times(sells), [p[1] for p in sells], marker="v", s=14, color="tab:red", label="sell")
         ax_equity.ticklabel_format(axis="y", useOffset=False, style="plain")  # dollars, not +1.04e4 offsets
+        ax_strategy.ticklabel_format(axis="y", useOffset=False, style="plain")
         ax_price.ticklabel_format(axis="y", useOffset=False, style="plain")
         ax_equity.set_title(title)
         ax_equity.set_ylabel("equity (USD)")
+        ax_strategy.set_ylabel("strategy PnL (USD)")
         ax_drawdown.set_ylabel("drawdown (%)")
         ax_price.set_ylabel("price (USD)")
         ax_price.set_xlabel("time (UTC)")
         if points or fills:
             ax_price.legend(loc="best", fontsize="small")
-        for axis in (ax_equity, ax_drawdown, ax_price):
+        for axis in (ax_equity, ax_strategy, ax_drawdown, ax_price):
             axis.grid(True, alpha=0.3)
         figure.autofmt_xdate()
         figure.tight_layout()

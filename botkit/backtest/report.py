@@ -44,9 +44,20 @@ def metrics_dict(metrics: Metrics) -> dict[str, Any]:
     return out
 
 
-def report_dict(metrics: Metrics, run: Mapping[str, Any]) -> dict[str, Any]:
-    """``report.json``'s content: the metrics at the top level, the run's inputs under ``run``."""
-    return {**metrics_dict(metrics), "run": dict(run)}
+def notes(metrics: Metrics) -> list[str]:
+    """What a reader must know before trusting a figure (e.g. ratios not annualized, and why)."""
+    ratio = metrics.ratio_note()
+    return [ratio] if ratio else []
+
+
+def report_dict(metrics: Metrics, run: Mapping[str, Any], counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """``report.json``'s content: what the run gave under ``result`` (the metrics and their
+    ``notes``, and ``counts`` such as the intents refused), everything that decided it under ``run``.
+
+    ``result`` depends only on the inputs recorded in ``run`` (no paths, no clock), so a re-run
+    from the report (``botkit backtest --from-report``) gives it back byte for byte.
+    """
+    return {"result": {**metrics_dict(metrics), **(counts or {}), "notes": notes(metrics)}, "run": dict(run)}
 
 
 def write_json(path: Path, data: Mapping[str, Any]) -> None:
@@ -76,17 +87,21 @@ def _usd(value: Decimal | None) -> str:
 def table(metrics: Metrics, title: str = "backtest", extra: Sequence[tuple[str, str]] = ()) -> str:
     """The metrics (and ``extra`` rows) as an aligned two-column table for the terminal."""
     m = metrics
+    basis = " (annualized)" if m.annualized else f" (per {m.bar_ms / 1000:g} s bar)"
     rows = [
         ("start equity (USD)", _usd(m.start_equity)),
         ("end equity (USD)", _usd(m.end_equity)),
         ("total return", _ratio(m.total_return, percent=True)),
+        ("buy-and-hold end equity (USD)", _usd(m.benchmark_end_equity)),
+        ("buy-and-hold return", _ratio(m.benchmark_return, percent=True)),
+        ("strategy PnL (USD, net of fees)", _usd(m.strategy_pnl)),
         ("realized PnL (USD, FIFO)", _usd(m.realized_pnl)),
         ("unrealized PnL (USD)", _usd(m.unrealized_pnl)),
         ("fees (USD)", _usd(m.fees)),
         ("max drawdown", _ratio(m.max_drawdown, percent=True)),
         ("max drawdown (USD)", _usd(m.max_drawdown_usd)),
-        ("sharpe", _ratio(m.sharpe)),
-        ("sortino", _ratio(m.sortino)),
+        (f"sharpe{basis}", _ratio(m.sharpe)),
+        (f"sortino{basis}", _ratio(m.sortino)),
         ("orders", str(m.orders)),
         ("fills (maker/taker)", f"{m.fills} ({m.maker_fills}/{m.taker_fills})"),
         ("fill ratio", _ratio(m.fill_ratio, percent=True)),
@@ -102,6 +117,7 @@ def table(metrics: Metrics, title: str = "backtest", extra: Sequence[tuple[str, 
     lines = [title, rule]
     lines += [f"{name:<{width}}   {value:>{value_width}}" for name, value in rows]
     lines.append(rule)
+    lines += [f"note: {note}" for note in notes(m)]
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sized
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -23,25 +23,40 @@ from typing import Any
 
 from botkit.backtest.files import open_snapshots
 from botkit.backtest.metrics import DEFAULT_BAR_MS, Metrics, MetricsRecorder
+from botkit.backtest.provenance import describe_run
 from botkit.backtest.report import CsvLog, report_dict, table, write_json
 from botkit.backtest.venue import SimulatedVenue
-from botkit.config import Config
+from botkit.config import Config, default
 from botkit.errors import DataFileError
 from botkit.model import Snapshot
 
 log = logging.getLogger("botkit.backtest")
 
 
+DEFAULT_MAKER_FEE_BPS: Decimal = default("paper", "maker_fee_bps")
+DEFAULT_TAKER_FEE_BPS: Decimal = default("paper", "taker_fee_bps")
+DEFAULT_LATENCY_MS: int = default("backtest", "latency_ms")
+
+
+def _initial(usd: Decimal, btc: Decimal) -> dict[str, Decimal]:
+    return {"USD": usd, "BTC": btc}
+
 
 @dataclass(frozen=True)
 class BacktestSettings:
-    """Everything about a backtest that is not the config: data, money, fees, latency."""
+    """Everything about a backtest that is not the config: data, money, fees, latency.
+
+    The defaults are the config's (:data:`botkit.config.SCHEMA`: ``[backtest]`` and the
+    ``[paper]`` fees), the one place they are written; :meth:`options` resolves a run's values
+    (command-line option, else the config file, else that default) for single runs and sweeps alike.
+    """
 
     data: Path
-    initial: Mapping[str, Decimal] = field(default_factory=lambda: {"USD": Decimal(10000), "BTC": Decimal(0)})
-    maker_fee_bps: Decimal = Decimal(0)
-    taker_fee_bps: Decimal = Decimal(0)
-    latency_ms: int = 0
+    initial: Mapping[str, Decimal] = field(default_factory=lambda: _initial(
+        default("backtest", "initial_usd"), default("backtest", "initial_btc")))
+    maker_fee_bps: Decimal = DEFAULT_MAKER_FEE_BPS
+    taker_fee_bps: Decimal = DEFAULT_TAKER_FEE_BPS
+    latency_ms: int = DEFAULT_LATENCY_MS
     strategies: tuple[str, ...] = ()
     """Only these strategies (default: the config's enabled ones)."""
     strategy_paths: tuple[Path, ...] = ()
@@ -54,25 +69,21 @@ class BacktestSettings:
     journal_url: str | None = None
     """Keep the run's journal here (None: a temporary SQLite file, deleted afterwards)."""
 
-    def describe(self) -> dict[str, Any]:
-        """The inputs as they go into ``report.json`` (no absolute paths, no wall-clock times)."""
+    @staticmethod
+    def options(config: Config, *, initial: Mapping[str, Decimal] | None = None,
+                maker_fee_bps: Decimal | None = None, taker_fee_bps: Decimal | None = None,
+                latency_ms: int | None = None, bar_seconds: int | None = None) -> dict[str, Any]:
+        """The money, fee and timing keywords of a run: each one given (not None) wins, else the
+        config's value (which is the built-in default when the file does not set it)."""
+        section, paper = config["backtest"], config["paper"]
+        configured = _initial(section["initial_usd"], section["initial_btc"])
         return {
-            "data": self.data.name,
-            "initial": {k: str(v) for k, v in sorted(self.initial.items())},
-            "maker_fee_bps": str(self.maker_fee_bps),
-            "taker_fee_bps": str(self.taker_fee_bps),
-            "latency_ms": self.latency_ms,
-            "strategies": list(self.strategies),
-            "params": {name: {k: _plain(v) for k, v in sorted(table.items())}
-                       for name, table in sorted(self.params.items())},
-            "bar_ms": self.bar_ms,
+            "initial": configured if initial is None else dict(initial),
+            "maker_fee_bps": paper["maker_fee_bps"] if maker_fee_bps is None else maker_fee_bps,
+            "taker_fee_bps": paper["taker_fee_bps"] if taker_fee_bps is None else taker_fee_bps,
+            "latency_ms": section["latency_ms"] if latency_ms is None else latency_ms,
+            "bar_ms": (section["bar_seconds"] if bar_seconds is None else bar_seconds) * 1000,
         }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
 
 
 @dataclass
@@ -83,19 +94,24 @@ class BacktestResult:
     summary: dict[str, Any]
     """The engine's run summary (placed, cancelled, rejected, ...)."""
     run: dict[str, Any]
+    """Everything that decided the result (:func:`~botkit.backtest.provenance.describe_run`)."""
     bad_lines: int = 0
 
     def report(self) -> dict[str, Any]:
-        return report_dict(self.metrics, {**self.run, "bad_lines": self.bad_lines,
-                                          "rejected": self.summary.get("rejected", 0),
-                                          "strategy_failures": self.summary.get("strategy_failures", 0)})
+        return report_dict(self.metrics, self.run, {"rejected": self.summary.get("rejected", 0),
+                                                    "strategy_failures": self.summary.get("strategy_failures", 0),
+                                                    "bad_lines": self.bad_lines})
+
+    @property
+    def data_name(self) -> str:
+        return Path(self.run["data"]["path"]).name
 
     def table(self) -> str:
         extra = [("intents refused", str(self.summary.get("rejected", 0))),
                  ("strategy failures", str(self.summary.get("strategy_failures", 0)))]
         if self.bad_lines:
             extra.append(("unreadable lines skipped", str(self.bad_lines)))
-        return table(self.metrics, f"backtest of {self.run.get('data', '')}", extra)
+        return table(self.metrics, f"backtest of {self.data_name}", extra)
 
 
 def _progress(snapshots: Iterable[Snapshot], total: int | None, enabled: bool | None) -> Iterable[Snapshot]:
@@ -124,8 +140,12 @@ def run_backtest(
     *,
     report_dir: str | os.PathLike[str] | None = None,
     progress: bool | None = False,
+    command: Sequence[str] = (),
 ) -> BacktestResult:
-    """Replay ``settings.data`` through the configured strategies; write the report if asked."""
+    """Replay ``settings.data`` through the configured strategies; write the report if asked.
+
+    ``command`` is the command line that asked for the run, recorded in the report.
+    """
     from botkit.bot import plan_engine
     from botkit.journal import Journal
 
@@ -180,7 +200,9 @@ def run_backtest(
         if csv_log is not None:
             csv_log.finish(venue.open_orders())
     metrics = recorder.result(venue.orders_placed)
-    result = BacktestResult(metrics, recorder, venue, summary, settings.describe(), reader.bad_lines + unreadable)
+    run = describe_run(config, settings, plan.hosts, first_ts=first.ts, last_ts=last.ts,
+                       snapshots=recorder.snapshots, command=command)
+    result = BacktestResult(metrics, recorder, venue, summary, run, reader.bad_lines + unreadable)
     if out is not None:
         write_report(result, out)
     return result
@@ -197,4 +219,4 @@ def write_report(result: BacktestResult, directory: Path) -> None:
 
     directory.mkdir(parents=True, exist_ok=True)
     write_json(directory / "report.json", result.report())
-    plot_equity(result.recorder, directory / "equity.png", title=f"backtest of {result.run.get('data', '')}")
+    plot_equity(result.recorder, directory / "equity.png", title=f"backtest of {result.data_name}")

@@ -12,7 +12,8 @@ What makes a point's result independent of the machine that ran it:
 * the config is the file the client chose (with none, the built-in defaults), never a
   ``./botkit.toml`` that happens to sit in the worker's working directory;
 * the metrics come back as the :class:`Metrics` dataclass itself (money as exact ``Decimal``),
-  and are turned into text only on the client;
+  and are turned into text only on the client, with the point's record of what decided it
+  (:func:`~botkit.backtest.provenance.describe_run`: effective parameters, fees, data SHA-256...);
 * a point that fails with a botkit error comes back as its message (:attr:`PointResult.error`):
   botkit's exceptions do not all survive pickling (``ConfigError`` needs three arguments), and a
   failure should read the same from a process pool and from a cluster.
@@ -63,6 +64,8 @@ class SweepJob:
     """``{strategy: {key: value}}`` of this point (the ``--param`` values with the swept ones)."""
     label: str = ""
     """The swept values, for error messages (``grid.step=2 grid.levels=1``)."""
+    command: tuple[str, ...] = ()
+    """The sweep's command line, recorded in each point's ``run``."""
 
     def paths(self) -> list[Path]:
         """The files and folders a worker must be able to read to run this point."""
@@ -75,9 +78,12 @@ class SweepJob:
 
 @dataclass(frozen=True)
 class PointResult:
-    """What a worker sends back: the metrics (exact), or the one-line reason the point failed."""
+    """What a worker sends back: the metrics (exact) and what decided them, or the one-line reason
+    the point failed."""
 
     metrics: Metrics | None
+    run: Mapping[str, Any] | None = None
+    """The point's ``run`` record, as in a single backtest's ``report.json``."""
     error: str | None = None
     usage_error: bool = False
     """True when the failure is the user's to fix (a bad parameter, config or strategy): exit 2."""
@@ -93,10 +99,11 @@ def run_point(job: SweepJob) -> PointResult:
     try:
         cfg = config_mod.load(job.config_path) if job.config_path is not None else config_mod.parse({})
         settings = BacktestSettings(**{**job.settings, "params": job.params})
-        return PointResult(run_backtest(cfg, settings).metrics)
+        result = run_backtest(cfg, settings, command=job.command)
+        return PointResult(result.metrics, result.run)
     except BotkitError as exc:
         usage = isinstance(exc, ConfigError | PluginError | JournalError)
-        return PointResult(None, str(exc), usage)
+        return PointResult(None, None, str(exc), usage)
 
 
 # --------------------------------------------------------------------------- executors
@@ -286,13 +293,13 @@ def make_executor(name: str, *, workers: int, scheduler: str | None, timeout: fl
 
 
 def run_sweep(jobs: Sequence[SweepJob], executor: SweepExecutor, *, progress: bool | None = None,
-              announce: Callable[[str], None] | None = None) -> list[Metrics]:
-    """Run every job on ``executor``; the metrics in the order of ``jobs``.
+              announce: Callable[[str], None] | None = None) -> list[PointResult]:
+    """Run every job on ``executor``; the results (metrics and run record) in the order of ``jobs``.
 
     The first failed point stops the sweep (the others are cancelled): its message names the
     point. ``announce`` gets the one line saying where the sweep runs.
     """
-    results: list[Metrics | None] = [None] * len(jobs)
+    results: list[PointResult | None] = [None] * len(jobs)
     with executor:
         executor.check(jobs)
         if announce is not None:
@@ -304,7 +311,7 @@ def run_sweep(jobs: Sequence[SweepJob], executor: SweepExecutor, *, progress: bo
                     where = f"sweep point {jobs[index].label}: " if jobs[index].label else ""
                     error = PluginError if outcome.usage_error else SweepError
                     raise error(f"{where}{outcome.error}")
-                results[index] = outcome.metrics
+                results[index] = outcome
                 if bar is not None:
                     bar.update(1)
         finally:

@@ -7,19 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from botkit.backtest import JsonlReader, StoreReader, generate
 from botkit.backtest.cli import parse_initial, parse_param, parse_value
-from botkit.cli import main
 from botkit.errors import ConfigError
-
-SHIPPED = Path(__file__).resolve().parents[2] / "strategies"
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+from tests.backtest.commands import SHIPPED, invoke
 
 
 @pytest.fixture
@@ -68,10 +60,10 @@ def test_backtest_prints_a_table_and_writes_a_report(tmp_path: Path, market: Pat
     assert "end equity (USD)" in out
     assert "sharpe" in out
     report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert report["run"]["params"] == {"grid": {"size": "0.1", "step": 3}}
-    assert report["run"]["taker_fee_bps"] == "2.5"
-    assert report["orders"] > 0
-    assert isinstance(report["end_equity"], str)
+    assert report["run"]["strategies"]["grid"]["params"] == {"levels": 3, "size": "0.1", "step": "3"}
+    assert report["run"]["fees"] == {"maker_fee_bps": "1", "taker_fee_bps": "2.5"}
+    assert report["result"]["orders"] > 0
+    assert isinstance(report["result"]["end_equity"], str)
     for name in ("fills.csv", "orders.csv", "equity.png"):
         assert (tmp_path / "report" / name).stat().st_size > 0
 

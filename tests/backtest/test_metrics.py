@@ -7,7 +7,7 @@ import math
 import statistics
 from decimal import Decimal
 
-from botkit.backtest.metrics import YEAR_MS, MetricsRecorder, Series
+from botkit.backtest.metrics import MIN_ANNUALIZED_MS, YEAR_MS, MetricsRecorder, Series
 from botkit.model import Fill, Liquidity, Side
 
 D = Decimal
@@ -49,17 +49,85 @@ def test_drawdown() -> None:
     assert m.max_drawdown == float(D(40) / D("1019.8"))
 
 
-def test_sharpe_and_sortino_from_bar_returns() -> None:
+EQUITY = [1000.0, 999.8, 1019.8, 979.8, 994.705]
+
+
+def long_history(bar_ms: int) -> MetricsRecorder:
+    """:func:`history`'s account, one sample a bar of ``bar_ms``."""
+    r = MetricsRecorder(bar_ms=bar_ms)
+    for i, (usd, btc, mid) in enumerate([("1000", 0, 100), ("799.8", 2, 100), ("799.8", 2, 110),
+                                         ("799.8", 2, 90), ("894.705", 1, 100)]):
+        r.sample(i * bar_ms, D(mid), D(usd), D(btc))
+    return r
+
+
+def ratios(per_bar: float) -> tuple[float, float]:
+    returns = [b / a - 1 for a, b in itertools.pairwise(EQUITY)]
+    downside = math.sqrt(sum(min(r, 0.0) ** 2 for r in returns) / len(returns))
+    mean = statistics.mean(returns)
+    return mean / statistics.stdev(returns) * per_bar, mean / downside * per_bar
+
+
+def test_sharpe_and_sortino_of_a_short_run_are_per_bar_and_say_so() -> None:
+    # 4 minutes of data: x sqrt(525600 bars a year) would print noise as a "Sharpe of -28".
     m = history().result(orders=2)
-    equity = [1000.0, 999.8, 1019.8, 979.8, 994.705]
-    returns = [b / a - 1 for a, b in itertools.pairwise(equity)]
-    per_year = math.sqrt(YEAR_MS / 60_000)
+    sharpe, sortino = ratios(1.0)
     assert m.returns == 4
+    assert m.annualized is False
     assert m.sharpe is not None
     assert m.sortino is not None
-    assert math.isclose(m.sharpe, statistics.mean(returns) / statistics.stdev(returns) * per_year, rel_tol=1e-9)
-    downside = math.sqrt(sum(min(r, 0.0) ** 2 for r in returns) / len(returns))
-    assert math.isclose(m.sortino, statistics.mean(returns) / downside * per_year, rel_tol=1e-9)
+    assert math.isclose(m.sharpe, sharpe, rel_tol=1e-9)
+    assert math.isclose(m.sortino, sortino, rel_tol=1e-9)
+    assert m.ratio_note() == ("sharpe and sortino are per 60 s bar, not annualized: the run spans 4.0 min, "
+                              "under the 30 days an annualized figure needs")
+
+
+def test_sharpe_and_sortino_of_a_run_of_30_days_or_more_are_annualized() -> None:
+    ten_days = 10 * 86_400_000
+    m = long_history(ten_days).result(orders=2)  # 40 days
+    sharpe, sortino = ratios(math.sqrt(YEAR_MS / ten_days))
+    assert m.annualized is True
+    assert m.sharpe is not None
+    assert m.sortino is not None
+    assert math.isclose(m.sharpe, sharpe, rel_tol=1e-9)
+    assert math.isclose(m.sortino, sortino, rel_tol=1e-9)
+    assert m.ratio_note() is None
+    just_short = long_history(MIN_ANNUALIZED_MS // 4 - 1).result(orders=2)
+    assert just_short.annualized is False
+
+
+def test_buy_and_hold_benchmark_and_strategy_pnl_without_starting_btc() -> None:
+    m = history().result(orders=2)
+    assert m.benchmark_end_equity == D(1000)  # USD only: holding it earns nothing
+    assert m.benchmark_return == 0.0
+    assert m.strategy_pnl == D("-5.295")  # sold 1 bought at 100 for 95, 0.295 of fees, 1 left at mid 100
+    assert m.end_equity == m.benchmark_end_equity + m.strategy_pnl
+
+
+def test_starting_btc_is_the_benchmark_not_the_strategy() -> None:
+    # The bug: with BTC in the account, equity and return were the price's; the strategy looked
+    # 35% up while its one trade lost 15.1.
+    r = MetricsRecorder()
+    r.begin(0, D(100), D(0), D(1))
+    r.on_fill(fill("a", "120", "0.5", "0.1", 1000), Side.SELL)
+    r.sample(1000, D(120), D("59.9"), D("0.5"))
+    r.sample(2000, D(150), D("59.9"), D("0.5"))
+    m = r.result(orders=1)
+    assert m.total_return == 0.349  # 100 -> 134.9: mostly the price
+    assert m.benchmark_end_equity == D(150)  # 1 BTC held, at mid 150
+    assert m.benchmark_return == 0.5
+    assert m.strategy_pnl == D("-15.1")  # sold 0.5 at 120 that is now worth 150, and paid 0.1
+    assert m.end_equity == m.benchmark_end_equity + m.strategy_pnl
+
+
+def test_a_price_move_alone_is_no_strategy_pnl() -> None:
+    r = MetricsRecorder()
+    r.begin(0, D(100), D(10000), D(1))
+    for ts, mid in [(60_000, 150), (120_000, 90), (180_000, 200)]:
+        r.sample(ts, D(mid), D(10000), D(1))
+    m = r.result(orders=0)
+    assert m.end_equity == m.benchmark_end_equity == D(10200)
+    assert m.strategy_pnl == 0
 
 
 def test_counts_exposure_and_win_rate() -> None:

@@ -42,6 +42,7 @@ def run(tmp_path: Path, script: list[str], data: Path | None = None, **kwargs: A
     settings = BacktestSettings(
         data=data or market_file(tmp_path / "market.jsonl"),
         initial={"USD": D(10000), "BTC": D(0)},
+        maker_fee_bps=D(0),
         taker_fee_bps=D(10),
         strategies=("scripted",),
         params={"scripted": {"script": script}},
@@ -94,15 +95,16 @@ def test_the_store_gives_the_same_backtest(tmp_path: Path) -> None:
 def test_reports_are_byte_identical_across_runs(tmp_path: Path) -> None:
     jsonl = market_file(tmp_path / "market.jsonl")
     for name in ("one", "two"):
-        settings = BacktestSettings(data=jsonl, initial={"USD": D(10000), "BTC": D(0)}, taker_fee_bps=D(10),
-                                    strategies=("scripted",), params={"scripted": {"script": SCRIPT}})
+        settings = BacktestSettings(data=jsonl, initial={"USD": D(10000), "BTC": D(0)}, maker_fee_bps=D(0),
+                                    taker_fee_bps=D(10), strategies=("scripted",),
+                                    params={"scripted": {"script": SCRIPT}})
         run_backtest(config(tmp_path), settings, report_dir=tmp_path / name)
     for file in ("report.json", "fills.csv", "orders.csv", "equity.png"):
         assert (tmp_path / "one" / file).read_bytes() == (tmp_path / "two" / file).read_bytes(), file
     report = json.loads((tmp_path / "one" / "report.json").read_text())
-    assert report["end_equity"] == "10000.669"
-    assert report["fees"] == "0.181"
-    assert report["run"]["data"] == "market.jsonl"
+    assert report["result"]["end_equity"] == "10000.669"
+    assert report["result"]["fees"] == "0.181"
+    assert report["run"]["data"]["path"] == str(jsonl.resolve())
     fills = (tmp_path / "one" / "fills.csv").read_text().splitlines()
     assert fills[0] == "ts,order_id,seq,side,price,quantity,notional,fee,liquidity"
     assert fills[1:] == [

@@ -28,7 +28,8 @@ def run(
     tmp_path: Path, data: Path, strategy: str, params: dict[str, Any], initial: dict[str, Decimal]
 ) -> BacktestResult:
     cfg = parse({"strategy_paths": [str(SHIPPED)]})
-    settings = BacktestSettings(data=data, initial=initial, strategies=(strategy,), params={strategy: params})
+    settings = BacktestSettings(data=data, initial=initial, strategies=(strategy,), params={strategy: params},
+                                maker_fee_bps=D(0), taker_fee_bps=D(0))  # the sums below are fee-free
     return run_backtest(cfg, settings)
 
 

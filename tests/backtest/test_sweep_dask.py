@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 # Imported here, not first inside a CliRunner call: distributed binds its log handler to the
 # sys.stderr of its first import, and CliRunner's stderr is closed once the call returns.
@@ -22,15 +21,8 @@ distributed = pytest.importorskip("distributed", reason='sweeps on Dask need pip
 
 from botkit.backtest import generate  # noqa: E402
 from botkit.backtest.sweep import DaskExecutor, SweepJob  # noqa: E402
-from botkit.cli import main  # noqa: E402
 from botkit.errors import ConfigError  # noqa: E402
-
-SHIPPED = Path(__file__).resolve().parents[2] / "strategies"
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+from tests.backtest.commands import SHIPPED, invoke  # noqa: E402
 
 
 @pytest.fixture(scope="module")
