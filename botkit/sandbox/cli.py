@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import click
 
+from botkit.http_server import ConnectionLimits
 from botkit.sandbox.accounts import CURRENCIES, SandboxAccount
 from botkit.sandbox.faults import Faults
 from botkit.sandbox.server import Sandbox
@@ -78,6 +79,7 @@ def parse_account(text: str, fail: Callable[[str], Any] | None = None) -> Sandbo
 
 
 RATE = click.FloatRange(0, 1)
+DEFAULT_LIMITS = ConnectionLimits()
 
 
 @click.command("sandbox")
@@ -109,6 +111,12 @@ RATE = click.FloatRange(0, 1)
 @click.option("--withdraw-delay", type=click.FloatRange(0), default=5.0, show_default=True,
               help="Seconds before a withdrawal or bitcoin send completes.")
 @click.option("--threads", type=click.IntRange(1), default=8, show_default=True, help="HTTP worker threads.")
+@click.option("--max-connections", type=click.IntRange(1, 100_000), default=DEFAULT_LIMITS.max_connections,
+              show_default=True, help="Open connections at once; more wait in the listen backlog.")
+@click.option("--idle-timeout", type=click.FloatRange(1, 3600), default=DEFAULT_LIMITS.idle_timeout,
+              show_default=True, help="Seconds a connection may sit idle between requests.")
+@click.option("--request-deadline", type=click.FloatRange(1, 3600), default=DEFAULT_LIMITS.request_deadline,
+              show_default=True, help="Seconds a request may take to arrive, from its first byte.")
 @click.option("--order-history", type=click.IntRange(1), default=2000, show_default=True,
               help="Finished orders kept per account; older ones are forgotten (memory stays bounded).")
 @click.option("--error-rate", type=RATE, default=0.0, help="Fault: fraction of /v1 calls answered 500/503.")
@@ -136,6 +144,9 @@ def sandbox_command(
     deposit_delay: float,
     withdraw_delay: float,
     threads: int,
+    max_connections: int,
+    idle_timeout: float,
+    request_deadline: float,
     order_history: int,
     error_rate: float,
     latency_ms: int,
@@ -175,6 +186,7 @@ def sandbox_command(
             start_price=start_price,
             threads=threads,
             order_history=order_history,
+            limits=ConnectionLimits(max_connections, idle_timeout, request_deadline),
         )
     except (StoreError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
