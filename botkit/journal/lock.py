@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from botkit.errors import JournalError, JournalLockLost
 
@@ -109,6 +109,12 @@ def advisory_key(bot_id: str) -> int:
     return int.from_bytes(hashlib.sha256(f"botkit:{bot_id}".encode()).digest()[:8], "big", signed=True)
 
 
+RETAKE_WAIT_SECONDS = 2.0
+"""How long a daemon whose lock connection died waits to take the lock again (a terminated
+backend lets go of it milliseconds after it reports its end; another daemon never does)."""
+
+_LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout expired
+
 # A bigint advisory lock shows in pg_locks as classid = high 32 bits, objid = low 32, objsubid = 1.
 _HELD = text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
              "AND pid = pg_backend_pid() AND objsubid = 1 "
@@ -135,10 +141,22 @@ class PostgresAdvisoryLock:
             raise JournalError(f"bot {self.bot_id!r} is already running on journal {self.describe} "
                                "(stop it, or set a distinct [bot] id)")
 
-    def _try(self) -> bool:
+    def _try(self, wait_seconds: float = 0) -> bool:
+        """Take the lock on a new connection; wait up to ``wait_seconds`` for a holder to let go."""
         conn = self.engine.connect()
         try:
-            held = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
+            if wait_seconds:
+                conn.execute(text(f"SET LOCAL lock_timeout = {int(wait_seconds * 1000)}"))
+                try:
+                    conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
+                    held = True
+                except OperationalError as exc:
+                    if getattr(exc.orig, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+                        raise
+                    conn.rollback()
+                    held = False
+            else:
+                held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar())
             conn.commit()  # not left "idle in transaction" between checks
         except BaseException:
             conn.close()
@@ -165,9 +183,10 @@ class PostgresAdvisoryLock:
                 return
             self._drop()
             reason = "the server no longer holds it"
-        # The connection (and the lock with it) is gone. Take it again only if nobody else has.
+        # The connection (and the lock with it) is gone. Take it again only if nobody else has. A
+        # terminated backend reports its end before it lets go of its locks: wait that out briefly.
         try:
-            if not self._try():
+            if not self._try(RETAKE_WAIT_SECONDS):
                 raise JournalLockLost(f"{lost} ({reason}) and another daemon holds it now: stopping without "
                                       "touching its orders")
             if self.taken_over():

@@ -1,0 +1,306 @@
+"""Exclusive locks: one daemon per journal (SQLite) or per bot id (PostgreSQL), whatever the path
+says and whatever happens to the lock's connection.
+
+Two daemons on one bot each reconcile the account as theirs alone: the second marks the first's
+run crashed and cancels its orders while the first trades on. These scenarios attack the lock
+with real `botkit run` processes on one standalone `botkit sandbox` account: a symlinked path, a
+hard link, the journal deleted under a running daemon, and on PostgreSQL the lock connection
+terminated by `pg_terminate_backend` (with and without another daemon taking the lock). A daemon
+that loses its lock must say so in one line and exit 1 within a tick, cancelling nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from botkit.client import Buttercoin, ButtercoinClient
+from botkit.errors import JournalError, JournalLockLost
+from botkit.journal import Journal, queries
+from botkit.journal.lock import advisory_key
+from tests.conftest import postgres_url
+from tests.ops.helpers import botkit_once, start_botkit
+from tests.polling import wait
+from tests.reliability.conftest import Figures
+
+KEY, SECRET = "locks-key", "locks-secret-0123456789abcdef"
+LOST = "lost its lock"
+
+
+@pytest.fixture
+def exchange(tmp_path: Path) -> Iterator[str]:
+    """`botkit sandbox` in its own process: the account both daemons would trade on outlives each."""
+    proc = start_botkit("sandbox", "--port", "0", "--state", str(tmp_path / "exchange.sqlite"), "--seed", "5",
+                        "--rate-limit", "0", "--account", f"{KEY}:{SECRET}:USD=100000,BTC=10", cwd=tmp_path)
+    assert proc.stdout is not None
+    base_url = proc.stdout.readline().strip()
+    assert base_url.startswith("http://127.0.0.1:"), base_url
+    yield base_url
+    proc.terminate()
+    proc.communicate(timeout=60)
+
+
+def _config(tmp_path: Path, name: str, journal_url: str, base_url: str, bot_id: str = "default") -> Path:
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f"""
+strategy_paths = []
+[bot]
+id = "{bot_id}"
+[journal]
+url = "{journal_url}"
+[engine]
+interval_seconds = 0.2
+on_shutdown = "cancel"
+[exchange]
+base_url = "{base_url}"
+api_key = "{KEY}"
+api_secret = "{SECRET}"
+[strategies.market_maker]
+spread_bps = 4
+size = 0.05
+""")
+    return path
+
+
+def _run(config: Path, cwd: Path, log: Path) -> subprocess.Popen[str]:
+    return start_botkit("run", "--config", str(config), cwd=cwd, log=log)
+
+
+def _open_orders(base_url: str) -> int:
+    client = ButtercoinClient(KEY, SECRET, base_url=base_url)
+    try:
+        return sum(1 for o in Buttercoin(client).orders() if o.is_open)
+    finally:
+        client.close()
+
+
+def _runs(url: str, bot_id: str = "default") -> list[Any]:
+    journal = Journal(url, bot_id)
+    try:
+        return queries.runs(journal)
+    finally:
+        journal.close()
+
+
+def _trading(url: str, base_url: str, bot_id: str = "default") -> bool:
+    """The daemon's run has started and it has quotes on the exchange."""
+    return bool(_runs(url, bot_id)) and _open_orders(base_url) > 0
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.communicate(timeout=60)
+
+
+# ---------------------------------------------------------------------------------------- SQLite
+
+
+def test_a_symlink_or_a_hard_link_to_the_journal_reaches_the_same_lock(
+        tmp_path: Path, exchange: str, figures: Figures) -> None:
+    journal = tmp_path / "journal.sqlite"
+    url = f"sqlite:///{journal}"
+    first = _run(_config(tmp_path, "first", url, exchange), tmp_path, tmp_path / "first.log")
+    try:
+        wait(lambda: journal.exists() and _trading(url, exchange), 60, "the first daemon trading")
+        (tmp_path / "linked").mkdir()
+        (tmp_path / "linked" / "j.sqlite").symlink_to(journal)
+        (tmp_path / "dir-link").symlink_to(tmp_path)
+        aliases = [tmp_path / "linked" / "j.sqlite", tmp_path / "dir-link" / "journal.sqlite"]
+        for n, alias in enumerate(aliases):
+            config = _config(tmp_path, f"second-{n}", f"sqlite:///{alias}", exchange)
+            second = botkit_once("run", "--config", str(config), "--duration", "5", cwd=tmp_path)
+            assert second.returncode == 2, second.stderr[-2000:]
+            assert f"journal {journal} is in use by another botkit daemon" in second.stderr
+            figures.add("second_daemons_refused")
+        os.link(journal, tmp_path / "hard.sqlite")
+        with pytest.raises(JournalError, match="in use by another botkit daemon"):
+            Journal(f"sqlite:///{tmp_path / 'hard.sqlite'}").acquire()
+        figures.add("second_daemons_refused")
+        assert first.poll() is None, "the first daemon must be untouched"
+        assert [r.status for r in _runs(url)] == ["running"], "nobody marked the first's run crashed"
+    finally:
+        _stop(first)
+    assert first.returncode == 0
+    assert [r.status for r in _runs(url)] == ["stopped"]
+    assert _open_orders(exchange) == 0  # its own clean stop cancelled its quotes
+
+
+def test_the_lock_leaves_no_file_to_delete(tmp_path: Path) -> None:
+    journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")
+    before = set(tmp_path.iterdir())
+    journal.acquire()
+    assert set(tmp_path.iterdir()) == before, "a lock file could be deleted to let a second daemon in"
+    for leftover in tmp_path.glob("*.lock"):  # what older versions locked
+        leftover.unlink()
+    with pytest.raises(JournalError, match="in use by another botkit daemon"):
+        Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}").acquire()
+    journal.close()
+
+
+def test_a_journal_deleted_under_a_running_daemon_stops_it_without_cancelling(
+        tmp_path: Path, exchange: str, figures: Figures) -> None:
+    journal = tmp_path / "journal.sqlite"
+    url = f"sqlite:///{journal}"
+    log = tmp_path / "first.log"
+    first = _run(_config(tmp_path, "first", url, exchange), tmp_path, log)
+    try:
+        wait(lambda: journal.exists() and _trading(url, exchange), 60, "the first daemon trading")
+        deleted_at = time.monotonic()
+        journal.unlink()  # a second daemon could now create a fresh journal at this path
+        first.communicate(timeout=60)
+        figures["seconds_to_stop_after_delete"] = round(time.monotonic() - deleted_at, 2)
+    finally:
+        if first.poll() is None:
+            _stop(first)
+    assert first.returncode == 1
+    lost = [line for line in log.read_text().splitlines() if "is gone" in line]
+    assert len(lost) == 1, log.read_text()[-3000:]
+    assert "stopping without touching its orders" in lost[0]
+    left = _open_orders(exchange)
+    assert left > 0, "the daemon that lost its lock must not cancel what may be another daemon's"
+    figures["orders_left_open"] = left
+    assert "Traceback" not in log.read_text()
+
+
+def test_a_daemon_whose_journal_was_replaced_notices_on_its_next_check(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    journal = Journal(f"sqlite:///{path}")
+    journal.acquire()
+    journal.check_lock()  # still ours
+    path.rename(tmp_path / "moved.sqlite")
+    Journal(f"sqlite:///{path}").close()  # a new journal at the configured path
+    with pytest.raises(JournalLockLost, match="no longer the file this daemon locked"):
+        journal.check_lock()
+    journal.close()
+
+
+# ------------------------------------------------------------------------------------ PostgreSQL
+
+
+def _server() -> Any:
+    return create_engine(make_url(postgres_url()).set(drivername="postgresql+psycopg"))
+
+
+def _lock_holder(server: Any, bot_id: str) -> int | None:
+    """The backend pid holding ``bot_id``'s advisory lock, if any."""
+    key = advisory_key(bot_id)
+    with server.connect() as conn:
+        return conn.execute(text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND classid::bigint = :hi AND objid::bigint = :lo"),
+            {"hi": (key >> 32) & 0xFFFFFFFF, "lo": key & 0xFFFFFFFF}).scalar()
+
+
+def _terminate(server: Any, pid: int) -> None:
+    with server.connect() as conn:
+        assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+
+
+def _ticks(url: str, bot_id: str) -> int:
+    runs = _runs(url, bot_id)
+    return runs[-1].ticks if runs else 0
+
+
+def test_a_terminated_lock_connection_is_taken_again_when_no_other_daemon_has_it(
+        tmp_path: Path, exchange: str, bot_id: str, figures: Figures) -> None:
+    url = postgres_url()
+    server = _server()
+    log = tmp_path / "first.log"
+    first = _run(_config(tmp_path, "first", url, exchange, bot_id), tmp_path, log)
+    try:
+        wait(lambda: _trading(url, exchange, bot_id), 60, "the daemon trading")
+        for n in range(3):
+            holder = wait(lambda: _lock_holder(server, bot_id), 60, "the daemon's lock")
+            _terminate(server, holder)
+            wait(lambda n=n: log.read_text().count("took it again") > n, 60, "the daemon taking its lock again")
+            figures.add("lock_connections_terminated")
+        ticks = _ticks(url, bot_id)
+        wait(lambda: _ticks(url, bot_id) > ticks + 2, 60, "ticks after the lock came back")
+        assert first.poll() is None
+    finally:
+        _stop(first)
+        server.dispose()
+    assert first.returncode == 0, log.read_text()[-3000:]
+    assert [r.status for r in _runs(url, bot_id)] == ["stopped"]
+
+
+def test_a_daemon_whose_lock_another_daemon_took_stops_within_a_tick_and_cancels_nothing(
+        tmp_path: Path, exchange: str, bot_id: str, figures: Figures) -> None:
+    url = postgres_url()
+    server = _server()
+    log = tmp_path / "first.log"
+    config = _config(tmp_path, "bot", url, exchange, bot_id)
+    first = _run(config, tmp_path, log)
+    rival = server.connect()  # stands in for a second daemon until the first has gone
+    try:
+        wait(lambda: _trading(url, exchange, bot_id), 60, "the first daemon trading")
+        holder = wait(lambda: _lock_holder(server, bot_id), 60, "the first daemon's lock")
+        # Queued behind the first daemon's lock, the rival gets it the moment the server drops it,
+        # before the first daemon can try again: the order the server grants locks in, not timing.
+        queued = threading.Thread(target=lambda: rival.execute(text("SELECT pg_advisory_lock(:k)"),
+                                                               {"k": advisory_key(bot_id)}))
+        queued.start()
+        with server.connect() as conn:
+            wait(lambda: conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                           "AND NOT granted")).scalar(), 30, "the rival queued for the lock")
+        terminated_at = time.monotonic()
+        _terminate(server, holder)
+        queued.join(60)
+        first.communicate(timeout=60)
+        figures["seconds_to_stop_after_takeover"] = round(time.monotonic() - terminated_at, 2)
+        assert first.returncode == 1, log.read_text()[-3000:]
+        lost = [line for line in log.read_text().splitlines() if LOST in line]
+        assert len(lost) == 1 and "another daemon holds it now" in lost[0], lost
+        assert "Traceback" not in log.read_text()
+        left = _open_orders(exchange)
+        assert left > 0, "the daemon that lost its lock cancelled orders on its way out"
+        figures["orders_left_open"] = left
+        assert [r.status for r in _runs(url, bot_id)] == ["running"], "it must not close a run it no longer owns"
+    finally:
+        with contextlib.suppress(Exception):
+            rival.execute(text("SELECT pg_advisory_unlock_all()"))  # a pooled connection would keep it
+        rival.close()
+        if first.poll() is None:
+            _stop(first)
+    # The rival gone, a real second daemon takes over the bot and its orders.
+    second = _run(config, tmp_path, tmp_path / "second.log")
+    try:
+        wait(lambda: len(_runs(url, bot_id)) == 2, 60, "the second daemon's run")
+    finally:
+        _stop(second)
+        server.dispose()
+    assert second.returncode == 0
+    assert [r.status for r in _runs(url, bot_id)] == ["crashed", "stopped"]
+    figures.add("takeovers_detected")
+
+
+def test_a_lock_retaken_after_another_daemon_ran_the_bot_meanwhile_is_lost(bot_id: str) -> None:
+    url = postgres_url()
+    server = _server()
+    first = Journal(url, bot_id)
+    first.acquire()
+    first.begin_run("sandbox", 1)
+    holder = _lock_holder(server, bot_id)
+    assert holder is not None
+    _terminate(server, holder)
+    # Another daemon starts, runs and stops while the first has not checked yet.
+    wait(lambda: _lock_holder(server, bot_id) is None, 30, "the server dropping the lock")
+    second = Journal(url, bot_id)
+    second.acquire()
+    second.begin_run("sandbox", 2)
+    second.close()
+    with pytest.raises(JournalLockLost, match="another daemon ran this bot meanwhile"):
+        first.check_lock()
+    assert _lock_holder(server, bot_id) is None, "the lock taken again to look must be let go"
+    first.close()
+    server.dispose()
