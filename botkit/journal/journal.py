@@ -97,7 +97,10 @@ def _record(row: OrderRow, fills_seen: int) -> OrderRecord:
 class Journal:
     """All journal reads and writes of one bot (``bot_id``) on one database."""
 
-    def __init__(self, url: str, bot_id: str = "default", *, auto_upgrade: bool = True, durable: bool = True) -> None:
+    def __init__(self, url: str, bot_id: str = "default", *, auto_upgrade: bool = True, durable: bool = True,
+                 exclusive: bool = False) -> None:
+        """``exclusive`` (a daemon's journal) takes the one-daemon lock (:meth:`acquire`) before the
+        database is read or migrated, so a refused second daemon has touched nothing."""
         self.url = url
         self.bot_id = bot_id
         self._lock: JournalLock | None = None
@@ -108,9 +111,15 @@ class Journal:
         self.sqlite_path = Path(database) if self.is_sqlite and database and database != ":memory:" else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
+            if exclusive:
+                self.acquire()
             self._check_schema(auto_upgrade)
         except SQLAlchemyError as exc:
+            self.close()
             raise JournalError(f"cannot open journal {self.safe_url}: {mask_in(_short(exc), url)}") from None
+        except BaseException:
+            self.close()
+            raise
 
     def _check_schema(self, auto_upgrade: bool) -> None:
         have, want = migrate.current(self.engine), migrate.head()
@@ -141,6 +150,7 @@ class Journal:
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                _refuse_hard_links(Path(database))
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -438,6 +448,18 @@ def _sqlite_begin(conn: Any) -> None:
     # transaction that reads, then writes after another process wrote, fails at once with
     # "database is locked" (SQLITE_BUSY_SNAPSHOT), whatever the timeout.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _refuse_hard_links(path: Path) -> None:
+    """SQLite names its WAL after the path it opened: through two hard links, two WALs of one
+    database each hide the other's commits, and a migration run through one corrupts it."""
+    try:
+        links = path.stat().st_nlink
+    except FileNotFoundError:
+        return
+    if links > 1:
+        raise JournalError(f"journal {path} has {links} hard links: SQLite would keep one write-ahead log per "
+                           "name and corrupt it; use one path (a symlink is fine) and remove the other links")
 
 
 def _liquidity_guess(order: Order) -> Liquidity:

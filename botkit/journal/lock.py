@@ -64,7 +64,9 @@ class SqliteFileLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.real_path, os.O_RDWR | os.O_CLOEXEC)
+        # Created if missing (an empty file is an empty SQLite database), so that the lock is
+        # taken before SQLite reads or writes anything.
+        fd = os.open(self.real_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             _lock_byte(fd)
         except OSError:

@@ -105,7 +105,7 @@ def _stop(proc: subprocess.Popen[str]) -> None:
 # ---------------------------------------------------------------------------------------- SQLite
 
 
-def test_a_symlink_or_a_hard_link_to_the_journal_reaches_the_same_lock(
+def test_a_symlink_or_a_hard_link_to_the_journal_is_refused_while_a_daemon_runs(
         tmp_path: Path, exchange: str, figures: Figures) -> None:
     journal = tmp_path / "journal.sqlite"
     url = f"sqlite:///{journal}"
@@ -122,9 +122,12 @@ def test_a_symlink_or_a_hard_link_to_the_journal_reaches_the_same_lock(
             assert second.returncode == 2, second.stderr[-2000:]
             assert f"journal {journal} is in use by another botkit daemon" in second.stderr
             figures.add("second_daemons_refused")
+        # A hard link would give SQLite a second write-ahead log of one database (it names the WAL
+        # after the path): refused before SQLite opens it, by any command, daemon or not.
         os.link(journal, tmp_path / "hard.sqlite")
-        with pytest.raises(JournalError, match="in use by another botkit daemon"):
-            Journal(f"sqlite:///{tmp_path / 'hard.sqlite'}").acquire()
+        with pytest.raises(JournalError, match="has 2 hard links"):
+            Journal(f"sqlite:///{tmp_path / 'hard.sqlite'}", exclusive=True)
+        (tmp_path / "hard.sqlite").unlink()
         figures.add("second_daemons_refused")
         assert first.poll() is None, "the first daemon must be untouched"
         assert [r.status for r in _runs(url)] == ["running"], "nobody marked the first's run crashed"
