@@ -164,11 +164,20 @@ def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None, b
 
     cfg = load_config(config_path)
     if what == "upgrade":
-        from botkit.journal import migrate
+        from sqlalchemy.exc import SQLAlchemyError
 
-        engine = Journal.make_engine(cfg["journal"]["url"])
-        before, after = migrate.upgrade(engine)
-        engine.dispose()
+        from botkit.journal import migrate
+        from botkit.urlmask import mask_in, mask_url
+
+        url = cfg["journal"]["url"]
+        engine = Journal.make_engine(url)
+        try:
+            before, after = migrate.upgrade(engine)
+        except SQLAlchemyError as exc:
+            reason = mask_in(str(exc).splitlines()[0][:200], url)
+            raise JournalError(f"cannot upgrade journal {mask_url(url)}: {reason}") from None
+        finally:
+            engine.dispose()
         click.echo(f"journal schema: {before or 'none'} -> {after}" if before != after
                    else f"journal schema is up to date ({after})")
         return

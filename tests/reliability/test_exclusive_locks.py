@@ -29,7 +29,7 @@ from botkit.errors import JournalError, JournalLockLost
 from botkit.journal import Journal, queries
 from botkit.journal.lock import advisory_key
 from tests.conftest import postgres_url
-from tests.ops.helpers import botkit_once, start_botkit
+from tests.ops.helpers import botkit_once, market_maker_config, standalone_sandbox, start_botkit
 from tests.polling import wait
 from tests.reliability.conftest import Figures
 
@@ -40,36 +40,15 @@ LOST = "lost its lock"
 @pytest.fixture
 def exchange(tmp_path: Path) -> Iterator[str]:
     """`botkit sandbox` in its own process: the account both daemons would trade on outlives each."""
-    proc = start_botkit("sandbox", "--port", "0", "--state", str(tmp_path / "exchange.sqlite"), "--seed", "5",
-                        "--rate-limit", "0", "--account", f"{KEY}:{SECRET}:USD=100000,BTC=10", cwd=tmp_path)
-    assert proc.stdout is not None
-    base_url = proc.stdout.readline().strip()
-    assert base_url.startswith("http://127.0.0.1:"), base_url
-    yield base_url
-    proc.terminate()
-    proc.communicate(timeout=60)
+    with standalone_sandbox(tmp_path, KEY, SECRET, seed=5) as base_url:
+        yield base_url
 
 
 def _config(tmp_path: Path, name: str, journal_url: str, base_url: str, bot_id: str = "default") -> Path:
-    path = tmp_path / f"{name}.toml"
-    path.write_text(f"""
-strategy_paths = []
-[bot]
-id = "{bot_id}"
-[journal]
-url = "{journal_url}"
-[engine]
-interval_seconds = 0.2
-on_shutdown = "cancel"
-[exchange]
-base_url = "{base_url}"
-api_key = "{KEY}"
-api_secret = "{SECRET}"
-[strategies.market_maker]
-spread_bps = 4
-size = 0.05
-""")
-    return path
+    """With on_shutdown = "cancel" (the default) a clean stop leaves nothing open: orders still
+    open after a daemon exits are orders it left alone."""
+    return market_maker_config(tmp_path / f"{name}.toml", bot_id=bot_id, journal_url=journal_url, base_url=base_url,
+                               key=KEY, secret=SECRET)
 
 
 def _run(config: Path, cwd: Path, log: Path) -> subprocess.Popen[str]:
