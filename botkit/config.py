@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from botkit.errors import ConfigError
-from botkit.urlmask import mask_url, url_password
+from botkit.urlmask import MaskedUrl, mask_url, url_password
 
 log = logging.getLogger("botkit.config")
 
@@ -263,6 +263,7 @@ def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path |
                           "e.g. sqlite:///botkit-data/journal.sqlite or postgresql+psycopg://user@host/db")
     if exchange["api_secret"]:
         exchange["api_secret"] = Secret(exchange["api_secret"])
+    sections["journal"]["url"] = MaskedUrl(journal_url)
     secrets = tuple(s for s in (exchange["api_secret"], url_password(journal_url)) if s)
     return Config(sections, strategy_paths, {k: dict(v) for k, v in strategies.items()}, path, secrets)
 

@@ -32,3 +32,13 @@ def mask_in(message: str, url: str) -> str:
     """``message`` (an error that may quote ``url`` or parts of it) with ``url``'s password masked."""
     password = url_password(url)
     return message.replace(password, MASK) if password else message
+
+
+class MaskedUrl(str):
+    """A URL whose ``repr`` masks its password: config tables get printed by debuggers,
+    tracebacks with locals and test failure reports (``str()`` is the URL itself, to connect)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(mask_url(self))

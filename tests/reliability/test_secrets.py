@@ -349,3 +349,15 @@ def test_a_bad_journal_url_never_shows_its_password(tmp_path: Path, url: str, fi
         assert DB_PASSWORD not in done.stdout + done.stderr, (command, done.stderr[-2000:])
         assert "***" in done.stderr.splitlines()[-1], (command, done.stderr[-2000:])
         figures.add("commands_checked")
+
+
+def test_the_journal_password_is_in_no_repr_and_redacted_from_logs() -> None:
+    from botkit.urlmask import mask_url
+
+    for url in BAD_JOURNAL_URLS:
+        cfg = config_mod.parse({"journal": {"url": url}}, environ={})
+        assert DB_PASSWORD not in repr(cfg) + repr(cfg["journal"]) + mask_url(url)
+        assert str(cfg["journal"]["url"]) == url  # the URL itself is untouched, to connect with
+        assert any(DB_PASSWORD in s for s in cfg.secrets)  # what the log formatter redacts as its last line of defence
+    assert mask_url("postgresql://botkit@db/botkit") == "postgresql://botkit@db/botkit"
+    assert mask_url("sqlite:///botkit-data/journal.sqlite") == "sqlite:///botkit-data/journal.sqlite"
