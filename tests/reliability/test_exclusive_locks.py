@@ -24,12 +24,25 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import botkit
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.errors import JournalError, JournalLockLost
 from botkit.journal import Journal, queries
 from botkit.journal.lock import advisory_key
+from botkit.scheduler import Daemon
 from tests.conftest import postgres_url
-from tests.ops.helpers import botkit_once, market_maker_config, standalone_sandbox, start_botkit
+from tests.ops.helpers import (
+    account,
+    botkit_once,
+    counter,
+    counterparty,
+    market_maker_config,
+    now_ms,
+    rig,
+    standalone_sandbox,
+    start_botkit,
+)
+from tests.plugins.recorder import Recorder
 from tests.polling import wait
 from tests.reliability.conftest import Figures
 
@@ -164,6 +177,30 @@ def test_a_daemon_whose_journal_was_replaced_notices_on_its_next_check(tmp_path:
     with pytest.raises(JournalLockLost, match="no longer the file this daemon locked"):
         journal.check_lock()
     journal.close()
+
+
+def test_the_tick_after_the_lock_is_lost_sends_nothing(tmp_path: Path) -> None:
+    """The check comes before the engine's tick: the strategy's next intent never reaches the exchange."""
+    from botkit.sandbox import Sandbox
+
+    path = tmp_path / "journal.sqlite"
+    with Sandbox(market="off", accounts=[counterparty(), account("locks-rig")], rate_limit=0) as sandbox:
+        counter(sandbox, "sell", "401.00", "5")
+        counter(sandbox, "buy", "399.00", "5")
+        recorder = Recorder()
+        recorder.script = [[botkit.buy("0.1", "390.00")], [botkit.buy("0.1", "391.00")]]
+        bot = rig(sandbox, f"sqlite:///{path}", "default", "locks-rig", {"mm": recorder})
+        bot.journal.acquire()
+        daemon = Daemon(bot.bot, 60)
+        bot.engine.start(now_ms())
+        daemon.tick()
+        assert len(list(sandbox.exchange.orders("locks-rig"))) == 1
+        path.rename(tmp_path / "elsewhere.sqlite")
+        daemon.tick()
+        assert isinstance(daemon.lock_lost, JournalLockLost) and daemon.stopping.is_set()
+        assert len(list(sandbox.exchange.orders("locks-rig"))) == 1, "an order went out without the lock"
+        assert bot.engine.ticks == 1
+        bot.close()
 
 
 # ------------------------------------------------------------------------------------ PostgreSQL
