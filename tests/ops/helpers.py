@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -96,10 +97,11 @@ def rig(sandbox: Any, journal_url: str, bot_id: str, key: str, plugins: Mapping[
 
 
 def market_maker_config(path: Path, *, bot_id: str, journal_url: str, base_url: str, key: str, secret: str,
-                        extra: str = "") -> Path:
-    """A `botkit run` config: the example market maker quoting every 0.2 s on ``key``'s account."""
+                        extra: str = "", strategy_paths: Sequence[Path] = ()) -> Path:
+    """A `botkit run` config: the example market maker quoting every 0.2 s on ``key``'s account
+    (and what ``extra`` adds, e.g. a strategy of ``strategy_paths``)."""
     path.write_text(f"""
-strategy_paths = []
+strategy_paths = {json.dumps([str(p) for p in strategy_paths])}
 [bot]
 id = "{bot_id}"
 [exchange]

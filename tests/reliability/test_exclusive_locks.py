@@ -57,21 +57,41 @@ def exchange(tmp_path: Path) -> Iterator[str]:
         yield base_url
 
 
+PARKED = """
+\"\"\"Parks one buy 3% under the bid and leaves it: an order only its own daemon would cancel.\"\"\"
+from decimal import Decimal
+
+from botkit import buy, hookimpl
+
+
+@hookimpl
+def botkit_on_snapshot(snapshot, ctx):
+    if ctx.state.get("parked") or snapshot.best_bid is None:
+        return None
+    ctx.state["parked"] = True
+    return [buy("0.01", (snapshot.best_bid * Decimal("0.97")).quantize(Decimal("0.01")))]
+"""
+
+
 def _config(tmp_path: Path, name: str, journal_url: str, base_url: str, bot_id: str = "default") -> Path:
-    """With on_shutdown = "cancel" (the default) a clean stop leaves nothing open: orders still
-    open after a daemon exits are orders it left alone."""
+    """The market maker, and a parked order that neither fills nor gets replaced. With on_shutdown
+    = "cancel" (the default) a clean stop cancels it: still open after a daemon exits, it was left
+    alone."""
+    (tmp_path / "strategies").mkdir(exist_ok=True)
+    (tmp_path / "strategies" / "parked.py").write_text(PARKED)
     return market_maker_config(tmp_path / f"{name}.toml", bot_id=bot_id, journal_url=journal_url, base_url=base_url,
-                               key=KEY, secret=SECRET)
+                               key=KEY, secret=SECRET, strategy_paths=[tmp_path / "strategies"],
+                               extra="[strategies.parked]\n")
 
 
 def _run(config: Path, cwd: Path, log: Path) -> subprocess.Popen[str]:
     return start_botkit("run", "--config", str(config), cwd=cwd, log=log)
 
 
-def _open_orders(base_url: str) -> int:
+def _open_orders(base_url: str) -> set[str]:
     client = ButtercoinClient(KEY, SECRET, base_url=base_url)
     try:
-        return sum(1 for o in Buttercoin(client).orders() if o.is_open)
+        return {o.order_id for o in Buttercoin(client).orders() if o.is_open}
     finally:
         client.close()
 
@@ -84,9 +104,17 @@ def _runs(url: str, bot_id: str = "default") -> list[Any]:
         journal.close()
 
 
-def _trading(url: str, base_url: str, bot_id: str = "default") -> bool:
-    """The daemon's run has started and it has quotes on the exchange."""
-    return bool(_runs(url, bot_id)) and _open_orders(base_url) > 0
+def _parked(url: str, base_url: str, bot_id: str = "default") -> str | None:
+    """The exchange id of the daemon's parked order, once it is open on the exchange."""
+    if not _runs(url, bot_id):
+        return None
+    journal = Journal(url, bot_id)
+    try:
+        ids = {o["exchange_order_id"] for o in queries.orders(journal) if o["strategy"] == "parked"}
+    finally:
+        journal.close()
+    found = ids & _open_orders(base_url)
+    return found.pop() if found else None
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
@@ -103,7 +131,7 @@ def test_a_symlink_or_a_hard_link_to_the_journal_is_refused_while_a_daemon_runs(
     url = f"sqlite:///{journal}"
     first = _run(_config(tmp_path, "first", url, exchange), tmp_path, tmp_path / "first.log")
     try:
-        wait(lambda: journal.exists() and _trading(url, exchange), 60, "the first daemon trading")
+        parked = wait(lambda: journal.exists() and _parked(url, exchange), 60, "the first daemon trading")
         (tmp_path / "linked").mkdir()
         (tmp_path / "linked" / "j.sqlite").symlink_to(journal)
         (tmp_path / "dir-link").symlink_to(tmp_path)
@@ -122,12 +150,13 @@ def test_a_symlink_or_a_hard_link_to_the_journal_is_refused_while_a_daemon_runs(
         (tmp_path / "hard.sqlite").unlink()
         figures.add("second_daemons_refused")
         assert first.poll() is None, "the first daemon must be untouched"
+        assert parked in _open_orders(exchange), "a refused daemon must not have reconciled (cancelled) anything"
         assert [r.status for r in _runs(url)] == ["running"], "nobody marked the first's run crashed"
     finally:
         _stop(first)
     assert first.returncode == 0
     assert [r.status for r in _runs(url)] == ["stopped"]
-    assert _open_orders(exchange) == 0  # its own clean stop cancelled its quotes
+    assert not _open_orders(exchange)  # its own clean stop cancelled its quotes and the parked order
 
 
 def test_the_lock_leaves_no_file_to_delete(tmp_path: Path) -> None:
@@ -149,7 +178,7 @@ def test_a_journal_deleted_under_a_running_daemon_stops_it_without_cancelling(
     log = tmp_path / "first.log"
     first = _run(_config(tmp_path, "first", url, exchange), tmp_path, log)
     try:
-        wait(lambda: journal.exists() and _trading(url, exchange), 60, "the first daemon trading")
+        parked = wait(lambda: journal.exists() and _parked(url, exchange), 60, "the first daemon trading")
         deleted_at = time.monotonic()
         journal.unlink()  # a second daemon could now create a fresh journal at this path
         first.communicate(timeout=60)
@@ -162,8 +191,8 @@ def test_a_journal_deleted_under_a_running_daemon_stops_it_without_cancelling(
     assert len(lost) == 1, log.read_text()[-3000:]
     assert "stopping without touching its orders" in lost[0]
     left = _open_orders(exchange)
-    assert left > 0, "the daemon that lost its lock must not cancel what may be another daemon's"
-    figures["orders_left_open"] = left
+    assert parked in left, "the daemon that lost its lock must not cancel what may be another daemon's"
+    figures["orders_left_open"] = len(left)
     assert "Traceback" not in log.read_text()
 
 
@@ -237,7 +266,7 @@ def test_a_terminated_lock_connection_is_taken_again_when_no_other_daemon_has_it
     log = tmp_path / "first.log"
     first = _run(_config(tmp_path, "first", url, exchange, bot_id), tmp_path, log)
     try:
-        wait(lambda: _trading(url, exchange, bot_id), 60, "the daemon trading")
+        wait(lambda: _parked(url, exchange, bot_id), 60, "the daemon trading")
         for n in range(3):
             holder = wait(lambda: _lock_holder(server, bot_id), 60, "the daemon's lock")
             _terminate(server, holder)
@@ -262,7 +291,7 @@ def test_a_daemon_whose_lock_another_daemon_took_stops_within_a_tick_and_cancels
     first = _run(config, tmp_path, log)
     rival = server.connect()  # stands in for a second daemon until the first has gone
     try:
-        wait(lambda: _trading(url, exchange, bot_id), 60, "the first daemon trading")
+        parked = wait(lambda: _parked(url, exchange, bot_id), 60, "the first daemon trading")
         holder = wait(lambda: _lock_holder(server, bot_id), 60, "the first daemon's lock")
         # Queued behind the first daemon's lock, the rival gets it the moment the server drops it,
         # before the first daemon can try again: the order the server grants locks in, not timing.
@@ -282,8 +311,8 @@ def test_a_daemon_whose_lock_another_daemon_took_stops_within_a_tick_and_cancels
         assert len(lost) == 1 and "another daemon holds it now" in lost[0], lost
         assert "Traceback" not in log.read_text()
         left = _open_orders(exchange)
-        assert left > 0, "the daemon that lost its lock cancelled orders on its way out"
-        figures["orders_left_open"] = left
+        assert parked in left, "the daemon that lost its lock cancelled orders on its way out"
+        figures["orders_left_open"] = len(left)
         assert [r.status for r in _runs(url, bot_id)] == ["running"], "it must not close a run it no longer owns"
     finally:
         with contextlib.suppress(Exception):
