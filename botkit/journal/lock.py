@@ -23,6 +23,7 @@ next order (:meth:`JournalLock.check`, called by the daemon every tick), then st
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import logging
@@ -66,11 +67,16 @@ class SqliteFileLock:
     def acquire(self) -> None:
         # Created if missing (an empty file is an empty SQLite database), so that the lock is
         # taken before SQLite reads or writes anything.
-        fd = os.open(self.real_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fd = os.open(self.real_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise JournalError(f"cannot open journal {self.real_path}: {exc.strerror}") from None
         try:
             _lock_byte(fd)
-        except OSError:
+        except OSError as exc:
             os.close(fd)
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise JournalError(f"cannot lock journal {self.real_path}: {exc.strerror}") from None
             raise JournalError(
                 f"journal {self.real_path} is in use by another botkit daemon "
                 "(stop it, or give this bot its own journal.url)"
@@ -88,7 +94,7 @@ class SqliteFileLock:
                                   "have started on a new file: stopping without touching its orders") from None
         if (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino) or held.st_nlink == 0:
             raise JournalLockLost(f"journal {self.path} is no longer the file this daemon locked (deleted, "
-                                  "renamed or replaced): stopping without touching the orders")
+                                  "renamed or replaced): stopping without touching its orders")
 
     def release(self) -> None:
         if self._fd is not None:
