@@ -175,9 +175,8 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         # live bot's reconciliation, positions, PnL or status.
         bot_id = paper_bot_id(config["bot"]["id"]) if dry_run else config["bot"]["id"]
         journal = Journal(config["journal"]["url"], bot_id=bot_id,
-                          auto_upgrade=config["journal"]["auto_upgrade"])
+                          auto_upgrade=config["journal"]["auto_upgrade"], exclusive=True)
         closers.append(journal.close)
-        journal.acquire()
         engine = plan.build(venue, journal)
         return Bot(config, engine, journal, market_data.fetch, closers, base_url, market_data,
                    secrets=(*config.secrets, secret) if secret else config.secrets)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from botkit.errors import ConfigError
+from botkit.urlmask import MaskedUrl, mask_url, url_password
 
 log = logging.getLogger("botkit.config")
 
@@ -276,11 +277,12 @@ def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path |
                               "set it, or BUTTERCOIN_API_KEY / BUTTERCOIN_API_SECRET, or exchange.secret_file")
     journal_url = sections["journal"]["url"]
     if "://" not in journal_url:
-        raise ConfigError("journal.url", f"{journal_url!r} is not a SQLAlchemy URL",
+        raise ConfigError("journal.url", f"{mask_url(journal_url)!r} is not a SQLAlchemy URL",
                           "e.g. sqlite:///botkit-data/journal.sqlite or postgresql+psycopg://user@host/db")
     if exchange["api_secret"]:
         exchange["api_secret"] = Secret(exchange["api_secret"])
-    secrets = tuple(s for s in (exchange["api_secret"],) if s)
+    sections["journal"]["url"] = MaskedUrl(journal_url)
+    secrets = tuple(s for s in (exchange["api_secret"], url_password(journal_url)) if s)
     return Config(sections, strategy_paths, {k: dict(v) for k, v in strategies.items()}, path, secrets)
 
 

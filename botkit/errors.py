@@ -6,6 +6,7 @@
     ├── ConfigError            bad configuration: names the key and the fix (exit status 2)
     ├── PluginError            a strategy could not be loaded or declared bad parameters
     ├── JournalError           the journal cannot be used (locked by another daemon, bad URL, ...)
+    │   └── JournalLockLost    a running daemon lost its journal lock: it stops (exit status 1)
     ├── DataFileError          a snapshot file line could not be read (with its line number)
     └── VenueError             what an exchange port reports to the engine
         ├── MarketDataError    the market data of this tick is unusable: skip the tick
@@ -40,6 +41,11 @@ class PluginError(BotkitError):
 
 class JournalError(BotkitError):
     """The journal database cannot be used."""
+
+
+class JournalLockLost(JournalError):
+    """This daemon no longer holds its journal's one-daemon lock: another daemon may be trading
+    the bot now, so this one stops at once, sending nothing and cancelling nothing (exit status 1)."""
 
 
 class DataFileError(BotkitError):

@@ -14,7 +14,7 @@ import click
 from botkit import config as config_mod
 from botkit import logs
 from botkit.config import Config
-from botkit.errors import BotkitError, ConfigError, JournalError, PluginError
+from botkit.errors import BotkitError, ConfigError, JournalError, JournalLockLost, PluginError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,7 +23,8 @@ config_option = click.option("--config", "config_path", type=click.Path(path_typ
 
 
 def fail_cleanly(func: F) -> F:
-    """Turn framework errors into one clear line on stderr: exit 2 for bad config, 1 otherwise."""
+    """Turn framework errors into one clear line on stderr: exit 2 for bad config, 1 otherwise
+    (a daemon that lost its journal lock has logged its line already: it exits 1 with no other)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -32,6 +33,8 @@ def fail_cleanly(func: F) -> F:
         except (ConfigError, PluginError) as exc:
             click.echo(f"botkit: {exc}", err=True)
             sys.exit(2)
+        except JournalLockLost:
+            sys.exit(1)
         except JournalError as exc:
             click.echo(f"botkit: journal error: {exc}", err=True)
             sys.exit(2)
@@ -161,11 +164,20 @@ def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None, b
 
     cfg = load_config(config_path)
     if what == "upgrade":
-        from botkit.journal import migrate
+        from sqlalchemy.exc import SQLAlchemyError
 
-        engine = Journal.make_engine(cfg["journal"]["url"])
-        before, after = migrate.upgrade(engine)
-        engine.dispose()
+        from botkit.journal import migrate
+        from botkit.urlmask import mask_in, mask_url
+
+        url = cfg["journal"]["url"]
+        engine = Journal.make_engine(url)
+        try:
+            before, after = migrate.upgrade(engine)
+        except SQLAlchemyError as exc:
+            reason = mask_in(str(exc).splitlines()[0][:200], url)
+            raise JournalError(f"cannot upgrade journal {mask_url(url)}: {reason}") from None
+        finally:
+            engine.dispose()
         click.echo(f"journal schema: {before or 'none'} -> {after}" if before != after
                    else f"journal schema is up to date ({after})")
         return

@@ -4,6 +4,10 @@ APScheduler only decides *when*; the tick itself is the engine's plain method. O
 instance at a time (a slow tick delays the next instead of overlapping it; late runs coalesce).
 SIGINT/SIGTERM stop the scheduling, wait for the tick in flight, then stop the engine (cancel or
 leave open orders) and record the run's summary.
+
+Every tick first checks that this daemon still holds its journal lock (and so does the shutdown,
+before it cancels anything). A daemon that lost it stops at once without stopping the engine:
+another daemon may be running the bot by now, and its orders and run are not ours to touch.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from botkit.bot import Bot
 from botkit.breaker import CircuitBreaker
 from botkit.engine import TickReport
-from botkit.errors import MarketDataError, VenueError, VenueUnavailable
+from botkit.errors import JournalLockLost, MarketDataError, VenueError, VenueUnavailable
 from botkit.model import ZERO
 
 log = logging.getLogger("botkit.daemon")
@@ -82,6 +86,8 @@ class Daemon:
         """Scheduled runs that found the previous tick still running (they wait; never overlap)."""
         self._late_logged_at = -1e9
         self._late_logged_count = 0
+        self.lock_lost: JournalLockLost | None = None
+        """Set when a check found the journal lock gone: :meth:`run` then raises it."""
 
     def tick(self) -> None:
         """One scheduled tick; never raises (a failed tick is logged and the daemon goes on)."""
@@ -108,6 +114,7 @@ class Daemon:
                 log.warning("%s", error)
             else:
                 self.breaker.success()
+                self.bot.journal.check_lock()  # nothing goes out unless this daemon still owns the bot
                 report = outcome = engine.tick(snapshot)
                 self.ticks += 1
                 if report.errors:
@@ -117,6 +124,8 @@ class Daemon:
             if engine.run_id is not None:
                 self.bot.journal.heartbeat(engine.run_id, now_ms(), engine.ticks, engine.equity,
                                            sum(engine.positions.values(), ZERO), error, engine.start_equity)
+        except JournalLockLost as exc:
+            self._lose_lock(exc)
         except Exception as exc:
             log.exception("tick failed; the daemon goes on")
             if outcome is None:  # a good tick whose heartbeat failed still counts as a tick
@@ -126,6 +135,12 @@ class Daemon:
                 self._notify(outcome, time.perf_counter() - started)
             finally:
                 self._tick_lock.release()
+
+    def _lose_lock(self, exc: JournalLockLost) -> None:
+        if self.lock_lost is None:
+            log.error("%s", exc)
+            self.lock_lost = exc
+        self.stopping.set()
 
     def _notify(self, outcome: TickReport | BaseException | None, seconds: float) -> None:
         if self.observer is None or outcome is None:
@@ -147,7 +162,10 @@ class Daemon:
             self._late_logged_at, self._late_logged_count = now, self.late_runs
 
     def run(self, duration: float | None = None, *, install_signals: bool = True) -> dict[str, Any]:
-        """Start the engine, tick until stopped, stop the engine; returns the run summary."""
+        """Start the engine, tick until stopped, stop the engine; returns the run summary.
+
+        Raises :class:`JournalLockLost` (after logging it) when the journal lock was lost: the
+        engine is then left as it is, its orders neither cancelled nor its run closed."""
         engine = self.bot.engine
         engine.start(now_ms())
         if install_signals:
@@ -168,7 +186,14 @@ class Daemon:
             self.stopping.set()
             scheduler.shutdown(wait=True)
             with self._tick_lock:  # the tick in flight, if any, has finished
-                summary = engine.stop(now_ms(), status=status)
+                if self.lock_lost is None:
+                    try:
+                        self.bot.journal.check_lock()  # before the shutdown cancels anything
+                    except JournalLockLost as exc:
+                        self._lose_lock(exc)
+                summary = engine.stop(now_ms(), status=status) if self.lock_lost is None else {}
+        if self.lock_lost is not None:
+            raise self.lock_lost
         return summary
 
     def stop(self) -> None:

@@ -35,6 +35,7 @@ from botkit.journal.schema import FillRow, OrderRow, Run
 from botkit.model import Side
 from botkit.pnl import PnL
 from botkit.run_cli import config_option, fail_cleanly, load_config
+from botkit.urlmask import mask_in, mask_url
 
 DAY_MS = 86_400_000
 MIN_STALE_AFTER_S = 30
@@ -150,17 +151,17 @@ def open_journal(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except Exception as exc:
-        raise JournalError(f"journal.url {url!r} is not a SQLAlchemy URL: {exc}") from None
+        raise JournalError(f"journal.url {mask_url(url)!r} is not a SQLAlchemy URL: {mask_in(str(exc), url)}") from None
     database = parsed.database or ""
     if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not Path(database).is_file():
         raise JournalError(f"no journal at {database} (no bot has run with this journal.url yet)")
     engine = Journal.make_engine(url)
-    safe = parsed.render_as_string(hide_password=True)
+    safe = mask_url(url)
     try:
         have = migrate.current(engine)
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise JournalError(f"cannot open journal {safe}: {str(exc).splitlines()[0][:200]}") from None
+        raise JournalError(f"cannot open journal {safe}: {mask_in(str(exc).splitlines()[0][:200], url)}") from None
     if have is None:
         engine.dispose()
         raise JournalError(f"{safe} holds no botkit journal (no bot has run with this journal.url yet)")
@@ -214,7 +215,8 @@ def status(config_path: Path | None, stale_after: float | None, fmt: str, bots: 
     try:
         statuses = read_status(engine, time.time_ns() // 1_000_000, int(threshold * 1000))
     except SQLAlchemyError as exc:
-        raise JournalError(f"cannot read the journal: {str(exc).splitlines()[0][:200]}") from None
+        reason = mask_in(str(exc).splitlines()[0][:200], cfg["journal"]["url"])
+        raise JournalError(f"cannot read the journal: {reason}") from None
     finally:
         engine.dispose()
     if bots:

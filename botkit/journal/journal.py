@@ -2,14 +2,12 @@
 
 Each method is one transaction committed before it returns, because the engine acts on what it
 has journaled (an order is journaled as ``pending`` before it is sent, so a crash at any moment
-leaves a row to reconcile). SQLite runs in WAL mode with a busy timeout, and one daemon per
-SQLite file is enforced with an OS lock; on PostgreSQL a bot id is held by an advisory lock.
+leaves a row to reconcile). SQLite runs in WAL mode with a busy timeout. One daemon per SQLite
+file, or per bot id on PostgreSQL, is enforced by :mod:`botkit.journal.lock`.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import logging
 import os
 import socket
@@ -17,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, insert, select, text, update
+from sqlalchemy import Engine, bindparam, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,6 +26,7 @@ from botkit import jsonutil
 from botkit.crashpoints import crashpoint
 from botkit.errors import JournalError
 from botkit.journal import migrate
+from botkit.journal.lock import JournalLock, PostgresAdvisoryLock, SqliteFileLock
 from botkit.journal.schema import (
     BalanceSnapshot,
     FillRow,
@@ -38,6 +37,7 @@ from botkit.journal.schema import (
     StrategyStateRow,
 )
 from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, Side
+from botkit.urlmask import mask_in, mask_url
 
 log = logging.getLogger("botkit.journal")
 
@@ -97,20 +97,29 @@ def _record(row: OrderRow, fills_seen: int) -> OrderRecord:
 class Journal:
     """All journal reads and writes of one bot (``bot_id``) on one database."""
 
-    def __init__(self, url: str, bot_id: str = "default", *, auto_upgrade: bool = True, durable: bool = True) -> None:
+    def __init__(self, url: str, bot_id: str = "default", *, auto_upgrade: bool = True, durable: bool = True,
+                 exclusive: bool = False) -> None:
+        """``exclusive`` (a daemon's journal) takes the one-daemon lock (:meth:`acquire`) before the
+        database is read or migrated, so a refused second daemon has touched nothing."""
         self.url = url
         self.bot_id = bot_id
-        self._lock_file: IO[bytes] | None = None
-        self._pg_lock_conn: Any = None
+        self._lock: JournalLock | None = None
+        self._run_id: int | None = None
         self.engine = self.make_engine(url, durable=durable)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         database = self.engine.url.database
         self.sqlite_path = Path(database) if self.is_sqlite and database and database != ":memory:" else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
+            if exclusive:
+                self.acquire()
             self._check_schema(auto_upgrade)
         except SQLAlchemyError as exc:
-            raise JournalError(f"cannot open journal {self.safe_url}: {_short(exc)}") from None
+            self.close()
+            raise JournalError(f"cannot open journal {self.safe_url}: {mask_in(_short(exc), url)}") from None
+        except BaseException:
+            self.close()
+            raise
 
     def _check_schema(self, auto_upgrade: bool) -> None:
         have, want = migrate.current(self.engine), migrate.head()
@@ -133,20 +142,22 @@ class Journal:
         try:
             parsed = make_url(url)
         except Exception as exc:
-            raise JournalError(f"journal.url {url!r} is not a SQLAlchemy URL: {exc}") from None
+            raise JournalError(f"journal.url {mask_url(url)!r} is not a SQLAlchemy URL: {mask_in(str(exc), url)}"
+                               ) from None
         kwargs: dict[str, Any] = {}
         is_sqlite = parsed.get_backend_name() == "sqlite"
         if is_sqlite:
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                _refuse_hard_links(Path(database))
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
             engine = create_engine(parsed, pool_pre_ping=not is_sqlite, **kwargs)
         except Exception as exc:
-            raise JournalError(f"cannot use journal {parsed.render_as_string(hide_password=True)}: {exc}") from None
+            raise JournalError(f"cannot use journal {mask_url(url)}: {mask_in(str(exc), url)}") from None
         if is_sqlite:
             event.listen(engine, "connect", _sqlite_pragmas if durable else _sqlite_pragmas_fast)
             event.listen(engine, "begin", _sqlite_begin)
@@ -154,7 +165,8 @@ class Journal:
 
     @property
     def safe_url(self) -> str:
-        return make_url(self.url).render_as_string(hide_password=True)
+        """The URL with its password masked: the only form of it errors, logs and reprs show."""
+        return mask_url(self.url)
 
     def __repr__(self) -> str:
         return f"Journal({self.safe_url!r}, bot_id={self.bot_id!r})"
@@ -167,41 +179,31 @@ class Journal:
     def acquire(self) -> None:
         """Refuse a second daemon for this journal (SQLite file) or this bot id (PostgreSQL)."""
         if self.sqlite_path is not None:
-            lock_path = self.sqlite_path.with_name(self.sqlite_path.name + ".lock")
-            handle = lock_path.open("a+b")
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
-                raise JournalError(
-                    f"journal {self.sqlite_path} is in use by another botkit daemon "
-                    "(stop it, or give this bot its own journal.url)"
-                ) from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(f"{os.getpid()}\n".encode())
-            handle.flush()
-            self._lock_file = handle
+            sqlite_lock = SqliteFileLock(self.sqlite_path)
+            sqlite_lock.acquire()
+            self._lock = sqlite_lock
         elif self.engine.dialect.name == "postgresql":
-            key = int.from_bytes(hashlib.sha256(f"botkit:{self.bot_id}".encode()).digest()[:8], "big", signed=True)
-            conn = self.engine.connect()
-            held = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-            if not held:
-                conn.close()
-                raise JournalError(
-                    f"bot {self.bot_id!r} is already running on journal {self.safe_url} "
-                    "(stop it, or set a distinct [bot] id)"
-                )
-            self._pg_lock_conn = conn
+            pg_lock = PostgresAdvisoryLock(self.engine, self.bot_id, self.safe_url, self._taken_over)
+            pg_lock.acquire()
+            self._lock = pg_lock
+
+    def check_lock(self) -> None:
+        """Raise :class:`~botkit.errors.JournalLockLost` if this daemon's lock (taken by
+        :meth:`acquire`) is no longer its own; a journal never acquired has nothing to check."""
+        if self._lock is not None:
+            self._lock.check()
+
+    def _taken_over(self) -> bool:
+        """Whether another daemon started a run of this bot after this daemon's run began."""
+        if self._run_id is None:
+            return False
+        with self.session() as s:
+            return s.scalar(select(Run.id).where(Run.bot_id == self.bot_id, Run.id > self._run_id).limit(1)) is not None
 
     def release(self) -> None:
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
-        if self._pg_lock_conn is not None:
-            self._pg_lock_conn.close()
-            self._pg_lock_conn = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def close(self) -> None:
         self.release()
@@ -218,6 +220,7 @@ class Journal:
                       pid=os.getpid(), host=socket.gethostname())
             s.add(run)
             s.flush()
+            self._run_id = run.id
             return run.id
 
     def heartbeat(self, run_id: int, now: int, ticks: int, equity: Decimal | None, position: Decimal,
@@ -445,6 +448,18 @@ def _sqlite_begin(conn: Any) -> None:
     # transaction that reads, then writes after another process wrote, fails at once with
     # "database is locked" (SQLITE_BUSY_SNAPSHOT), whatever the timeout.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _refuse_hard_links(path: Path) -> None:
+    """SQLite names its WAL after the path it opened: through two hard links, two WALs of one
+    database each hide the other's commits, and a migration run through one corrupts it."""
+    try:
+        links = path.stat().st_nlink
+    except FileNotFoundError:
+        return
+    if links > 1:
+        raise JournalError(f"journal {path} has {links} hard links: SQLite would keep one write-ahead log per "
+                           "name and corrupt it; use one path (a symlink is fine) and remove the other links")
 
 
 def _liquidity_guess(order: Order) -> Liquidity:

@@ -21,6 +21,7 @@ import pytest
 
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.journal import Journal, queries
+from tests.ops.helpers import standalone_sandbox as sandbox_process
 from tests.polling import wait
 
 D = Decimal
@@ -126,8 +127,8 @@ def test_a_second_daemon_on_the_same_journal_is_refused(tmp_path: Path) -> None:
     config = _config(tmp_path)
     first = _botkit("run", "--config", str(config), cwd=tmp_path)
     try:
-        wait(lambda: (tmp_path / "journal.sqlite.lock").exists() and _fills(tmp_path) >= 0
-              and (tmp_path / "journal.sqlite.lock").read_text().strip(), 30, "the first daemon's lock")
+        wait(lambda: (tmp_path / "journal.sqlite").exists() and _runs(tmp_path) == 1, 30,
+             "the first daemon's run (it holds the lock from before its run starts)")
         second = _botkit("run", "--config", str(config), "--duration", "1", cwd=tmp_path)
         _out, err = second.communicate(timeout=60)
         assert second.returncode == 2
@@ -139,14 +140,8 @@ def test_a_second_daemon_on_the_same_journal_is_refused(tmp_path: Path) -> None:
 
 @pytest.fixture
 def standalone_sandbox(tmp_path: Path) -> Iterator[str]:
-    """`botkit sandbox` in its own process, so that it outlives a bot killed with -9."""
-    proc = _botkit("sandbox", "--port", "0", "--state", str(tmp_path / "exchange.sqlite"), "--seed", "3",
-                   "--rate-limit", "0", "--account", f"{KEY}:{SECRET}:USD=100000,BTC=10", cwd=tmp_path)
-    assert proc.stdout is not None
-    base_url = proc.stdout.readline().strip()
-    assert base_url.startswith("http://127.0.0.1:"), base_url
-    yield base_url
-    _stop(proc)
+    with sandbox_process(tmp_path, KEY, SECRET) as base_url:
+        yield base_url
 
 
 def _compare_journal_with_exchange(journal: Journal, api: Buttercoin) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -91,6 +94,46 @@ def rig(sandbox: Any, journal_url: str, bot_id: str, key: str, plugins: Mapping[
     market = LiveMarketData(api)
     bot = Bot(config_mod.parse({}, environ={}), engine, journal, market.fetch, market_data=market)
     return Rig(bot, client)
+
+
+def market_maker_config(path: Path, *, bot_id: str, journal_url: str, base_url: str, key: str, secret: str,
+                        extra: str = "", strategy_paths: Sequence[Path] = ()) -> Path:
+    """A `botkit run` config: the example market maker quoting every 0.2 s on ``key``'s account
+    (and what ``extra`` adds, e.g. a strategy of ``strategy_paths``)."""
+    path.write_text(f"""
+strategy_paths = {json.dumps([str(p) for p in strategy_paths])}
+[bot]
+id = "{bot_id}"
+[exchange]
+base_url = "{base_url}"
+api_key = "{key}"
+api_secret = "{secret}"
+[journal]
+url = "{journal_url}"
+[engine]
+interval_seconds = 0.2
+resolve_window_seconds = 5
+[strategies.market_maker]
+spread_bps = 4
+size = 0.05
+{extra}""")
+    return path
+
+
+@contextlib.contextmanager
+def standalone_sandbox(workdir: Path, key: str, secret: str, seed: int = 3) -> Iterator[str]:
+    """`botkit sandbox` in its own process (so that it outlives a bot killed with -9), with one
+    account ``key``; yields its base URL."""
+    proc = start_botkit("sandbox", "--port", "0", "--state", str(workdir / "exchange.sqlite"), "--seed", str(seed),
+                        "--rate-limit", "0", "--account", f"{key}:{secret}:USD=100000,BTC=10", cwd=workdir)
+    try:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:"), base_url
+        yield base_url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
 
 
 def now_ms() -> int:

@@ -29,6 +29,7 @@ from tests.ops.helpers import (
     account,
     counter,
     counterparty,
+    market_maker_config,
     metrics_url,
     now_ms,
     rig,
@@ -165,27 +166,9 @@ def test_three_daemons_on_one_postgres_journal(fresh_postgres: str, tmp_path: Pa
                  market_interval=0.1) as sandbox:
 
         def config(n: int) -> Path:
-            path = tmp_path / f"bot{n}.toml"
-            path.write_text(f"""
-strategy_paths = []
-[bot]
-id = "{ids[n]}"
-[exchange]
-base_url = "{sandbox.base_url}"
-api_key = "{keys[n]}"
-api_secret = "{keys[n]}-secret-0123456789"
-[journal]
-url = "{fresh_postgres}"
-[engine]
-interval_seconds = 0.2
-resolve_window_seconds = 5
-[metrics]
-port = 0
-[strategies.market_maker]
-spread_bps = 4
-size = 0.05
-""")
-            return path
+            return market_maker_config(tmp_path / f"bot{n}.toml", bot_id=ids[n], journal_url=fresh_postgres,
+                                       base_url=sandbox.base_url, key=keys[n], secret=f"{keys[n]}-secret-0123456789",
+                                       extra="[metrics]\nport = 0\n")
 
         configs = [config(n) for n in range(3)]
         logs = [tmp_path / f"bot{n}.log" for n in range(3)]

@@ -325,3 +325,45 @@ def test_the_exchange_saw_faults_and_printed_no_secret(exchange: Exchange, tally
     assert sum(stats["faults"].values()) > 0
     for path in exchange.output:
         assert SECRET not in path.read_text(), path
+
+
+DB_PASSWORD = "Pw7dbSECRETq2Lx"
+BAD_JOURNAL_URLS = [
+    f"postgresql://botkit:{DB_PASSWORD}@db.internal:notaport/botkit",  # the parse error quotes the port
+    f"postgresql://botkit:{DB_PASSWORD}@x/y@127.0.0.1:notaport/botkit",  # '@' and '/' typed unencoded
+    f"postgresql://botkit:{DB_PASSWORD}@127.0.0.1:1/botkit",  # parses; nothing listens
+    f"botkit:{DB_PASSWORD}@127.0.0.1/botkit",  # no scheme at all
+]
+
+
+@pytest.mark.parametrize("url", BAD_JOURNAL_URLS, ids=["bad-port", "unencoded", "unreachable", "no-scheme"])
+def test_a_bad_journal_url_never_shows_its_password(tmp_path: Path, url: str, figures: Figures) -> None:
+    """`botkit run`, `status` and `journal` with a journal URL they cannot use: one error line,
+    the URL shown with `***` for its password, which appears nowhere in their output."""
+    config = tmp_path / "botkit.toml"
+    config.write_text(f'strategy_paths = []\n[log]\nlevel = "DEBUG"\n[journal]\nurl = "{url}"\n')
+    for command in (["run", "--duration", "1"], ["status"], ["journal", "orders"], ["journal", "upgrade"]):
+        done = subprocess.run([sys.executable, "-m", "botkit", *command, "--config", str(config)], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 2, (command, done.stderr[-2000:])
+        assert DB_PASSWORD not in done.stdout + done.stderr, (command, done.stderr[-2000:])
+        assert "***" in done.stderr.splitlines()[-1], (command, done.stderr[-2000:])
+        figures.add("commands_checked")
+
+
+def test_the_journal_password_is_in_no_repr_and_redacted_from_logs() -> None:
+    from botkit.errors import ConfigError
+    from botkit.urlmask import mask_url
+
+    for url in BAD_JOURNAL_URLS:
+        if "://" not in url:
+            with pytest.raises(ConfigError) as refused:
+                config_mod.parse({"journal": {"url": url}}, environ={})
+            assert DB_PASSWORD not in str(refused.value) and "***" in str(refused.value)
+            continue
+        cfg = config_mod.parse({"journal": {"url": url}}, environ={})
+        assert DB_PASSWORD not in repr(cfg) + repr(cfg["journal"]) + mask_url(url)
+        assert str(cfg["journal"]["url"]) == url  # the URL itself is untouched, to connect with
+        assert any(DB_PASSWORD in s for s in cfg.secrets)  # what the log formatter redacts as its last line of defence
+    assert mask_url("postgresql://botkit@db/botkit") == "postgresql://botkit@db/botkit"
+    assert mask_url("sqlite:///botkit-data/journal.sqlite") == "sqlite:///botkit-data/journal.sqlite"
