@@ -1,14 +1,36 @@
-"""Rows out to the terminal: an aligned table, JSON (exact decimals as numbers) or CSV."""
+"""Rows out to the terminal: an aligned table for people, JSON or CSV (exact) for programs.
+
+**Money shown to people** goes through :func:`money`, one rule everywhere (tables, the tick and
+shutdown lines, ``botkit status``, fill logs): an amount is rounded half-even to its currency's
+smallest unit and shown with exactly that many places, USD to the cent (``0.01``), BTC to the
+satoshi (``0.00000001``); prices are USD per BTC, so cents too. JSON and CSV carry the exact
+values. **Times** shown to people are ISO 8601 UTC (``2026-12-07T11:09:28.123Z``); epoch
+milliseconds appear only in JSON and CSV, next to the ISO time.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Collection, Mapping, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from botkit import jsonutil
+
+UNIT_STEPS = {"USD": Decimal("0.01"), "BTC": Decimal("0.00000001")}
+"""The smallest unit of each currency: cents and satoshis."""
+
+
+def money(value: Decimal | None, currency: str) -> str:
+    """``value`` for people: rounded half-even to the currency's unit, with all its places
+    (``-4.59``, ``0.05000000``); ``-`` for an unknown value."""
+    if value is None:
+        return "-"
+    if not value.is_finite():
+        return str(value)
+    shown = value.quantize(UNIT_STEPS[currency], rounding=ROUND_HALF_EVEN)
+    return f"{shown + 0:f}"  # + 0: -0.00 shows as 0.00
 
 
 def _cell(value: Any) -> str:
@@ -19,9 +41,17 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str] | None = None) -> str:
-    """Render rows (dicts with the same keys) as ``table``, ``json`` or ``csv`` text."""
+def render(rows: Sequence[Mapping[str, Any]], fmt: str, columns: Sequence[str] | None = None, *,
+           units: Mapping[str, str] | None = None, machine_only: Collection[str] = ()) -> str:
+    """Render rows (dicts with the same keys) as ``table``, ``json`` or ``csv`` text.
+
+    In a table, the ``units`` columns (column → currency) go through :func:`money` and the
+    ``machine_only`` columns (epoch milliseconds) are left out."""
     cols = list(columns or (rows[0].keys() if rows else []))
+    if fmt == "table":
+        cols = [c for c in cols if c not in machine_only]
+        rows = [{c: (money(v, units[c]) if units and c in units and isinstance(v, Decimal) else v)
+                 for c, v in row.items()} for row in rows]
     if fmt == "json":
         return jsonutil.dumps([{c: row.get(c) for c in cols} for row in rows])
     if fmt == "csv":

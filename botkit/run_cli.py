@@ -155,10 +155,17 @@ def strategies(config_path: Path | None, strategy_paths: tuple[Path, ...]) -> No
               help="Another bot's records: default [bot] id; paper runs are ID.paper, backtests kept with "
                    "--journal are 'backtest'.")
 @click.option("--paper", is_flag=True, help="This bot's paper (--dry-run) sessions.")
+@click.option("--strategy", metavar="NAME", help="Only this strategy's records.")
+@click.option("--since", "since", metavar="WHEN",
+              help="Only records from WHEN on: an ISO 8601 UTC date or time (2026-12-01, 2026-12-01T09:30), "
+                   "or a span back from now (90m, 12h, 7d).")
+@click.option("--limit", type=click.IntRange(1), metavar="N", help="Only the newest N orders or fills.")
 @fail_cleanly
 def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None, bot_id: str | None,
-            paper: bool) -> None:
-    """Show the journal's orders, fills or PnL, or apply pending schema migrations (upgrade)."""
+            paper: bool, strategy: str | None, since: str | None, limit: int | None) -> None:
+    """Show the journal's orders, fills or PnL, or apply pending schema migrations (upgrade).
+
+    Reading never creates or migrates a journal: where none exists, it says so (exit 2)."""
     from botkit.journal import Journal, queries
     from botkit.output import render
 
@@ -182,16 +189,22 @@ def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None, b
                    else f"journal schema is up to date ({after})")
         return
     from botkit.bot import paper_bot_id
+    from botkit.status import open_journal
+    from botkit.timeparse import since_ms
 
+    where = queries.Filter(run_id, strategy, None if since is None else since_ms(since, "--since"), limit)
+    open_journal(cfg["journal"]["url"]).dispose()  # refuses a journal that is not there, or is out of date
     bot = bot_id or cfg["bot"]["id"]
-    store = Journal(cfg["journal"]["url"], bot_id=paper_bot_id(bot) if paper else bot,
-                    auto_upgrade=cfg["journal"]["auto_upgrade"])
+    store = Journal(cfg["journal"]["url"], bot_id=paper_bot_id(bot) if paper else bot, auto_upgrade=False)
+    def show(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
+        click.echo(render(rows, fmt, columns, units=queries.UNITS, machine_only=queries.EPOCH_COLUMNS))
+
     try:
         if what == "orders":
-            click.echo(render(queries.orders(store, run_id), fmt, queries.ORDER_COLUMNS))
+            show(queries.orders(store, where=where), queries.ORDER_COLUMNS)
         elif what == "fills":
-            click.echo(render(queries.fills(store, run_id), fmt, queries.FILL_COLUMNS))
+            show(queries.fills(store, where=where), queries.FILL_COLUMNS)
         else:
-            click.echo(render(queries.pnl(store, run_id), fmt, queries.PNL_COLUMNS))
+            show(queries.pnl(store, where=where), queries.PNL_COLUMNS)
     finally:
         store.close()

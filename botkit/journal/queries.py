@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -14,41 +15,79 @@ from botkit.model import Side
 from botkit.pnl import PnL
 
 ORDER_COLUMNS = ("id", "exchange_order_id", "strategy", "side", "order_type", "price", "quantity",
-                 "filled_quantity", "average_price", "fees", "status", "flag", "created_at", "run_id")
-FILL_COLUMNS = ("exchange_order_id", "strategy", "side", "price", "quantity", "fee", "liquidity", "ts", "run_id")
+                 "filled_quantity", "average_price", "fees", "status", "flag", "created_at", "created_ts", "run_id")
+FILL_COLUMNS = ("exchange_order_id", "strategy", "side", "price", "quantity", "fee", "liquidity", "time", "ts",
+                "run_id")
 DISPLAY_STEP = Decimal("0.00000001")
 PNL_COLUMNS = ("strategy", "fills", "position", "average_cost", "volume", "realized_pnl", "fees", "net_pnl")
+EPOCH_COLUMNS = frozenset({"ts", "created_ts"})
+"""Epoch milliseconds: for JSON and CSV, next to their ISO time; tables show only the ISO time."""
+UNITS = {"price": "USD", "average_price": "USD", "average_cost": "USD", "fees": "USD", "fee": "USD",
+         "realized_pnl": "USD", "net_pnl": "USD", "volume": "BTC", "quantity": "BTC", "filled_quantity": "BTC",
+         "position": "BTC"}
+"""The unit of each money column, for :func:`botkit.output.render`'s tables."""
 
 
-def orders(journal: Journal, run_id: int | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which rows to show: one run, one strategy, since a moment, the newest ``limit``."""
+
+    run_id: int | None = None
+    strategy: str | None = None
+    since_ms: int | None = None
+    limit: int | None = None
+
+
+ALL = Filter()
+
+
+def orders(journal: Journal, run_id: int | None = None, *, where: Filter = ALL) -> list[dict[str, Any]]:
+    run_id = run_id if run_id is not None else where.run_id
     with journal.session() as s:
-        query = select(OrderRow).where(OrderRow.bot_id == journal.bot_id).order_by(OrderRow.id)
+        query = select(OrderRow).where(OrderRow.bot_id == journal.bot_id).order_by(OrderRow.id.desc())
         if run_id is not None:
             query = query.where(OrderRow.run_id == run_id)
+        if where.strategy is not None:
+            query = query.where(OrderRow.strategy == where.strategy)
+        if where.since_ms is not None:
+            query = query.where(OrderRow.created_at >= where.since_ms)
+        if where.limit is not None:
+            query = query.limit(where.limit)
         return [{
             "id": o.id, "exchange_order_id": o.exchange_order_id, "strategy": o.strategy, "side": o.side,
             "order_type": o.order_type, "price": o.price, "quantity": o.quantity,
             "filled_quantity": o.filled_quantity, "average_price": o.average_price, "fees": o.fees,
-            "status": o.status, "flag": o.flag, "created_at": iso_ms(o.created_at), "run_id": o.run_id,
-        } for o in s.scalars(query)]
+            "status": o.status, "flag": o.flag, "created_at": iso_ms(o.created_at), "created_ts": o.created_at,
+            "run_id": o.run_id,
+        } for o in reversed(s.scalars(query).all())]
 
 
-def fills(journal: Journal, run_id: int | None = None) -> list[dict[str, Any]]:
+def fills(journal: Journal, run_id: int | None = None, *, where: Filter = ALL) -> list[dict[str, Any]]:
+    run_id = run_id if run_id is not None else where.run_id
     with journal.session() as s:
-        query = select(FillRow).where(FillRow.bot_id == journal.bot_id).order_by(FillRow.ts, FillRow.id)
+        query = (select(FillRow).where(FillRow.bot_id == journal.bot_id)
+                 .order_by(FillRow.ts.desc(), FillRow.id.desc()))
         if run_id is not None:
             query = query.where(FillRow.run_id == run_id)
+        if where.strategy is not None:
+            query = query.where(FillRow.strategy == where.strategy)
+        if where.since_ms is not None:
+            query = query.where(FillRow.ts >= where.since_ms)
+        if where.limit is not None:
+            query = query.limit(where.limit)
         return [{
             "exchange_order_id": f.exchange_order_id, "strategy": f.strategy, "side": f.side, "price": f.price,
-            "quantity": f.quantity, "fee": f.fee, "liquidity": f.liquidity, "ts": f.ts, "run_id": f.run_id,
-        } for f in s.scalars(query)]
+            "quantity": f.quantity, "fee": f.fee, "liquidity": f.liquidity, "time": iso_ms(f.ts), "ts": f.ts,
+            "run_id": f.run_id,
+        } for f in reversed(s.scalars(query).all())]
 
 
-def pnl(journal: Journal, run_id: int | None = None) -> list[dict[str, Any]]:
-    """Average-cost PnL per strategy, and a TOTAL row, from the journaled fills."""
+def pnl(journal: Journal, run_id: int | None = None, *, where: Filter = ALL) -> list[dict[str, Any]]:
+    """Average-cost PnL per strategy, and a TOTAL row, from the journaled fills (``where.limit``
+    does not apply: PnL needs every fill)."""
     books: dict[str, PnL] = {}
     total = PnL()
-    for f in fills(journal, run_id):
+    for f in fills(journal, run_id, where=Filter(where.run_id, where.strategy, where.since_ms)):
         side = Side(f["side"])
         books.setdefault(f["strategy"], PnL()).add(side, f["price"], f["quantity"], f["fee"])
         total.add(side, f["price"], f["quantity"], f["fee"])
