@@ -471,22 +471,23 @@ METRICS_LIMITS = ConnectionLimits(max_connections=256, idle_timeout=10.0, reques
 for 10 s will reconnect."""
 
 
-def serve(host: str, port: int, metrics: Metrics | None = None) -> MetricsServer:
+def serve(host: str, port: int, metrics: Metrics | None = None, *, source: str = "metrics.port") -> MetricsServer:
     """Serve ``metrics`` (new ones by default) at ``http://host:port/metrics``; port 0 = any free one.
+    ``source`` is where the port came from (the config key or the command-line option), for errors.
 
     For the process that owns the metrics, such as ``botkit run``: it also turns off the
     library's ``*_created`` series process-wide, which would add one constant series per
     counter and histogram for nothing an alert or a dashboard here needs.
     """
     if not 0 <= port <= 65535:
-        raise ConfigError("metrics.port", f"{port} is not a TCP port", "use 1-65535, or 0 for any free one")
+        raise ConfigError(source, f"{port} is not a TCP port", "use 1-65535, or 0 for any free one")
     disable_created_metrics()  # type: ignore[no-untyped-call]
     metrics = metrics if metrics is not None else Metrics()
     try:
         server = HttpServer(make_wsgi_app(metrics.registry), host, port, threads=2, ident="botkit-metrics",
                             limits=METRICS_LIMITS)
     except OSError as exc:
-        raise ConfigError("metrics.port", f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}",
+        raise ConfigError(source, f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}",
                           "choose another port, or 0 for any free one") from None
     server.start()
     served = MetricsServer(metrics, server)

@@ -118,7 +118,8 @@ def _serve_metrics(cfg: Config, port_option: int | None, bot: Any, breaker: Any)
         return None
     from botkit import metrics
 
-    server = metrics.serve(cfg["metrics"]["host"], port)
+    server = metrics.serve(cfg["metrics"]["host"], port,
+                           source="--metrics-port" if port_option is not None else "metrics.port")
     bot.closers.append(server.close)
     return server.attach(bot, breaker)
 

@@ -344,13 +344,19 @@ def test_botkit_run_serves_metrics_and_botkit_status_sees_it_die(tmp_path: Path)
     assert line.split()[:2] == ["default", "stale"]
 
 
-def test_a_busy_metrics_port_is_one_clear_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["option", "config"])
+def test_a_busy_metrics_port_is_one_clear_line_naming_where_it_came_from(tmp_path: Path, where: str) -> None:
+    """Found by a newcomer: a busy --metrics-port was reported as metrics.port, a key they never set."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = botkit_once("run", "--config", str(_config(tmp_path)), "--metrics-port", str(port),
-                             "--duration", "0", cwd=tmp_path)
+        if where == "option":
+            args = ["--config", str(_config(tmp_path)), "--metrics-port", str(port)]
+        else:
+            args = ["--config", str(_config(tmp_path, f"[metrics]\nport = {port}"))]
+        result = botkit_once("run", *args, "--duration", "0", cwd=tmp_path)
     assert result.returncode == 2, result.stderr
-    assert f"metrics.port: cannot serve metrics on 127.0.0.1:{port}" in result.stderr
+    named = "--metrics-port" if where == "option" else "metrics.port"
+    assert f"{named}: cannot serve metrics on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
