@@ -8,19 +8,20 @@ Definitions (also in ``docs/backtesting.md``):
 * **equity**: USD + BTC × mid, at every snapshot that has both a bid and an ask. Exact.
 * ``start_equity``/``end_equity``: at the first and the last such snapshot; ``total_return`` =
   end / start − 1.
-* ``realized_pnl``: FIFO, before fees. The BTC held at the start is a lot bought at the first
-  mid. A sell closes the oldest lots first and realizes (sell price − lot price) × quantity. Exact,
-  so ``end_equity − start_equity = realized_pnl + unrealized_pnl − fees`` holds to the last digit
-  (``unrealized_pnl``: the lots still held, valued at the last mid).
-* ``fees``: the sum of every fill's fee (USD).
+* ``realized_pnl``, ``unrealized_pnl``, ``fees``: the strategy's own fills by :mod:`botkit.pnl`
+  (the one PnL method, average cost, the same as ``botkit journal pnl`` of the run's journal),
+  from a flat position: the BTC held at the start is the benchmark's, not a position of the
+  strategy's. ``realized_pnl`` is before fees; ``unrealized_pnl`` is the position still open
+  valued at the last mid; ``fees`` is the sum of every fill's fee (USD).
 * ``max_drawdown``: the largest fall of equity from its running peak, as a fraction of that peak;
   ``max_drawdown_usd`` the largest fall in USD (the two may come from different falls).
 * ``benchmark_end_equity``/``benchmark_return``: buy and hold, the starting balances kept
   untouched and valued at the last mid; what the account would have done with no strategy.
-* ``strategy_pnl``: what the strategy's own trades made, net of fees, apart from the price change
-  of the balances it started with: the fills' PnL by :mod:`botkit.pnl` (the one PnL method,
-  average cost, from a flat position) with the position still open valued at the last mid. So
-  ``end_equity − benchmark_end_equity = strategy_pnl`` (to the precision of the average cost).
+* ``strategy_pnl`` = ``realized_pnl + unrealized_pnl − fees``: what the strategy's own trades
+  made, net of fees, apart from the price change of the balances it started with. Exact, so
+  ``end_equity = benchmark_end_equity + strategy_pnl`` holds to the last digit, and the equity
+  change splits as ``end_equity − start_equity = (benchmark_end_equity − start_equity) +
+  realized_pnl + unrealized_pnl − fees``.
 * ``sharpe``/``sortino``: from simple returns of equity sampled at the end of fixed bars of
   ``bar_ms`` (one minute by default), between consecutive bars that have snapshots; risk-free
   rate 0. Sharpe divides the mean by the sample standard deviation; Sortino by the downside
@@ -30,8 +31,8 @@ Definitions (also in ``docs/backtesting.md``):
   says so. ``None`` when undefined (fewer than two returns, or no variation/no losing bar).
 * ``orders``: orders placed; ``fills``: fills; ``fill_ratio``: orders that filled at least in
   part ÷ orders placed.
-* ``win_rate``: of the fills that closed lots, the share whose realized PnL beat the fees of the
-  closing fill plus the matched part of the opening fills' fees.
+* ``win_rate``: per round trip under average cost: of the fills that closed (part of) the
+  strategy's position, the share whose realized PnL beat their own fee (``PnL.win_rate``).
 * ``exposure``: the share of the run's time (snapshot to snapshot) during which BTC holdings
   differed from the starting holdings.
 * ``turnover``: traded notional ÷ start equity; ``traded_notional`` the USD amount itself.
@@ -42,7 +43,6 @@ Money fields are exact :class:`~decimal.Decimal`; ratios are ``float``.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -181,14 +181,8 @@ class MetricsRecorder:
         self.maker_fills = 0
         self.taker_fills = 0
         self.filled_orders = 0
-        self.fees = ZERO
-        self.traded_notional = ZERO
-        self.realized = ZERO
-        self.wins = 0
-        self.closes = 0
-        self._lots: deque[list[Decimal]] = deque()  # [quantity, price, fee still attributed]
         self.trading = PnL()
-        """The strategy's own fills (from a flat position): what its trading made, apart from the holding."""
+        """The strategy's own fills from a flat position (realized, fees, volume, win rate), apart from the holding."""
         self._dirty = True
         self._equity = ZERO
         self.equity_series = Series(plot_points)
@@ -206,35 +200,10 @@ class MetricsRecorder:
             self.maker_fills += 1
         else:
             self.taker_fills += 1
-        self.fees = EXACT.add(self.fees, fill.fee)
         self.trading.add(side, fill.price, fill.quantity, fill.fee)
-        self.traded_notional = EXACT.add(self.traded_notional, EXACT.multiply(fill.price, fill.quantity))
         self._dirty = True
         if self.fill_series.due():
             self.fill_series.append((fill.ts, float(fill.price), 1.0 if side is Side.BUY else -1.0))
-        if side is Side.BUY:
-            self._lots.append([fill.quantity, fill.price, fill.fee])
-            return
-        left = fill.quantity
-        gross = ZERO
-        entry_fees = ZERO
-        while left and self._lots:
-            lot = self._lots[0]
-            take = min(left, lot[0])
-            gross = EXACT.add(gross, EXACT.multiply(EXACT.subtract(fill.price, lot[1]), take))
-            if take == lot[0]:
-                entry_fees += lot[2]
-                self._lots.popleft()
-            else:
-                share = lot[2] * take / lot[0]
-                entry_fees += share
-                lot[0] -= take
-                lot[2] -= share
-            left -= take
-        self.realized = EXACT.add(self.realized, gross)
-        self.closes += 1
-        if gross - fill.fee - entry_fees > 0:
-            self.wins += 1
 
     def on_order_closed(self, order: Order) -> None:
         """Nothing to do: orders are counted by the venue."""
@@ -242,7 +211,7 @@ class MetricsRecorder:
     # ------------------------------------------------------------------ equity
 
     def begin(self, ts: int, mid: Decimal | None, usd: Decimal, btc: Decimal) -> None:
-        """The account before the first tick: the start equity and the opening BTC lot.
+        """The account before the first tick: the start equity and the benchmark's balances.
 
         Without it, the first :meth:`sample` (taken after the first tick, which may already have
         traded) is the start.
@@ -252,8 +221,6 @@ class MetricsRecorder:
         self.start_ts = ts
         self.start_btc = btc
         self.start_usd = usd
-        if btc:
-            self._lots.appendleft([btc, mid, ZERO])
         equity = EXACT.add(usd, EXACT.multiply(btc, mid))
         self.start_equity = self.end_equity = self._peak = self._bar_equity = equity
         self._bar = 0
@@ -277,8 +244,6 @@ class MetricsRecorder:
             self.start_ts = ts
             self.start_btc = btc
             self.start_usd = usd
-            if btc:
-                self._lots.appendleft([btc, mid, ZERO])
         self.end_ts = ts
         self.end_mid = mid
         if btc:
@@ -346,16 +311,11 @@ class MetricsRecorder:
             down = math.sqrt(self._down2 / self._n)
             if down > 0:
                 sortino = self._mean / down * per_year
-        unrealized = ZERO
-        if self.end_mid is not None:
-            for quantity, price, _ in self._lots:
-                unrealized = EXACT.add(unrealized, EXACT.multiply(EXACT.subtract(self.end_mid, price), quantity))
+        trading = self.trading
+        unrealized = ZERO if self.end_mid is None else trading.unrealized(self.end_mid)
         duration = (self._last_ts or 0) - (self.start_ts or 0)
         start, end = self.start_equity, self.end_equity
         benchmark = self.benchmark(self.end_mid)
-        strategy_pnl = self.trading.net
-        if self.end_mid is not None:
-            strategy_pnl += self.trading.unrealized(self.end_mid)
         return Metrics(
             start_ts=self.start_ts,
             end_ts=self.end_ts,
@@ -363,9 +323,9 @@ class MetricsRecorder:
             start_equity=start,
             end_equity=end,
             total_return=float(end / start - 1) if start and end is not None else None,
-            realized_pnl=self.realized,
+            realized_pnl=trading.realized,
             unrealized_pnl=unrealized,
-            fees=self.fees,
+            fees=trading.fees,
             max_drawdown=float(self.max_drawdown),
             max_drawdown_usd=self.max_drawdown_usd,
             sharpe=sharpe,
@@ -373,10 +333,10 @@ class MetricsRecorder:
             orders=orders,
             fills=self.fills,
             fill_ratio=self.filled_orders / orders if orders else None,
-            win_rate=self.wins / self.closes if self.closes else None,
+            win_rate=trading.win_rate,
             exposure=self.exposed_ms / duration if duration > 0 else 0.0,
-            turnover=float(self.traded_notional / start) if start else None,
-            traded_notional=self.traded_notional,
+            turnover=float(trading.volume / start) if start else None,
+            traded_notional=trading.volume,
             maker_fills=self.maker_fills,
             taker_fills=self.taker_fills,
             bar_ms=self.bar_ms,
@@ -384,7 +344,7 @@ class MetricsRecorder:
             annualized=annualized,
             benchmark_end_equity=benchmark,
             benchmark_return=float(benchmark / start - 1) if start and benchmark is not None else None,
-            strategy_pnl=strategy_pnl,
+            strategy_pnl=EXACT.add(trading.net, unrealized),
         )
 
     def benchmark(self, mid: Decimal | None) -> Decimal | None:

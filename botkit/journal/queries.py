@@ -98,8 +98,9 @@ def pnl(journal: Journal, run_id: int | None = None, *, where: Filter = ALL) -> 
 
 
 def _pnl_row(name: str, book: PnL) -> dict[str, Any]:
-    # Average cost is a ratio, so it and what derives from it carry up to 28 digits: shown to
-    # 1e-8 USD (a hundred-millionth of a cent is far below any fee), fills and fees stay exact.
+    # Average cost is a ratio (up to 28 digits) and a partial close's share of the cost is rounded to
+    # 1e-20 (botkit.pnl): shown to 1e-8 USD (a hundred-millionth of a cent is far below any fee),
+    # fills and fees stay exact.
     return {"strategy": name, "fills": book.fills, "position": book.position,
             "average_cost": _display(book.average_cost), "volume": book.volume,
             "realized_pnl": _display(book.realized), "fees": book.fees, "net_pnl": _display(book.net)}

@@ -61,14 +61,16 @@ def test_a_round_trip_through_the_engine(tmp_path: Path) -> None:
     # sell 0.8 @ 101 hits the bid: 80.8 USD - 0.0808 fee -> USD 9980.419, BTC 0.2; mid 101.25
     assert m.start_equity == D(10000)
     assert m.end_equity == D("10000.669")  # 9980.419 + 0.2 x 101.25
-    assert m.realized_pnl == D("0.7")  # FIFO: 0.6 x (101 - 100) + 0.2 x (101 - 100.5)
-    assert m.unrealized_pnl == D("0.15")  # 0.2 x (101.25 - 100.5)
+    # Average cost of the 1 bought: (0.6 x 100 + 0.4 x 100.5) / 1 = 100.2
+    assert m.realized_pnl == D("0.64")  # 0.8 sold at 101: 0.8 x (101 - 100.2)
+    assert m.unrealized_pnl == D("0.21")  # 0.2 left: 0.2 x (101.25 - 100.2)
     assert m.fees == D("0.181")
+    assert m.strategy_pnl == D("0.669")  # 0.64 + 0.21 - 0.181: all of end - start (no starting BTC)
     assert m.max_drawdown_usd == D("0.8002")  # 10000 -> 9999.1998 after the buy (mid 99.5)
     assert m.max_drawdown == pytest.approx(0.00008002)
     assert (m.orders, m.fills, m.taker_fills) == (2, 3, 3)
     assert m.fill_ratio == 1.0
-    assert m.win_rate == 1.0  # 0.7 - 0.0808 - (0.06 + 0.0402 / 2) > 0
+    assert m.win_rate == 1.0  # one closing fill, the sell: 0.64 realized > its fee 0.0808
     assert m.exposure == 1.0
     assert m.turnover == pytest.approx(0.0181)
 

@@ -74,5 +74,11 @@ def test_grid(tmp_path: Path) -> None:
     assert result.venue.balances().btc == D(4)
     assert m.start_equity == D(10500)  # 10000 + 5 x 100
     assert m.end_equity == D("10508.2")  # 10102 + 4 x 101.55
-    assert m.realized_pnl == D(1)  # FIFO: the two sells close the opening lot (bought at mid 100)
-    assert m.unrealized_pnl == D("7.2")  # 3 x (101.55 - 100) + 1 x (101.55 - 99)
+    # The strategy's own fills from a flat position (the 5 BTC held at the start are the benchmark's):
+    # buy 1 at 99 -> long 1 at 99; sell 1 at 100 -> flat, realizes 1; sell 1 at 101 -> short 1 at 101
+    assert m.realized_pnl == D(1)
+    assert m.unrealized_pnl == D("-0.55")  # short 1 at 101, mid 101.55: -1 x (101.55 - 101)
+    assert m.benchmark_end_equity == D("10507.75")  # 10000 + 5 x 101.55
+    assert m.strategy_pnl == D("0.45")  # 1 - 0.55, no fees
+    assert m.end_equity == m.benchmark_end_equity + m.strategy_pnl
+    assert m.win_rate == 1.0  # one closing fill (the sell at 100), +1 > its fee 0
