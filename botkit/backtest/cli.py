@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from botkit.backtest.store import MAX_LEVELS
 from botkit.config import DEFAULT_CONFIG_NAME
 from botkit.errors import ConfigError, DataFileError
 from botkit.run_cli import config_option, fail_cleanly, load_config
@@ -445,7 +446,8 @@ def data() -> None:
 @data.command("convert")
 @click.argument("src", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.argument("dst", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--levels", type=click.IntRange(min=1), help="Book levels a side in a store (default: the deepest).")
+@click.option("--levels", type=click.IntRange(min=1, max=MAX_LEVELS),
+              help="Book levels a side in a store (default: the deepest).")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
 @fail_cleanly
 def data_convert(src: Path, dst: Path, levels: int | None, strict: bool) -> None:
@@ -470,7 +472,7 @@ def data_convert(src: Path, dst: Path, levels: int | None, strict: bool) -> None
 @data.command("generate")
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--snapshots", "count", default=10_000, show_default=True, type=click.IntRange(min=1))
-@click.option("--levels", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--levels", default=20, show_default=True, type=click.IntRange(min=1, max=MAX_LEVELS))
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--interval-ms", default=1000, show_default=True, type=click.IntRange(min=1))
 @click.option("--trades", "trades_kept", default=10, show_default=True, type=click.IntRange(min=0),
@@ -509,7 +511,11 @@ def data_check(path: Path) -> None:
         last = snapshot.ts
     bad += reader.bad_lines
     span = "" if first is None or last is None else f", {(last - first) / 1000:.0f} s of market"
-    click.echo(f"{path}: {count} good snapshot(s), {bad} bad{span}")
+    unchecked = getattr(reader, "checksummed", True) is False
+    note = " (store format 1: it carries no checksum, so a damaged value may pass)" if unchecked else ""
+    click.echo(f"{path}: {count} good snapshot(s), {bad} bad{span}{note}")
+    if unchecked:
+        click.echo(f"botkit data convert {path} NEW.bks writes the checksummed format 2", err=True)
     if bad:
         sys.exit(1)
 

@@ -29,6 +29,12 @@ built, with the same rules as the live client (:mod:`botkit.client.parse`), and 
 :class:`~botkit.errors.DataFileError` naming the file and line. ``botkit data check`` (and
 conversion to the fast store) builds everything, so it checks every line in full.
 
+Lines are bounded. A line longer than :data:`MAX_LINE_BYTES` (decoded: a gzip bomb is stopped at
+the limit, and the rest of the line is read past in pieces, never held) is unreadable before any
+parsing. Nesting is bounded while parsing: msgspec checks every level of lists and objects
+against Python's recursion limit (1000) and stops there, so a line nested a million levels deep
+costs microseconds and is reported as unreadable.
+
 An unreadable line is logged with its line number and skipped, or raises ``DataFileError`` when the
 reader is strict. A gzip file cut short (a recorder that was killed) yields every complete line and
 then reports the truncation.
@@ -41,6 +47,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
@@ -49,6 +56,7 @@ from typing import IO, Any, cast
 
 import msgspec
 
+from botkit.backtest.badlines import skip_or_raise
 from botkit.backtest.lazy import LazyBook, LazySnapshot
 from botkit.backtest.store import (
     PRICE_DECIMALS,
@@ -66,8 +74,8 @@ from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
 log = logging.getLogger("botkit.backtest")
 
-MAX_REPORTED = 20
-"""Bad lines logged one by one before the reader only counts them."""
+MAX_LINE_BYTES = 8 << 20
+"""The longest line read (after gzip decoding): a snapshot of a 10,000-level book fits in 1 MiB."""
 
 _MAX_AMOUNT = parse.MAX_AMOUNT
 _new = object.__new__
@@ -435,6 +443,25 @@ def _open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb", buffering=1 << 20)
 
 
+def bounded_lines(stream: IO[bytes]) -> Iterator[bytes | int]:
+    """Each line of ``stream`` (with its newline), or, for a line longer than MAX_LINE_BYTES, its length.
+
+    A line is never read beyond the limit: the rest of a longer one is read past in 1 MiB pieces
+    and only counted (a gzip bomb costs its decompression time, not its size in memory).
+    """
+    readline = stream.readline
+    limit = MAX_LINE_BYTES + 1  # the newline included
+    while raw := readline(limit):
+        if len(raw) < limit or raw.endswith(b"\n"):
+            yield raw
+            continue
+        size = len(raw)
+        del raw
+        while (piece := readline(1 << 20)) and not piece.endswith(b"\n"):
+            size += len(piece)
+        yield size + len(piece)
+
+
 class JsonlReader:
     """Stream the snapshots of a JSON Lines file (``.gz``: gzip), checking as described above.
 
@@ -450,14 +477,8 @@ class JsonlReader:
         self.snapshots = 0
 
     def _skip(self, lineno: int, problem: str) -> None:
-        error = DataFileError(f"{self.path}:{lineno}: {problem}")
-        if self.strict:
-            raise error
+        skip_or_raise(self.path, f"{self.path}:{lineno}", problem, strict=self.strict, reported=self.bad_lines + 1)
         self.bad_lines += 1
-        if self.bad_lines <= MAX_REPORTED:
-            log.warning("skipped unreadable line: %s", error)
-        elif self.bad_lines == MAX_REPORTED + 1:
-            log.warning("%s: more unreadable lines; only counting them from now on", self.path)
 
     def __iter__(self) -> Iterator[Snapshot]:
         self.lines = self.bad_lines = self.snapshots = 0
@@ -476,13 +497,21 @@ class JsonlReader:
         top_amount = _top_amount
         try:
             try:
-                for raw in stream:
+                for raw in bounded_lines(stream):
                     lineno += 1
+                    if isinstance(raw, int):
+                        self._skip(lineno, f"the line is {raw:,} bytes long, over the {MAX_LINE_BYTES:,}-byte limit; "
+                                   "not read")
+                        continue
                     try:
                         line = decode(raw)
                     except msgspec.DecodeError as exc:
                         if raw.strip():
                             self._skip(lineno, f"not a snapshot: {exc}")
+                        continue
+                    except RecursionError:  # msgspec's bound on nesting
+                        self._skip(lineno, "the line nests lists or objects deeper than the parser's limit "
+                                   f"({sys.getrecursionlimit()}); not read")
                         continue
                     ts = line.ts
                     if ts < last_ts:
