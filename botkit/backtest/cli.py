@@ -8,6 +8,7 @@ import logging
 import math
 import signal
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -83,6 +84,34 @@ def _decimal(value: str, option: str) -> Decimal:
 # --------------------------------------------------------------------------- backtest
 
 
+def check_report_dir(directory: Path, *, force: bool) -> None:
+    """Refuse a ``--report`` directory before the run rather than after it: one that is a file,
+    that cannot be written (read-only, no permission), or that already holds files (a report,
+    kept unless ``--force``). A directory that does not exist yet is created by the report; its
+    nearest existing parent must then be writable.
+    """
+    if directory.exists():
+        if not directory.is_dir():
+            raise ConfigError("--report", f"{directory} exists and is not a directory", "give a directory")
+        if not force and any(directory.iterdir()):
+            raise ConfigError("--report", f"{directory} already holds files (a previous report?)",
+                              "add --force to overwrite them, or choose a new directory")
+        where = directory
+    else:
+        where = directory.absolute().parent
+        while not where.exists():
+            where = where.parent
+        if not where.is_dir():
+            raise ConfigError("--report", f"{where} is not a directory", "choose another --report directory")
+    try:  # a real write says what permission bits cannot: a read-only mount, or root's bypass
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as exc:
+        raise ConfigError("--report", f"cannot write in {where}: {exc.strerror or exc}",
+                          "choose a writable directory") from None
+
+
+
 def _sweep_grid(sweeps: Sequence[str]) -> list[tuple[tuple[str, str], list[Any]]]:
     grid: list[tuple[tuple[str, str], list[Any]]] = []
     for spec in sweeps:
@@ -122,7 +151,8 @@ def _rank_key(metric: str) -> Any:
 @click.option("--latency-ms", default=0, show_default=True, type=click.IntRange(min=0),
               help="Recorded time each order or cancel takes to reach the venue.")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Write report.json, fills.csv, orders.csv and equity.png here.")
+              help="Write report.json, fills.csv, orders.csv and equity.png here (a new or empty directory).")
+@click.option("--force", is_flag=True, help="Write the report into a --report directory that already holds files.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY=V1,V2,...",
               help="Run every combination of these parameter values (repeatable) and rank them.")
 @click.option("--workers", default=0, type=click.IntRange(min=0),
@@ -146,9 +176,9 @@ def _rank_key(metric: str) -> Any:
 @fail_cleanly
 def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str, ...], strategy_paths: tuple[Path, ...],
              params: tuple[str, ...], initial: str, maker_fee_bps: str, taker_fee_bps: str, latency_ms: int,
-             report_dir: Path | None, sweeps: tuple[str, ...], workers: int, executor: str, scheduler: str | None,
-             scheduler_timeout: float, rank_by: str, bar_seconds: int, limit: int | None, strict: bool,
-             journal_url: str | None, verbose: bool, progress: bool | None) -> None:
+             report_dir: Path | None, force: bool, sweeps: tuple[str, ...], workers: int, executor: str,
+             scheduler: str | None, scheduler_timeout: float, rank_by: str, bar_seconds: int, limit: int | None,
+             strict: bool, journal_url: str | None, verbose: bool, progress: bool | None) -> None:
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
 
     The fill model, the metrics and the file formats are described in docs/backtesting.md.
@@ -160,6 +190,8 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     if not sweeps and (executor != "local" or scheduler is not None):
         raise ConfigError("--scheduler" if scheduler is not None else "--executor", "only applies to a sweep",
                           "add --sweep NAME.KEY=v1,v2,...")
+    if report_dir is not None:
+        check_report_dir(report_dir, force=force)
     cfg = load_config(config_path)
     logs.configure("text", "WARNING", cfg.secrets)
     if not verbose:  # refusals are counted in the table and kept in the journal; one line each floods
