@@ -526,6 +526,7 @@ def data_check(path: Path) -> None:
     from botkit import logs
     from botkit.backtest.files import open_snapshots
     from botkit.backtest.jsonl import check_snapshot
+    from botkit.backtest.store import StoreReader
 
     logs.configure("text", "WARNING")
     reader = open_snapshots(path)
@@ -543,7 +544,7 @@ def data_check(path: Path) -> None:
         last = snapshot.ts
     bad += reader.bad_lines
     span = "" if first is None or last is None else f", {(last - first) / 1000:.0f} s of market"
-    unchecked = getattr(reader, "checksummed", True) is False
+    unchecked = isinstance(reader, StoreReader) and not reader.checksummed
     note = " (store format 1: it carries no checksum, so a damaged value may pass)" if unchecked else ""
     click.echo(f"{path}: {count} good snapshot(s), {bad} bad{span}{note}")
     if unchecked:

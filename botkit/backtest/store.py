@@ -94,6 +94,8 @@ CHUNK = 8192
 keep memory flat."""
 MAX_CHUNK_BYTES = 32 << 20
 """A chunk of snapshot records never exceeds this (deep books get fewer records a chunk)."""
+MAX_CHUNK_TRADES = 4 << 20
+"""The trades one chunk of snapshots may list (128 MiB of records): what reading a chunk holds."""
 MAX_LEVELS = 10_000
 """The deepest book a store holds (a record is then 320 kB): beyond it a header is not believed."""
 
@@ -745,11 +747,15 @@ class StoreReader:
                 if not len(rec):
                     continue
                 ends = rec["trade_end"]
-                first = int((ends - rec["ntrades"]).min())
-                trades = self._trades_between(tf, first, int(ends.max()))
+                first, end = int((ends - rec["ntrades"]).min()), int(ends.max())
+                where = f"snapshots {first_snapshot}-{first_snapshot + len(rec) - 1} (chunk {index})"
+                if end - first > MAX_CHUNK_TRADES:
+                    self._skip(f"{where} list trades {first}-{end - 1}, more than the {MAX_CHUNK_TRADES:,} a chunk "
+                               "may: the file is damaged there", len(rec))
+                    continue
+                trades = self._trades_between(tf, first, end)
                 if trades is None:
-                    self._skip(f"snapshots {first_snapshot}-{first_snapshot + len(rec) - 1} (chunk {index}): "
-                               f"their trades (records {first}-{int(ends.max()) - 1}) fail their checksum: "
+                    self._skip(f"{where}: their trades (records {first}-{end - 1}) fail their checksum: "
                                "the file is damaged there", len(rec))
                     continue
                 chunk = _Chunk(rec, trades, first)

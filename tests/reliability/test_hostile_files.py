@@ -402,3 +402,38 @@ def test_reading_a_damaged_store_in_python_raises_only_data_file_errors(store: P
         flipped(original, rng.randrange(len(original)), rng.randrange(1, 256), damaged)
         with pytest.raises(DataFileError, match=re.escape(str(damaged))):
             list(StoreReader(damaged, strict=True))
+
+
+def test_record_counts_out_of_range_are_skipped_not_used_as_indexes(tmp_path: Path) -> None:
+    """A format-1 store has no checksum: a record whose counts point outside the file is caught anyway."""
+    reader = StoreReader(FORMAT1)
+    size = reader.dtype.itemsize
+    fields = reader.dtype.fields
+    assert fields is not None
+    data = bytearray(FORMAT1.read_bytes())
+    for record, field, value in ((3, "nbid", 99), (7, "ntrades", -5), (11, "trade_end", 10**9), (13, "flags", 6)):
+        offset = HEADER_SIZE + record * size + fields[field][1]
+        width = fields[field][0].itemsize
+        data[offset : offset + width] = value.to_bytes(width, "little", signed=True)
+    damaged = tmp_path / "counts.bks"
+    damaged.write_bytes(bytes(data))
+    result = cli("data", "check", str(damaged))
+    assert result.exit_code == 1
+    for record in (3, 7, 11, 13):
+        assert f"{damaged}: snapshot {record}: its record's counts or time are out of range" in result.stderr
+    assert "46 good snapshot(s), 4 bad" in result.stdout
+    one_line(backtest(damaged, "--strict"), 1, "snapshot 3:")
+
+
+def test_a_chunk_listing_more_trades_than_a_chunk_may_is_skipped(
+    store: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The trades a chunk of snapshots lists are bounded (what reading them holds in memory)."""
+    from botkit.backtest import store as store_module
+
+    monkeypatch.setattr(store_module, "MAX_CHUNK_TRADES", 3)
+    reader = StoreReader(store)
+    assert list(reader) == []
+    assert reader.bad_lines == 300
+    with pytest.raises(DataFileError, match=r"snapshots 0-15 \(chunk 0\) list trades 0-\d+, more than the 3 "):
+        list(StoreReader(store, strict=True))
