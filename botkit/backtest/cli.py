@@ -111,7 +111,6 @@ def check_report_dir(directory: Path, *, force: bool) -> None:
                           "choose a writable directory") from None
 
 
-
 def _sweep_grid(sweeps: Sequence[str]) -> list[tuple[tuple[str, str], list[Any]]]:
     grid: list[tuple[tuple[str, str], list[Any]]] = []
     for spec in sweeps:

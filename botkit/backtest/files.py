@@ -90,18 +90,18 @@ def book_depth(path: str | os.PathLike[str]) -> int:
     """The deepest side of any book in a file (a quick pass that parses only list lengths)."""
     if file_format(path) == "store":
         return StoreReader(path).levels
-    from botkit.backtest.jsonl import _open_binary, bounded_lines
+    from botkit.backtest.jsonl import _open_binary, bounded_lines, too_deep
 
     decode = msgspec.json.Decoder(_DepthLine).decode
     depth = 0
     with _open_binary(Path(path)) as stream:
         try:
             for raw in bounded_lines(stream):
-                if isinstance(raw, int):
-                    continue  # too long: the reader reports it
+                if isinstance(raw, int) or too_deep(raw):
+                    continue  # the reader reports it
                 try:
                     book = decode(raw).orderbook
-                except (msgspec.DecodeError, RecursionError):
+                except msgspec.DecodeError:
                     continue
                 depth = max(depth, len(book.bid), len(book.ask))
         except EOFError:

@@ -29,11 +29,11 @@ built, with the same rules as the live client (:mod:`botkit.client.parse`), and 
 :class:`~botkit.errors.DataFileError` naming the file and line. ``botkit data check`` (and
 conversion to the fast store) builds everything, so it checks every line in full.
 
-Lines are bounded. A line longer than :data:`MAX_LINE_BYTES` (decoded: a gzip bomb is stopped at
-the limit, and the rest of the line is read past in pieces, never held) is unreadable before any
-parsing. Nesting is bounded while parsing: msgspec checks every level of lists and objects
-against Python's recursion limit (1000) and stops there, so a line nested a million levels deep
-costs microseconds and is reported as unreadable.
+Lines are bounded before they are parsed. A line longer than :data:`MAX_LINE_BYTES` (decoded: a
+gzip bomb is stopped at the limit, and the rest of the line is read past in pieces, never held),
+or nesting lists and objects deeper than :data:`MAX_NESTING`, is unreadable. The parser is not
+trusted with depth: msgspec recurses in C once a level, guarded only by Python's recursion
+limit, which a raised limit or a small thread stack turns into a crash (msgspec issue 1033).
 
 An unreadable line is logged with its line number and skipped, or raises ``DataFileError`` when the
 reader is strict. A gzip file cut short (a recorder that was killed) yields every complete line and
@@ -47,7 +47,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
-import sys
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import msgspec
+import numpy as np
 
 from botkit.backtest.badlines import skip_or_raise
 from botkit.backtest.lazy import LazyBook, LazySnapshot
@@ -76,6 +77,10 @@ log = logging.getLogger("botkit.backtest")
 
 MAX_LINE_BYTES = 8 << 20
 """The longest line read (after gzip decoding): a snapshot of a 10,000-level book fits in 1 MiB."""
+MAX_NESTING = 256
+"""The deepest nesting of lists and objects in a line. A snapshot needs 4, but a line with no more
+brackets than this cannot nest deeper, which makes the check two counts for books up to about 120
+levels a side; and 256 levels are far from what could exhaust a thread's stack."""
 
 _MAX_AMOUNT = parse.MAX_AMOUNT
 _new = object.__new__
@@ -462,6 +467,41 @@ def bounded_lines(stream: IO[bytes]) -> Iterator[bytes | int]:
         yield size + len(piece)
 
 
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+
+
+def too_deep(raw: bytes) -> bool:
+    """Whether lists and objects nest deeper than MAX_NESTING in ``raw``, found without parsing it.
+
+    A line with no more brackets than that cannot (two C-speed counts: the usual case). Else only
+    its brackets and quotes are kept (one C-speed pass; in a line with escapes, which no snapshot
+    has, a regex first takes the strings out), and the depth is the running sum of the brackets
+    outside strings, open lists included (numpy).
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_NESTING:
+        return False
+    if b"\\" in raw:
+        raw = _STRING.sub(b"", raw)
+    marks = raw.translate(_SQUARE, _NOT_STRUCTURE)
+    depth = inside = 0
+    block = 1 << 20  # numpy's temporaries stay a few MiB, whatever the line
+    for start in range(0, len(marks), block):
+        part = np.frombuffer(marks, dtype=np.uint8, count=min(block, len(marks) - start), offset=start)
+        quote = part == 34
+        parity = np.bitwise_xor.accumulate(quote.view(np.uint8)) ^ inside  # 1: inside a string
+        step = (part == 91).view(np.int8) * 2 - 1
+        step[quote | (parity == 1)] = 0
+        running = np.cumsum(step, dtype=np.int32) + depth
+        if int(running.max()) > MAX_NESTING:
+            return True
+        depth, inside = int(running[-1]), int(parity[-1])
+    return False
+
+
 class JsonlReader:
     """Stream the snapshots of a JSON Lines file (``.gz``: gzip), checking as described above.
 
@@ -503,15 +543,15 @@ class JsonlReader:
                         self._skip(lineno, f"the line is {raw:,} bytes long, over the {MAX_LINE_BYTES:,}-byte limit; "
                                    "not read")
                         continue
+                    if too_deep(raw):
+                        self._skip(lineno, f"the line nests lists or objects deeper than {MAX_NESTING} levels; "
+                                   "not read")
+                        continue
                     try:
                         line = decode(raw)
                     except msgspec.DecodeError as exc:
                         if raw.strip():
                             self._skip(lineno, f"not a snapshot: {exc}")
-                        continue
-                    except RecursionError:  # msgspec's bound on nesting
-                        self._skip(lineno, "the line nests lists or objects deeper than the parser's limit "
-                                   f"({sys.getrecursionlimit()}); not read")
                         continue
                     ts = line.ts
                     if ts < last_ts:

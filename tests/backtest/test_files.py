@@ -276,3 +276,21 @@ def test_bounded_lines_splits_like_the_file_and_measures_what_it_refuses(monkeyp
         want = data.splitlines(keepends=True)
         expected = [line if len(line.rstrip(b"\n")) <= 50 else len(line) for line in want]
         assert list(jsonl.bounded_lines(io.BufferedReader(io.BytesIO(data), buffer_size=16))) == expected
+
+
+def test_nesting_is_measured_before_parsing_strings_apart() -> None:
+    """Depth counts lists and objects outside strings, open ones included; 256 levels pass, 257 do not."""
+    limit = jsonl.MAX_NESTING
+    assert not jsonl.too_deep(b"[" * limit + b"]" * limit)
+    assert jsonl.too_deep(b"[" * (limit + 1) + b"]" * (limit + 1))
+    assert jsonl.too_deep(b'{"a":' * (limit + 1))  # never closed: the parser would still recurse
+    assert jsonl.too_deep(b"[1," * (limit + 1))
+    assert not jsonl.too_deep(b'["' + b"[" * 5000 + b'"]')  # brackets in a string are text
+    assert not jsonl.too_deep(b'["\\"' + b"[" * 5000 + b'"]')  # ... escaped quotes included
+    hidden = b"[" * 1000 + b'"' + b"]" * 1000 + b'"' + b"]" * 1000  # closers in a string close nothing
+    assert jsonl.too_deep(hidden)
+    wide = b'{"bid":[' + b",".join([b'{"price":1,"quantity":2}'] * 2000) + b"]}"  # many brackets, depth 3
+    assert not jsonl.too_deep(wide)
+    # Measured a MiB at a time: a string, or the depth, carried across the blocks.
+    assert not jsonl.too_deep(b'["' + b"[" * (3 << 20) + b'"]')
+    assert jsonl.too_deep(b"[1]," * (1 << 19) + b"[" * (limit + 1))

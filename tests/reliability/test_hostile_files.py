@@ -32,7 +32,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from botkit.backtest import JsonlReader, StoreReader, generate
-from botkit.backtest.jsonl import MAX_LINE_BYTES
+from botkit.backtest.jsonl import MAX_LINE_BYTES, MAX_NESTING
 from botkit.backtest.store import HEADER_SIZE, MAX_LEVELS, StoreWriter
 from botkit.cli import main
 from botkit.errors import DataFileError
@@ -281,7 +281,7 @@ def test_a_gzip_bomb_line_and_a_deep_line_are_reported_in_bounded_memory(
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert f"{path}:3: the line is {bomb + 1:,} bytes long, over the {MAX_LINE_BYTES:,}-byte limit" in proc.stderr
-    assert f"{path}:4: the line nests lists or objects deeper than the parser's limit" in proc.stderr
+    assert f"{path}:4: the line nests lists or objects deeper than {MAX_NESTING} levels" in proc.stderr
     assert "50 good snapshot(s), 2 bad" in proc.stdout
     rss_mb = int(proc.stderr.split("peak_kb")[-1].split()[0]) / 1024
     assert rss_mb < 128, rss_mb  # the line alone is 256 MiB; a data check of a good file peaks at ~55 MB
