@@ -619,7 +619,7 @@ class StoreReader:
         except OSError as exc:
             raise DataFileError(f"{self.path}: cannot open: {exc.strerror or exc}") from None
         # Which trade chunks passed their checksum (version 2), so that each is checked once a pass.
-        self._trade_ok = np.zeros(len(self._sums) - _chunks_of(self.count, self.chunk) if self._sums else 0, dtype=bool)
+        self._trade_ok = np.zeros(_chunks_of(self.trade_count, self.trade_chunk) if self.checksummed else 0, dtype=bool)
 
     def _header(self, head: bytes) -> dict[str, Any]:
         """The header's fields, each checked before anything is sized from it."""
