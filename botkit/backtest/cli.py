@@ -8,6 +8,7 @@ import logging
 import math
 import signal
 import sys
+import tempfile
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from botkit.backtest.store import MAX_LEVELS
 from botkit.config import DEFAULT_CONFIG_NAME, default
 from botkit.errors import ConfigError, DataFileError
 from botkit.run_cli import config_option, fail_cleanly, load_config
@@ -82,6 +84,33 @@ def _decimal(value: str, option: str) -> Decimal:
 # --------------------------------------------------------------------------- backtest
 
 
+def check_report_dir(directory: Path, *, force: bool) -> None:
+    """Refuse a ``--report`` directory before the run rather than after it: one that is a file,
+    that cannot be written (read-only, no permission), or that already holds files (a report,
+    kept unless ``--force``). A directory that does not exist yet is created by the report; its
+    nearest existing parent must then be writable.
+    """
+    if directory.exists():
+        if not directory.is_dir():
+            raise ConfigError("--report", f"{directory} exists and is not a directory", "give a directory")
+        if not force and any(directory.iterdir()):
+            raise ConfigError("--report", f"{directory} already holds files (a previous report?)",
+                              "add --force to overwrite them, or choose a new directory")
+        where = directory
+    else:
+        where = directory.absolute().parent
+        while not where.exists():
+            where = where.parent
+        if not where.is_dir():
+            raise ConfigError("--report", f"{where} is not a directory", "choose another --report directory")
+    try:  # a real write says what permission bits cannot: a read-only mount, or root's bypass
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as exc:
+        raise ConfigError("--report", f"cannot write in {where}: {exc.strerror or exc}",
+                          "choose a writable directory") from None
+
+
 def _sweep_grid(sweeps: Sequence[str]) -> list[tuple[tuple[str, str], list[Any]]]:
     grid: list[tuple[tuple[str, str], list[Any]]] = []
     for spec in sweeps:
@@ -125,7 +154,8 @@ def _rank_key(metric: str) -> Any:
               help="Recorded time each order or cancel takes to reach the venue "
                    f"(default: [backtest] latency_ms, {default('backtest', 'latency_ms')}).")
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Write report.json, fills.csv, orders.csv and equity.png here.")
+              help="Write report.json, fills.csv, orders.csv and equity.png here (a new or empty directory).")
+@click.option("--force", is_flag=True, help="Write the report into a --report directory that already holds files.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY=V1,V2,...",
               help="Run every combination of these parameter values (repeatable) and rank them.")
 @click.option("--workers", default=0, type=click.IntRange(min=0),
@@ -153,8 +183,8 @@ def _rank_key(metric: str) -> Any:
 @fail_cleanly
 def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str, ...], strategy_paths: tuple[Path, ...],
              params: tuple[str, ...], initial: str | None, maker_fee_bps: str | None, taker_fee_bps: str | None,
-             latency_ms: int | None, report_dir: Path | None, sweeps: tuple[str, ...], workers: int, executor: str,
-             scheduler: str | None, scheduler_timeout: float, rank_by: str, bar_seconds: int | None,
+             latency_ms: int | None, report_dir: Path | None, force: bool, sweeps: tuple[str, ...], workers: int,
+             executor: str, scheduler: str | None, scheduler_timeout: float, rank_by: str, bar_seconds: int | None,
              limit: int | None, strict: bool, journal_url: str | None, verbose: bool, progress: bool | None,
              from_report: Path | None) -> None:
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
@@ -170,6 +200,8 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     if not sweeps and (executor != "local" or scheduler is not None):
         raise ConfigError("--scheduler" if scheduler is not None else "--executor", "only applies to a sweep",
                           "add --sweep NAME.KEY=v1,v2,...")
+    if report_dir is not None:
+        check_report_dir(report_dir, force=force)
     context = click.get_current_context()
     command = _command_line(context)
     if from_report is not None:
@@ -222,7 +254,7 @@ _REPORT_OWNS = ("data", "config_path", "strategies", "strategy_paths", "params",
 """Options whose value a report records: given with --from-report they would contradict it."""
 
 
-_WHERE_NOT_WHAT = ("report_dir", "workers", "executor", "scheduler", "scheduler_timeout", "journal_url", "verbose",
+_WHERE_NOT_WHAT = ("report_dir", "force", "workers", "executor", "scheduler", "scheduler_timeout", "journal_url", "verbose",
                    "progress")
 """Options that say where a run goes or what it shows, not what it computes: left out of the
 recorded command, so a sweep's files are the same bytes from a process pool and from a cluster."""
@@ -535,7 +567,8 @@ def data() -> None:
 @data.command("convert")
 @click.argument("src", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.argument("dst", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--levels", type=click.IntRange(min=1), help="Book levels a side in a store (default: the deepest).")
+@click.option("--levels", type=click.IntRange(min=1, max=MAX_LEVELS),
+              help="Book levels a side in a store (default: the deepest).")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
 @fail_cleanly
 def data_convert(src: Path, dst: Path, levels: int | None, strict: bool) -> None:
@@ -560,7 +593,7 @@ def data_convert(src: Path, dst: Path, levels: int | None, strict: bool) -> None
 @data.command("generate")
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--snapshots", "count", default=10_000, show_default=True, type=click.IntRange(min=1))
-@click.option("--levels", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--levels", default=20, show_default=True, type=click.IntRange(min=1, max=MAX_LEVELS))
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--interval-ms", default=1000, show_default=True, type=click.IntRange(min=1))
 @click.option("--trades", "trades_kept", default=10, show_default=True, type=click.IntRange(min=0),
@@ -582,6 +615,7 @@ def data_check(path: Path) -> None:
     from botkit import logs
     from botkit.backtest.files import open_snapshots
     from botkit.backtest.jsonl import check_snapshot
+    from botkit.backtest.store import StoreReader
 
     logs.configure("text", "WARNING")
     reader = open_snapshots(path)
@@ -599,7 +633,11 @@ def data_check(path: Path) -> None:
         last = snapshot.ts
     bad += reader.bad_lines
     span = "" if first is None or last is None else f", {(last - first) / 1000:.0f} s of market"
-    click.echo(f"{path}: {count} good snapshot(s), {bad} bad{span}")
+    unchecked = isinstance(reader, StoreReader) and not reader.checksummed
+    note = " (store format 1: it carries no checksum, so a damaged value may pass)" if unchecked else ""
+    click.echo(f"{path}: {count} good snapshot(s), {bad} bad{span}{note}")
+    if unchecked:
+        click.echo(f"botkit data convert {path} NEW.bks writes the checksummed format 2", err=True)
     if bad:
         sys.exit(1)
 

@@ -23,6 +23,7 @@ import msgspec
 from botkit.backtest.jsonl import JsonlReader, JsonlWriter, check_snapshot, snapshot_wire
 from botkit.backtest.store import (
     DEFAULT_LEVELS,
+    MAX_LEVELS,
     StoreReader,
     StoreSnapshot,
     StoreWriter,
@@ -65,7 +66,7 @@ def file_format(path: str | os.PathLike[str]) -> Format:
 def open_snapshots(path: str | os.PathLike[str], *, strict: bool = False) -> SnapshotReader:
     """A streaming reader for a snapshot file of either format."""
     if file_format(path) == "store":
-        return StoreReader(path)
+        return StoreReader(path, strict=strict)
     return JsonlReader(path, strict=strict)
 
 
@@ -89,13 +90,15 @@ def book_depth(path: str | os.PathLike[str]) -> int:
     """The deepest side of any book in a file (a quick pass that parses only list lengths)."""
     if file_format(path) == "store":
         return StoreReader(path).levels
-    from botkit.backtest.jsonl import _open_binary
+    from botkit.backtest.jsonl import _open_binary, bounded_lines, too_deep
 
     decode = msgspec.json.Decoder(_DepthLine).decode
     depth = 0
     with _open_binary(Path(path)) as stream:
         try:
-            for raw in stream:
+            for raw in bounded_lines(stream):
+                if isinstance(raw, int) or too_deep(raw):
+                    continue  # the reader reports it
                 try:
                     book = decode(raw).orderbook
                 except msgspec.DecodeError:
@@ -144,6 +147,8 @@ def convert(
         snapshots = progress(snapshots)
     if file_format(dst) == "store":
         depth = levels if levels is not None else max(book_depth(src), 1) or DEFAULT_LEVELS
+        if depth > MAX_LEVELS:
+            raise DataFileError(f"{src}: a book has {depth} levels a side; a store holds at most {MAX_LEVELS}")
         with StoreWriter(dst, levels=depth) as writer:
             for snapshot in snapshots:
                 try:

@@ -29,6 +29,12 @@ built, with the same rules as the live client (:mod:`botkit.client.parse`), and 
 :class:`~botkit.errors.DataFileError` naming the file and line. ``botkit data check`` (and
 conversion to the fast store) builds everything, so it checks every line in full.
 
+Lines are bounded before they are parsed. A line longer than :data:`MAX_LINE_BYTES` (decoded: a
+gzip bomb is stopped at the limit, and the rest of the line is read past in pieces, never held),
+or nesting lists and objects deeper than :data:`MAX_NESTING`, is unreadable. The parser is not
+trusted with depth: msgspec recurses in C once a level, guarded only by Python's recursion
+limit, which a raised limit or a small thread stack turns into a crash (msgspec issue 1033).
+
 An unreadable line is logged with its line number and skipped, or raises ``DataFileError`` when the
 reader is strict. A gzip file cut short (a recorder that was killed) yields every complete line and
 then reports the truncation.
@@ -41,6 +47,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
@@ -48,7 +55,9 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import msgspec
+import numpy as np
 
+from botkit.backtest.badlines import skip_or_raise
 from botkit.backtest.lazy import LazyBook, LazySnapshot
 from botkit.backtest.store import (
     PRICE_DECIMALS,
@@ -66,8 +75,12 @@ from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
 log = logging.getLogger("botkit.backtest")
 
-MAX_REPORTED = 20
-"""Bad lines logged one by one before the reader only counts them."""
+MAX_LINE_BYTES = 8 << 20
+"""The longest line read (after gzip decoding): a snapshot of a 10,000-level book fits in 1 MiB."""
+MAX_NESTING = 256
+"""The deepest nesting of lists and objects in a line. A snapshot needs 4, but a line with no more
+brackets than this cannot nest deeper, which makes the check two counts for books up to about 120
+levels a side; and 256 levels are far from what could exhaust a thread's stack."""
 
 _MAX_AMOUNT = parse.MAX_AMOUNT
 _new = object.__new__
@@ -435,6 +448,60 @@ def _open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb", buffering=1 << 20)
 
 
+def bounded_lines(stream: IO[bytes]) -> Iterator[bytes | int]:
+    """Each line of ``stream`` (with its newline), or, for a line longer than MAX_LINE_BYTES, its length.
+
+    A line is never read beyond the limit: the rest of a longer one is read past in 1 MiB pieces
+    and only counted (a gzip bomb costs its decompression time, not its size in memory).
+    """
+    readline = stream.readline
+    limit = MAX_LINE_BYTES + 1  # the newline included
+    while raw := readline(limit):
+        if len(raw) < limit or raw.endswith(b"\n"):
+            yield raw
+            continue
+        size = len(raw)
+        del raw
+        while (piece := readline(1 << 20)) and not piece.endswith(b"\n"):
+            size += len(piece)
+        yield size + len(piece)
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+_NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'[]{}"')
+_SQUARE = bytes.maketrans(b"{}", b"[]")
+
+
+def too_deep(raw: bytes) -> bool:
+    """Whether lists and objects nest deeper than MAX_NESTING in ``raw``, found without parsing it.
+
+    A line with no more brackets than that cannot (two C-speed counts: the usual case). Else only
+    its brackets and quotes are kept (one C-speed pass; in a line with escapes, which no snapshot
+    has, a regex first takes the strings out), and the depth is the running sum of the brackets
+    outside strings, open lists included (numpy).
+    """
+    if raw.count(b"[") + raw.count(b"{") <= MAX_NESTING:
+        return False
+    if b"\\" in raw:
+        raw = _STRING.sub(b"", raw)
+    marks = raw.translate(_SQUARE, _NOT_STRUCTURE)
+    depth = inside = 0
+    block = 1 << 20  # numpy's temporaries stay a few MiB, whatever the line
+    for start in range(0, len(marks), block):
+        part = np.frombuffer(marks, dtype=np.uint8, count=min(block, len(marks) - start), offset=start)
+        quote = part == 34
+        parity = np.bitwise_xor.accumulate(quote.view(np.uint8)) ^ inside  # 1: inside a string
+        step = (part == 91).view(np.int8) * 2 - 1
+        step[quote | (parity == 1)] = 0
+        running = np.cumsum(step, dtype=np.int32) + depth
+        if int(running.max()) > MAX_NESTING:
+            return True
+        depth, inside = int(running[-1]), int(parity[-1])
+    return False
+
+
 class JsonlReader:
     """Stream the snapshots of a JSON Lines file (``.gz``: gzip), checking as described above.
 
@@ -450,14 +517,8 @@ class JsonlReader:
         self.snapshots = 0
 
     def _skip(self, lineno: int, problem: str) -> None:
-        error = DataFileError(f"{self.path}:{lineno}: {problem}")
-        if self.strict:
-            raise error
+        skip_or_raise(self.path, f"{self.path}:{lineno}", problem, strict=self.strict, reported=self.bad_lines + 1)
         self.bad_lines += 1
-        if self.bad_lines <= MAX_REPORTED:
-            log.warning("skipped unreadable line: %s", error)
-        elif self.bad_lines == MAX_REPORTED + 1:
-            log.warning("%s: more unreadable lines; only counting them from now on", self.path)
 
     def __iter__(self) -> Iterator[Snapshot]:
         self.lines = self.bad_lines = self.snapshots = 0
@@ -476,8 +537,16 @@ class JsonlReader:
         top_amount = _top_amount
         try:
             try:
-                for raw in stream:
+                for raw in bounded_lines(stream):
                     lineno += 1
+                    if isinstance(raw, int):
+                        self._skip(lineno, f"the line is {raw:,} bytes long, over the {MAX_LINE_BYTES:,}-byte limit; "
+                                   "not read")
+                        continue
+                    if too_deep(raw):
+                        self._skip(lineno, f"the line nests lists or objects deeper than {MAX_NESTING} levels; "
+                                   "not read")
+                        continue
                     try:
                         line = decode(raw)
                     except msgspec.DecodeError as exc:

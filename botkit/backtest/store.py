@@ -18,14 +18,36 @@ when writing (the converter names the line). Each record holds up to ``levels`` 
 side (chosen when the store is written; a deeper book is refused, not cut, so a round trip is
 always exact). Reading back gives snapshots equal to the JSON Lines ones.
 
-File layout (version 1)::
+File layout (version 2)::
 
     0      8 bytes  magic b"BOTKITSS"
     8      4 bytes  little-endian length of the JSON header that follows
-    12     header   {"format": "botkit-snapshots", "version": 1, "levels": L, "snapshots": N,
-                     "trades": M, "price_decimals": 2, "quantity_decimals": 8, "usd_decimals": 10}
+    12     header   {"format": "botkit-snapshots", "version": 2, "levels": L, "snapshots": N,
+                     "trades": M, "chunk": C, "trade_chunk": T, "checksum": "crc32",
+                     "price_decimals": 2, "quantity_decimals": 8, "usd_decimals": 10}
+    ...    zeros up to byte 4092
+    4092   4 bytes  CRC32 of bytes 0-4091 (the header, its padding included)
     4096   N snapshot records (RECORD_DTYPE(L))
     ...    M trade records (TRADE_DTYPE), oldest first
+    ...    the checksum table: one little-endian CRC32 (``zlib.crc32``) per chunk of C snapshot
+           records, then one per chunk of T trade records (the last chunks may be shorter), then
+           the CRC32 of the table itself
+
+So every byte of the file is covered by a checksum. The reader checks the header when it opens
+the file, the table too, and each chunk when it reads it: a damaged snapshot chunk is reported by
+file, chunk and snapshot indexes and its snapshots are skipped (or raise, when strict), never
+replayed. C is chosen so that a chunk is at most :data:`MAX_CHUNK_BYTES`, which is also what
+reading costs in memory.
+
+Version 1 (written before checksums) is the same without the header's ``chunk``,
+``trade_chunk`` and ``checksum`` fields, the header CRC and the table. It is still read; nothing
+in it can tell a flipped byte from a real value, so ``botkit data check`` says so
+(``botkit data convert OLD.bks NEW.bks`` writes version 2).
+
+Whatever the version, the header is distrusted: a field that is not a whole number in its range
+(``levels`` above :data:`MAX_LEVELS`, counts that disagree with the file's size) is one
+``DataFileError`` naming the file and the field, before anything is allocated; and each record's
+own counts (levels, trades) are checked against the header before they index anything.
 
 A snapshot's ``trades`` (newest first, as the exchange lists them) are the ``ntrades`` records
 ending at ``trade_end``, reversed. Consecutive polls of ``GET /v1/trades`` overlap, so the writer
@@ -39,8 +61,9 @@ absent.
 from __future__ import annotations
 
 import json
+import logging
 import os
-import shutil
+import zlib
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -49,19 +72,32 @@ from typing import IO, Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from botkit.backtest.badlines import skip_or_raise
 from botkit.backtest.lazy import LazyBook, LazySnapshot, cents, satoshis, units_text, units_to_decimal
 from botkit.errors import DataFileError
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
+log = logging.getLogger("botkit.backtest")
+
 MAGIC = b"BOTKITSS"
-VERSION = 1
+FORMAT = "botkit-snapshots"
+VERSION = 2
+"""The version this botkit writes; it reads 1 (no checksums) and 2."""
 HEADER_SIZE = 4096
+_HEADER_CRC_AT = HEADER_SIZE - 4
 PRICE_DECIMALS = 2
 QUANTITY_DECIMALS = 8
 USD_DECIMALS = 10
 DEFAULT_LEVELS = 20
 CHUNK = 8192
-"""Snapshots read at once: big enough to amortize numpy calls, small enough to keep memory flat."""
+"""Records read (and checksummed) at once: big enough to amortize numpy calls, small enough to
+keep memory flat."""
+MAX_CHUNK_BYTES = 32 << 20
+"""A chunk of snapshot records never exceeds this (deep books get fewer records a chunk)."""
+MAX_CHUNK_TRADES = 4 << 20
+"""The trades one chunk of snapshots may list (128 MiB of records): what reading a chunk holds."""
+MAX_LEVELS = 10_000
+"""The deepest book a store holds (a record is then 320 kB): beyond it a header is not believed."""
 
 _INT64_MAX = (1 << 63) - 1
 _HAS_TRADES = 1
@@ -90,6 +126,47 @@ def record_dtype(levels: int) -> np.dtype[Any]:
 
 TRADE_DTYPE = np.dtype([("ts", "<i8"), ("btc", "<i8"), ("usd", "<i8"), ("sell", "<i8")])
 """One trade: time, BTC in satoshis, USD in 10^-10, and 1 when the taker sold BTC."""
+_CRC_DTYPE = np.dtype("<u4")
+
+
+def chunk_records(levels: int) -> int:
+    """Snapshot records a chunk of a store with ``levels`` levels holds (at most MAX_CHUNK_BYTES)."""
+    return max(1, min(CHUNK, MAX_CHUNK_BYTES // record_dtype(levels).itemsize))
+
+
+def _chunks_of(count: int, size: int) -> int:
+    return -(-count // size)
+
+
+class _ChunkSums:
+    """CRC32s of consecutive ``size``-byte pieces of a stream written in pieces of any size."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.sums: list[int] = []
+        self._crc = 0
+        self._filled = 0
+
+    def feed(self, data: memoryview) -> None:
+        while data:
+            take = min(len(data), self.size - self._filled)
+            self._crc = zlib.crc32(data[:take], self._crc)
+            self._filled += take
+            data = data[take:]
+            if self._filled == self.size:
+                self.sums.append(self._crc)
+                self._crc = self._filled = 0
+
+    def finish(self) -> list[int]:
+        """All the sums, the last (shorter) piece's included."""
+        if self._filled:
+            self.sums.append(self._crc)
+            self._crc = self._filled = 0
+        return self.sums
+
+
+def _bytes_of(records: npt.NDArray[Any]) -> memoryview:
+    return np.ascontiguousarray(records).view(np.uint8).data
 
 
 class UnfitValue(ValueError):
@@ -152,20 +229,24 @@ def text_units(text: bytes, decimals: int, what: str) -> int:
 class StoreWriter:
     """Write snapshots into a new store; ``close()`` (or the ``with`` block) makes it appear."""
 
-    def __init__(self, path: str | os.PathLike[str], *, levels: int = DEFAULT_LEVELS) -> None:
-        if levels < 1:
-            raise ValueError("levels must be at least 1")
+    def __init__(self, path: str | os.PathLike[str], *, levels: int = DEFAULT_LEVELS, chunk: int | None = None) -> None:
+        """``chunk``: snapshot records a checksum covers (default :func:`chunk_records`; tests make it small)."""
+        if not 1 <= levels <= MAX_LEVELS:
+            raise ValueError(f"levels must be from 1 to {MAX_LEVELS}")
         self.path = Path(path)
         self.levels = levels
         self.count = 0
         self.trade_count = 0
         self._dtype = record_dtype(levels)
+        self.chunk = chunk_records(levels) if chunk is None else max(1, min(chunk, chunk_records(levels)))
+        self._sums = _ChunkSums(self.chunk * self._dtype.itemsize)
+        self._trade_sums = _ChunkSums(CHUNK * TRADE_DTYPE.itemsize)
         self._tmp = self.path.with_name(self.path.name + ".tmp")
         self._trades_tmp = self.path.with_name(self.path.name + ".trades.tmp")
         self._out: IO[bytes] = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
         self._out.write(b"\0" * HEADER_SIZE)
         self._trades_out: IO[bytes] = open(self._trades_tmp, "wb")  # noqa: SIM115
-        self._buf = np.zeros(CHUNK, dtype=self._dtype)
+        self._buf = np.zeros(self.chunk, dtype=self._dtype)
         self._n = 0
         self._tbuf = np.zeros(CHUNK, dtype=TRADE_DTYPE)
         self._tn = 0
@@ -177,8 +258,7 @@ class StoreWriter:
     def _append_trades(self, rows: Sequence[tuple[int, int, int, int]]) -> None:
         for row in rows:
             if self._tn == CHUNK:
-                self._tbuf.tofile(self._trades_out)
-                self._tn = 0
+                self._flush_trades()
             self._tbuf[self._tn] = row
             self._tn += 1
         self.trade_count += len(rows)
@@ -264,7 +344,7 @@ class StoreWriter:
         )
         self._n += 1
         self.count += 1
-        if self._n == CHUNK:
+        if self._n == self.chunk:
             self._flush()
 
     def add_snapshot(self, snapshot: Snapshot) -> None:
@@ -296,21 +376,27 @@ class StoreWriter:
         self._flush()
         if trades is not None and len(trades):
             self._flush_trades()
-            np.ascontiguousarray(trades, dtype=TRADE_DTYPE).tofile(self._trades_out)
+            self._write(self._trades_out, self._trade_sums, np.asarray(trades, dtype=TRADE_DTYPE))
             self.trade_count += len(trades)
             self._tail = []
-        np.ascontiguousarray(block).tofile(self._out)
+        self._write(self._out, self._sums, block)
         self.count += len(block)
+
+    @staticmethod
+    def _write(out: IO[bytes], sums: _ChunkSums, records: npt.NDArray[Any]) -> None:
+        data = _bytes_of(records)
+        sums.feed(data)
+        out.write(data)
 
     def _flush(self) -> None:
         if self._n:
-            self._buf[: self._n].tofile(self._out)
+            self._write(self._out, self._sums, self._buf[: self._n])
             self._buf[: self._n] = 0
             self._n = 0
 
     def _flush_trades(self) -> None:
         if self._tn:
-            self._tbuf[: self._tn].tofile(self._trades_out)
+            self._write(self._trades_out, self._trade_sums, self._tbuf[: self._tn])
             self._tn = 0
 
     def close(self) -> None:
@@ -322,22 +408,29 @@ class StoreWriter:
         self._flush_trades()
         self._trades_out.close()
         with open(self._trades_tmp, "rb") as trades_in:
-            shutil.copyfileobj(trades_in, self._out, 1 << 20)
+            while piece := trades_in.read(1 << 20):
+                self._out.write(piece)
+        table = np.array(self._sums.finish() + self._trade_sums.finish(), dtype=_CRC_DTYPE).tobytes()
+        self._out.write(table + zlib.crc32(table).to_bytes(4, "little"))
         header = json.dumps(
             {
-                "format": "botkit-snapshots",
+                "format": FORMAT,
                 "version": VERSION,
                 "levels": self.levels,
                 "snapshots": self.count,
                 "trades": self.trade_count,
+                "chunk": self.chunk,
+                "trade_chunk": CHUNK,
+                "checksum": "crc32",
                 "price_decimals": PRICE_DECIMALS,
                 "quantity_decimals": QUANTITY_DECIMALS,
                 "usd_decimals": USD_DECIMALS,
             },
             sort_keys=True,
         ).encode()
+        head = (MAGIC + len(header).to_bytes(4, "little") + header).ljust(_HEADER_CRC_AT, b"\0")
         self._out.seek(0)
-        self._out.write(MAGIC + len(header).to_bytes(4, "little") + header)
+        self._out.write(head + zlib.crc32(head).to_bytes(4, "little"))
         self._out.close()
         self._trades_tmp.unlink()
         os.replace(self._tmp, self.path)
@@ -486,72 +579,185 @@ _set = object.__setattr__
 
 
 class StoreReader:
-    """Stream the snapshots of a store in chunks; memory stays flat whatever the file's size."""
+    """Stream the snapshots of a store in chunks; memory stays flat whatever the file's size.
 
-    def __init__(self, path: str | os.PathLike[str], *, chunk: int = CHUNK) -> None:
+    Opening checks the header (and, from version 2, its checksum and the checksum table);
+    iterating checks each chunk's checksum and each record's counts before anything uses them.
+    A damaged chunk or record is skipped and counted in ``bad_lines`` (its snapshots), logged with
+    the file and the snapshot indexes; with ``strict`` it raises ``DataFileError`` instead.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, strict: bool = False) -> None:
         self.path = Path(path)
-        self.chunk = chunk
+        self.strict = strict
         self.snapshots = 0
         self.bad_lines = 0
+        self._problems = 0
         try:
             with open(self.path, "rb") as f:
                 head = f.read(HEADER_SIZE)
                 size = os.fstat(f.fileno()).st_size
+                meta = self._header(head)
+                self.meta: dict[str, Any] = meta
+                self.version: int = meta["version"]
+                self.levels: int = meta["levels"]
+                self.count: int = meta["snapshots"]
+                self.trade_count: int = meta["trades"]
+                self.dtype = record_dtype(self.levels)
+                self.chunk: int = meta.get("chunk", chunk_records(self.levels))
+                self.trade_chunk: int = meta.get("trade_chunk", CHUNK)
+                self.checksummed = self.version >= 2
+                self._trades_offset = HEADER_SIZE + self.count * self.dtype.itemsize
+                table_at = self._trades_offset + self.trade_count * TRADE_DTYPE.itemsize
+                entries = _chunks_of(self.count, self.chunk) + _chunks_of(self.trade_count, self.trade_chunk)
+                expected = table_at + ((entries + 1) * _CRC_DTYPE.itemsize if self.checksummed else 0)
+                if size != expected:
+                    raise DataFileError(
+                        f"{self.path}: store is {size} bytes, its header says {expected}: truncated or damaged?"
+                    )
+                self._sums = self._table(f, table_at, entries)
         except OSError as exc:
             raise DataFileError(f"{self.path}: cannot open: {exc.strerror or exc}") from None
+        # Which trade chunks passed their checksum (version 2), so that each is checked once a pass.
+        self._trade_ok = np.zeros(_chunks_of(self.trade_count, self.trade_chunk) if self.checksummed else 0, dtype=bool)
+
+    def _header(self, head: bytes) -> dict[str, Any]:
+        """The header's fields, each checked before anything is sized from it."""
         if head[:8] != MAGIC:
             raise DataFileError(f"{self.path}: not a botkit snapshot store (bad magic; was it finished?)")
+        crc_ok = len(head) == HEADER_SIZE and zlib.crc32(head[:_HEADER_CRC_AT]) == int.from_bytes(
+            head[_HEADER_CRC_AT:], "little")
+        damaged = "" if crc_ok else " (the header fails its checksum: the file is damaged)"
         length = int.from_bytes(head[8:12], "little")
         try:
-            meta = json.loads(head[12 : 12 + length])
+            meta = json.loads(head[12 : 12 + length]) if length <= _HEADER_CRC_AT - 12 else None
         except ValueError:
-            raise DataFileError(f"{self.path}: unreadable store header") from None
-        if meta.get("format") != "botkit-snapshots" or meta.get("version") != VERSION:
-            raise DataFileError(f"{self.path}: unsupported store version {meta.get('version')!r}")
-        if (meta["price_decimals"], meta["quantity_decimals"], meta["usd_decimals"]) != (
-            PRICE_DECIMALS,
-            QUANTITY_DECIMALS,
-            USD_DECIMALS,
-        ):
+            meta = None
+        if not isinstance(meta, dict):
+            raise DataFileError(f"{self.path}: unreadable store header{damaged}")
+        version = meta.get("version")
+        if meta.get("format") != FORMAT or version not in (1, VERSION) or type(version) is not int:
+            raise DataFileError(f"{self.path}: unsupported store version {str(version)[:20]!r}{damaged}")
+        if version >= 2 and not crc_ok:
+            raise DataFileError(f"{self.path}: the store header fails its checksum: the file is damaged")
+        units = tuple(meta.get(k) for k in ("price_decimals", "quantity_decimals", "usd_decimals"))
+        if units != (PRICE_DECIMALS, QUANTITY_DECIMALS, USD_DECIMALS):
             raise DataFileError(f"{self.path}: unsupported units in the store header")
-        self.meta: dict[str, Any] = meta
-        self.levels: int = meta["levels"]
-        self.count: int = meta["snapshots"]
-        self.trade_count: int = meta["trades"]
-        self.dtype = record_dtype(self.levels)
-        self._trades_offset = HEADER_SIZE + self.count * self.dtype.itemsize
-        expected = self._trades_offset + self.trade_count * TRADE_DTYPE.itemsize
-        if size != expected:
-            raise DataFileError(f"{self.path}: store is {size} bytes, its header says {expected}: truncated?")
+        self._whole(meta, "levels", 1, MAX_LEVELS)
+        self._whole(meta, "snapshots", 0, _INT64_MAX)
+        self._whole(meta, "trades", 0, _INT64_MAX)
+        if version >= 2:
+            if meta.get("checksum") != "crc32":
+                raise DataFileError(f"{self.path}: unsupported checksum {str(meta.get('checksum'))[:20]!r}")
+            self._whole(meta, "chunk", 1, chunk_records(meta["levels"]))
+            self._whole(meta, "trade_chunk", 1, CHUNK)
+        return meta
+
+    def _whole(self, meta: dict[str, Any], key: str, low: int, high: int) -> None:
+        value = meta.get(key)
+        if type(value) is not int or not low <= value <= high:
+            raise DataFileError(
+                f"{self.path}: store header field {key!r} is {str(value)[:40]!r}, not a whole number "
+                f"from {low} to {high} (a damaged or foreign file)"
+            )
+
+    def _table(self, f: IO[bytes], at: int, entries: int) -> list[int]:
+        """The checksum table (empty for version 1), itself checked against its own CRC."""
+        if not self.checksummed:
+            return []
+        f.seek(at)
+        data = f.read((entries + 1) * _CRC_DTYPE.itemsize)
+        table, own = data[:-4], int.from_bytes(data[-4:], "little")
+        if zlib.crc32(table) != own:
+            raise DataFileError(f"{self.path}: the store's checksum table fails its own checksum: the file is damaged")
+        sums: list[int] = np.frombuffer(table, dtype=_CRC_DTYPE).tolist()
+        return sums
 
     def __len__(self) -> int:
         return self.count
 
-    def chunks(self) -> Iterator[npt.NDArray[Any]]:
-        """The raw records, ``chunk`` at a time (for bulk tools)."""
-        with open(self.path, "rb") as f:
-            f.seek(HEADER_SIZE)
-            left = self.count
-            while left:
-                n = min(self.chunk, left)
-                yield np.fromfile(f, dtype=self.dtype, count=n)
-                left -= n
+    def _skip(self, problem: str, snapshots: int) -> None:
+        self._problems += 1
+        skip_or_raise(self.path, str(self.path), problem, strict=self.strict, reported=self._problems)
+        self.bad_lines += snapshots
 
-    def _trades_between(self, f: IO[bytes], first: int, end: int) -> npt.NDArray[Any]:
+    def _records(self, f: IO[bytes], index: int) -> npt.NDArray[Any] | None:
+        """Chunk ``index`` of the snapshot records, or None (reported) when it fails its checksum."""
+        first = index * self.chunk
+        n = min(self.chunk, self.count - first)
+        f.seek(HEADER_SIZE + first * self.dtype.itemsize)
+        data = f.read(n * self.dtype.itemsize)
+        if self.checksummed and zlib.crc32(data) != self._sums[index]:
+            self._skip(f"snapshots {first}-{first + n - 1} (chunk {index}) fail their checksum: "
+                       "the file is damaged there", n)
+            return None
+        return np.frombuffer(data, dtype=self.dtype)
+
+    def _sane(self, rec: npt.NDArray[Any], first: int, last_ts: int) -> npt.NDArray[Any]:
+        """The records whose counts can be used (in range, time order kept); the others are reported."""
+        levels = self.levels
+        ts = rec["ts"]
+        ok = ((rec["nbid"] >= 0) & (rec["nbid"] <= levels) & (rec["nask"] >= 0) & (rec["nask"] <= levels)
+              & (rec["ntrades"] >= 0) & (rec["trade_end"] >= rec["ntrades"])
+              & (rec["trade_end"] <= self.trade_count) & ((rec["flags"] & ~_HAS_TRADES) == 0)
+              & (ts >= np.maximum.accumulate(np.concatenate(([last_ts], ts[:-1])))))
+        if ok.all():
+            return rec
+        for row in np.flatnonzero(~ok).tolist():
+            self._skip(f"snapshot {first + row}: its record's counts or time are out of range (a damaged file)", 1)
+        kept: npt.NDArray[Any] = rec[ok]
+        return kept
+
+    def _trades_between(self, f: IO[bytes], first: int, end: int) -> npt.NDArray[Any] | None:
+        """Trade records ``first`` to ``end``; None when a chunk they lie in fails its checksum."""
         if end <= first:
             return np.zeros(0, dtype=TRADE_DTYPE)
-        f.seek(self._trades_offset + first * TRADE_DTYPE.itemsize)
-        return np.fromfile(f, dtype=TRADE_DTYPE, count=end - first)
+        size = TRADE_DTYPE.itemsize
+        if self.checksummed:  # read whole chunks, so that each can be checked
+            lo, hi = first // self.trade_chunk, _chunks_of(end, self.trade_chunk)
+            start, stop = lo * self.trade_chunk, min(hi * self.trade_chunk, self.trade_count)
+        else:
+            lo = hi = 0
+            start, stop = first, end
+        f.seek(self._trades_offset + start * size)
+        data = f.read((stop - start) * size)
+        base = len(self._sums) - len(self._trade_ok)
+        step = self.trade_chunk * size
+        for index in range(lo, hi):
+            if self._trade_ok[index]:
+                continue
+            if zlib.crc32(data[(index - lo) * step : (index - lo + 1) * step]) != self._sums[base + index]:
+                return None
+            self._trade_ok[index] = True
+        trades: npt.NDArray[Any] = np.frombuffer(data, dtype=TRADE_DTYPE)[first - start : end - start]
+        return trades
 
     def __iter__(self) -> Iterator[Snapshot]:
-        self.snapshots = 0
+        self.snapshots = self.bad_lines = self._problems = 0
+        self._trade_ok[:] = False
         new, put = _new, _set
-        with open(self.path, "rb") as tf:
-            for rec in self.chunks():
+        last_ts = -(1 << 62)
+        with open(self.path, "rb") as f, open(self.path, "rb") as tf:
+            for index in range(_chunks_of(self.count, self.chunk)):
+                rec = self._records(f, index)
+                if rec is None:
+                    continue
+                first_snapshot = index * self.chunk
+                rec = self._sane(rec, first_snapshot, last_ts)
+                if not len(rec):
+                    continue
                 ends = rec["trade_end"]
-                starts = ends - rec["ntrades"]
-                first = int(starts.min()) if len(rec) else 0
-                trades = self._trades_between(tf, first, int(ends.max()) if len(rec) else 0)
+                first, end = int((ends - rec["ntrades"]).min()), int(ends.max())
+                where = f"snapshots {first_snapshot}-{first_snapshot + len(rec) - 1} (chunk {index})"
+                if end - first > MAX_CHUNK_TRADES:
+                    self._skip(f"{where} list trades {first}-{end - 1}, more than the {MAX_CHUNK_TRADES:,} a chunk "
+                               "may: the file is damaged there", len(rec))
+                    continue
+                trades = self._trades_between(tf, first, end)
+                if trades is None:
+                    self._skip(f"{where}: their trades (records {first}-{end - 1}) fail their checksum: "
+                               "the file is damaged there", len(rec))
+                    continue
                 chunk = _Chunk(rec, trades, first)
                 for row, ts in enumerate(rec["ts"].tolist()):
                     snap = new(StoreSnapshot)
@@ -560,6 +766,17 @@ class StoreReader:
                     put(snap, "_row", row)
                     yield snap
                 self.snapshots += len(rec)
+                last_ts = int(rec["ts"][-1])
+            self._check_unused_trades(tf)
+
+    def _check_unused_trades(self, f: IO[bytes]) -> None:
+        """Check the trade chunks no snapshot read (their damage harms no replay, but it is damage)."""
+        for index in np.flatnonzero(~self._trade_ok).tolist():
+            start = index * self.trade_chunk
+            stop = min(start + self.trade_chunk, self.trade_count)
+            if self._trades_between(f, start, stop) is None:
+                self._skip(f"trades {start}-{stop - 1} (trade chunk {index}) fail their checksum "
+                           "(no snapshot lists them)", 1)
 
 
 def units_json_line(u: Units) -> str:

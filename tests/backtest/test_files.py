@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import io
 import itertools
 import logging
+import random
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,9 +16,11 @@ from botkit.backtest import (
     JsonlReader,
     JsonlWriter,
     StoreReader,
+    StoreWriter,
     convert,
     file_format,
     generate,
+    jsonl,
     open_snapshots,
 )
 from botkit.backtest.jsonl import check_snapshot
@@ -240,3 +244,53 @@ def test_a_broken_level_is_found_when_the_book_is_built(tmp_path: Path) -> None:
     assert snapshot.mid == D("404.25")
     with pytest.raises(DataFileError, match=r"broken\.jsonl:1: orderbook: .*quantity"):
         check_snapshot(snapshot)
+
+
+FORMAT1 = Path(__file__).parent / "data" / "format1.bks"
+
+
+def test_a_format_1_store_is_still_read_exactly() -> None:
+    """A store written before checksums (kept in tests/backtest/data) reads as the lines it came from."""
+    reader = StoreReader(FORMAT1)
+    assert (reader.version, reader.checksummed) == (1, False)
+    assert list(reader) == list(JsonlReader(FORMAT1.with_suffix(".jsonl.gz")))
+
+
+def test_a_written_store_is_format_2_with_a_checksum_per_chunk(tmp_path: Path) -> None:
+    with StoreWriter(tmp_path / "a.bks", levels=3, chunk=7) as writer:
+        for snapshot in JsonlReader(FORMAT1.with_suffix(".jsonl.gz")):
+            writer.add_snapshot(snapshot)
+    reader = StoreReader(tmp_path / "a.bks")
+    assert (reader.version, reader.chunk, reader.checksummed) == (2, 7, True)
+    assert list(reader) == list(StoreReader(FORMAT1))
+    assert reader.bad_lines == 0
+
+
+def test_bounded_lines_splits_like_the_file_and_measures_what_it_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every line as in the file, or its length when over the limit, whatever the line lengths."""
+    monkeypatch.setattr(jsonl, "MAX_LINE_BYTES", 50)
+    rng = random.Random(3)
+    for _ in range(300):
+        lines = [b"x" * rng.choice([0, 1, 49, 50, 51, 52, 120, rng.randrange(3000)]) for _ in range(rng.randrange(8))]
+        data = b"\n".join(lines) + (b"\n" if rng.random() < 0.5 else b"")
+        want = data.splitlines(keepends=True)
+        expected = [line if len(line.rstrip(b"\n")) <= 50 else len(line) for line in want]
+        assert list(jsonl.bounded_lines(io.BufferedReader(io.BytesIO(data), buffer_size=16))) == expected
+
+
+def test_nesting_is_measured_before_parsing_strings_apart() -> None:
+    """Depth counts lists and objects outside strings, open ones included; 256 levels pass, 257 do not."""
+    limit = jsonl.MAX_NESTING
+    assert not jsonl.too_deep(b"[" * limit + b"]" * limit)
+    assert jsonl.too_deep(b"[" * (limit + 1) + b"]" * (limit + 1))
+    assert jsonl.too_deep(b'{"a":' * (limit + 1))  # never closed: the parser would still recurse
+    assert jsonl.too_deep(b"[1," * (limit + 1))
+    assert not jsonl.too_deep(b'["' + b"[" * 5000 + b'"]')  # brackets in a string are text
+    assert not jsonl.too_deep(b'["\\"' + b"[" * 5000 + b'"]')  # ... escaped quotes included
+    hidden = b"[" * 1000 + b'"' + b"]" * 1000 + b'"' + b"]" * 1000  # closers in a string close nothing
+    assert jsonl.too_deep(hidden)
+    wide = b'{"bid":[' + b",".join([b'{"price":1,"quantity":2}'] * 2000) + b"]}"  # many brackets, depth 3
+    assert not jsonl.too_deep(wide)
+    # Measured a MiB at a time: a string, or the depth, carried across the blocks.
+    assert not jsonl.too_deep(b'["' + b"[" * (3 << 20) + b'"]')
+    assert jsonl.too_deep(b"[1]," * (1 << 19) + b"[" * (limit + 1))
