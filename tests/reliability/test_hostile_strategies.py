@@ -544,3 +544,111 @@ def test_a_strategy_raising_from_on_fill_still_gets_each_fill_once(sandbox: Any,
     compare(rig.journal, rig.api).assert_clean()
     tally.add("runs")
     rig.journal.close()
+
+
+JUNK_FILE = '''
+"""Every tick, intents whose numbers broke validation outside the strategy (issue 11.5)."""
+from decimal import Decimal
+
+import botkit
+from botkit import hookimpl
+
+
+@hookimpl
+def botkit_on_snapshot(snapshot, ctx):
+    if snapshot.best_bid is None:
+        return None
+    return [botkit.buy(Decimal("1e30"), snapshot.best_bid), botkit.buy("0.01", Decimal("1e-40000000")),
+            botkit.sell(Decimal("NaN"), snapshot.best_bid)]
+'''
+
+QUOTER_FILE = '''
+"""Re-quotes one small bid under the best bid every tick."""
+from decimal import Decimal
+
+import botkit
+from botkit import hookimpl
+
+
+@hookimpl
+def botkit_on_snapshot(snapshot, ctx):
+    if snapshot.best_bid is None:
+        return None
+    return [botkit.cancel_all(), botkit.buy("0.01", snapshot.best_bid - Decimal(5))]
+'''
+
+
+@pytest.mark.timeout(300)
+def test_the_daemon_trades_on_beside_a_strategy_of_junk_intents(tmp_path: Path, tally: Figures) -> None:
+    """``botkit run`` as a process against the sandbox over HTTP: the junk strategy's intents are
+    refused, it is paused after ``max_strategy_failures``, the quoter places its bid every tick, no
+    tick fails, and the daemon stops cleanly with a journal that matches the exchange."""
+    import signal
+    import subprocess
+
+    from botkit.client import Buttercoin, ButtercoinClient
+    from botkit.journal import Journal
+    from botkit.sandbox import Sandbox
+    from tests.engine.harness import BOT_KEY, BOT_SECRET
+    from tests.polling import wait
+
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    (folder / "junk.py").write_text(JUNK_FILE)
+    (folder / "quoter.py").write_text(QUOTER_FILE)
+    journal_url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
+    ticks = 30
+    with Sandbox(market="sim", seed=5, accounts=accounts(), rate_limit=0, market_interval=0.05) as sb:
+        config = tmp_path / "botkit.toml"
+        config.write_text(f"""
+strategy_paths = ["{folder}"]
+[exchange]
+base_url = "{sb.base_url}"
+api_key = "{BOT_KEY}"
+api_secret = "{BOT_SECRET}"
+[journal]
+url = "{journal_url}"
+[engine]
+interval_seconds = 0.1
+max_strategy_failures = {MAX_FAILURES}
+[strategies.junk]
+[strategies.quoter]
+""")
+        log_path = tmp_path / "daemon.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "botkit", "run", "--config", str(config)], cwd=tmp_path,
+                                    stdout=log, stderr=log)
+        try:
+            wait(lambda: proc.poll() is not None or log_path.read_bytes().count(b" tick mid=") >= ticks, 120,
+                 f"{ticks} ticks", every=0.05)
+            assert proc.poll() is None, log_path.read_text()[-3000:]
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0, log_path.read_text()[-3000:]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
+        text = log_path.read_text()
+        journal = Journal(journal_url, "default")
+        api = Buttercoin(ButtercoinClient(BOT_KEY, BOT_SECRET, base_url=sb.base_url))
+        comparison = compare(journal, api)
+        rows = queries.orders(journal)
+        with journal.session() as s:
+            from sqlalchemy import select
+
+            from botkit.journal.schema import RiskRejection
+
+            rejected = s.execute(select(RiskRejection.strategy, RiskRejection.rule)).all()
+        journal.close()
+    tick_lines = [line for line in text.splitlines() if " tick mid=" in line]
+    assert "Traceback" not in text
+    assert f"strategy junk paused after {MAX_FAILURES} consecutive failures" in text
+    assert text.count("strategy junk returned 3 malformed intent(s)") == MAX_FAILURES
+    assert not [line for line in tick_lines if "errors=" in line]
+    assert {r["strategy"] for r in rows} == {"quoter"}
+    assert len(rows) >= len(tick_lines) - 1  # a bid each tick (the stop may cut the last one short)
+    assert [tuple(r) for r in rejected] == [("junk", "invalid")] * (3 * MAX_FAILURES)
+    comparison.assert_clean()
+    tally["daemon_ticks"] = len(tick_lines)
+    tally["daemon_junk_intents_refused"] = len(rejected)
+    tally["daemon_neighbour_orders"] = len(rows)
