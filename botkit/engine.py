@@ -33,6 +33,7 @@ from botkit.errors import OrderRejected, OutcomeUnknown, VenueError, VenueUnavai
 from botkit.journal import Journal, OrderRecord
 from botkit.journal.journal import OPEN_STATUSES
 from botkit.model import (
+    MIN_QUANTITY,
     ZERO,
     Balances,
     CancelAll,
@@ -305,6 +306,10 @@ class Engine:
                     report.cancelled += 1
 
     def _place(self, host: StrategyHost, intent: PlaceOrder, snapshot: Snapshot, now: int, report: TickReport) -> None:
+        if intent.quantity < MIN_QUANTITY:
+            self._reject(host, intent, "min_quantity",
+                         f"quantity {intent.quantity} BTC is below the minimum of {MIN_QUANTITY}", now, report)
+            return
         if any(r.is_unresolved and r.side is intent.side for r in self.live.values()):
             self._reject(host, intent, "unresolved",
                          f"an earlier {intent.side.value} order's outcome is still unknown; waiting to resolve it",

@@ -2,7 +2,8 @@
 
 Risk rules judge whether an order is wise; this module only judges whether it is an order: exact
 positive amounts on the exchange's grid, within sane bounds. A strategy returning anything else
-is failing.
+is failing. (An order below the minimum quantity is well formed, only too small, as what is left
+of a position after a partial fill can be: the engine refuses it without counting a failure.)
 
 Everything here runs inside the strategy's isolated call (:meth:`StrategyHost.ask`), on values the
 strategy built, so it must not raise or take long whatever it is given: only botkit's own types
@@ -20,7 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 from botkit.model import (
-    MIN_QUANTITY,
     CancelAll,
     CancelOrder,
     Intent,
@@ -100,8 +100,6 @@ def check_order(intent: PlaceOrder) -> Checked:
     quantity, problem = _amount(intent.quantity, "quantity", QUANTITY_PLACES, MAX_QUANTITY, "BTC")
     if quantity is None:
         return intent, problem
-    if quantity < MIN_QUANTITY:
-        return intent, f"quantity {quantity} BTC is below the minimum of {MIN_QUANTITY}"
     price: Decimal | None = None
     if intent.price is not None:
         price, problem = _amount(intent.price, "price", PRICE_PLACES, MAX_PRICE, "USD")

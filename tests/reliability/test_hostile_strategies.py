@@ -417,6 +417,21 @@ def test_refused_cancels_of_other_strategies_orders_are_not_failures(sandbox: An
     p.rig.journal.close()
 
 
+def test_an_order_below_the_minimum_is_refused_but_not_a_failure(sandbox: Any, tmp_path: Path,
+                                                                 tally: Figures) -> None:
+    """What is left of a position after a partial fill can be under 0.0001 BTC: a well-formed
+    order, only too small. It is refused (rule ``min_quantity``) every time, and the strategy,
+    which is not broken, is not paused for it."""
+    p = pair(sandbox, tmp_path, lambda s, c: [botkit.sell("0.00005", s.best_ask + D(7))])
+    reports = [p.tick() for _ in range(TICKS)]
+    assert [(r.rejected, r.failures) for r in reports] == [(1, 0)] * TICKS
+    assert not p.host("hostile").paused
+    check_neighbour_and_journal(p, TICKS, tally)
+    assert {(strategy, rule) for strategy, rule, _, _ in _rejections(p)} == {("hostile", "min_quantity")}
+    tally.add("intents_refused", sum(r.rejected for r in reports))
+    p.rig.journal.close()
+
+
 class _Unreadable:
     def __bool__(self) -> bool:
         raise RuntimeError("no truth value")
