@@ -28,6 +28,7 @@ from typing import Any
 
 import pluggy
 
+from botkit.context import StrategyContext
 from botkit.crashpoints import crashpoint
 from botkit.errors import OrderRejected, OutcomeUnknown, VenueError, VenueUnavailable
 from botkit.journal import Journal, OrderRecord
@@ -351,7 +352,7 @@ class Engine:
         self.risk.open_orders += 1
         report.placed += 1
 
-    def _risk_refusal(self, intent: PlaceOrder, snapshot: Snapshot, ctx: Any) -> tuple[str, str] | None:
+    def _risk_refusal(self, intent: PlaceOrder, snapshot: Snapshot, ctx: StrategyContext) -> tuple[str, str] | None:
         """(rule, reason) of the first pre-trade check that refuses the order, or None.
 
         Fail closed: a check that raises, or answers anything but a reason or None, refuses the

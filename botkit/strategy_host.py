@@ -144,9 +144,10 @@ class StrategyHost:
 
 
 def _exception_text(exc: BaseException) -> str:
-    """``Type: message``, clipped; an exception whose ``str()`` itself raises is not the daemon's end."""
+    """``Type: message`` on one line, clipped; an exception whose ``str()`` itself raises is not
+    the daemon's end."""
     try:
-        message = str(exc)
+        message = " ".join(str(exc).split())
     except Exception:
         message = "(its message could not be read)"
     text = f"{type(exc).__name__}: {message}"

@@ -146,6 +146,10 @@ def _raises_unprintable(snapshot: Any, ctx: Any) -> Any:
     raise _Unprintable
 
 
+def _raises_many_lines(snapshot: Any, ctx: Any) -> Any:
+    raise ValueError("first line\n2026-01-01 00:00:00 INFO botkit: FAKE LOG LINE" + "x" * 10_000)
+
+
 FAILING: dict[str, Callable[[Any, Any], Any]] = {
     "raises": _raises,
     "returns-an-int": lambda s, c: 42,
@@ -167,6 +171,7 @@ FAILING: dict[str, Callable[[Any, Any], Any]] = {
     "an-intent-subclass": lambda s, c: [_ShiftyOrder(Side.BUY, D("0.01"), s.best_bid - D(7))],
     "an-iterable-that-raises": lambda s, c: _RaisingIterable(),
     "an-exception-without-text": _raises_unprintable,
+    "an-exception-of-many-lines": _raises_many_lines,
 }
 
 
@@ -252,6 +257,7 @@ def test_a_failing_strategy_is_isolated_and_paused(sandbox: Any, tmp_path: Path,
     assert host.paused, f"{kind}: not paused ({host.total_failures} failures, last: {host.last_error})"
     assert p.hostile.calls == MAX_FAILURES, f"{kind}: called again after being paused"
     assert host.total_failures == MAX_FAILURES
+    assert "\n" not in (host.last_error or "") and len(host.last_error or "") < 400, host.last_error
     assert [r.failures for r in reports] == [1] * MAX_FAILURES + [0] * (TICKS - MAX_FAILURES)
     assert all(r.placed == 1 for r in reports), [r.placed for r in reports]
     check_neighbour_and_journal(p, TICKS, tally)
