@@ -279,8 +279,8 @@ class Engine:
         if changes:
             try:
                 self.journal.save_state(host.name, changes)
-            except (TypeError, ValueError) as exc:
-                host.fail("ctx.state", f"state is not JSON-serializable: {exc}")
+            except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+                host.fail("ctx.state", f"state is not JSON-serializable: {type(exc).__name__}: {exc}")
                 return False
         return True
 

@@ -146,6 +146,17 @@ def _raises_unprintable(snapshot: Any, ctx: Any) -> Any:
     raise _Unprintable
 
 
+def _deep_state(snapshot: Any, ctx: Any) -> Any:
+    nested: list[Any] = []
+    for _ in range(100_000):
+        nested = [nested]
+    ctx.state["deep"] = nested  # RecursionError when journaled, outside the strategy's call
+
+
+def _long_state_key(snapshot: Any, ctx: Any) -> Any:
+    ctx.state["k" * 200] = 1  # wider than the journal's column (PostgreSQL refuses it)
+
+
 def _raises_many_lines(snapshot: Any, ctx: Any) -> Any:
     raise ValueError("first line\n2026-01-01 00:00:00 INFO botkit: FAKE LOG LINE" + "x" * 10_000)
 
@@ -172,6 +183,8 @@ FAILING: dict[str, Callable[[Any, Any], Any]] = {
     "an-iterable-that-raises": lambda s, c: _RaisingIterable(),
     "an-exception-without-text": _raises_unprintable,
     "an-exception-of-many-lines": _raises_many_lines,
+    "state-nested-too-deep": _deep_state,
+    "state-key-too-long": _long_state_key,
 }
 
 
