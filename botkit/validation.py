@@ -36,6 +36,9 @@ QUANTITY_PLACES = 8
 """Quantities carry at most eight decimals (one satoshi)."""
 PRICE_PLACES = 2
 """Limit prices are whole cents (the BTC_USD tick)."""
+MAX_DIGITS = 40
+"""Most digits an amount is written with (trailing zeros included): Decimal arithmetic at its
+default precision gives 28."""
 MAX_TEXT = 64
 """Longest tag or order id: the journal's column width."""
 SHOWN = 60
@@ -111,9 +114,10 @@ def check_order(intent: PlaceOrder) -> Checked:
 def _amount(value: object, what: str, places: int, maximum: Decimal, unit: str) -> tuple[Decimal | None, str]:
     """``value`` as a plain Decimal on its grid (trailing zeros past it dropped), or None and why.
 
-    Only ``as_tuple()`` and comparisons are used, never arithmetic, so any Decimal is judged at
-    once; what passes has at most ``places`` decimals and is at most ``maximum``, so the risk rules'
-    products stay exact at the default 28-digit precision.
+    Only ``as_tuple()`` and comparisons are used, never arithmetic, so any Decimal is judged in
+    time bounded by its digits, whatever its exponent; what passes has at most ``places``
+    decimals and is at most ``maximum``, so the risk rules' products stay exact at the default
+    28-digit precision.
     """
     if type(value) is not Decimal:
         hint = " (money is exact: use botkit.buy/sell with a Decimal or a string)" if isinstance(value, float) else ""
@@ -124,6 +128,8 @@ def _amount(value: object, what: str, places: int, maximum: Decimal, unit: str) 
         return None, f"{what} {_show(value)} {unit} is beyond any real order (at most {maximum})"
     _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite
+    if len(digits) > MAX_DIGITS:
+        return None, f"{what} {_show(value)} has {len(digits)} digits, more than any real amount ({MAX_DIGITS})"
     end = len(digits)
     while end > 1 and digits[end - 1] == 0 and exponent + len(digits) - end < 0:
         end -= 1  # 0.0100 is 0.01: trailing zeros are not decimals

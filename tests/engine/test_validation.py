@@ -28,6 +28,8 @@ D = Decimal
     ("0.01", "0", "price must be a positive number, got 0"),
     ("0.000000001", "390", "quantity 1E-9 has more than 8 decimals"),
     ("1" * 100_000, "390", "quantity " + "1" * 57 + "... BTC is beyond"),
+    ("0." + "1" * 100, "390", "quantity 0." + "1" * 55 + "... has 100 digits, more than any real amount (40)"),
+    ("0.01" + "0" * 100_000, "390", "quantity 0.01" + "0" * 53 + "... has 100001 digits"),
 ])
 def test_absurd_numbers_are_refused_at_once(quantity: str, price: str, problem: str) -> None:
     started = time.monotonic()
