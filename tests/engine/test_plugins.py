@@ -192,8 +192,11 @@ def test_register_still_names_a_misspelt_hook_of_a_plugin_given_directly() -> No
 
 def test_botkit_strategies_lists_source_params_and_doc(tmp_path: Path) -> None:
     _write(tmp_path / "mine", "buyer", MODULE_STRATEGY)
+    _write(tmp_path / "mine", "quiet", CLASS_STRATEGY.replace('    """Does nothing, politely."""\n', ""))
     result = subprocess.run([sys.executable, "-m", "botkit", "strategies", "--strategy-path", str(tmp_path / "mine")],
                             capture_output=True, text=True, cwd=tmp_path, timeout=60, check=True)
+    assert "quiet  (available)" in result.stdout
+    assert "A class-based strategy." in result.stdout  # the module's docstring: the class has none
     assert "market_maker  (enabled)" in result.stdout
     assert "buyer  (available)" in result.stdout
     assert f"source: {tmp_path / 'mine' / 'buyer.py'}" in result.stdout
