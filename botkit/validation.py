@@ -112,7 +112,7 @@ def check_order(intent: PlaceOrder) -> Checked:
 
 
 def _amount(value: object, what: str, places: int, maximum: Decimal, unit: str) -> tuple[Decimal | None, str]:
-    """``value`` as a plain Decimal on its grid (trailing zeros past it dropped), or None and why.
+    """``value`` when it is a plain Decimal amount on its grid, or None and why.
 
     Only ``as_tuple()`` and comparisons are used, never arithmetic, so any Decimal is judged in
     time bounded by its digits, whatever its exponent; what passes has at most ``places``
@@ -138,9 +138,7 @@ def _amount(value: object, what: str, places: int, maximum: Decimal, unit: str) 
         if what == "price":
             return None, f"price {_show(value)} is not a multiple of the 0.01 USD tick"
         return None, f"{what} {_show(value)} has more than {places} decimals"
-    if exponent > 0:  # 1E+2 is journaled and sent as 100
-        return Decimal((0, digits[:end] + (0,) * exponent, 0)), ""
-    return Decimal((0, digits[:end], exponent)), ""
+    return value, ""
 
 
 def _text_problem(value: object, what: str, *, allow_empty: bool) -> str | None:

@@ -451,6 +451,25 @@ def test_an_order_below_the_minimum_is_refused_but_not_a_failure(sandbox: Any, t
     p.rig.journal.close()
 
 
+def test_built_in_risk_rules_that_cannot_judge_an_order_refuse_it(sandbox: Any, tmp_path: Path, tally: Figures,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """A mid so small that the price band's arithmetic overflows (``decimal.Overflow``): the order
+    is refused under rule ``risk`` and logged, and the tick completes."""
+    from botkit.model import BookLevel, OrderBook
+
+    p = pair(sandbox, tmp_path, lambda s, c: [botkit.buy("0.01", "390.00")])
+    real = p.rig.market.fetch()
+    tiny = replace(real, book=OrderBook(bids=(BookLevel(D("1E-999998"), D(1)),),
+                                        asks=(BookLevel(D("2E-999998"), D(1)),)))
+    report = p.rig.engine.tick(tiny)
+    assert report.placed == 0
+    assert ("hostile", "risk") in {(strategy, rule) for strategy, rule, _, _ in _rejections(p)}
+    assert "the built-in risk rules raised on buy 0.01 @ 390.00; order refused" in caplog.text
+    assert not p.host("hostile").failures  # the strategy did nothing wrong
+    tally.add("broken_check_orders_refused")
+    p.rig.journal.close()
+
+
 class _Unreadable:
     def __bool__(self) -> bool:
         raise RuntimeError("no truth value")
