@@ -14,6 +14,7 @@ hostile strategy's making.
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -655,22 +656,17 @@ def test_the_daemon_trades_on_beside_a_strategy_of_junk_intents(tmp_path: Path, 
         config = tmp_path / "botkit.toml"
         config.write_text(f"""
 strategy_paths = ["{folder}"]
-[exchange]
-base_url = "{sb.base_url}"
-api_key = "{BOT_KEY}"
-api_secret = "{BOT_SECRET}"
-[journal]
-url = "{journal_url}"
-[engine]
-interval_seconds = 0.1
-max_strategy_failures = {MAX_FAILURES}
-[strategies.junk]
-[strategies.quoter]
+strategies.junk = {{}}
+strategies.quoter = {{}}
+engine = {{ interval_seconds = 0.1, max_strategy_failures = {MAX_FAILURES} }}
+journal.url = "{journal_url}"
+exchange.base_url = "{sb.base_url}"
 """)
+        env = {**os.environ, "BUTTERCOIN_API_KEY": BOT_KEY, "BUTTERCOIN_API_SECRET": BOT_SECRET}
         log_path = tmp_path / "daemon.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen([sys.executable, "-m", "botkit", "run", "--config", str(config)], cwd=tmp_path,
-                                    stdout=log, stderr=log)
+                                    stdout=log, stderr=log, env=env)
         try:
             wait(lambda: proc.poll() is not None or log_path.read_bytes().count(b" tick mid=") >= ticks, 120,
                  f"{ticks} ticks", every=0.05)
