@@ -15,6 +15,9 @@ from typing import Any
 
 from botkit.model import ZERO, Balances, Order
 
+MAX_STATE_KEY = 128
+"""Longest key of ``ctx.state``: the journal's column width."""
+
 
 class StrategyState(MutableMapping[str, Any]):
     """A small key-value store that survives restarts (kept in the journal).
@@ -33,6 +36,10 @@ class StrategyState(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         if not isinstance(key, str):
             raise TypeError("state keys are strings")
+        if len(key) > MAX_STATE_KEY:
+            # Refused here, in the strategy's own call: the journal's column would refuse it later,
+            # outside the strategy's isolation (PostgreSQL enforces the width).
+            raise ValueError(f"state keys are at most {MAX_STATE_KEY} characters, got {len(key)}")
         self._data[key] = value
         self._dirty.add(key)
 

@@ -28,11 +28,13 @@ from typing import Any
 
 import pluggy
 
+from botkit.context import StrategyContext
 from botkit.crashpoints import crashpoint
 from botkit.errors import OrderRejected, OutcomeUnknown, VenueError, VenueUnavailable
 from botkit.journal import Journal, OrderRecord
 from botkit.journal.journal import OPEN_STATUSES
 from botkit.model import (
+    MIN_QUANTITY,
     ZERO,
     Balances,
     CancelAll,
@@ -48,7 +50,7 @@ from botkit.model import (
 )
 from botkit.risk import AccountRisk, RiskRejected
 from botkit.strategy_host import StrategyFailure, StrategyHost
-from botkit.validation import JunkResult, check_order, collect
+from botkit.validation import describe
 
 log = logging.getLogger("botkit.engine")
 
@@ -191,20 +193,26 @@ class Engine:
                 continue
             self._refresh_ctx(host, now)
             try:
-                result = host.call("botkit_on_snapshot", snapshot=snapshot, ctx=host.ctx)
-                intents = collect(result, self.settings.max_intents_per_tick)
-            except JunkResult as exc:
-                host.fail("botkit_on_snapshot", str(exc))
-                report.failures += 1
-                continue
+                checked = host.ask(snapshot, self.settings.max_intents_per_tick)
             except StrategyFailure:
                 report.failures += 1
                 continue
             finally:
                 if not self._save_state(host):
                     report.failures += 1
-            for intent in intents:
-                self._execute(host, intent, snapshot, now, report)
+            malformed = 0
+            first_problem = ""
+            for intent, problem in checked:
+                if problem is None:
+                    self._execute(host, intent, snapshot, now, report)
+                else:
+                    malformed += 1
+                    first_problem = first_problem or problem
+                    self._reject(host, intent, "invalid", problem, now, report)
+            if malformed:
+                # Counted last, so that a well-behaved botkit_on_rejection call does not end the streak.
+                host.fail("botkit_on_snapshot", f"returned {malformed} malformed intent(s), refused: {first_problem}")
+                report.failures += 1
         if report.placed or report.cancelled:
             self._sync(now, report)
         report.open_orders = sum(1 for r in self.live.values() if r.status in OPEN_STATUSES)
@@ -271,8 +279,8 @@ class Engine:
         if changes:
             try:
                 self.journal.save_state(host.name, changes)
-            except (TypeError, ValueError) as exc:
-                host.fail("ctx.state", f"state is not JSON-serializable: {exc}")
+            except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+                host.fail("ctx.state", f"state is not JSON-serializable: {type(exc).__name__}: {exc}")
                 return False
         return True
 
@@ -299,9 +307,9 @@ class Engine:
                     report.cancelled += 1
 
     def _place(self, host: StrategyHost, intent: PlaceOrder, snapshot: Snapshot, now: int, report: TickReport) -> None:
-        problem = check_order(intent)
-        if problem is not None:
-            self._reject(host, intent, "invalid", problem, now, report)
+        if intent.quantity < MIN_QUANTITY:
+            self._reject(host, intent, "min_quantity",
+                         f"quantity {intent.quantity} BTC is below the minimum of {MIN_QUANTITY}", now, report)
             return
         if any(r.is_unresolved and r.side is intent.side for r in self.live.values()):
             self._reject(host, intent, "unresolved",
@@ -311,23 +319,10 @@ class Engine:
         # The rules read position and open orders from the context: the engine's own numbers, fresh
         # (orders placed earlier this tick included; whatever the strategy wrote there, ignored).
         self._refresh_ctx(host, now)
-        try:
-            self.risk.check(intent, snapshot, host.ctx)
-        except RiskRejected as exc:
-            self._reject(host, intent, exc.rule, exc.reason, now, report)
+        refusal = self._risk_refusal(intent, snapshot, host.ctx)
+        if refusal is not None:
+            self._reject(host, intent, *refusal, now, report)
             return
-        for impl in self._checks:
-            if impl.plugin_name == RISK_PLUGIN_NAME:
-                continue
-            try:
-                reason = impl.function(**{k: {"intent": intent, "snapshot": snapshot, "ctx": host.ctx}[k]
-                                          for k in impl.argnames})
-            except Exception as exc:
-                reason = f"check raised {type(exc).__name__}: {exc}"
-                log.exception("pre-trade check %s raised", impl.plugin_name)
-            if reason:
-                self._reject(host, intent, str(impl.plugin_name), str(reason), now, report)
-                return
         assert self.run_id is not None
         record = self.journal.record_pending(self.run_id, self.venue.name, host.name, intent.tag, intent.side,
                                              intent.order_type.value, intent.price, intent.quantity, now)
@@ -357,12 +352,46 @@ class Engine:
         self.risk.open_orders += 1
         report.placed += 1
 
+    def _risk_refusal(self, intent: PlaceOrder, snapshot: Snapshot, ctx: StrategyContext) -> tuple[str, str] | None:
+        """(rule, reason) of the first pre-trade check that refuses the order, or None.
+
+        Fail closed: a check that raises, or answers anything but a reason or None, refuses the
+        order under rule ``risk`` (logged with its traceback), and the tick goes on.
+        """
+        try:
+            self.risk.check(intent, snapshot, ctx)
+        except RiskRejected as exc:
+            return exc.rule, exc.reason
+        except Exception as exc:
+            log.exception("the built-in risk rules raised on %s; order refused", describe(intent))
+            return "risk", f"the built-in risk rules raised {type(exc).__name__}"
+        for impl in self._checks:
+            name = str(impl.plugin_name)
+            if name == RISK_PLUGIN_NAME:
+                continue
+            arguments = {"intent": intent, "snapshot": snapshot, "ctx": ctx}
+            try:
+                reason = impl.function(**{k: arguments[k] for k in impl.argnames})
+            except (Exception, SystemExit) as exc:  # sys.exit() in a check must not stop the daemon
+                log.error("pre-trade check %s raised %s on %s; order refused (fail closed)", name,
+                          type(exc).__name__, describe(intent), exc_info=exc)
+                return "risk", f"pre-trade check {name} raised {type(exc).__name__}"
+            if reason is None:
+                continue
+            if type(reason) is not str:
+                log.error("pre-trade check %s returned a %s, not a reason or None; order refused (fail closed)",
+                          name, type(reason).__name__)
+                return "risk", f"pre-trade check {name} returned a {type(reason).__name__}, not a reason or None"
+            if reason:
+                return name, reason
+        return None
+
     def _reject(self, host: StrategyHost, intent: Intent, rule: str, reason: str, now: int, report: TickReport,
                 *, journal: bool = True) -> None:
         report.rejected += 1
-        log.warning("strategy %s: %s refused (%s): %s", host.name, _intent_text(intent), rule, reason)
+        log.warning("strategy %s: %s refused (%s): %s", host.name, describe(intent), rule, reason)
         if journal and self.run_id is not None:
-            self.journal.record_rejection(self.run_id, now, host.name, rule, reason, _intent_text(intent))
+            self.journal.record_rejection(self.run_id, now, host.name, rule, reason, describe(intent))
         self._call(host, "botkit_on_rejection", intent=intent, reason=f"{rule}: {reason}", ctx=host.ctx)
 
     def _find_own(self, strategy: str, order_id: str) -> OrderRecord | None:
@@ -556,16 +585,6 @@ def _as_order(record: OrderRecord) -> Order:
         filled=record.filled, created_ts=record.created_at, average_price=record.average_price, fees=record.fees,
         tag=record.tag,
     )
-
-
-def _intent_text(intent: Intent) -> str:
-    if isinstance(intent, PlaceOrder):
-        where = "market" if intent.price is None else f"@ {intent.price}"
-        # str(side), not side.value: a refused hand-made intent may hold any side at all
-        return f"{intent.side} {intent.quantity} {where}" + (f" [{intent.tag}]" if intent.tag else "")
-    if isinstance(intent, CancelOrder):
-        return f"cancel {intent.order_id}"
-    return "cancel all" + (f" {intent.side.value}" if intent.side else "")
 
 
 def _report_error(report: TickReport | None, message: str) -> None:

@@ -98,7 +98,9 @@ def botkit_check_intent(intent: PlaceOrder, snapshot: Snapshot, ctx: StrategyCon
     """A pre-trade check: return a reason to refuse this order, or None to let it pass.
 
     Called for every order intent of every strategy, after botkit's built-in risk rules (which
-    are themselves an implementation of this hook). Any reason refuses the order.
+    are themselves an implementation of this hook). Any reason refuses the order; an
+    implementation that raises or returns anything but a string or None refuses it too, under
+    rule ``risk`` (fail closed).
 
     :param intent: the order the strategy wants to place.
     :param snapshot: the snapshot it was decided on.

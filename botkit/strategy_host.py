@@ -1,5 +1,7 @@
 """Runs one strategy's hooks in isolation: its exceptions, junk and overruns stay its own.
 
+The intents a strategy returns are drawn, collected and checked (:mod:`botkit.validation`)
+inside that same isolated call, so whatever it returned, judging it cannot fail outside it.
 A failing call is logged with the strategy's name and counts towards a pause: after
 ``max_failures`` consecutive failures the strategy is paused for the rest of the run (its open
 orders stay under the engine's care). With a time limit, each call runs in a worker thread; a call
@@ -20,11 +22,15 @@ import pluggy
 
 from botkit.context import StrategyContext
 from botkit.errors import DataFileError
+from botkit.model import Snapshot
+from botkit.validation import Checked, JunkResult, vet
 
 log = logging.getLogger("botkit.engine")
 
 MAX_DRAWN = 100_000
 """Most items drawn from a strategy's returned iterator (the engine's own limit is far lower)."""
+MAX_MESSAGE = 300
+"""Longest exception text kept in ``last_error`` and the failure line (the traceback has it all)."""
 HOOKS = ("botkit_on_start", "botkit_on_stop", "botkit_on_snapshot", "botkit_on_order_update",
          "botkit_on_fill", "botkit_on_rejection")
 
@@ -64,11 +70,26 @@ class StrategyHost:
     def active(self) -> bool:
         return not self.paused and (self._busy is None or self._busy.done())
 
-    def call(self, hook_name: str, **kwargs: Any) -> Any:
-        """Call the strategy's implementation of a hook, isolated; None when it has none."""
+    def ask(self, snapshot: Snapshot, limit: int) -> list[Checked]:
+        """The strategy's intents for this snapshot, each with what is wrong with it (None: well
+        formed). They are drawn, collected and checked inside the isolated (and timed) call, so
+        whatever the strategy returned, its cost and any exception in judging it are its own; a
+        result that is not intents at all is a failure (StrategyFailure)."""
+        checked: list[Checked] | None = self.call("botkit_on_snapshot", then=lambda result: vet(result, limit),
+                                                  snapshot=snapshot, ctx=self.ctx)
+        return checked or []
+
+    def call(self, hook_name: str, *, then: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+        """Call the strategy's implementation of a hook, isolated; None when it has none.
+
+        ``then`` is applied to the result inside the isolation: what it raises is the strategy's
+        failure too (a :class:`JunkResult` is logged by its own words).
+        """
         function = self._calls.get(hook_name)
         if function is None or self.paused:
             return None
+        if then is not None:
+            function = _then(function, then)
         if self._busy is not None:
             if not self._busy.done():
                 raise self._fail(hook_name, "still running its previous call; skipped")
@@ -80,8 +101,10 @@ class StrategyHost:
             result = function(kwargs) if self.timeout is None else self._call_with_timeout(function, kwargs, hook_name)
         except (StrategyFailure, DataFileError):
             raise  # a snapshot line found unreadable as it was built: the data's fault, not the strategy's
+        except JunkResult as exc:
+            raise self._fail(hook_name, str(exc)) from None
         except (Exception, SystemExit) as exc:  # sys.exit() in a strategy must not stop the daemon
-            raise self._fail(hook_name, f"raised {type(exc).__name__}: {exc}", exc_info=exc) from None
+            raise self._fail(hook_name, f"raised {_exception_text(exc)}", exc_info=exc) from None
         self._clean = True  # unless the engine finds fault with the result (fail())
         return result
 
@@ -118,6 +141,24 @@ class StrategyHost:
             self.paused = True
             log.error("strategy %s paused after %d consecutive failures", self.name, self.failures)
         return StrategyFailure(reason)
+
+
+def _exception_text(exc: BaseException) -> str:
+    """``Type: message`` on one line, clipped; an exception whose ``str()`` itself raises is not
+    the daemon's end."""
+    try:
+        message = " ".join(str(exc).split())
+    except Exception:
+        message = "(its message could not be read)"
+    text = f"{type(exc).__name__}: {message}"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def _then(function: Callable[[dict[str, Any]], Any], then: Callable[[Any], Any]) -> Callable[[dict[str, Any]], Any]:
+    def chained(kwargs: dict[str, Any]) -> Any:
+        return then(function(kwargs))
+
+    return chained
 
 
 def _bind(function: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,33 @@ def test_record_from_the_embedded_sandbox(tmp_path: Path, monkeypatch: pytest.Mo
     assert code == 0, err
     assert len(list(StoreReader(tmp_path / "rec.bks"))) >= 3
     assert not (tmp_path / "rec.bks.partial.jsonl").exists()
+
+
+JUNK_STRATEGY = '''
+"""Asks for an order of 1e30 BTC on every snapshot (issue 11.5: a traceback in a backtest)."""
+from decimal import Decimal
+
+import botkit
+from botkit import hookimpl
+
+
+@hookimpl
+def botkit_on_snapshot(snapshot, ctx):
+    return [botkit.buy(Decimal("1e30"), snapshot.best_bid)]
+'''
+
+
+def test_a_junk_intent_in_a_backtest_is_a_counted_failure_not_a_traceback(tmp_path: Path, market: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "junk.py").write_text(JUNK_STRATEGY)
+    code, out, err = invoke("backtest", "--data", str(market), "--strategy-path", str(folder), "--strategy", "junk",
+                            "--limit", "50", "--report", str(tmp_path / "report"))
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert "strategy junk returned 1 malformed intent(s), refused: quantity 1E+30 BTC is beyond" in err
+    assert "strategy junk paused after 5 consecutive failures" in err
+    assert re.search(r"^strategy failures +5$", out, re.MULTILINE), out
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["run"]["strategy_failures"] == 5
+    assert report["run"]["rejected"] == 5
