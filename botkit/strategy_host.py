@@ -20,6 +20,7 @@ import pluggy
 
 from botkit.context import StrategyContext
 from botkit.errors import DataFileError
+from botkit.journal.journal import StrategyHealth
 
 log = logging.getLogger("botkit.engine")
 
@@ -48,6 +49,7 @@ class StrategyHost:
         """The last call returned and the engine found no fault with its result."""
         self.total_failures = 0
         self.paused = False
+        self.pause_reason: str | None = None
         self.last_error: str | None = None
         self._busy: Future[Any] | None = None
         self._calls: dict[str, Callable[[dict[str, Any]], Any]] = {}
@@ -63,6 +65,17 @@ class StrategyHost:
     @property
     def active(self) -> bool:
         return not self.paused and (self._busy is None or self._busy.done())
+
+    @property
+    def consecutive_failures(self) -> int:
+        """The current failure streak (0 once a call went well; the counter itself is reset lazily,
+        at the next call)."""
+        return 0 if self._clean else self.failures
+
+    def health(self) -> StrategyHealth:
+        """Active or paused, and why: what the journal keeps for ``botkit status``."""
+        return StrategyHealth(self.name, "paused" if self.paused else "active", self.pause_reason,
+                              self.consecutive_failures, self.last_error)
 
     def call(self, hook_name: str, **kwargs: Any) -> Any:
         """Call the strategy's implementation of a hook, isolated; None when it has none."""
@@ -116,7 +129,8 @@ class StrategyHost:
                   self.max_failures, exc_info=exc_info)
         if self.failures >= self.max_failures and not self.paused:
             self.paused = True
-            log.error("strategy %s paused after %d consecutive failures", self.name, self.failures)
+            self.pause_reason = f"paused after {self.failures} consecutive failures"
+            log.error("strategy %s %s", self.name, self.pause_reason)
         return StrategyFailure(reason)
 
 
