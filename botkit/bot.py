@@ -44,7 +44,8 @@ class Bot:
     base_url: str | None = None
     market_data: LiveMarketData | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
-    """Every secret this bot holds, for log redaction (never in ``repr()``)."""
+    """Every secret this bot holds, redacted from its logs and from the error texts its journal
+    keeps (never in ``repr()``)."""
 
     def close(self) -> None:
         for close in reversed(self.closers):

@@ -157,20 +157,21 @@ def test_the_kill_switch_makes_botkit_status_exit_3(sandbox: Any, tmp_path: Path
     bot = losing_rig(sandbox, url, "kill", BOT_KEY)
     config = tmp_path / "botkit.toml"
     config.write_text(f'[journal]\nurl = "{url}"\n')
+    status = ["status", "--config", str(config), "--stale-after", "3600"]  # never stale, however slow the machine
     daemon = Daemon(bot.bot, 1.0)
     bot.engine.start(now_ms())
     daemon.tick()
-    healthy = CliRunner().invoke(main, ["status", "--config", str(config)])
+    healthy = CliRunner().invoke(main, status)
     assert healthy.exit_code == EXIT_HEALTHY, healthy.output
     daemon.tick()  # the loss shows in the equity: the kill switch trips
     assert bot.engine.risk.halted_reason is not None
-    result = CliRunner().invoke(main, ["status", "--config", str(config)])
+    result = CliRunner().invoke(main, status)
     assert result.exit_code == EXIT_DEGRADED, result.output
     lines = result.output.splitlines()
     assert lines[2].split()[:2] == ["kill", "degraded"] and lines[2].split()[-1] == "tripped"
     assert lines[4].startswith("kill: kill switch tripped (since ")
     assert lines[4].endswith(f": {bot.engine.risk.halted_reason}")
-    as_json = CliRunner().invoke(main, ["status", "--config", str(config), "--format", "json"])
+    as_json = CliRunner().invoke(main, [*status, "--format", "json"])
     assert as_json.exit_code == EXIT_DEGRADED
     (row,) = json.loads(as_json.output)
     assert (row["state"], row["kill_switch"]) == ("degraded", "tripped")
@@ -265,10 +266,11 @@ max_strategy_failures = 3
 state_path = "{tmp_path / 'sandbox.sqlite'}"
 [strategies.broken]
 """)
+    status = ("status", "--config", str(config), "--stale-after", "3600")  # never stale, however slow the machine
     proc = start_botkit("run", "--config", str(config), cwd=tmp_path, log=tmp_path / "run.log")
     try:
         def degraded() -> subprocess.CompletedProcess[str] | None:
-            result = botkit_once("status", "--config", str(config), "--format", "json", cwd=tmp_path)
+            result = botkit_once(*status, "--format", "json", cwd=tmp_path)
             assert result.returncode in (EXIT_HEALTHY, EXIT_DEGRADED, 2), result.stderr  # 2: no journal yet
             return result if result.returncode == EXIT_DEGRADED else None
 
@@ -279,7 +281,7 @@ state_path = "{tmp_path / 'sandbox.sqlite'}"
             "broken", "paused", "paused after 3 consecutive failures", 3)
         assert broken["last_error"] == BOOM
 
-        table = botkit_once("status", "--config", str(config), cwd=tmp_path)
+        table = botkit_once(*status, cwd=tmp_path)
         assert table.returncode == EXIT_DEGRADED, table.stderr
         lines = table.stdout.splitlines()
         assert lines[2].split()[:2] == ["default", "degraded"] and "broken: paused (3 failures)" in lines[2]
@@ -289,7 +291,7 @@ state_path = "{tmp_path / 'sandbox.sqlite'}"
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
     assert proc.returncode == 0, (tmp_path / "run.log").read_text()
-    stopped = botkit_once("status", "--config", str(config), cwd=tmp_path)
+    stopped = botkit_once(*status, cwd=tmp_path)
     assert stopped.returncode == EXIT_HEALTHY, stopped.stdout  # stopped: nothing to restart or look at
     assert stopped.stdout.splitlines()[2].split()[:2] == ["default", "stopped"]
     engine = create_engine(f"sqlite:///{tmp_path / 'journal.sqlite'}")
