@@ -11,8 +11,8 @@ this command, another process, reads them.
 Exit status, so that a systemd timer, a container health check or a monitoring probe can run it
 as is: 0 every bot shown is healthy (running or stopped), 1 one is stale or its last run crashed
 (restarting it may help), 3 none is but one is degraded (a restart would not help: it would
-forget the pause and the kill switch; an operator should look), 2 the journal cannot be read. It
-only reads: it never creates or migrates a journal.
+forget the pause and the kill switch; an operator should look), 2 the config or the journal
+cannot be read. It only reads: it never creates or migrates a journal.
 
 Today's PnL is realized PnL minus fees of the fills since 00:00 UTC, by the average-cost method
 over all the bot's fills in one book (the TOTAL row of ``botkit journal pnl``), so a position
@@ -78,7 +78,7 @@ class StrategyStatus:
     def summary(self) -> str:
         """``name: state``, with the failure streak when there is one."""
         h = self.health
-        streak = f" ({h.failures} failure{'s' if h.failures != 1 else ''})" if h.failures else ""
+        streak = f" ({_failures(h.failures)})" if h.failures else ""
         return f"{h.strategy}: {h.state}{streak}"
 
     def as_row(self) -> dict[str, Any]:
@@ -131,7 +131,7 @@ class BotStatus:
             h = strategy.health
             if h.state == "active" and not h.failures:
                 continue
-            what = h.reason if h.reason else f"active, {h.failures} consecutive failure{'s' if h.failures != 1 else ''}"
+            what = h.reason if h.reason else f"{h.state}, {_failures(h.failures, 'consecutive ')}"
             error = f"; last error: {h.last_error}" if h.last_error else ""
             lines.append(f"strategy {h.strategy} {what} (since {iso_ms(strategy.since)}){error}")
         if self.kill_switch is not None:
@@ -276,6 +276,10 @@ def render_status(statuses: Sequence[BotStatus], fmt: str) -> str:
     return "\n\n".join([table, "\n".join(problems)]) if problems else table
 
 
+def _failures(count: int, kind: str = "") -> str:
+    return f"{count} {kind}failure{'' if count == 1 else 's'}"
+
+
 def _cell(text: str) -> str:
     """A table cell of at most :data:`CELL_WIDTH` characters (the lines under the table have it all)."""
     return text if len(text) <= CELL_WIDTH else text[:CELL_WIDTH - 3] + "..."
@@ -305,7 +309,8 @@ def status(config_path: Path | None, stale_after: float | None, fmt: str, bots: 
     last error.
 
     Exit status (for health checks): 0 healthy, 1 a bot shown is stale or crashed, 3 a running bot
-    is degraded (a strategy paused or the kill switch tripped), 2 the journal cannot be read."""
+    is degraded (a strategy paused or the kill switch tripped), 2 the config or the journal cannot
+    be read."""
     cfg = load_config(config_path)
     threshold = (Decimal(str(stale_after)) if stale_after is not None
                  else default_stale_after(cfg["engine"]["interval_seconds"]))
