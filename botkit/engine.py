@@ -31,7 +31,7 @@ import pluggy
 from botkit.crashpoints import crashpoint
 from botkit.errors import OrderRejected, OutcomeUnknown, VenueError, VenueUnavailable
 from botkit.journal import Journal, OrderRecord
-from botkit.journal.journal import OPEN_STATUSES, StrategyHealth
+from botkit.journal.journal import OPEN_STATUSES
 from botkit.model import (
     ZERO,
     Balances,
@@ -115,7 +115,7 @@ class Engine:
         self._hosts = {host.name: host for host in self.strategies}
         self._deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None = None
         self._checks = list(pm.hook.botkit_check_intent.get_hookimpls())
-        self._health_journaled: dict[str, StrategyHealth] = {}
+        self._health_journaled: dict[str, tuple[bool, int, str | None]] = {}
         self._kill_switch_journaled: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -137,9 +137,8 @@ class Engine:
         for host, hook_name, kwargs in deferred:
             self._refresh_ctx(host, now)
             self._call(host, hook_name, **kwargs)
-        health = [host.health() for host in self.strategies]
-        self.journal.begin_health(self.run_id, now, health)
-        self._health_journaled = {h.strategy: h for h in health}
+        self.journal.begin_health(self.run_id, now, [host.health() for host in self.strategies])
+        self._health_journaled = {host.name: host.health_key for host in self.strategies}
         log.info("run %d started on %s venue with %d strategies: %s", self.run_id, self.venue.name,
                  len(self.strategies), ", ".join(h.name for h in self.strategies) or "none")
 
@@ -229,10 +228,10 @@ class Engine:
         tick, so a write that failed is made at the next tick."""
         assert self.run_id is not None
         for host in self.strategies:
-            health = host.health()
-            if self._health_journaled.get(host.name) != health:
-                self.journal.set_health(self.run_id, now, health)
-                self._health_journaled[host.name] = health
+            key = host.health_key
+            if self._health_journaled.get(host.name) != key:
+                self.journal.set_health(self.run_id, now, host.health())
+                self._health_journaled[host.name] = key
         halted = self.risk.halted_reason
         if halted != self._kill_switch_journaled:
             self.journal.set_kill_switch(self.run_id, now, halted)

@@ -72,6 +72,11 @@ class StrategyHost:
         at the next call)."""
         return 0 if self._clean else self.failures
 
+    @property
+    def health_key(self) -> tuple[bool, int, str | None]:
+        """What :meth:`health` says, as a tuple cheap enough to compare at every tick."""
+        return self.paused, self.consecutive_failures, self.last_error
+
     def health(self) -> StrategyHealth:
         """Active or paused, and why: what the journal keeps for ``botkit status``."""
         return StrategyHealth(self.name, "paused" if self.paused else "active", self.pause_reason,
