@@ -322,6 +322,8 @@ def test_botkit_run_serves_metrics_and_botkit_status_sees_it_die(tmp_path: Path)
         (row,) = json.loads(running.stdout)
         assert (row["bot"], row["state"], row["venue"]) == ("default", "running", "live")
         assert row["ticks"] > 0 and row["last_tick_age_seconds"] < 30
+        assert [(s["strategy"], s["state"]) for s in row["strategies"]] == [("market_maker", "active")]
+        assert (row["kill_switch"], row["kill_switch_reason"]) == ("off", None)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
