@@ -44,7 +44,8 @@ class Bot:
     base_url: str | None = None
     market_data: LiveMarketData | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
-    """Every secret this bot holds, for log redaction (never in ``repr()``)."""
+    """Every secret this bot holds, redacted from its logs and from the error texts its journal
+    keeps (never in ``repr()``)."""
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -174,12 +175,13 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         # Paper orders and fills are journaled under their own bot id, so they never mix with the
         # live bot's reconciliation, positions, PnL or status.
         bot_id = paper_bot_id(config["bot"]["id"]) if dry_run else config["bot"]["id"]
+        bot_secrets = (*config.secrets, secret) if secret else config.secrets
         journal = Journal(config["journal"]["url"], bot_id=bot_id,
-                          auto_upgrade=config["journal"]["auto_upgrade"], exclusive=True)
+                          auto_upgrade=config["journal"]["auto_upgrade"], exclusive=True, secrets=bot_secrets)
         closers.append(journal.close)
         engine = plan.build(venue, journal)
         return Bot(config, engine, journal, market_data.fetch, closers, base_url, market_data,
-                   secrets=(*config.secrets, secret) if secret else config.secrets)
+                   secrets=bot_secrets)
     except BaseException:
         for close in reversed(closers):
             close()

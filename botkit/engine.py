@@ -117,6 +117,8 @@ class Engine:
         self._hosts = {host.name: host for host in self.strategies}
         self._deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None = None
         self._checks = list(pm.hook.botkit_check_intent.get_hookimpls())
+        self._health_journaled: dict[str, tuple[bool, int, str | None]] = {}
+        self._kill_switch_journaled: str | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -137,6 +139,8 @@ class Engine:
         for host, hook_name, kwargs in deferred:
             self._refresh_ctx(host, now)
             self._call(host, hook_name, **kwargs)
+        self.journal.begin_health(self.run_id, now, [host.health() for host in self.strategies])
+        self._health_journaled = {host.name: host.health_key for host in self.strategies}
         log.info("run %d started on %s venue with %d strategies: %s", self.run_id, self.venue.name,
                  len(self.strategies), ", ".join(h.name for h in self.strategies) or "none")
 
@@ -154,6 +158,7 @@ class Engine:
                     final.cancelled += 1
             self._sync(now, final)
             self._add_totals(final)
+        self._journal_health(now)
         summary = self.summary()
         self.journal.end_run(self.run_id, now, status, summary)
         log.info("run %d %s: %s", self.run_id, status, _summary_line(summary))
@@ -220,9 +225,29 @@ class Engine:
         report.equity = self.equity
         report.pnl = None if self.equity is None or self.start_equity is None else self.equity - self.start_equity
         self._add_totals(report)
+        self._journal_health(now)
         if self.settings.log_ticks:
             log.info("%s", _tick_line(report))
         return report
+
+    def _journal_health(self, now: int) -> None:
+        """Journal what changed in the strategies' health and in the kill switch, for ``botkit
+        status`` (another process). Compared with what was last journaled, not with the previous
+        tick, so a write that failed is made at the next tick."""
+        assert self.run_id is not None
+        for host in self.strategies:
+            key = host.health_key
+            if self._health_journaled.get(host.name) != key:
+                self.journal.set_health(self.run_id, now, host.health())
+                self._health_journaled[host.name] = key
+        halted = self.risk.halted_reason
+        if halted != self._kill_switch_journaled:
+            self.journal.set_kill_switch(self.run_id, now, halted)
+            self._kill_switch_journaled = halted
+            if halted is None:
+                log.info("kill switch reset: new orders allowed again")
+            else:
+                log.error("kill switch tripped: %s", halted)
 
     def _add_totals(self, report: TickReport) -> None:
         t = self.totals

@@ -17,17 +17,14 @@ from typing import Any
 REDACTED = "<redacted>"
 
 
-class Redacting(logging.Formatter):
-    """Formats with ``inner``, then replaces every registered secret in the text it produced.
+class Redactor:
+    """Replaces every registered secret in a text by ``<redacted>``: for log lines, and for the
+    error texts the journal keeps (which another process, ``botkit status``, shows).
 
-    Redacting the output, not the record, leaves the record as it was for every other handler
-    (an earlier version rewrote ``record.msg`` in place, which changed what other handlers saw).
-    Secrets are also matched in their JSON-escaped form, for the JSON format.
+    Secrets are also matched in their JSON-escaped form, for the JSON log format.
     """
 
-    def __init__(self, inner: logging.Formatter, secrets: Iterable[str] = ()) -> None:
-        super().__init__()
-        self.inner = inner
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
         forms: set[str] = set()
         for secret in secrets:
             if secret and len(secret) >= 4:
@@ -35,11 +32,29 @@ class Redacting(logging.Formatter):
                 forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
         self.forms = sorted(forms, key=len, reverse=True)
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = self.inner.format(record)
+    def __repr__(self) -> str:
+        return f"Redactor({len(self.forms)} forms)"
+
+    def __call__(self, text: str) -> str:
         for form in self.forms:
             text = text.replace(form, REDACTED)
         return text
+
+
+class Redacting(logging.Formatter):
+    """Formats with ``inner``, then redacts every registered secret in the text it produced.
+
+    Redacting the output, not the record, leaves the record as it was for every other handler
+    (an earlier version rewrote ``record.msg`` in place, which changed what other handlers saw).
+    """
+
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.inner = inner
+        self.redact = Redactor(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(self.inner.format(record))
 
 
 class JsonFormatter(logging.Formatter):

@@ -22,6 +22,7 @@ import pluggy
 
 from botkit.context import StrategyContext
 from botkit.errors import DataFileError
+from botkit.journal.journal import StrategyHealth
 from botkit.model import Snapshot
 from botkit.validation import Checked, JunkResult, vet
 
@@ -54,6 +55,7 @@ class StrategyHost:
         """The last call returned and the engine found no fault with its result."""
         self.total_failures = 0
         self.paused = False
+        self.pause_reason: str | None = None
         self.last_error: str | None = None
         self._busy: Future[Any] | None = None
         self._calls: dict[str, Callable[[dict[str, Any]], Any]] = {}
@@ -69,6 +71,22 @@ class StrategyHost:
     @property
     def active(self) -> bool:
         return not self.paused and (self._busy is None or self._busy.done())
+
+    @property
+    def consecutive_failures(self) -> int:
+        """The current failure streak (0 once a call went well; the counter itself is reset lazily,
+        at the next call)."""
+        return 0 if self._clean else self.failures
+
+    @property
+    def health_key(self) -> tuple[bool, int, str | None]:
+        """What :meth:`health` says, as a tuple cheap enough to compare at every tick."""
+        return self.paused, self.consecutive_failures, self.last_error
+
+    def health(self) -> StrategyHealth:
+        """Active or paused, and why: what the journal keeps for ``botkit status``."""
+        return StrategyHealth(self.name, "paused" if self.paused else "active", self.pause_reason,
+                              self.consecutive_failures, self.last_error)
 
     def ask(self, snapshot: Snapshot, limit: int) -> list[Checked]:
         """The strategy's intents for this snapshot, each with what is wrong with it (None: well
@@ -139,7 +157,8 @@ class StrategyHost:
                   self.max_failures, exc_info=exc_info)
         if self.failures >= self.max_failures and not self.paused:
             self.paused = True
-            log.error("strategy %s paused after %d consecutive failures", self.name, self.failures)
+            self.pause_reason = f"paused after {self.failures} consecutive failures"
+            log.error("strategy %s %s", self.name, self.pause_reason)
         return StrategyFailure(reason)
 
 

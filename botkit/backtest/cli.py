@@ -254,8 +254,8 @@ _REPORT_OWNS = ("data", "config_path", "strategies", "strategy_paths", "params",
 """Options whose value a report records: given with --from-report they would contradict it."""
 
 
-_WHERE_NOT_WHAT = ("report_dir", "force", "workers", "executor", "scheduler", "scheduler_timeout", "journal_url", "verbose",
-                   "progress")
+_WHERE_NOT_WHAT = ("report_dir", "force", "workers", "executor", "scheduler", "scheduler_timeout", "journal_url",
+                   "verbose", "progress")
 """Options that say where a run goes or what it shows, not what it computes: left out of the
 recorded command, so a sweep's files are the same bytes from a process pool and from a cluster."""
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, event, insert, select, update
+from sqlalchemy import Engine, bindparam, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,8 +34,10 @@ from botkit.journal.schema import (
     OrderRow,
     RiskRejection,
     Run,
+    StrategyHealthRow,
     StrategyStateRow,
 )
+from botkit.logs import Redactor
 from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, Side
 from botkit.urlmask import mask_in, mask_url
 
@@ -53,6 +55,20 @@ _FILL = insert(FillRow)
 OPEN_STATUSES = (OrderStatus.OPENED.value, OrderStatus.PARTIAL.value)
 UNRESOLVED_STATUSES = ("pending", "unknown")
 LIVE_STATUSES = (*OPEN_STATUSES, *UNRESOLVED_STATUSES)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyHealth:
+    """One strategy's health as the journal keeps it for ``botkit status``."""
+
+    strategy: str
+    state: str
+    """``active`` or ``paused``."""
+    reason: str | None
+    """Why it is paused; None while active."""
+    failures: int
+    """Consecutive failures (the streak that pauses it)."""
+    last_error: str | None
 
 
 @dataclass(slots=True)
@@ -98,11 +114,13 @@ class Journal:
     """All journal reads and writes of one bot (``bot_id``) on one database."""
 
     def __init__(self, url: str, bot_id: str = "default", *, auto_upgrade: bool = True, durable: bool = True,
-                 exclusive: bool = False) -> None:
+                 exclusive: bool = False, secrets: Iterable[str] = ()) -> None:
         """``exclusive`` (a daemon's journal) takes the one-daemon lock (:meth:`acquire`) before the
         database is read or migrated, so a refused second daemon has touched nothing."""
         self.url = url
         self.bot_id = bot_id
+        self._redact = Redactor(secrets)
+        """Applied to the error texts it keeps: a strategy's exception may quote anything."""
         self._lock: JournalLock | None = None
         self._run_id: int | None = None
         self.engine = self.make_engine(url, durable=durable)
@@ -227,11 +245,35 @@ class Journal:
                   error: str | None = None, start_equity: Decimal | None = None) -> None:
         values: dict[str, Any] = {"last_tick_at": now, "ticks": ticks, "last_equity": equity, "last_position": position}
         if error is not None:
-            values["last_error"] = error
+            values["last_error"] = self._redact(error)
         if start_equity is not None:
             values["start_equity"] = start_equity
         with self.session() as s, s.begin():
             s.execute(update(Run).where(Run.id == run_id).values(**values))
+
+    def set_kill_switch(self, run_id: int, now: int, reason: str | None) -> None:
+        """Record that the kill switch tripped (``reason``) or reset (None)."""
+        with self.session() as s, s.begin():
+            s.execute(update(Run).where(Run.id == run_id).values(
+                kill_switch=None if reason is None else self._redact(reason), kill_switch_at=now))
+
+    def begin_health(self, run_id: int, now: int, strategies: Iterable[StrategyHealth]) -> None:
+        """The strategies of a new run, replacing those of the bot's earlier runs."""
+        with self.session() as s, s.begin():
+            s.execute(delete(StrategyHealthRow).where(StrategyHealthRow.bot_id == self.bot_id))
+            for health in strategies:
+                s.add(self._health_row(run_id, now, health))
+
+    def set_health(self, run_id: int, now: int, health: StrategyHealth) -> None:
+        """Record a change of one strategy's health."""
+        with self.session() as s, s.begin():
+            s.merge(self._health_row(run_id, now, health))
+
+    def _health_row(self, run_id: int, now: int, health: StrategyHealth) -> StrategyHealthRow:
+        return StrategyHealthRow(
+            bot_id=self.bot_id, strategy=health.strategy, run_id=run_id, state=health.state,
+            reason=None if health.reason is None else self._redact(health.reason), failures=health.failures,
+            last_error=None if health.last_error is None else self._redact(health.last_error), updated_at=now)
 
     def end_run(self, run_id: int, now: int, status: str, summary: dict[str, Any]) -> None:
         with self.session() as s, s.begin():
@@ -471,4 +513,4 @@ def _short(exc: BaseException) -> str:
     return text_[:200]
 
 
-__all__ = ["Journal", "OrderRecord"]
+__all__ = ["Journal", "OrderRecord", "StrategyHealth"]

@@ -64,6 +64,10 @@ class Run(Base):
     last_equity: Mapped[Decimal | None] = mapped_column(DecimalText)
     last_position: Mapped[Decimal | None] = mapped_column(DecimalText)
     summary: Mapped[str | None] = mapped_column(Text)
+    kill_switch: Mapped[str | None] = mapped_column(Text)
+    """Why the daily loss limit halts new orders, while it does; None when it does not."""
+    kill_switch_at: Mapped[int | None] = mapped_column(BigInteger)
+    """When the kill switch last tripped or reset."""
 
 
 class OrderRow(Base):
@@ -153,6 +157,27 @@ class StrategyStateRow(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class StrategyHealthRow(Base):
+    """Each strategy of a bot's latest run: active or paused, and why, for ``botkit status``.
+
+    Written by the daemon when a strategy's health changes (a failure, the end of a failure
+    streak, a pause) and for every strategy at the start of a run; read by other processes.
+    """
+
+    __tablename__ = "strategy_health"
+    bot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    strategy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    state: Mapped[str] = mapped_column(String(16))  # active | paused
+    reason: Mapped[str | None] = mapped_column(Text)
+    """Why it is paused (None while active)."""
+    failures: Mapped[int] = mapped_column(Integer)
+    """Consecutive failures: the streak that pauses the strategy at ``max_strategy_failures``."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    """The latest failure, secrets redacted."""
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
 class RiskRejection(Base):
     __tablename__ = "risk_rejections"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -173,5 +198,6 @@ __all__ = [
     "OrderRow",
     "RiskRejection",
     "Run",
+    "StrategyHealthRow",
     "StrategyStateRow",
 ]

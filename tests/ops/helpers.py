@@ -12,13 +12,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+import botkit
 from botkit import config as config_mod
 from botkit.bot import Bot
 from botkit.client import Buttercoin, ButtercoinClient
@@ -29,6 +30,7 @@ from botkit.live import LiveMarketData, LiveVenue
 from botkit.plugins import make_manager, register
 from botkit.risk import AccountRisk, RiskLimits
 from botkit.strategy_host import StrategyHost
+from tests.plugins.recorder import Recorder
 from tests.polling import wait  # noqa: F401 - the ops tests import it from here
 
 D = Decimal
@@ -134,6 +136,17 @@ def standalone_sandbox(workdir: Path, key: str, secret: str, seed: int = 3) -> I
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=60)
+
+
+def losing_rig(sandbox: Any, journal_url: str, bot_id: str, key: str) -> Rig:
+    """A bot whose second tick trips the kill switch: its first buys 1 BTC at 420.00 with the mid at
+    409.50 (a loss of 10.50 USD at once, over its daily_loss_limit of 5), its second buy is refused.
+    Its one strategy is ``rec``."""
+    counter(sandbox, "buy", "399.00", "5")
+    counter(sandbox, "sell", "420.00", "5")
+    recorder = Recorder()
+    recorder.script = [[botkit.buy("1", "420.00")], [botkit.buy("0.1", "400.00")]]
+    return rig(sandbox, journal_url, bot_id, key, {"rec": recorder}, limits=replace(GENEROUS, daily_loss_limit=D(5)))
 
 
 def now_ms() -> int:

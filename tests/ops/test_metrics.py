@@ -11,7 +11,6 @@ import subprocess
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,11 +29,11 @@ from botkit.metrics import JournalTail, Metrics, skip_reason
 from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
 from botkit.scheduler import Daemon
 from tests.ops.helpers import (
-    GENEROUS,
     account,
     botkit_once,
     counter,
     counterparty,
+    losing_rig,
     metrics_url,
     now_ms,
     rig,
@@ -258,12 +257,7 @@ def test_metrics_follow_a_bot_through_the_daemons_ticks(sandbox: Any, journal_ur
 
 
 def test_the_kill_switch_gauge_and_its_rejections(sandbox: Any, tmp_path: Path) -> None:
-    counter(sandbox, "buy", "399.00", "5")
-    counter(sandbox, "sell", "420.00", "5")  # mid 409.50: buying at 420 loses 10.50 a BTC at once
-    recorder = Recorder()
-    recorder.script = [[botkit.buy("1", "420.00")], [botkit.buy("0.1", "400.00")]]
-    bot = rig(sandbox, f"sqlite:///{tmp_path / 'j.sqlite'}", "kill", BOT_KEY, {"rec": recorder},
-              limits=replace(GENEROUS, daily_loss_limit=D(5)))
+    bot = losing_rig(sandbox, f"sqlite:///{tmp_path / 'j.sqlite'}", "kill", BOT_KEY)
     metrics = Metrics()
     observer = metrics.for_bot(bot.engine, bot.journal)
     daemon = Daemon(bot.bot, 1.0, observer=observer)
@@ -328,6 +322,8 @@ def test_botkit_run_serves_metrics_and_botkit_status_sees_it_die(tmp_path: Path)
         (row,) = json.loads(running.stdout)
         assert (row["bot"], row["state"], row["venue"]) == ("default", "running", "live")
         assert row["ticks"] > 0 and row["last_tick_age_seconds"] < 30
+        assert [(s["strategy"], s["state"]) for s in row["strategies"]] == [("market_maker", "active")]
+        assert (row["kill_switch"], row["kill_switch_reason"]) == ("off", None)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)

@@ -86,7 +86,7 @@ def test_states_and_todays_pnl(journal_url: str, bot_id: str) -> None:
     assert by_bot[ids["running"]]["last_tick_at"].endswith("Z")
     table = render_status(list(statuses.values()), "table").splitlines()
     assert table[0].split() == ["bot", "state", "last_tick", "ticks", "position", "open_orders", "pnl_today",
-                                "last_error"]
+                                "strategies", "kill_switch", "last_error"]
     assert any(line.startswith(ids["running"]) and " 1.5s ago " in line for line in table)
     for journal in journals.values():
         journal.close()
