@@ -63,6 +63,7 @@ from botkit.client.errors import MalformedResponseError
 from botkit.errors import DataFileError
 from botkit.jsonutil import decimal_text, dumps
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.numbers import NumberError, exact_decimal
 
 log = logging.getLogger("botkit.backtest")
 
@@ -148,10 +149,12 @@ def _amount(raw: msgspec.Raw, what: str, *, positive: bool) -> Decimal:
     if value is None:
         if not text or text[0] not in b"0123456789":
             raise _Bad(f"{what} is not a non-negative number: {text[:40].decode('utf-8', 'replace')}")
-        try:
-            value = Decimal(text.decode("ascii"))
+        try:  # msgspec checked the JSON syntax; the gate bounds digits and exponent before arithmetic
+            value = exact_decimal(Decimal(text.decode("ascii")), what)
         except (InvalidOperation, UnicodeDecodeError):
             raise _Bad(f"{what} is not a number: {text[:40].decode('utf-8', 'replace')}") from None
+        except NumberError as exc:
+            raise _Bad(str(exc)) from None
         if value > _MAX_AMOUNT:
             raise _Bad(f"{what} is too large to be an amount: {value}")
         if len(_TEXT_CACHE) >= _TEXT_CACHE_LIMIT:

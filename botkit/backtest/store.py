@@ -52,6 +52,7 @@ import numpy.typing as npt
 from botkit.backtest.lazy import LazyBook, LazySnapshot, cents, satoshis, units_text, units_to_decimal
 from botkit.errors import DataFileError
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.numbers import NumberError, exact_decimal
 
 MAGIC = b"BOTKITSS"
 VERSION = 1
@@ -64,6 +65,7 @@ CHUNK = 8192
 """Snapshots read at once: big enough to amortize numpy calls, small enough to keep memory flat."""
 
 _INT64_MAX = (1 << 63) - 1
+_INT64_DIGITS = len(str(_INT64_MAX))
 _HAS_TRADES = 1
 
 
@@ -97,10 +99,14 @@ class UnfitValue(ValueError):
 
 
 def to_units(value: Decimal, decimals: int, what: str) -> int:
-    """``value`` in integer units of 10^-``decimals``; refuses what does not fit exactly."""
+    """``value`` in integer units of 10^-``decimals``; refuses what does not fit exactly (and,
+    before any arithmetic, what the gate for external numbers refuses: ``1e-40000000``)."""
+    try:
+        exact_decimal(value, what)
+    except NumberError as exc:
+        raise UnfitValue(str(exc)) from None
     sign, digits, exponent = value.as_tuple()
-    if not isinstance(exponent, int):
-        raise UnfitValue(f"{what} {value} is not a finite number")
+    assert isinstance(exponent, int)  # finite: the gate said so
     units = int("".join(map(str, digits)) or "0")
     shift = exponent + decimals
     if shift >= 0:
@@ -137,6 +143,8 @@ def text_units(text: bytes, decimals: int, what: str) -> int:
     whole, _, frac = text.partition(b".")
     if b"e" in frac or b"E" in frac or b"e" in whole or b"E" in whole or whole[:1] == b"-":
         return to_units(Decimal(text.decode("ascii")), decimals, what)
+    if len(whole) > _INT64_DIGITS:
+        raise UnfitValue(f"{what} ({len(whole)} digits before the point) is too large for the store")
     if len(frac) > decimals:
         if frac[decimals:].strip(b"0"):
             raise UnfitValue(
