@@ -13,8 +13,9 @@ touches it, in time bounded by the length of its text:
 * a string is ASCII decimal notation only (``-?digits[.digits][e±digits]``, at most
   :data:`MAX_TEXT` characters): no blanks, underscores, ``+`` signs, ``NaN``/``Infinity``,
   or non-ASCII digits;
-* the value is finite, its magnitude is within ``1e-39 .. 9.99e39`` (``|adjusted exponent|`` at
-  most :data:`MAX_ADJUSTED`) or zero, and it has at most :data:`MAX_PLACES` decimal places;
+* the value is finite, below ``1e40`` in magnitude (adjusted exponent at most
+  :data:`MAX_ADJUSTED`), and has at most :data:`MAX_PLACES` decimal places (so it is zero or at
+  least ``1e-40``): at most 80 significant digits, whatever exponent it is written with;
 * a ``float`` is refused (money is exact), and so is a ``bool``.
 
 Every real amount (prices, quantities, balances, fees, seconds, basis points) fits with room to
@@ -29,9 +30,9 @@ import re
 from decimal import Decimal
 
 MAX_ADJUSTED = 39
-"""Largest ``|adjusted exponent|``: magnitudes from 1e-39 to just under 1e40 (or zero)."""
+"""Largest adjusted exponent (of the leading digit): magnitudes below 1e40."""
 MAX_PLACES = 40
-"""Most digits after the decimal point."""
+"""Most digits after the decimal point: the smallest non-zero magnitude is 1e-40."""
 MAX_TEXT = 100
 """Longest text of a number: more cannot be within the bounds above without padding."""
 _LIMIT = 10 ** (MAX_ADJUSTED + 1)
@@ -85,11 +86,8 @@ def exact_decimal(value: object, what: str) -> Decimal:
     assert isinstance(exponent, int)  # finite
     if exponent < -MAX_PLACES:
         raise NumberError(what, f"{_shown(number)} has more than {MAX_PLACES} decimal places")
-    if number and abs(number.adjusted()) > MAX_ADJUSTED:
-        raise NumberError(what, f"{_shown(number)} is out of range: its magnitude must be within "
-                                f"1e-{MAX_ADJUSTED} and 1e{MAX_ADJUSTED + 1}")
-    if not number and exponent > MAX_ADJUSTED:
-        raise NumberError(what, f"{_shown(number)} is out of range: write zero as 0")
+    if number.adjusted() > MAX_ADJUSTED:  # for zero, adjusted() is the exponent: 0E+50 is refused too
+        raise NumberError(what, f"{_shown(number)} is out of range: it must be below 1e{MAX_ADJUSTED + 1}")
     return number
 
 

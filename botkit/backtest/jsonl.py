@@ -357,7 +357,7 @@ class JsonSnapshot(LazySnapshot):
             trades = None
             if self.has_trades():
                 trades = [_trade_units(row, i) for i, row in enumerate(_wire_trades(line))]
-        except _Bad as exc:
+        except (_Bad, NumberError) as exc:
             raise DataFileError(f"{line.where}: {exc}") from None
         except UnfitValue as exc:
             raise UnfitValue(f"{line.where}: {exc}") from None

@@ -138,13 +138,14 @@ class Units(NamedTuple):
 def text_units(text: bytes, decimals: int, what: str) -> int:
     """A JSON number's text in integer units of 10^-``decimals``, exactly, without Decimal.
 
-    Falls back to :func:`to_units` for exponent forms.
+    Falls back to :func:`to_units` for exponent forms and long numbers, after the gate for external
+    numbers: text it refuses (``1e-40000000``) raises :class:`~botkit.numbers.NumberError`, an
+    unreadable value rather than one the store cannot hold.
     """
     whole, _, frac = text.partition(b".")
-    if b"e" in frac or b"E" in frac or b"e" in whole or b"E" in whole or whole[:1] == b"-":
-        return to_units(Decimal(text.decode("ascii")), decimals, what)
-    if len(whole) > _INT64_DIGITS:
-        raise UnfitValue(f"{what} ({len(whole)} digits before the point) is too large for the store")
+    if (b"e" in frac or b"E" in frac or b"e" in whole or b"E" in whole or whole[:1] == b"-"
+            or len(whole) > _INT64_DIGITS):
+        return to_units(exact_decimal(Decimal(text.decode("ascii")), what), decimals, what)
     if len(frac) > decimals:
         if frac[decimals:].strip(b"0"):
             raise UnfitValue(
