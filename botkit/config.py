@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from botkit.errors import ConfigError
-from botkit.numbers import NumberError, exact_decimal
+from botkit.numbers import NumberError, exact_decimal, short
 
 log = logging.getLogger("botkit.config")
 
@@ -213,7 +213,7 @@ def exact_number(value: Any, key: str, shown: str) -> Decimal:
 def _in_range(key: str, spec: Key, number: Decimal | int) -> None:
     low, high = spec.minimum, spec.maximum
     if (low is not None and number < low) or (high is not None and number > high):
-        raise ConfigError(key, f"must be {_allowed(spec)}, got {number}")
+        raise ConfigError(key, f"must be {_allowed(spec)}, got {short(number)}")
 
 
 def _allowed(spec: Key) -> str:

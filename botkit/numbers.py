@@ -81,17 +81,17 @@ def exact_decimal(value: object, what: str) -> Decimal:
     else:
         raise NumberError(what, f"expected a number, got {type(value).__name__}")
     if not number.is_finite():
-        raise NumberError(what, f"{_shown(number)} is not a finite number")
+        raise NumberError(what, f"{short(number)} is not a finite number")
     exponent = number.as_tuple().exponent
     assert isinstance(exponent, int)  # finite
     if exponent < -MAX_PLACES:
-        raise NumberError(what, f"{_shown(number)} has more than {MAX_PLACES} decimal places")
+        raise NumberError(what, f"{short(number)} has more than {MAX_PLACES} decimal places")
     if number.adjusted() > MAX_ADJUSTED:  # for zero, adjusted() is the exponent: 0E+50 is refused too
-        raise NumberError(what, f"{_shown(number)} is out of range: it must be below 1e{MAX_ADJUSTED + 1}")
+        raise NumberError(what, f"{short(number)} is out of range: it must be below 1e{MAX_ADJUSTED + 1}")
     return number
 
 
-def _shown(number: Decimal) -> str:
-    """The number for an error message, short whatever its exponent (never expanded)."""
+def short(number: Decimal | int) -> str:
+    """A number for an error message: short whatever its size (never expanded, digits elided)."""
     text = str(number)
-    return text if len(text) <= 40 else text[:20] + "..." + text[-12:]
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-12:]} ({len(text)} characters)"
