@@ -180,7 +180,9 @@ def _check(key_path: str, spec: Key, value: Any) -> Any:
         return value
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(key_path, f"expected a whole number, got {_show(value, spec)}")
+            allowed = _allowed(spec)
+            raise ConfigError(key_path, f"expected a whole number{' ' + allowed if allowed else ''}, "
+                                        f"got {_show(value, spec)}")
         _in_range(key_path, spec, value)
         return value
     if kind in ("decimal", "seconds"):
@@ -233,7 +235,9 @@ def _show(value: Any, spec: Key) -> str:
     if spec.secret:
         return "<hidden>"
     if isinstance(value, Decimal):  # what the user wrote (2.0), not Python's Decimal('2.0')
-        return f"{value} (a decimal number)"
+        return f"{short(value)} (a decimal number)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{short(value)} (int)"
     return f"{value!r} ({type(value).__name__})"
 
 

@@ -68,7 +68,7 @@ def exact_decimal(value: object, what: str) -> Decimal:
         if _GRAMMAR.fullmatch(value) is None:
             if value.lstrip("+-").lower() in _NOT_FINITE:
                 raise NumberError(what, f"{value!r} is not a finite number")
-            raise NumberError(what, f"{value!r} is not a decimal number in ASCII digits, e.g. \"1.25\"")
+            raise NumberError(what, f"expected a number, got {value!r}: write it in ASCII digits, e.g. \"1.25\"")
         number = Decimal(value)
     elif isinstance(value, bool):
         raise NumberError(what, f"expected a number, got {value!r}")
