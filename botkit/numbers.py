@@ -26,8 +26,7 @@ a :class:`NumberError` whose message names the field; each entry point turns it 
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 MAX_ADJUSTED = 39
 """Largest adjusted exponent (of the leading digit): magnitudes below 1e40."""
@@ -37,11 +36,6 @@ MAX_TEXT = 100
 """Longest text of a number: more cannot be within the bounds above without padding."""
 _LIMIT = 10 ** (MAX_ADJUSTED + 1)
 
-_GRAMMAR = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
-"""Decimal notation in ASCII, as JSON and the contract's decimal strings write it (a missing
-leading or trailing digit around the point, as ``Decimal`` allows, is tolerated)."""
-
-_NOT_FINITE = frozenset({"nan", "snan", "inf", "infinity"})
 
 
 class NumberError(ValueError):
@@ -65,11 +59,17 @@ def exact_decimal(value: object, what: str) -> Decimal:
     elif isinstance(value, str):
         if len(value) > MAX_TEXT:
             raise NumberError(what, f"is {len(value)} characters long, more than any number botkit takes")
-        if _GRAMMAR.fullmatch(value) is None:
-            if value.lstrip("+-").lower() in _NOT_FINITE:
-                raise NumberError(what, f"{value!r} is not a finite number")
+        # What Decimal() reads beyond ASCII decimal notation: non-ASCII digits, blanks around the
+        # number, underscores between digits, a "+" sign (NaN and Infinity are refused as not finite).
+        if not value.isascii() or "_" in value or value[:1] == "+" or value.strip() != value:
             raise NumberError(what, f"expected a number, got {value!r}: write it in ASCII digits, e.g. \"1.25\"")
-        number = Decimal(value)
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise NumberError(what, f"expected a number, got {value!r}: write it in ASCII digits, "
+                                    f"e.g. \"1.25\"") from None
+        if len(value) <= MAX_PLACES and "e" not in value and "E" not in value and number.is_finite():
+            return number  # at most 40 characters of plain notation: within both bounds
     elif isinstance(value, bool):
         raise NumberError(what, f"expected a number, got {value!r}")
     elif isinstance(value, int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -91,13 +92,18 @@ def test_every_bounded_decimal_and_its_text_pass_exactly(value: Decimal) -> None
     assert exact_decimal(format(value, "f"), "x") == value
 
 
-@given(st.text(max_size=120))
+NOTATION = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+"""The decimal notation the gate accepts (ASCII digits; no blanks, underscores or "+" sign)."""
+
+
+@given(st.one_of(st.text(max_size=120), st.from_regex(NOTATION, fullmatch=True),
+                 st.text(alphabet="0123456789.eE+-_ \t\x1cnaNIfity\u0661\uff11", max_size=50)))
 def test_any_text_is_a_bounded_number_or_a_number_error(text: str) -> None:
     try:
         number = exact_decimal(text, "x")
     except NumberError:
         return
-    assert text.isascii()
+    assert NOTATION.fullmatch(text) and text.isascii(), text
     assert number.is_finite()
     exponent = number.as_tuple().exponent
     assert isinstance(exponent, int) and exponent >= -MAX_PLACES

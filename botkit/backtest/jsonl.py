@@ -150,7 +150,7 @@ def _amount(raw: msgspec.Raw, what: str, *, positive: bool) -> Decimal:
         if not text or text[0] not in b"0123456789":
             raise _Bad(f"{what} is not a non-negative number: {text[:40].decode('utf-8', 'replace')}")
         try:  # msgspec checked the JSON syntax; the gate bounds digits and exponent before arithmetic
-            value = exact_decimal(Decimal(text.decode("ascii")), what)
+            value = exact_decimal(text.decode("ascii"), what)
         except (InvalidOperation, UnicodeDecodeError):
             raise _Bad(f"{what} is not a number: {text[:40].decode('utf-8', 'replace')}") from None
         except NumberError as exc:
