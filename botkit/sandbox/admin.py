@@ -135,7 +135,7 @@ def _body(request: Request) -> dict[str, Any]:
     try:
         data = jsonutil.loads(request.body)
     except jsonutil.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"the request body is not JSON: {exc}") from None
+        raise ApiError(400, "malformed_json", f"the request body is malformed JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "the request body must be a JSON object")
     return data
