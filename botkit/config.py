@@ -322,8 +322,8 @@ def load(path: Path | None, *, environ: Mapping[str, str] | None = None,
             raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from None
         try:
             data = tomllib.loads(text, parse_float=Decimal)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+        except ValueError as exc:  # TOMLDecodeError, or an integer past Python's digit limit
+            raise ConfigError(str(path), f"not valid TOML: {str(exc).split('; use sys.')[0]}") from None
     if overrides is not None:
         overrides(data)
     return parse(data, path=path, base_dir=path.parent if path is not None else None, environ=environ)

@@ -40,7 +40,7 @@ def parse_value(text: str) -> Any:
     """A command-line value read as TOML (``2`` int, ``0.5`` exact Decimal, ``true``), else the text."""
     try:
         return tomllib.loads(f"v = {text}", parse_float=Decimal)["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # not TOML (or an integer past Python's digit limit): the text itself
         return text
 
 

@@ -142,6 +142,7 @@ def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     ("[risk]\nmax_notional = 1e40000000\n", "risk.max_notional"),
     ('[risk]\nmax_position = " 5"\n', "risk.max_position"),
     ("[strategies.market_maker]\nsize = 1e-40000000\n", "strategies.market_maker.size"),
+    ("[engine]\nbreaker_threshold = " + "9" * 5000 + "\n", "c.toml: not valid TOML"),
 ])
 def test_cli_reports_one_line_and_exits_2(tmp_path: Path, toml: str, key: str) -> None:
     (tmp_path / "c.toml").write_text(toml)
