@@ -15,11 +15,12 @@ import stat
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from botkit.errors import ConfigError
+from botkit.numbers import NumberError, exact_decimal, short
 from botkit.urlmask import MaskedUrl, mask_url, url_password
 
 log = logging.getLogger("botkit.config")
@@ -49,6 +50,8 @@ class Key:
     help: str
     choices: tuple[str, ...] = ()
     minimum: Decimal | None = None
+    maximum: Decimal | None = None
+    """Every duration and count has one: ``1e400`` seconds is a typo, not a setting."""
     secret: bool = False
 
 
@@ -62,21 +65,23 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "api_secret": Key("str", None, "API secret (or BUTTERCOIN_API_SECRET, or secret_file)", secret=True),
         "secret_file": Key("str", None, "file holding the API secret; should be readable by you only"),
         "timeout_seconds": Key("seconds", Decimal(10), "timeout of each HTTP call",
-                               minimum=Decimal("0.1")),
+                               minimum=Decimal("0.1"), maximum=Decimal(3600)),
     },
     "sandbox": {
-        "seed": Key("int", 1, "seed of the embedded sandbox's simulated market"),
+        "seed": Key("int", 1, "seed of the embedded sandbox's simulated market",
+                    minimum=Decimal(0), maximum=Decimal(2**63 - 1)),
         "market": Key("choice", "sim", "embedded sandbox market: sim (simulated traders) or off", ("sim", "off")),
         "state_path": Key("str", None, "SQLite file keeping the embedded sandbox's state across restarts"),
         "usd": Key("decimal", Decimal(100000), "USD balance of the embedded sandbox's demo account",
-                   minimum=Decimal(0)),
+                   minimum=Decimal(0), maximum=Decimal(10**12)),
         "btc": Key("decimal", Decimal(10), "BTC balance of the embedded sandbox's demo account",
-                   minimum=Decimal(0)),
+                   minimum=Decimal(0), maximum=Decimal(21_000_000)),
         "rate_limit": Key("int", 1200, "calls a minute the embedded sandbox allows (0 = no limit)",
-                          minimum=Decimal(0)),
+                          minimum=Decimal(0), maximum=Decimal(1_000_000)),
     },
     "engine": {
-        "interval_seconds": Key("seconds", Decimal(2), "time between ticks", minimum=Decimal("0.01")),
+        "interval_seconds": Key("seconds", Decimal(2), "time between ticks",
+                                minimum=Decimal("0.01"), maximum=Decimal(86400)),
         "on_shutdown": Key("choice", "cancel", "what to do with open orders on stop", ("cancel", "leave")),
         "unknown_orders": Key(
             "choice", "cancel", "open orders on the exchange the journal does not know, found at start-up",
@@ -85,37 +90,39 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "resolve_window_seconds": Key(
             "seconds", Decimal(30),
             "how long an order of unknown outcome is looked for before it is declared not placed",
-            minimum=Decimal(0),
+            minimum=Decimal(0), maximum=Decimal(86400),
         ),
         "strategy_timeout_seconds": Key(
             "seconds", Decimal(5), "a strategy call longer than this has its intents dropped (0 = no limit)",
-            minimum=Decimal(0),
+            minimum=Decimal(0), maximum=Decimal(3600),
         ),
         "max_strategy_failures": Key("int", 5, "consecutive failures after which a strategy is paused",
-                                     minimum=Decimal(1)),
+                                     minimum=Decimal(1), maximum=Decimal(1_000_000)),
         "breaker_threshold": Key("int", 5, "consecutive failed ticks that open the circuit breaker",
-                                 minimum=Decimal(1)),
+                                 minimum=Decimal(1), maximum=Decimal(1_000_000)),
         "breaker_max_cooldown_seconds": Key("seconds", Decimal(60), "longest pause of an open circuit breaker",
-                                            minimum=Decimal("0.1")),
+                                            minimum=Decimal("0.1"), maximum=Decimal(86400)),
         "max_intents_per_tick": Key("int", 20, "more intents than this from one strategy in one tick is a failure",
-                                    minimum=Decimal(1)),
+                                    minimum=Decimal(1), maximum=Decimal(10_000)),
     },
     "paper": {
         "maker_fee_bps": Key("decimal", Decimal(10),
                              "fee of a resting order's simulated fill (--dry-run, backtests, sweeps), bps of notional",
-                             minimum=Decimal(0)),
+                             minimum=Decimal(0), maximum=Decimal(9999)),
         "taker_fee_bps": Key("decimal", Decimal(20),
                              "fee of a crossing order's simulated fill (--dry-run, backtests, sweeps), bps of notional",
-                             minimum=Decimal(0)),
+                             minimum=Decimal(0), maximum=Decimal(9999)),
     },
     "backtest": {
-        "initial_usd": Key("decimal", Decimal(10000), "USD a backtest starts with", minimum=Decimal(0)),
+        "initial_usd": Key("decimal", Decimal(10000), "USD a backtest starts with", minimum=Decimal(0),
+                           maximum=Decimal(10**12)),
         "initial_btc": Key("decimal", Decimal(0),
                            "BTC a backtest starts with (not 0: the results include that BTC's price change)",
-                           minimum=Decimal(0)),
+                           minimum=Decimal(0), maximum=Decimal(21_000_000)),
         "latency_ms": Key("int", 0, "recorded time each order or cancel takes to reach the simulated venue",
-                          minimum=Decimal(0)),
-        "bar_seconds": Key("int", 60, "bar length of the returns behind Sharpe and Sortino", minimum=Decimal(1)),
+                          minimum=Decimal(0), maximum=Decimal(3_600_000)),
+        "bar_seconds": Key("int", 60, "bar length of the returns behind Sharpe and Sortino", minimum=Decimal(1),
+                           maximum=Decimal(86_400)),
     },
     "journal": {
         "url": Key("str", DEFAULT_JOURNAL_URL, "SQLAlchemy URL of the journal (SQLite file or PostgreSQL)"),
@@ -125,7 +132,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_order_quantity": Key("decimal", Decimal(1), "largest order, BTC", minimum=Decimal(0)),
         "max_position": Key("decimal", Decimal(5), "largest absolute BTC position of one strategy", minimum=Decimal(0)),
         "max_notional": Key("decimal", Decimal(100000), "largest order value, USD", minimum=Decimal(0)),
-        "max_open_orders": Key("int", 20, "most open orders of the bot at once", minimum=Decimal(0)),
+        "max_open_orders": Key("int", 20, "most open orders of the bot at once",
+                               minimum=Decimal(0), maximum=Decimal(100_000)),
         "price_band_bps": Key("decimal", Decimal(500), "limit prices further than this from mid are refused (bps)",
                               minimum=Decimal(0)),
         "daily_loss_limit": Key("decimal", Decimal(5000), "loss in USD since the UTC day began that halts new orders",
@@ -135,7 +143,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "metrics": {
         "port": Key("int", None, "serve Prometheus /metrics on this port (absent = off; 0 = any free port, logged)",
-                    minimum=Decimal(0)),
+                    minimum=Decimal(0), maximum=Decimal(65535)),
         "host": Key("str", "127.0.0.1", "address the /metrics server listens on"),
     },
     "log": {
@@ -193,14 +201,18 @@ def _check(key_path: str, spec: Key, value: Any) -> Any:
         return value
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(key_path, f"expected a whole number, got {_show(value, spec)}")
-        if spec.minimum is not None and value < spec.minimum:
-            raise ConfigError(key_path, f"must be at least {spec.minimum}, got {value}")
+            allowed = _allowed(spec)
+            raise ConfigError(key_path, f"expected a whole number{' ' + allowed if allowed else ''}, "
+                                        f"got {_show(value, spec)}")
+        _in_range(key_path, spec, value)
         return value
     if kind in ("decimal", "seconds"):
-        number = exact_number(value, key_path, _show(value, spec))
-        if spec.minimum is not None and number < spec.minimum:
-            raise ConfigError(key_path, f"must be at least {spec.minimum}, got {number}")
+        try:
+            number = exact_number(value, key_path, _show(value, spec))
+        except ConfigError as exc:
+            allowed = _allowed(spec)
+            raise ConfigError(key_path, exc.problem + (f"; it must be {allowed}" if allowed else ""), exc.fix) from None
+        _in_range(key_path, spec, number)
         return number
     if kind == "list[str]":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -210,24 +222,43 @@ def _check(key_path: str, spec: Key, value: Any) -> Any:
 
 
 def exact_number(value: Any, key: str, shown: str) -> Decimal:
-    """A config or parameter value as an exact, finite Decimal (TOML floats arrive as Decimal);
-    ``shown`` is how the value may appear in the error (a secret's is hidden)."""
+    """A config or parameter value as an exact, bounded Decimal (TOML floats arrive as Decimal),
+    through the one gate for external numbers (:func:`botkit.numbers.exact_decimal`); ``shown`` is
+    how a value of the wrong type may appear in the error (a secret's is hidden)."""
     if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
         raise ConfigError(key, f"expected a number, got {shown}", 'write it as 1.5 or "1.5"')
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ConfigError(key, f"expected a number, got {shown}") from None
-    if not number.is_finite():
-        raise ConfigError(key, f"expected a finite number, got {value}")
-    return number
+        return exact_decimal(value, key)
+    except NumberError as exc:
+        raise ConfigError(key, exc.reason) from None
+
+
+def _in_range(key: str, spec: Key, number: Decimal | int) -> None:
+    low, high = spec.minimum, spec.maximum
+    if (low is not None and number < low) or (high is not None and number > high):
+        raise ConfigError(key, f"must be {_allowed(spec)}, got {short(number)}")
+
+
+def _allowed(spec: Key) -> str:
+    """The key's range as a phrase ("from 0.1 to 3600 seconds"), or "" when unbounded."""
+    unit = " seconds" if spec.kind == "seconds" else ""
+    low, high = spec.minimum, spec.maximum
+    if low is not None and high is not None:
+        return f"from {low} to {high}{unit}"
+    if low is not None:
+        return f"at least {low}{unit}"
+    if high is not None:
+        return f"at most {high}{unit}"
+    return ""
 
 
 def _show(value: Any, spec: Key) -> str:
     if spec.secret:
         return "<hidden>"
     if isinstance(value, Decimal):  # what the user wrote (2.0), not Python's Decimal('2.0')
-        return f"{value} (a decimal number)"
+        return f"{short(value)} (a decimal number)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{short(value)} (int)"
     return f"{value!r} ({type(value).__name__})"
 
 
@@ -313,8 +344,8 @@ def load(path: Path | None, *, environ: Mapping[str, str] | None = None,
             raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from None
         try:
             data = tomllib.loads(text, parse_float=Decimal)
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+        except ValueError as exc:  # TOMLDecodeError, or an integer past Python's digit limit
+            raise ConfigError(str(path), f"not valid TOML: {str(exc).split('; use sys.')[0]}") from None
     if overrides is not None:
         overrides(data)
     return parse(data, path=path, base_dir=path.parent if path is not None else None, environ=environ)

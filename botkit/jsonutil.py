@@ -1,9 +1,12 @@
 """JSON that keeps money exact, shared by the client, the sandbox and the snapshot files.
 
 ``json`` would read ``404.12`` as a binary float; here every JSON number with a fraction or an
-exponent becomes a :class:`~decimal.Decimal`, integers stay ``int`` (timestamps), and the
-non-standard ``NaN``/``Infinity`` tokens are refused instead of becoming floats. On the way out a
-``Decimal`` is written as a plain JSON number with its exact digits.
+exponent becomes a :class:`~decimal.Decimal` through the gate for external numbers
+(:func:`botkit.numbers.exact_decimal`: ``1e-40000000`` anywhere in a body is refused while
+parsing, before anything computes with it or writes it out digit by digit), integers stay ``int``
+(timestamps; Python bounds their digits), and the non-standard ``NaN``/``Infinity`` tokens are
+refused instead of becoming floats. On the way out a ``Decimal`` is written as a plain JSON number
+with its exact digits.
 """
 
 from __future__ import annotations
@@ -12,16 +15,23 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from botkit.numbers import exact_decimal
+
 
 class JSONDecodeError(ValueError):
-    """The text is not JSON (or uses NaN/Infinity); raised instead of ``json.JSONDecodeError``."""
+    """The text is not JSON, uses NaN/Infinity, or holds a number the gate refuses (``1e-40000000``);
+    raised instead of ``json.JSONDecodeError``."""
 
 
 def _refuse_constant(name: str) -> Any:
     raise JSONDecodeError(f"non-standard JSON constant {name} is not a number")
 
 
-_decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant)
+def _number(text: str) -> Decimal:
+    return exact_decimal(text, "JSON number")
+
+
+_decoder = json.JSONDecoder(parse_float=_number, parse_constant=_refuse_constant)
 
 
 def loads(text: str | bytes) -> Any:
@@ -33,7 +43,7 @@ def loads(text: str | bytes) -> Any:
             raise JSONDecodeError(f"not UTF-8: {exc}") from None
     try:
         return _decoder.decode(text)
-    except ValueError as exc:  # json.JSONDecodeError, and int() past its digit limit
+    except ValueError as exc:  # json.JSONDecodeError, a NumberError, and int() past its digit limit
         raise JSONDecodeError(str(exc)) from None
     except RecursionError:
         raise JSONDecodeError("JSON nested too deeply") from None

@@ -22,6 +22,7 @@ import click
 from botkit.backtest.store import MAX_LEVELS
 from botkit.config import DEFAULT_CONFIG_NAME, default
 from botkit.errors import ConfigError, DataFileError
+from botkit.numbers import NumberError, exact_decimal
 from botkit.run_cli import config_option, fail_cleanly, load_config
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def parse_value(text: str) -> Any:
     """A command-line value read as TOML (``2`` int, ``0.5`` exact Decimal, ``true``), else the text."""
     try:
         return tomllib.loads(f"v = {text}", parse_float=Decimal)["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # not TOML (or an integer past Python's digit limit): the text itself
         return text
 
 
@@ -60,10 +61,10 @@ def parse_initial(text: str) -> dict[str, Decimal]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         currency, sep, amount = part.partition("=")
         try:
-            value = Decimal(amount.strip())
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not sep or not currency.strip() or not value.is_finite() or value < 0:
+            value = exact_decimal(amount.strip(), "--initial")
+        except NumberError as exc:
+            raise ConfigError("--initial", f"{part!r}: {exc.reason}", "e.g. USD=10000,BTC=0.5") from None
+        if not sep or not currency.strip() or value < 0:
             raise ConfigError("--initial", f"{part!r} is not CURRENCY=AMOUNT", "e.g. USD=10000,BTC=0.5")
         balances[currency.strip().upper()] = value
     if not balances:
@@ -73,10 +74,10 @@ def parse_initial(text: str) -> dict[str, Decimal]:
 
 def _decimal(value: str, option: str) -> Decimal:
     try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ConfigError(option, f"{value!r} is not a number") from None
-    if not number.is_finite() or number < 0:
+        number = exact_decimal(value, option)
+    except NumberError as exc:
+        raise ConfigError(option, exc.reason) from None
+    if number < 0:
         raise ConfigError(option, f"{value!r} must be a non-negative number")
     return number
 

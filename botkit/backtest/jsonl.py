@@ -72,6 +72,7 @@ from botkit.client.errors import MalformedResponseError
 from botkit.errors import DataFileError
 from botkit.jsonutil import decimal_text, dumps
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.numbers import NumberError, exact_decimal
 
 log = logging.getLogger("botkit.backtest")
 
@@ -161,10 +162,12 @@ def _amount(raw: msgspec.Raw, what: str, *, positive: bool) -> Decimal:
     if value is None:
         if not text or text[0] not in b"0123456789":
             raise _Bad(f"{what} is not a non-negative number: {text[:40].decode('utf-8', 'replace')}")
-        try:
-            value = Decimal(text.decode("ascii"))
+        try:  # msgspec checked the JSON syntax; the gate bounds digits and exponent before arithmetic
+            value = exact_decimal(text.decode("ascii"), what)
         except (InvalidOperation, UnicodeDecodeError):
             raise _Bad(f"{what} is not a number: {text[:40].decode('utf-8', 'replace')}") from None
+        except NumberError as exc:
+            raise _Bad(str(exc)) from None
         if value > _MAX_AMOUNT:
             raise _Bad(f"{what} is too large to be an amount: {value}")
         if len(_TEXT_CACHE) >= _TEXT_CACHE_LIMIT:
@@ -367,7 +370,7 @@ class JsonSnapshot(LazySnapshot):
             trades = None
             if self.has_trades():
                 trades = [_trade_units(row, i) for i, row in enumerate(_wire_trades(line))]
-        except _Bad as exc:
+        except (_Bad, NumberError) as exc:
             raise DataFileError(f"{line.where}: {exc}") from None
         except UnfitValue as exc:
             raise UnfitValue(f"{line.where}: {exc}") from None

@@ -76,6 +76,7 @@ from botkit.backtest.badlines import skip_or_raise
 from botkit.backtest.lazy import LazyBook, LazySnapshot, cents, satoshis, units_text, units_to_decimal
 from botkit.errors import DataFileError
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.numbers import NumberError, exact_decimal
 
 log = logging.getLogger("botkit.backtest")
 
@@ -100,6 +101,7 @@ MAX_LEVELS = 10_000
 """The deepest book a store holds (a record is then 320 kB): beyond it a header is not believed."""
 
 _INT64_MAX = (1 << 63) - 1
+_INT64_DIGITS = len(str(_INT64_MAX))
 _HAS_TRADES = 1
 
 
@@ -174,10 +176,14 @@ class UnfitValue(ValueError):
 
 
 def to_units(value: Decimal, decimals: int, what: str) -> int:
-    """``value`` in integer units of 10^-``decimals``; refuses what does not fit exactly."""
+    """``value`` in integer units of 10^-``decimals``; refuses what does not fit exactly (and,
+    before any arithmetic, what the gate for external numbers refuses: ``1e-40000000``)."""
+    try:
+        exact_decimal(value, what)
+    except NumberError as exc:
+        raise UnfitValue(str(exc)) from None
     sign, digits, exponent = value.as_tuple()
-    if not isinstance(exponent, int):
-        raise UnfitValue(f"{what} {value} is not a finite number")
+    assert isinstance(exponent, int)  # finite: the gate said so
     units = int("".join(map(str, digits)) or "0")
     shift = exponent + decimals
     if shift >= 0:
@@ -209,11 +215,14 @@ class Units(NamedTuple):
 def text_units(text: bytes, decimals: int, what: str) -> int:
     """A JSON number's text in integer units of 10^-``decimals``, exactly, without Decimal.
 
-    Falls back to :func:`to_units` for exponent forms.
+    Falls back to :func:`to_units` for exponent forms and long numbers, after the gate for external
+    numbers: text it refuses (``1e-40000000``) raises :class:`~botkit.numbers.NumberError`, an
+    unreadable value rather than one the store cannot hold.
     """
     whole, _, frac = text.partition(b".")
-    if b"e" in frac or b"E" in frac or b"e" in whole or b"E" in whole or whole[:1] == b"-":
-        return to_units(Decimal(text.decode("ascii")), decimals, what)
+    if (b"e" in frac or b"E" in frac or b"e" in whole or b"E" in whole or whole[:1] == b"-"
+            or len(whole) > _INT64_DIGITS):
+        return to_units(exact_decimal(Decimal(text.decode("ascii")), what), decimals, what)
     if len(frac) > decimals:
         if frac[decimals:].strip(b"0"):
             raise UnfitValue(

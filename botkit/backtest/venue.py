@@ -69,6 +69,7 @@ from botkit.model import (
     Snapshot,
     Trade,
 )
+from botkit.numbers import exact_decimal
 
 log = logging.getLogger("botkit.backtest.venue")
 
@@ -85,8 +86,8 @@ _BPS = Decimal(10_000)
 def _amount(value: object, what: str, *, below: Decimal | None = None) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, Decimal | int):
         raise ValueError(f"{what} must be a Decimal (or int), not {value!r}")
-    number = Decimal(value)
-    if not number.is_finite() or number < 0 or (below is not None and number >= below):
+    number = exact_decimal(value, what)  # a NumberError (ValueError) for 1e-40000000 and the like
+    if number < 0 or (below is not None and number >= below):
         raise ValueError(f"{what} is out of range: {value}")
     return number
 

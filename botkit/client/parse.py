@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from botkit.client.errors import MalformedResponseError
@@ -27,6 +27,7 @@ from botkit.model import (
     Ticker,
     Trade,
 )
+from botkit.numbers import NumberError, exact_decimal
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
@@ -51,14 +52,13 @@ def field(obj: Any, name: str, where: str) -> Any:
 
 
 def amount(value: Any, what: str, *, positive: bool = False) -> Decimal:
-    """An exact, finite, non-negative (or positive) decimal no larger than :data:`MAX_AMOUNT`."""
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-        raise _bad(what, value)
+    """An exact, finite, non-negative (or positive) decimal no larger than :data:`MAX_AMOUNT`,
+    bounded by the one gate for external numbers before any arithmetic."""
     try:
-        number = Decimal(value)
-    except InvalidOperation:
+        number = exact_decimal(value, what)
+    except NumberError:
         raise _bad(what, value) from None
-    if not number.is_finite() or number < 0 or number > MAX_AMOUNT or (positive and number == 0):
+    if number < 0 or number > MAX_AMOUNT or (positive and number == 0):
         raise _bad(what, value)
     return number
 

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from botkit.numbers import exact_decimal
 from botkit.sandbox import money
 
 CURRENCIES = ("BTC", "USD")
@@ -46,6 +47,8 @@ class SandboxAccount:
     def __post_init__(self) -> None:
         if not self.key or not self.secret:
             raise ValueError("an account needs a non-empty key and secret")
+        if not all(isinstance(p, str) for p in self.permissions):
+            raise ValueError(f"permissions is a list of strings, some of {list(ALL_PERMISSIONS)}")
         unknown = set(self.permissions) - set(ALL_PERMISSIONS)
         if unknown:
             raise ValueError(f"unknown permissions {sorted(unknown)}; known: {list(ALL_PERMISSIONS)}")
@@ -53,8 +56,8 @@ class SandboxAccount:
         for currency, amount in self.balances.items():
             if currency not in CURRENCIES:
                 raise ValueError(f"unknown currency {currency!r}; the sandbox holds {list(CURRENCIES)}")
-            value = Decimal(str(amount)) if not isinstance(amount, Decimal) else amount
-            if not value.is_finite() or value < 0:
+            value = exact_decimal(amount, f"balance {currency}")  # ValueError (NumberError) when hostile
+            if value < 0:
                 raise ValueError(f"balance {currency}={amount} must be a non-negative number")
             clean[currency] = value
         self.balances = clean

@@ -43,6 +43,10 @@ from botkit.sandbox.exchange import Exchange
 from botkit.sandbox.faults import SETTINGS, Faults, Stats
 from botkit.sandbox.wsgi import Request, Response, json_response
 
+MAX_COUNT = 100_000
+"""Most market steps, or repetitions of a queued fault, one admin call asks for (``int()`` of a
+JSON ``1e40000000`` would build a 40-million-digit integer: counts must be JSON integers)."""
+
 
 class AdminApi:
     def __init__(
@@ -89,8 +93,8 @@ class AdminApi:
             if self.step_market is None:
                 raise ApiError(400, "market_off", "the simulated market is off")
             count = _body(request).get("count", 1) if request.body.strip() else 1
-            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
-                raise ApiError(400, "invalid_count", "count must be an integer from 1 to 100000")
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+                raise ApiError(400, "invalid_count", f"count must be an integer from 1 to {MAX_COUNT}")
             self.step_market(count)
             return Response(204)
         raise ApiError(404, "not_found", f"no such admin resource: {path}")
@@ -138,11 +142,14 @@ class AdminApi:
             for entry in body.get("queue") or []:
                 if not isinstance(entry, dict):
                     raise ValueError("each queue entry is an object with kind, method, path, count")
+                count = entry.get("count", 1)
+                if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
+                    raise ValueError(f"a queue entry's count is an integer from 1 to {MAX_COUNT}")
                 self.faults.queue(
                     str(entry.get("kind", "")),
                     method=entry.get("method"),
                     path=entry.get("path"),
-                    count=int(entry.get("count", 1)),
+                    count=count,
                 )
         except (ValueError, TypeError) as exc:
             raise ApiError(400, "invalid_fault", str(exc)) from None
@@ -153,11 +160,14 @@ class AdminApi:
             balances = body.get("balances") or {}
             if not isinstance(balances, dict):
                 raise ValueError("balances is an object such as {\"USD\": \"1000\"}")
+            permissions = body.get("permissions") or ALL_PERMISSIONS
+            if not isinstance(permissions, list | tuple):
+                raise ValueError(f"permissions is a list of strings, some of {list(ALL_PERMISSIONS)}")
             spec = SandboxAccount(
                 key=str(body.get("key") or ""),
                 secret=str(body.get("secret") or ""),
-                balances={str(c): Decimal(str(v)) for c, v in balances.items()},
-                permissions=tuple(body.get("permissions") or ALL_PERMISSIONS),
+                balances={str(c): v for c, v in balances.items()},  # each checked by SandboxAccount
+                permissions=tuple(permissions),
                 confirm_withdrawals=bool(body.get("confirmWithdrawals", False)),
             )
         except (ValueError, ArithmeticError) as exc:
@@ -172,7 +182,7 @@ def _body(request: Request) -> dict[str, Any]:
     try:
         data = jsonutil.loads(request.body)
     except jsonutil.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"the request body is not JSON: {exc}") from None
+        raise ApiError(400, "malformed_json", f"the request body is malformed JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", "the request body must be a JSON object")
     return data

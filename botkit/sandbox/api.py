@@ -9,7 +9,9 @@ The pipeline of a ``/v1`` call, in order (each step may answer instead of the ne
 4. routing: 404 unknown path, 405 known path with another method;
 5. authentication (401) and permission (403) for signed endpoints;
 6. content negotiation: 406 when ``Accept`` excludes JSON, 415 when a body is not
-   ``application/json``; then the handler (400 for anything malformed);
+   ``application/json`` or names a charset other than UTF-8; then the handler (400 for anything
+   malformed, including a number that is not ASCII decimal notation within
+   :mod:`botkit.numbers`' bounds);
 7. an ``accept_then_drop`` fault cuts the connection after the handler acted.
 
 Every answer carries the ``X-Rate-Limit-*`` headers. Any unexpected exception becomes a 500 with
@@ -426,12 +428,21 @@ def _negotiate(request: Request) -> None:
     if accept and not _accepts_json(accept):
         raise ApiError(406, "not_acceptable", f"this API answers application/json, not {accept}")
     if request.method in ("POST", "PUT", "PATCH"):
-        content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
+        media, *params = (request.header("Content-Type") or "").split(";")
+        content_type = media.strip().lower()
         if content_type != "application/json":
             raise ApiError(
                 415, "unsupported_media_type",
                 f"send the body as application/json, not {content_type or 'no Content-Type'}",
             )
+        for param in params:
+            name, _, value = param.partition("=")
+            charset = value.strip().strip('"').lower()
+            if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+                raise ApiError(
+                    415, "unsupported_media_type",
+                    f"send the body as UTF-8 JSON (charset=utf-8), not charset={charset[:40]}",
+                )
 
 
 def _accepts_json(accept: str) -> bool:

@@ -45,7 +45,7 @@ def authenticate(
     credentials = exchange.credentials(key)
     if credentials is None:
         raise _refuse("unknown API key")
-    if not date.isdigit() or len(date) > 16:
+    if not (date.isascii() and date.isdigit()) or len(date) > 16:  # isdigit() alone accepts "²" and "١"
         raise _refuse(f"{DATE_HEADER} must be integer milliseconds since the Unix epoch")
     timestamp = int(date)
     now = exchange.now_ms()

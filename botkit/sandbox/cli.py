@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from botkit.http_server import ConnectionLimits
+from botkit.numbers import NumberError, exact_decimal
 from botkit.sandbox.accounts import CURRENCIES, SandboxAccount
 from botkit.sandbox.faults import Faults
 from botkit.sandbox.server import Sandbox
@@ -28,15 +29,10 @@ class DecimalType(click.ParamType):  # type: ignore[type-arg]
     name = "decimal"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
-        if isinstance(value, Decimal):
-            return value
         try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            self.fail(f"{value!r} is not a decimal number", param, ctx)
-        if not number.is_finite():
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return number
+            return exact_decimal(value, param.name if param is not None and param.name else "value")
+        except NumberError as exc:
+            self.fail(exc.reason, param, ctx)
 
 
 class AccountType(click.ParamType):  # type: ignore[type-arg]
@@ -69,10 +65,10 @@ def parse_account(text: str, fail: Callable[[str], Any] | None = None) -> Sandbo
             if not sep or asset not in CURRENCIES:
                 refuse(f"{item!r}: expected ASSET=AMOUNT with ASSET one of {', '.join(CURRENCIES)}")
             try:
-                number = Decimal(amount.strip())
-            except InvalidOperation:
-                refuse(f"{item!r}: {amount!r} is not a number")
-            if not number.is_finite() or number < 0:
+                number = exact_decimal(amount.strip(), asset)
+            except NumberError as exc:
+                refuse(f"{item!r}: {exc.reason}")
+            if number < 0:
                 refuse(f"{item!r}: the amount must be a non-negative number")
             balances[asset] = number
     return SandboxAccount(key=parts[0], secret=parts[1], balances=balances)

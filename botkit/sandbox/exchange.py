@@ -23,10 +23,11 @@ import uuid
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from botkit.model import Order
+from botkit.numbers import NumberError, exact_decimal
 from botkit.sandbox import money, transactions
 from botkit.sandbox.accounts import CURRENCIES, MARKET, USER, Account, SandboxAccount
 from botkit.sandbox.addresses import deposit_address, network
@@ -917,14 +918,18 @@ class Exchange:
 
 
 def _units(value: Decimal | str | int, places: int, what: str, maximum: int) -> int:
-    """A positive amount given as a string or number, in whole ``10**-places`` units."""
+    """A positive amount given as a decimal string or a JSON number, in whole ``10**-places`` units.
+
+    The number passes the gate for external numbers first (ASCII decimal notation, bounded digits
+    and exponent), so no arithmetic ever sees ``1e-40000000`` or a padded or non-ASCII string.
+    """
     if isinstance(value, bool) or not isinstance(value, Decimal | str | int):
         raise _bad("invalid_" + what, f"{what} must be a decimal string, e.g. \"1.25\"")
     try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise _bad("invalid_" + what, f"{what} {value!r} is not a number") from None
-    if not number.is_finite() or number <= 0:
+        number = exact_decimal(value, what)
+    except NumberError as exc:
+        raise _bad("invalid_" + what, str(exc)) from None
+    if number <= 0:
         raise _bad("invalid_" + what, f"{what} must be a positive number, not {value!r}")
     if number.adjusted() > 20:
         raise _bad("invalid_" + what, f"{what} {value!r} is too large")

@@ -41,6 +41,9 @@ DROP_ROUTES = frozenset({("POST", "/v1/orders"), ("DELETE", "/v1/orders/{id}")})
 
 RATES = ("error_rate", "latency_rate", "accept_then_drop_rate", "drop_before_rate", "reset_rate")
 SETTINGS = (*RATES, "latency_ms", "rate_limit_burst", "rate_limit_reset_ms")
+MAX_SETTING = 3_600_000
+"""Largest integer setting (an hour of latency or reset, in ms): a bigger one is a typo, and
+``time.sleep`` of a 400-digit number is a 500."""
 
 
 @dataclass
@@ -120,8 +123,8 @@ class Faults:
             merged[name] = float(value)
         for name in ("latency_ms", "rate_limit_burst", "rate_limit_reset_ms"):
             value = merged[name]
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, not {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SETTING:
+                raise ValueError(f"{name} must be an integer from 0 to {MAX_SETTING}, not {value!r}")
         with self._lock:
             for name, value in merged.items():
                 setattr(self, name, value)
@@ -213,11 +216,10 @@ def _latency_of(kind: str) -> int:
     """The milliseconds of a ``latency:<ms>`` kind, 0 for any other kind."""
     if not kind.startswith(LATENCY + ":"):
         return 0
-    try:
-        value = int(kind.split(":", 1)[1])
-    except ValueError:
+    text = kind.split(":", 1)[1]
+    if not (text.isascii() and text.isdigit()) or len(text) > 7:
         return 0
-    return max(value, 0)
+    return min(int(text), MAX_SETTING)
 
 
 class Stats:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from botkit.numbers import exact_decimal
 from botkit.sandbox import money
 
 
@@ -24,11 +25,9 @@ class FeeSchedule:
 
     def __post_init__(self) -> None:
         for name in ("maker_bps", "taker_bps"):
-            value = getattr(self, name)
-            if not isinstance(value, Decimal):
-                value = Decimal(str(value))
-                object.__setattr__(self, name, value)
-            if not value.is_finite() or value < 0 or value >= 10_000:
+            value = exact_decimal(getattr(self, name), name)  # a NumberError (ValueError) when hostile
+            object.__setattr__(self, name, value)
+            if value < 0 or value >= 10_000:
                 raise ValueError(f"{name} must be between 0 and 10000, not {value}")
         object.__setattr__(self, "maker_rate", money.bps_rate(self.maker_bps))
         object.__setattr__(self, "taker_rate", money.bps_rate(self.taker_bps))

@@ -80,7 +80,7 @@ class Request:
         try:
             return jsonutil.loads(self.body)
         except jsonutil.JSONDecodeError as exc:
-            raise ApiError(400, "malformed_json", f"the request body is not JSON: {exc}") from None
+            raise ApiError(400, "malformed_json", f"the request body is malformed JSON: {exc}") from None
 
 
 def _raw_target(environ: Environ) -> str:

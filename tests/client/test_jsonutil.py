@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from botkit import jsonutil
+from botkit.numbers import NumberError, exact_decimal
 
 D = Decimal
 
@@ -113,10 +114,28 @@ def test_dumps_refuses_unknown_types() -> None:
         jsonutil.dumps({"a": object()})
 
 
+def _within_bounds(text: str) -> bool:
+    try:
+        exact_decimal(text, "v")
+    except NumberError:
+        return False
+    return True
+
+
 @given(st.decimals(allow_nan=False, allow_infinity=False))
-def test_decimal_round_trip_is_value_exact(value: Decimal) -> None:
-    back = jsonutil.loads(jsonutil.dumps({"v": value}))["v"]
-    assert back == value
+def test_decimal_round_trip_is_value_exact_within_the_number_bounds(value: Decimal) -> None:
+    text = jsonutil.dumps({"v": value})
+    if "." not in text or _within_bounds(text[5:-1]):
+        assert jsonutil.loads(text)["v"] == value
+    else:  # more than 40 places: refused while parsing, before any arithmetic
+        with pytest.raises(jsonutil.JSONDecodeError, match="JSON number"):
+            jsonutil.loads(text)
+
+
+@pytest.mark.parametrize("text", ["1e-40000000", "-1E+40000000", "0e-99999999", "1e40", "1." + "0" * 41 + "1"])
+def test_a_json_number_out_of_bounds_is_refused_while_parsing(text: str) -> None:
+    with pytest.raises(jsonutil.JSONDecodeError, match="JSON number"):
+        jsonutil.loads('{"quantity": ' + text + "}")
 
 
 JSON_VALUES = st.recursive(

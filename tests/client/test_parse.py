@@ -94,6 +94,14 @@ def test_amount_accepts(value: Any) -> None:
         D("1e16"),
         10**16,
         D("1e999999"),
+        D("1e-40000000"),  # once passed (finite, small), then froze exact arithmetic downstream
+        "1e-40000000",
+        D("0e-99999999"),
+        "1_00",
+        " 100",
+        "\u0661\u0660\u0660",
+        "\uff11\uff10\uff10",
+        "+1",
     ],
 )
 def test_amount_refuses(value: Any) -> None:

@@ -60,7 +60,7 @@ def test_every_key_with_a_wrong_value_names_itself(section: str, key: str) -> No
 @pytest.mark.parametrize(("data", "key", "words"), [
     ({"risk": {"max_positon": 1}}, "risk.max_positon", "unknown key"),
     ({"riks": {}}, "riks", "unknown key"),
-    ({"engine": {"interval_seconds": 0}}, "engine.interval_seconds", "at least"),
+    ({"engine": {"interval_seconds": 0}}, "engine.interval_seconds", "from 0.01 to 86400 seconds"),
     ({"engine": {"interval_seconds": "nan"}}, "engine.interval_seconds", "finite"),
     ({"risk": {"max_open_orders": True}}, "risk.max_open_orders", "whole number"),
     ({"exchange": {"base_url": "ftp://x"}}, "exchange.base_url", "not an http"),
@@ -136,6 +136,13 @@ def _run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     ("[strategies.market_maker]\nsize = \"x\"\n", "strategies.market_maker.size"),
     ("[strategies.nosuch]\n", "strategies.nosuch"),
     ("[risk\n", "c.toml"),
+    ("[exchange]\ntimeout_seconds = 1e400\n", "exchange.timeout_seconds"),
+    ("[engine]\ninterval_seconds = 1e-40000000\n", "engine.interval_seconds"),
+    ("[engine]\nstrategy_timeout_seconds = 1e400\n", "engine.strategy_timeout_seconds"),
+    ("[risk]\nmax_notional = 1e40000000\n", "risk.max_notional"),
+    ('[risk]\nmax_position = " 5"\n', "risk.max_position"),
+    ("[strategies.market_maker]\nsize = 1e-40000000\n", "strategies.market_maker.size"),
+    ("[engine]\nbreaker_threshold = " + "9" * 5000 + "\n", "c.toml: not valid TOML"),
 ])
 def test_cli_reports_one_line_and_exits_2(tmp_path: Path, toml: str, key: str) -> None:
     (tmp_path / "c.toml").write_text(toml)
@@ -155,3 +162,27 @@ def test_cli_missing_config_file_exits_2(tmp_path: Path) -> None:
 
 def test_example_parses_as_plain_toml_too() -> None:
     assert "risk" in tomllib.loads(EXAMPLE.read_text())
+
+
+_NUMERIC = [(s, k, spec) for s, k, spec in _all_keys() if spec.kind in ("int", "seconds", "decimal")]
+
+
+@pytest.mark.parametrize(("section", "key"), [(s, k) for s, k, spec in _NUMERIC if spec.kind in ("int", "seconds")])
+def test_every_duration_and_count_has_a_range(section: str, key: str) -> None:
+    spec = config.SCHEMA[section][key]
+    assert spec.minimum is not None and spec.maximum is not None
+
+
+@pytest.mark.parametrize(("section", "key"), [(s, k) for s, k, spec in _NUMERIC if spec.maximum is not None])
+def test_an_absurd_value_is_refused_with_the_key_and_its_range(section: str, key: str) -> None:
+    spec = config.SCHEMA[section][key]
+    assert spec.maximum is not None
+    absurd: list[Any] = [10**400, int(spec.maximum) + 1] if spec.kind == "int" else [
+        Decimal("1e400"), Decimal("1e-40000000"), spec.maximum + 1, "1_0", "\uff11"]
+    for value in absurd:
+        with pytest.raises(ConfigError) as caught:
+            config.parse({section: {key: value}}, environ={})
+        text = str(caught.value)
+        assert caught.value.key == f"{section}.{key}"
+        assert f"from {spec.minimum} to {spec.maximum}" in text, text
+        assert "\n" not in text and len(text) < 300, text

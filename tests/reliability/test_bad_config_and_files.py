@@ -57,7 +57,10 @@ def wrong_values(path: str, spec: Key) -> list[tuple[str, str]]:
         cases += [('"strategies"', "expected a list of strings"), ("[1, 2]", "expected a list of strings")]
     if spec.minimum is not None and kind in ("int", "decimal", "seconds"):
         below = spec.minimum - (1 if kind == "int" else D("0.001"))
-        cases += [(str(below), "must be at least")]
+        allowed = "at least" if spec.maximum is None else f"from {spec.minimum} to {spec.maximum}"
+        cases += [(str(below), f"must be {allowed}")]
+    if spec.maximum is not None:
+        cases += [(str(spec.maximum + 1), f"to {spec.maximum}"), ("1e400", f"to {spec.maximum}")]
     cases += SEMANTIC.get(path, [])
     return cases
 

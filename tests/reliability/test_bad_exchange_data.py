@@ -311,9 +311,11 @@ JUNK_NUMBERS = st.sampled_from([
 
 def named(where: str, what: str, value: Any) -> tuple[str, ...]:
     """The words an error about ``value`` in field ``what`` must contain: the call and the field,
-    or for a bare NaN/Infinity token (refused by the JSON reader, before any field) the token."""
-    if isinstance(value, str) and value.startswith(RAW) and "e" not in value:
-        return (where, value[len(RAW):])
+    or for a bare NaN/Infinity token or a number out of bounds such as ``1e99999`` (refused by the
+    JSON reader, before any field) the token or "JSON number"."""
+    if isinstance(value, str) and value.startswith(RAW):
+        token = value[len(RAW):]
+        return (where, "JSON number") if "e" in token else (where, token)
     return (where, what)
 
 
