@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import requests
 from botkit.client import AuthenticationError
 from botkit.sandbox import Sandbox, SandboxAccount
 from botkit.sandbox.store import StoreError
+from tests.polling import wait
 from tests.sandbox.helpers import ALICE, BOB, START, Signer, client_for, order, order_id
 
 
@@ -106,21 +108,19 @@ def test_the_simulated_market_resumes_with_its_book(tmp_path: Path) -> None:
         assert bids[0][0] < asks[0][0]
 
 
+def saved_orders(path: Path) -> int:
+    """Orders in the state file, read the way a backup tool would (its own SQLite connection)."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return int(db.execute("SELECT count(*) FROM orders").fetchone()[0])
+
+
 def test_state_is_saved_while_running(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     sb = make(path, save_interval=0.05)
     sb.start()
     try:
         sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            probe = Sandbox(state_path=path, market="off", accounts=[SandboxAccount(*ALICE)])
-            found = probe.exchange.orders("alice")
-            probe.stop()
-            if found:
-                break
-            time.sleep(0.05)
-        assert len(found) == 1
+        wait(lambda: saved_orders(path) == 1, 10, "the order in the state file")
     finally:
         sb.stop()
 

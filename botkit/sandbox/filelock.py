@@ -1,0 +1,113 @@
+"""One sandbox per state file: an exclusive ``flock`` on the real file, held while it is open.
+
+Two sandboxes writing one state file interleave their saves and each overwrites the other's
+accounts. The lock is taken on the state file itself (after resolving symlinks), so a symlink, a
+relative path or a hard link all meet the same lock, and there is no lock file to delete. The
+kernel drops it when the holder exits, even on ``kill -9``, so a crash never leaves a stale lock.
+
+``flock`` does not interact with the POSIX byte-range locks SQLite takes on the same file (on a
+local filesystem), so backup tools and the ``sqlite3`` shell keep working. Within one process
+the lock is tracked in a table instead of opening the file a second time: closing any descriptor
+of a file drops every POSIX lock the process holds on it, SQLite's included.
+
+Who holds it is read from ``/proc/locks`` (Linux); the holder's command is shown by its program
+and subcommand words only, never its options, which may carry account secrets.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import threading
+from pathlib import Path
+
+_held: set[tuple[int, int]] = set()
+"""(device, inode) of the state files this process holds."""
+_held_lock = threading.Lock()
+
+_WORD = re.compile(r"-?[A-Za-z0-9_.]+")
+
+
+class FileInUse(Exception):
+    """Another sandbox holds the state file; the message names the file and the holder."""
+
+
+class FileLock:
+    """An exclusive hold on one file, for the life of the object (``release()`` ends it)."""
+
+    def __init__(self, real_path: Path, shown: str) -> None:
+        """``real_path`` is the resolved file (created 0600 when missing); ``shown`` names it in errors.
+
+        Raises :class:`FileInUse` when another holder has it, ``OSError`` when it cannot be opened.
+        """
+        self.path = real_path
+        with _held_lock:
+            try:
+                existing = os.stat(real_path)
+            except FileNotFoundError:
+                existing = None
+            if existing is not None and (existing.st_dev, existing.st_ino) in _held:
+                raise FileInUse(f"{shown} is in use by this process (pid {os.getpid()})")
+            fd = os.open(real_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                info = os.fstat(fd)
+                key = (info.st_dev, info.st_ino)
+                if key in _held:
+                    raise FileInUse(f"{shown} is in use by this process (pid {os.getpid()})")
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise FileInUse(f"{shown} is in use by {holder(info.st_dev, info.st_ino)}") from None
+            except BaseException:
+                os.close(fd)
+                raise
+            _held.add(key)
+        self._fd: int | None = fd
+        self._key = key
+
+    def release(self) -> None:
+        """Give the file up (idempotent). Close every other handle on the file first."""
+        with _held_lock:
+            if self._fd is None:
+                return
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+            _held.discard(self._key)
+
+
+def holder(device: int, inode: int) -> str:
+    """``"pid N (botkit sandbox)"`` for the process holding an flock on the file, as far as
+    ``/proc`` tells; ``"another process"`` when it does not."""
+    wanted = f"{os.major(device):02x}:{os.minor(device):02x}:{inode}"
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return "another process"
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 4443 fe:00:2147344 0 EOF" (waiters have "->" after the number)
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[5] == wanted and fields[4].isascii() \
+                and fields[4].isdigit() and int(fields[4]) > 0:
+            pid = int(fields[4])
+            command = _command(pid)
+            return f"pid {pid} ({command})" if command else f"pid {pid}"
+    return "another process"
+
+
+def _command(pid: int) -> str:
+    """The program name and its leading plain words (``python3 -m botkit sandbox``), no options."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    argv = [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+    if not argv:
+        return ""
+    words = [os.path.basename(argv[0])]
+    for arg in argv[1:5]:
+        if not _WORD.fullmatch(arg):
+            break
+        words.append(arg)
+    return " ".join(words)
