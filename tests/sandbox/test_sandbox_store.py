@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import stat
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,8 +13,9 @@ import pytest
 import requests
 
 from botkit.client import AuthenticationError
-from botkit.sandbox import Sandbox, SandboxAccount
-from botkit.sandbox.store import StoreError
+from botkit.sandbox import Exchange, Sandbox, SandboxAccount
+from botkit.sandbox.exchange import ChangeSet, TradeRecord
+from botkit.sandbox.store import Store, StoreError
 from tests.polling import wait
 from tests.sandbox.helpers import ALICE, BOB, START, Signer, client_for, order, order_id
 
@@ -148,3 +151,115 @@ def test_a_file_that_is_not_a_state_file_is_refused(tmp_path: Path) -> None:
     path.write_text("these are not the droids\n" * 100)
     with pytest.raises(StoreError):
         Sandbox(market="off", state_path=path)
+
+
+# ---------------------------------------------------------------------- failed saves, owners, modes
+
+
+def exchange_with_accounts() -> Exchange:
+    exchange = Exchange(deposit_delay_ms=0, withdraw_delay_ms=0)
+    for key, secret in (ALICE, BOB):
+        exchange.add_account(SandboxAccount(key, secret, dict(START)))
+    return exchange
+
+
+@contextlib.contextmanager
+def held_exclusively(path: Path) -> Iterator[None]:
+    """Another connection holds ``BEGIN EXCLUSIVE`` (what a backup tool does)."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        yield
+        other.execute("ROLLBACK")
+
+
+def test_a_refused_save_keeps_its_rows_and_the_next_one_writes_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.sqlite"
+    exchange = exchange_with_accounts()
+    exchange.track_changes(everything=True)
+    store = Store(path, busy_timeout=0.05)
+    try:
+        assert store.save(exchange)
+        with held_exclusively(path):
+            exchange.submit_order("alice", "sell", "limit", "400.00", "1")
+            assert not store.save(exchange)
+            exchange.submit_order("bob", "buy", "limit", "400.00", "0.4")
+            assert not store.save(exchange)
+            status = store.status()
+            assert (status["save_failures"], status["failures_in_a_row"]) == (2, 2)
+            assert status["unsaved_changes"] == 5  # two accounts, two orders, a trade: merged
+            assert "database is locked" in status["last_save_error"]
+        assert store.save(exchange)
+        assert store.status()["unsaved_changes"] == 0
+        assert store.status()["failures_in_a_row"] == 0
+    finally:
+        store.close()
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("failed (database is locked)" in m for m in messages) == 2
+    assert any("again after 2 failed saves" in m for m in messages)
+    again = Exchange()
+    store = Store(path)
+    try:
+        store.load(again)
+    finally:
+        store.close()
+    assert again.balances("alice") == exchange.balances("alice")
+    assert again.balances("bob") == exchange.balances("bob")
+    assert [o["status"] for o in again.order_views("alice")] == ["partial-filled"]
+
+
+def test_a_stop_whose_save_fails_retries_it_when_started_again(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    sb = make(path)
+    sb.start()
+    with held_exclusively(path):
+        sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
+        assert sb.stop() is False
+    sb.start()
+    assert sb.stop() is True
+    assert saved_orders(path) == 1
+
+
+def test_a_second_store_of_the_file_is_refused_also_through_a_symlink(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(path)
+    with make(path):
+        for given in (path, link):
+            with pytest.raises(StoreError, match=r"is in use by this process \(pid \d+\)"):
+                make(given)
+    with make(link):  # given up on stop
+        pass
+
+
+def test_state_files_are_private_and_a_readable_one_is_tightened(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.sqlite"
+    with make(path) as sb:
+        sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
+        sb.save()
+        for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    path.chmod(0o644)
+    with make(path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert any("was readable by others (mode 644)" in r.getMessage() for r in caplog.records)
+
+
+def test_merging_change_sets_keeps_the_newest_row_and_deletions() -> None:
+    older = ChangeSet(accounts=[{"key": "a", "v": 1}], orders=[{"orderId": "o1", "v": 1}, {"orderId": "o2", "v": 1}],
+                      deleted_orders=["o0"], transactions=[{"transactionId": "t1", "v": 1}],
+                      trades=[TradeRecord(1, 0, 1, 1, True)], meta={"x": "1", "y": "1"})
+    newer = ChangeSet(accounts=[{"key": "a", "v": 2}, {"key": "b", "v": 1}], orders=[{"orderId": "o1", "v": 2}],
+                      deleted_orders=["o2"], transactions=[], trades=[TradeRecord(2, 0, 1, 1, False)],
+                      meta={"x": "2"})
+    merged = older.merged(newer)
+    assert merged.accounts == [{"key": "a", "v": 2}, {"key": "b", "v": 1}]
+    assert merged.orders == [{"orderId": "o1", "v": 2}]
+    assert merged.deleted_orders == ["o0", "o2"]
+    assert merged.transactions == [{"transactionId": "t1", "v": 1}]
+    assert [t.seq for t in merged.trades] == [1, 2]
+    assert merged.meta == {"x": "2", "y": "1"}
+    assert merged.rows == 8
