@@ -153,39 +153,41 @@ class Sandbox:
         self._unsaved: ChangeSet | None = None
         if state_path is not None:
             self.store = Store(state_path)
-            try:
+        try:
+            if self.store is not None:
                 self.store.load(self.exchange)
-            except BaseException:
+                self.exchange.track_changes()
+            self.faults = faults if faults is not None else Faults()
+            if self.faults.seed is None:
+                self.faults.reseed(seed)
+            self.stats = Stats(store_status=self.store_status)
+            self.limiter = RateLimiter(rate_limit, rate_limit_capacity, clock)
+            self.demo_account: SandboxAccount | None = None
+            for spec in accounts or []:
+                self.exchange.add_account(spec)
+            if not accounts:
+                self.demo_account = self._demo_account()
+            self.market: SimulatedMarket | None = None
+            if market == "sim":
+                self.market = SimulatedMarket(self.exchange, seed=seed, start_price=Decimal(start_price))
+                if self.market.steps == 0:
+                    self.market.step()  # the first client must already see a two-sided book
+            admin_api = AdminApi(self.exchange, self.faults, self.stats, self._step_market if self.market else None)
+            self.app = SandboxApi(
+                self.exchange,
+                faults=self.faults,
+                stats=self.stats,
+                limiter=self.limiter,
+                public_url=public_url,
+                admin=admin_api if admin else None,
+            )
+            self._server: HttpServer | None = None
+            self._stop = threading.Event()
+            self._threads: list[threading.Thread] = []
+        except BaseException:  # give the state file up: another Sandbox of this process may want it
+            if self.store is not None:
                 self.store.close()
-                raise
-            self.exchange.track_changes()
-        self.faults = faults if faults is not None else Faults()
-        if self.faults.seed is None:
-            self.faults.reseed(seed)
-        self.stats = Stats(store_status=self.store_status)
-        self.limiter = RateLimiter(rate_limit, rate_limit_capacity, clock)
-        self.demo_account: SandboxAccount | None = None
-        for spec in accounts or []:
-            self.exchange.add_account(spec)
-        if not accounts:
-            self.demo_account = self._demo_account()
-        self.market: SimulatedMarket | None = None
-        if market == "sim":
-            self.market = SimulatedMarket(self.exchange, seed=seed, start_price=Decimal(start_price))
-            if self.market.steps == 0:
-                self.market.step()  # the first client must already see a two-sided book
-        admin_api = AdminApi(self.exchange, self.faults, self.stats, self._step_market if self.market else None)
-        self.app = SandboxApi(
-            self.exchange,
-            faults=self.faults,
-            stats=self.stats,
-            limiter=self.limiter,
-            public_url=public_url,
-            admin=admin_api if admin else None,
-        )
-        self._server: HttpServer | None = None
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+            raise
 
     def _demo_account(self) -> SandboxAccount:
         """The demo account: the same one again when the state file already has it."""

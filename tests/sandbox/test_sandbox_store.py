@@ -263,3 +263,11 @@ def test_merging_change_sets_keeps_the_newest_row_and_deletions() -> None:
     assert [t.seq for t in merged.trades] == [1, 2]
     assert merged.meta == {"x": "2", "y": "1"}
     assert merged.rows == 8
+
+
+def test_a_sandbox_that_fails_to_build_gives_its_state_file_up(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with pytest.raises(ValueError, match="start price"):
+        Sandbox(state_path=path, start_price=Decimal(0))
+    with make(path):
+        pass
