@@ -22,9 +22,24 @@ import re
 import threading
 from pathlib import Path
 
-_held: set[tuple[int, int]] = set()
-"""(device, inode) of the state files this process holds."""
-_held_lock = threading.Lock()
+
+class _Held:
+    """The files this process holds: (device, inode) -> the descriptor holding each."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.fds: dict[tuple[int, int], int] = {}
+
+    def forget(self) -> None:
+        """In a forked child: close the copies of the descriptors (closing, never unlocking: an
+        unlock would free the parent's hold too) and start afresh."""
+        self.lock = threading.Lock()  # a thread of the parent may have held it at the fork
+        for fd in self.fds.values():
+            os.close(fd)
+        self.fds.clear()
+
+
+_held = _Held()
 
 _WORD = re.compile(r"-?[A-Za-z0-9_.]+")
 
@@ -42,18 +57,18 @@ class FileLock:
         Raises :class:`FileInUse` when another holder has it, ``OSError`` when it cannot be opened.
         """
         self.path = real_path
-        with _held_lock:
+        with _held.lock:
             try:
                 existing = os.stat(real_path)
             except FileNotFoundError:
                 existing = None
-            if existing is not None and (existing.st_dev, existing.st_ino) in _held:
+            if existing is not None and (existing.st_dev, existing.st_ino) in _held.fds:
                 raise FileInUse(f"{shown} is in use by this process (pid {os.getpid()})")
             fd = os.open(real_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 info = os.fstat(fd)
                 key = (info.st_dev, info.st_ino)
-                if key in _held:
+                if key in _held.fds:
                     raise FileInUse(f"{shown} is in use by this process (pid {os.getpid()})")
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -62,18 +77,28 @@ class FileLock:
             except BaseException:
                 os.close(fd)
                 raise
-            _held.add(key)
+            _held.fds[key] = fd
         self._fd: int | None = fd
         self._key = key
 
     def release(self) -> None:
         """Give the file up (idempotent). Close every other handle on the file first."""
-        with _held_lock:
+        with _held.lock:
             if self._fd is None:
                 return
-            os.close(self._fd)  # closing the descriptor drops the flock
+            if _held.fds.get(self._key) == self._fd:  # else forgotten in a forked child
+                os.close(self._fd)  # closing the descriptor drops the flock
+                del _held.fds[self._key]
             self._fd = None
-            _held.discard(self._key)
+
+
+def _forget_after_fork() -> None:
+    """A forked child must not keep its parent's files locked: the flock belongs to the open file,
+    shared with the parent, so a child outliving the parent would hold it."""
+    _held.forget()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def holder(device: int, inode: int) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -271,3 +273,35 @@ def test_a_sandbox_that_fails_to_build_gives_its_state_file_up(tmp_path: Path) -
         Sandbox(state_path=path, start_price=Decimal(0))
     with make(path):
         pass
+
+
+FORK_THEN_CLOSE = """
+import os, sys
+from botkit.sandbox.store import Store
+store = Store(sys.argv[1])
+read, write = os.pipe()
+if os.fork() == 0:  # a child that outlives its parent's hold
+    os.read(read, 1)
+    os._exit(0)
+store.close()
+print("closed", flush=True)
+sys.stdin.readline()
+os.write(write, b"x")
+"""
+
+
+def test_a_forked_child_does_not_keep_the_state_file_locked(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    parent = subprocess.Popen([sys.executable, "-c", FORK_THEN_CLOSE, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None and parent.stdin is not None
+        assert parent.stdout.readline().strip() == "closed"
+        Store(path).close()  # the child still runs, and does not hold the file
+        parent.stdin.write("\n")
+        parent.stdin.flush()
+        assert parent.wait(30) == 0
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait(10)
