@@ -266,7 +266,7 @@ class Sandbox:
         if self.store is not None:
             saved = self.save()
             if not saved:
-                log.error("%d changed rows could not be saved to %s (%s); the file holds the exchange as of "
+                log.error("%d changes could not be saved to %s (%s); the file holds the exchange as of "
                           "its last successful save", self.store.unsaved_changes, self.store.name,
                           self.store.last_save_error)
                 self._unsaved = self.store.unsaved()

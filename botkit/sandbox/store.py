@@ -84,7 +84,8 @@ class Store:
         self.saves = 0
         self.save_failures = 0
         self.failures_in_a_row = 0
-        self.unsaved_changes = 0 if pending is None else pending.rows
+        self.unsaved_changes = 0 if pending is None else pending.rows + 1
+        """Rows (and the counters row) the next save must write; 0 once all is written."""
         self.last_save_error: str | None = None
         try:
             self._file_lock = FileLock(self.real_path, f"sandbox state file {self.name}")
@@ -190,10 +191,10 @@ class Store:
             except (sqlite3.Error, OSError) as exc:
                 self.save_failures += 1
                 self.failures_in_a_row += 1
-                self.unsaved_changes = pending.rows
+                self.unsaved_changes = pending.rows + int(pending.meta != self._saved_meta)
                 self.last_save_error = f"{type(exc).__name__}: {exc}"
-                log.warning("saving the sandbox state to %s failed (%s); %d changed rows kept for the next save "
-                            "(%d failed in a row)", self.name, exc, pending.rows, self.failures_in_a_row)
+                log.warning("saving the sandbox state to %s failed (%s); %d changes kept for the next save "
+                            "(%d failed in a row)", self.name, exc, self.unsaved_changes, self.failures_in_a_row)
                 return False
             self._pending = None
             self._saved_meta = pending.meta

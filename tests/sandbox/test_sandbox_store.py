@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +17,7 @@ from botkit.sandbox import Exchange, Sandbox, SandboxAccount
 from botkit.sandbox.exchange import ChangeSet, TradeRecord
 from botkit.sandbox.store import Store, StoreError
 from tests.polling import wait
-from tests.sandbox.helpers import ALICE, BOB, START, Signer, client_for, order, order_id
+from tests.sandbox.helpers import ALICE, BOB, START, Signer, client_for, order, order_id, script_until_released
 
 
 def make(path: Path, **kwargs: object) -> Sandbox:
@@ -190,7 +188,7 @@ def test_a_refused_save_keeps_its_rows_and_the_next_one_writes_them(
             assert not store.save(exchange)
             status = store.status()
             assert (status["save_failures"], status["failures_in_a_row"]) == (2, 2)
-            assert status["unsaved_changes"] == 5  # two accounts, two orders, a trade: merged
+            assert status["unsaved_changes"] == 6  # two accounts, two orders, a trade, the counters: merged
             assert "database is locked" in status["last_save_error"]
         assert store.save(exchange)
         assert store.status()["unsaved_changes"] == 0
@@ -292,16 +290,5 @@ os.write(write, b"x")
 
 def test_a_forked_child_does_not_keep_the_state_file_locked(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
-    parent = subprocess.Popen([sys.executable, "-c", FORK_THEN_CLOSE, str(path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert parent.stdout is not None and parent.stdin is not None
-        assert parent.stdout.readline().strip() == "closed"
+    with script_until_released(FORK_THEN_CLOSE, str(path), ready="closed"):
         Store(path).close()  # the child still runs, and does not hold the file
-        parent.stdin.write("\n")
-        parent.stdin.flush()
-        assert parent.wait(30) == 0
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-            parent.wait(10)
