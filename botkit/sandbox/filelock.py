@@ -48,6 +48,10 @@ class FileInUse(Exception):
     """Another sandbox holds the state file; the message names the file and the holder."""
 
 
+class FileLost(OSError):
+    """The held file was deleted or replaced: writing on would write to a file nobody will read."""
+
+
 class FileLock:
     """An exclusive hold on one file, for the life of the object (``release()`` ends it)."""
 
@@ -80,6 +84,18 @@ class FileLock:
             _held.fds[key] = fd
         self._fd: int | None = fd
         self._key = key
+        self._shown = shown
+
+    def verify(self) -> None:
+        """Raise :class:`FileLost` unless the path still names the held file. A file deleted or
+        replaced under a running sandbox would take its saves nowhere, while a new sandbox could
+        start on the path."""
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            raise FileLost(f"{self._shown} was deleted while in use; the changes stay in memory") from None
+        if (now.st_dev, now.st_ino) != self._key:
+            raise FileLost(f"{self._shown} was replaced by another file while in use; the changes stay in memory")
 
     def release(self) -> None:
         """Give the file up (idempotent). Close every other handle on the file first."""

@@ -187,6 +187,7 @@ class Store:
                 self._pending = None
                 return True
             try:
+                self._file_lock.verify()
                 self._write(pending)
             except (sqlite3.Error, OSError) as exc:
                 self.save_failures += 1

@@ -292,3 +292,18 @@ def test_a_forked_child_does_not_keep_the_state_file_locked(tmp_path: Path) -> N
     path = tmp_path / "state.sqlite"
     with script_until_released(FORK_THEN_CLOSE, str(path), ready="closed"):
         Store(path).close()  # the child still runs, and does not hold the file
+
+
+def test_a_state_file_deleted_under_a_running_sandbox_fails_its_saves_loudly(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with make(path) as sb:
+        path.unlink()
+        sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
+        assert not sb.save()
+        status = sb.store_status()
+        assert status is not None
+        assert "was deleted while in use" in status["last_save_error"]
+        assert status["unsaved_changes"] > 0
+        with make(path) as other:  # the path is free again: a new sandbox starts afresh there
+            assert other.exchange.orders("alice") == []
+        assert not sb.stop()
