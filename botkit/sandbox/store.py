@@ -90,7 +90,7 @@ class Store:
         try:
             self._file_lock = FileLock(self.real_path, f"sandbox state file {self.name}")
         except FileInUse as exc:
-            raise StoreError(f"{exc}; stop that sandbox or use another state file") from None
+            raise StoreError(f"{exc}; stop that process or use another state file") from None
         except OSError as exc:
             raise StoreError(f"cannot open sandbox state file {self.name}: {exc.strerror or exc}") from None
         try:
