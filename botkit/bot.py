@@ -134,6 +134,7 @@ def _demo_secret(data_dir: Path) -> str:
 def start_embedded_sandbox(config: Config) -> tuple[Any, str, str, str]:
     """Start the in-process sandbox the config asks for; returns (sandbox, base_url, key, secret)."""
     from botkit.sandbox import Sandbox, SandboxAccount
+    from botkit.sandbox.store import StoreError
 
     cfg = config["sandbox"]
     state_path = Path(cfg["state_path"]) if cfg["state_path"] else DATA_DIR / "sandbox.sqlite"
@@ -141,8 +142,11 @@ def start_embedded_sandbox(config: Config) -> tuple[Any, str, str, str]:
     key = "demo"
     secret = _demo_secret(state_path.parent)
     account = SandboxAccount(key=key, secret=secret, balances={"USD": cfg["usd"], "BTC": cfg["btc"]})
-    sandbox = Sandbox(market=cfg["market"], seed=cfg["seed"], state_path=state_path, accounts=[account],
-                      rate_limit=cfg["rate_limit"])
+    try:
+        sandbox = Sandbox(market=cfg["market"], seed=cfg["seed"], state_path=state_path, accounts=[account],
+                          rate_limit=cfg["rate_limit"])
+    except StoreError as exc:  # another bot's sandbox holds the file, or it is not a state file
+        raise ConfigError("sandbox.state_path", str(exc)) from None
     base_url = sandbox.start()
     log.info("embedded sandbox exchange at %s (state %s, market %s)", base_url, state_path, cfg["market"])
     return sandbox, base_url, key, secret

@@ -25,7 +25,8 @@ Where each part lives:
 ``accounts``       account specs, state and permissions
 ``addresses``      Base58Check bitcoin addresses
 ``market``         the simulated participants
-``store``          SQLite persistence
+``store``          SQLite persistence: failed saves kept and retried, bad files refused
+``filelock``       one sandbox per state file (an flock on the real file, holder named)
 ``cli``            the ``botkit sandbox`` command
 =================  ==========================================================================
 """

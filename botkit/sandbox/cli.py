@@ -2,7 +2,8 @@
 
 The first line printed is the base URL, once the server listens (scripts read it); then the
 demo account's credentials when no ``--account`` was given. On SIGINT/SIGTERM the server stops,
-the state is saved, and the command exits 0.
+the state is saved, and the command exits 0 (1 when the last save failed). A state file held by
+another sandbox, or not a sandbox state file, is refused with one line and exit status 2.
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ def parse_account(text: str, fail: Callable[[str], Any] | None = None) -> Sandbo
 
 RATE = click.FloatRange(0, 1)
 DEFAULT_LIMITS = ConnectionLimits()
+
+
+class StateFileRefused(click.ClickException):
+    """The ``--state`` file is held by another sandbox or is not a usable state file."""
+
+    exit_code = 2
 
 
 @click.command("sandbox")
@@ -184,7 +191,9 @@ def sandbox_command(
             order_history=order_history,
             limits=ConnectionLimits(max_connections, idle_timeout, request_deadline),
         )
-    except (StoreError, ValueError) as exc:
+    except StoreError as exc:
+        raise StateFileRefused(str(exc)) from None
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from None
 
     stop = threading.Event()
@@ -210,5 +219,8 @@ def sandbox_command(
     click.echo("sandbox " + " ".join(details) + " (Ctrl-C to stop)", err=True)
     while not stop.wait(0.5):
         pass
-    sandbox.stop()
+    if not sandbox.stop():
+        click.echo(f"sandbox stopped; the last changes could NOT be saved to {state} (see the log above); "
+                   "it holds the exchange as of its last successful save", err=True)
+        raise SystemExit(1)
     click.echo("sandbox stopped" + (f"; state saved to {state}" if state else ""), err=True)

@@ -131,6 +131,40 @@ class ChangeSet:
     trades: list[TradeRecord]
     meta: dict[str, str]
 
+    @property
+    def rows(self) -> int:
+        """How many rows this set writes or deletes (the meta row aside)."""
+        return (len(self.accounts) + len(self.orders) + len(self.deleted_orders) + len(self.transactions)
+                + len(self.trades))
+
+    def merged(self, newer: ChangeSet) -> ChangeSet:
+        """This set followed by ``newer``: every row at its newest state.
+
+        A save that failed keeps its set and merges what changed since into it; rows changed
+        again were serialized under the exchange lock at the later moment and rows not changed
+        since still hold their state, so the result is the exchange at ``newer``'s moment.
+        """
+        orders = {o["orderId"]: o for o in self.orders}
+        deleted = set(self.deleted_orders)
+        for row in newer.orders:
+            orders[row["orderId"]] = row
+            deleted.discard(row["orderId"])
+        for order_id in newer.deleted_orders:
+            orders.pop(order_id, None)
+            deleted.add(order_id)
+        trades = {t.seq: t for t in self.trades} | {t.seq: t for t in newer.trades}
+        return ChangeSet(
+            accounts=list(({a["key"]: a for a in self.accounts} | {a["key"]: a for a in newer.accounts}).values()),
+            orders=list(orders.values()),
+            deleted_orders=sorted(deleted),
+            transactions=list(
+                ({t["transactionId"]: t for t in self.transactions}
+                 | {t["transactionId"]: t for t in newer.transactions}).values()
+            ),
+            trades=[trades[seq] for seq in sorted(trades)],
+            meta=self.meta | newer.meta,
+        )
+
 
 class Exchange:
     """The sandbox exchange's state and rules (thread-safe; see the module docstring)."""

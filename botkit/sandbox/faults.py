@@ -22,6 +22,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -229,8 +230,10 @@ class Stats:
     was sent exactly once whatever happened to it afterwards.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, store_status: Callable[[], dict[str, Any] | None] | None = None) -> None:
         self._lock = threading.Lock()
+        self._store_status = store_status
+        """The state file's save counters (shown as ``"store"``; not zeroed by :meth:`reset`)."""
         self.requests: Counter[tuple[str, str]] = Counter()
         self.faults: Counter[str] = Counter()
         """Injected faults per kind (latency counted as ``"latency"``)."""
@@ -269,4 +272,5 @@ class Stats:
                     {"kind": k, "method": m, "path": p, "count": n}
                     for (k, m, p), n in sorted(self.fault_routes.items())
                 ],
+                "store": self._store_status() if self._store_status is not None else None,
             }

@@ -21,7 +21,7 @@ from botkit.sandbox.accounts import USER, SandboxAccount
 from botkit.sandbox.admin import AdminApi
 from botkit.sandbox.api import SandboxApi
 from botkit.sandbox.clock import Clock
-from botkit.sandbox.exchange import Exchange
+from botkit.sandbox.exchange import ChangeSet, Exchange
 from botkit.sandbox.faults import Faults, Stats
 from botkit.sandbox.fees import FeeSchedule
 from botkit.sandbox.market import SimulatedMarket
@@ -100,42 +100,49 @@ class Sandbox:
         )
         self.state_path = None if state_path is None else Path(state_path)
         self.store: Store | None = None
+        self._unsaved: ChangeSet | None = None
         if state_path is not None:
             self.store = Store(state_path)
-            self.store.load(self.exchange)
-            self.exchange.track_changes()
-        self.faults = faults if faults is not None else Faults()
-        if self.faults.seed is None:
-            self.faults.reseed(seed)
-        self.stats = Stats()
-        self.limiter = RateLimiter(rate_limit, rate_limit_capacity, clock)
-        self.demo_account: SandboxAccount | None = None
-        for spec in accounts or []:
-            self.exchange.add_account(spec)
-        if not accounts:
-            self.demo_account = self._demo_account()
-        self.market: SimulatedMarket | None = None
-        if market == "sim":
-            self.market = SimulatedMarket(self.exchange, seed=seed, start_price=Decimal(start_price))
-            if self.market.steps == 0:
-                self.market.step()  # the first client must already see a two-sided book
-        admin_api = AdminApi(self.exchange, self.faults, self.stats, self._step_market if self.market else None,
-                             names=(host, urlsplit(public_url).hostname or "" if public_url else ""))
-        if admin and not _is_loopback(host):
-            log.warning("the sandbox's /admin endpoints have no authentication and are served on %s, an "
-                        "address other machines may reach: anyone who can connect can change accounts "
-                        "and balances (bind --host 127.0.0.1, or turn --admin off)", host)
-        self.app = SandboxApi(
-            self.exchange,
-            faults=self.faults,
-            stats=self.stats,
-            limiter=self.limiter,
-            public_url=public_url,
-            admin=admin_api if admin else None,
-        )
-        self._server: HttpServer | None = None
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        try:
+            if self.store is not None:
+                self.store.load(self.exchange)
+                self.exchange.track_changes()
+            self.faults = faults if faults is not None else Faults()
+            if self.faults.seed is None:
+                self.faults.reseed(seed)
+            self.stats = Stats(store_status=self.store_status)
+            self.limiter = RateLimiter(rate_limit, rate_limit_capacity, clock)
+            self.demo_account: SandboxAccount | None = None
+            for spec in accounts or []:
+                self.exchange.add_account(spec)
+            if not accounts:
+                self.demo_account = self._demo_account()
+            self.market: SimulatedMarket | None = None
+            if market == "sim":
+                self.market = SimulatedMarket(self.exchange, seed=seed, start_price=Decimal(start_price))
+                if self.market.steps == 0:
+                    self.market.step()  # the first client must already see a two-sided book
+            admin_api = AdminApi(self.exchange, self.faults, self.stats, self._step_market if self.market else None,
+                                 names=(host, urlsplit(public_url).hostname or "" if public_url else ""))
+            if admin and not _is_loopback(host):
+                log.warning("the sandbox's /admin endpoints have no authentication and are served on %s, an "
+                            "address other machines may reach: anyone who can connect can change accounts "
+                            "and balances (bind --host 127.0.0.1, or turn --admin off)", host)
+            self.app = SandboxApi(
+                self.exchange,
+                faults=self.faults,
+                stats=self.stats,
+                limiter=self.limiter,
+                public_url=public_url,
+                admin=admin_api if admin else None,
+            )
+            self._server: HttpServer | None = None
+            self._stop = threading.Event()
+            self._threads: list[threading.Thread] = []
+        except BaseException:  # give the state file up: another Sandbox of this process may want it
+            if self.store is not None:
+                self.store.close()
+            raise
 
     def _demo_account(self) -> SandboxAccount:
         """The demo account: the same one again when the state file already has it."""
@@ -166,7 +173,8 @@ class Sandbox:
             return self.base_url
         self._stop.clear()
         if self.store is None and self.state_path is not None:  # started again after stop()
-            self.store = Store(self.state_path)
+            self.store = Store(self.state_path, pending=self._unsaved)
+            self._unsaved = None
         self._server = HttpServer(self.app, self.host, self._requested_port, self.threads,
                                   ident="botkit-sandbox", limits=self.limits)
         self._server.start()
@@ -189,13 +197,20 @@ class Sandbox:
             except Exception:
                 log.exception("saving the sandbox state failed")
 
-    def save(self) -> None:
-        """Write what changed to the state file now (no-op without ``state_path``)."""
-        if self.store is not None:
-            self.store.save(self.exchange)
+    def save(self) -> bool:
+        """Write what changed to the state file now; False when the write failed (the changes
+        are kept for the next save). True without ``state_path``."""
+        return self.store.save(self.exchange) if self.store is not None else True
 
-    def stop(self) -> None:
-        """Stop serving and the market, save the state, join every thread."""
+    def store_status(self) -> dict[str, Any] | None:
+        """The state file's save counters (``save_failures``, ``unsaved_changes``,
+        ``last_save_error``...); None without a state file."""
+        return self.store.status() if self.store is not None else None
+
+    def stop(self) -> bool:
+        """Stop serving and the market, save the state, join every thread, give up the state
+        file. False when the last changes could not be saved (they are logged; a ``start()``
+        again retries them, and the file still holds its last saved moment, consistent)."""
         self._stop.set()
         if self._server is not None:
             self._server.stop()
@@ -203,10 +218,17 @@ class Sandbox:
         for thread in self._threads:
             thread.join()
         self._threads = []
+        saved = True
         if self.store is not None:
-            self.save()
+            saved = self.save()
+            if not saved:
+                log.error("%d changes could not be saved to %s (%s); the file holds the exchange as of "
+                          "its last successful save", self.store.unsaved_changes, self.store.name,
+                          self.store.last_save_error)
+                self._unsaved = self.store.unsaved()
             self.store.close()
             self.store = None
+        return saved
 
     close = stop
 

@@ -129,7 +129,10 @@ def test_a_second_daemon_on_the_same_journal_is_refused(tmp_path: Path) -> None:
     try:
         wait(lambda: (tmp_path / "journal.sqlite").exists() and _runs(tmp_path) == 1, 30,
              "the first daemon's run (it holds the lock from before its run starts)")
-        second = _botkit("run", "--config", str(config), "--duration", "1", cwd=tmp_path)
+        # the same journal, its own sandbox state file (a shared one is refused first, by the sandbox)
+        second_config = tmp_path / "second.toml"
+        second_config.write_text(config.read_text().replace("sandbox.sqlite", "second-sandbox.sqlite"))
+        second = _botkit("run", "--config", str(second_config), "--duration", "1", cwd=tmp_path)
         _out, err = second.communicate(timeout=60)
         assert second.returncode == 2
         assert "in use by another botkit daemon" in err

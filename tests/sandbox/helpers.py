@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -84,3 +88,22 @@ def error_code(response: requests.Response) -> str:
     body = jsonutil.loads(response.content)
     assert body["status"] == response.status_code
     return str(body["errors"][0]["code"])
+
+
+@contextmanager
+def script_until_released(script: str, *args: str, ready: str) -> Iterator[None]:
+    """Run a Python ``script`` in another process until it prints ``ready``; on leaving the
+    block, send it a line (the script's cue to finish) and expect exit status 0."""
+    process = subprocess.Popen([sys.executable, "-c", script, *args], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        assert process.stdout.readline().strip() == ready
+        yield
+        process.stdin.write("\n")
+        process.stdin.flush()
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)

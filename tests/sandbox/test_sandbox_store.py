@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
+import sqlite3
+import stat
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,9 +13,11 @@ import pytest
 import requests
 
 from botkit.client import AuthenticationError
-from botkit.sandbox import Sandbox, SandboxAccount
-from botkit.sandbox.store import StoreError
-from tests.sandbox.helpers import ALICE, BOB, START, Signer, client_for, order, order_id
+from botkit.sandbox import Exchange, Sandbox, SandboxAccount
+from botkit.sandbox.exchange import ChangeSet, TradeRecord
+from botkit.sandbox.store import Store, StoreError
+from tests.polling import wait
+from tests.sandbox.helpers import ALICE, BOB, START, Signer, client_for, order, order_id, script_until_released
 
 
 def make(path: Path, **kwargs: object) -> Sandbox:
@@ -106,21 +111,19 @@ def test_the_simulated_market_resumes_with_its_book(tmp_path: Path) -> None:
         assert bids[0][0] < asks[0][0]
 
 
+def saved_orders(path: Path) -> int:
+    """Orders in the state file, read the way a backup tool would (its own SQLite connection)."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return int(db.execute("SELECT count(*) FROM orders").fetchone()[0])
+
+
 def test_state_is_saved_while_running(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     sb = make(path, save_interval=0.05)
     sb.start()
     try:
         sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            probe = Sandbox(state_path=path, market="off", accounts=[SandboxAccount(*ALICE)])
-            found = probe.exchange.orders("alice")
-            probe.stop()
-            if found:
-                break
-            time.sleep(0.05)
-        assert len(found) == 1
+        wait(lambda: saved_orders(path) == 1, 10, "the order in the state file")
     finally:
         sb.stop()
 
@@ -148,3 +151,159 @@ def test_a_file_that_is_not_a_state_file_is_refused(tmp_path: Path) -> None:
     path.write_text("these are not the droids\n" * 100)
     with pytest.raises(StoreError):
         Sandbox(market="off", state_path=path)
+
+
+# ---------------------------------------------------------------------- failed saves, owners, modes
+
+
+def exchange_with_accounts() -> Exchange:
+    exchange = Exchange(deposit_delay_ms=0, withdraw_delay_ms=0)
+    for key, secret in (ALICE, BOB):
+        exchange.add_account(SandboxAccount(key, secret, dict(START)))
+    return exchange
+
+
+@contextlib.contextmanager
+def held_exclusively(path: Path) -> Iterator[None]:
+    """Another connection holds ``BEGIN EXCLUSIVE`` (what a backup tool does)."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        yield
+        other.execute("ROLLBACK")
+
+
+def test_a_refused_save_keeps_its_rows_and_the_next_one_writes_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.sqlite"
+    exchange = exchange_with_accounts()
+    exchange.track_changes(everything=True)
+    store = Store(path, busy_timeout=0.05)
+    try:
+        assert store.save(exchange)
+        with held_exclusively(path):
+            exchange.submit_order("alice", "sell", "limit", "400.00", "1")
+            assert not store.save(exchange)
+            exchange.submit_order("bob", "buy", "limit", "400.00", "0.4")
+            assert not store.save(exchange)
+            status = store.status()
+            assert (status["save_failures"], status["failures_in_a_row"]) == (2, 2)
+            assert status["unsaved_changes"] == 6  # two accounts, two orders, a trade, the counters: merged
+            assert "database is locked" in status["last_save_error"]
+        assert store.save(exchange)
+        assert store.status()["unsaved_changes"] == 0
+        assert store.status()["failures_in_a_row"] == 0
+    finally:
+        store.close()
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("failed (database is locked)" in m for m in messages) == 2
+    assert any("again after 2 failed saves" in m for m in messages)
+    again = Exchange()
+    store = Store(path)
+    try:
+        store.load(again)
+    finally:
+        store.close()
+    assert again.balances("alice") == exchange.balances("alice")
+    assert again.balances("bob") == exchange.balances("bob")
+    assert [o["status"] for o in again.order_views("alice")] == ["partial-filled"]
+
+
+def test_a_stop_whose_save_fails_retries_it_when_started_again(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    sb = make(path)
+    sb.start()
+    with held_exclusively(path):
+        sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
+        assert sb.stop() is False
+    sb.start()
+    assert sb.stop() is True
+    assert saved_orders(path) == 1
+
+
+def test_a_second_store_of_the_file_is_refused_also_through_a_symlink(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    link = tmp_path / "link.sqlite"
+    link.symlink_to(path)
+    with make(path):
+        for given in (path, link):
+            with pytest.raises(StoreError, match=r"is in use by this process \(pid \d+\)"):
+                make(given)
+    with make(link):  # given up on stop
+        pass
+
+
+def test_state_files_are_private_and_a_readable_one_is_tightened(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "state.sqlite"
+    with make(path) as sb:
+        sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
+        sb.save()
+        for name in ("state.sqlite", "state.sqlite-wal", "state.sqlite-shm"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    path.chmod(0o644)
+    with make(path):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert any("was readable by others (mode 644)" in r.getMessage() for r in caplog.records)
+
+
+def test_merging_change_sets_keeps_the_newest_row_and_deletions() -> None:
+    older = ChangeSet(accounts=[{"key": "a", "v": 1}], orders=[{"orderId": "o1", "v": 1}, {"orderId": "o2", "v": 1}],
+                      deleted_orders=["o0"], transactions=[{"transactionId": "t1", "v": 1}],
+                      trades=[TradeRecord(1, 0, 1, 1, True)], meta={"x": "1", "y": "1"})
+    newer = ChangeSet(accounts=[{"key": "a", "v": 2}, {"key": "b", "v": 1}], orders=[{"orderId": "o1", "v": 2}],
+                      deleted_orders=["o2"], transactions=[], trades=[TradeRecord(2, 0, 1, 1, False)],
+                      meta={"x": "2"})
+    merged = older.merged(newer)
+    assert merged.accounts == [{"key": "a", "v": 2}, {"key": "b", "v": 1}]
+    assert merged.orders == [{"orderId": "o1", "v": 2}]
+    assert merged.deleted_orders == ["o0", "o2"]
+    assert merged.transactions == [{"transactionId": "t1", "v": 1}]
+    assert [t.seq for t in merged.trades] == [1, 2]
+    assert merged.meta == {"x": "2", "y": "1"}
+    assert merged.rows == 8
+
+
+def test_a_sandbox_that_fails_to_build_gives_its_state_file_up(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with pytest.raises(ValueError, match="start price"):
+        Sandbox(state_path=path, start_price=Decimal(0))
+    with make(path):
+        pass
+
+
+FORK_THEN_CLOSE = """
+import os, sys
+from botkit.sandbox.store import Store
+store = Store(sys.argv[1])
+read, write = os.pipe()
+if os.fork() == 0:  # a child that outlives its parent's hold
+    os.read(read, 1)
+    os._exit(0)
+store.close()
+print("closed", flush=True)
+sys.stdin.readline()
+os.write(write, b"x")
+"""
+
+
+def test_a_forked_child_does_not_keep_the_state_file_locked(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with script_until_released(FORK_THEN_CLOSE, str(path), ready="closed"):
+        Store(path).close()  # the child still runs, and does not hold the file
+
+
+def test_a_state_file_deleted_under_a_running_sandbox_fails_its_saves_loudly(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with make(path) as sb:
+        path.unlink()
+        sb.exchange.submit_order("alice", "buy", "limit", "1.00", "1")
+        assert not sb.save()
+        status = sb.store_status()
+        assert status is not None
+        assert "was deleted while in use" in status["last_save_error"]
+        assert status["unsaved_changes"] > 0
+        with make(path) as other:  # the path is free again: a new sandbox starts afresh there
+            assert other.exchange.orders("alice") == []
+        assert not sb.stop()
