@@ -371,13 +371,15 @@ class ButtercoinClient:
         except Exception as exc:
             if isinstance(exc, BaseButtercoinClientError):
                 raise
-            raise self._transport_error(exc, method, path, exchange) from exc
+            error = self._transport_error(exc, method, path, exchange)
+            deadline_passed = error.may_have_reached_server and (exchange.expired or isinstance(exc, DeadlineExceeded))
+            raise error from (DeadlineExceeded(f"{method} {path}") if deadline_passed else exc)
         finally:
             if http is not None and not http.raw.closed and exchange.expired:
                 http.close()  # a cut connection must not go back to the pool
 
     def _transport_error(self, exc: Exception, method: str, path: str,
-                         exchange: Exchange) -> BaseException:
+                         exchange: Exchange) -> TransportError:
         """The :class:`TransportError` for what ``requests``/``urllib3`` raised."""
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return TransportError(f"{method} {path}: connect timeout after {self.timeout}s",
@@ -386,12 +388,9 @@ class ButtercoinClient:
             return TransportError(f"{method} {path}: connection failed: {_root_cause(exc)}",
                                   may_have_reached_server=False, method=method, path=path)
         if exchange.expired or isinstance(exc, DeadlineExceeded):
-            cause = DeadlineExceeded(f"{method} {path}")
-            error = TransportError(f"{method} {path}: no answer within {self.timeout}s (the whole "
-                                   "answer: connect, headers and body)",
-                                   may_have_reached_server=True, method=method, path=path)
-            error.__cause__ = cause
-            return error
+            return TransportError(f"{method} {path}: no answer within {self.timeout}s (the whole "
+                                  "answer: connect, headers and body)",
+                                  may_have_reached_server=True, method=method, path=path)
         if isinstance(exc, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
             return TransportError(f"{method} {path}: no answer within {self.timeout}s",
                                   may_have_reached_server=True, method=method, path=path)
@@ -683,9 +682,9 @@ def _mount_deadline_adapter(session: requests.Session, base_url: str) -> None:
     A session's stock adapter is replaced for the base URL, keeping its pool settings; an adapter
     of the caller's own making is kept (it then has per-read timeouts only: see docs/client.md).
     """
-    current = session.get_adapter(base_url + "/")
+    current = session.get_adapter(base_url)
     if isinstance(current, DeadlineAdapter) or type(current) is not HTTPAdapter:
         return
     pool = {name: getattr(current, f"_{name}") for name in ("pool_connections", "pool_maxsize", "pool_block")
             if hasattr(current, f"_{name}")}
-    session.mount(base_url + "/", DeadlineAdapter(max_retries=current.max_retries, **pool))
+    session.mount(base_url, DeadlineAdapter(max_retries=current.max_retries, **pool))

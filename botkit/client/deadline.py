@@ -132,7 +132,7 @@ class _Watchdog:
                     continue
                 wait = self._heap[0][0] - time.monotonic()
                 if wait > 0:
-                    self._cond.wait(wait)
+                    self._cond.wait(min(wait, 60.0))  # an infinite timeout must not overflow the wait
                     continue
                 heapq.heappop(self._heap)[2].expire()
 
@@ -158,22 +158,23 @@ def deadline(seconds: float) -> Iterator[Exchange]:
         _watchdog.finished(exchange)
 
 
-def _attach_to_current(conn: HTTPConnection) -> None:
+def _attach_to_current(sock: socket.socket | None) -> None:
     exchange: Exchange | None = getattr(_current, "exchange", None)
-    sock = conn.sock
     if exchange is not None and sock is not None:
         exchange.attach(sock)
 
 
 class _DeadlineHTTPConnection(HTTPConnection):
-    """Tells the thread's exchange its socket: a kept-alive one when sending, a new one when made."""
+    """Tells the thread's exchange its socket: a kept-alive one when sending, a new one as soon as
+    its TCP connection is made (before a TLS handshake, which a server could drip too)."""
 
-    def connect(self) -> None:
-        super().connect()
-        _attach_to_current(self)
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach_to_current(sock)
+        return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach_to_current(self)
+        _attach_to_current(self.sock)
         super().request(*args, **kwargs)
 
 

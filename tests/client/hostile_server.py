@@ -7,6 +7,7 @@ cannot be made to do.
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -66,14 +67,15 @@ def gzip_bomb(decoded_gib: int = 1) -> bytes:
 class HostileServer:
     """Serves ``script`` to every request until stopped; counts requests and connections."""
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, tls: ssl.SSLContext | None = None) -> None:
         self.script = script
+        self.tls = tls
         self.requests = 0
         self._stop = threading.Event()
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._threads: list[threading.Thread] = []
         self._accepting = threading.Thread(target=self._accept, name="hostile-server", daemon=True)
         self._accepting.start()
@@ -106,6 +108,8 @@ class HostileServer:
         with conn:
             conn.settimeout(1.0)
             try:
+                if self.tls is not None:
+                    conn = self.tls.wrap_socket(conn, server_side=True)
                 if not _read_request(conn, self._stop):
                     return
                 self.requests += 1
@@ -117,7 +121,7 @@ class HostileServer:
                         return
                     conn.sendall(data[i:i + 1])
                 time.sleep(0.05)  # let the client read before the close
-            except OSError:
+            except (OSError, ssl.SSLError):
                 return  # the client cut the connection: what a deadline does
 
 

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import gzip
 import logging
+import shutil
+import ssl
+import subprocess
 import time
 import zlib
+from pathlib import Path
 
 import pytest
+import requests
 
 from botkit.client import (
     ButtercoinClient,
@@ -53,6 +58,39 @@ def test_an_answer_dripping_a_byte_every_half_second_is_cut_at_the_deadline(scri
     assert info.value.may_have_reached_server is True  # the request was sent: a POST's outcome is unknown
     assert "no answer within 2.0s" in str(info.value)
     assert 2.0 <= took < 10.0  # the drip alone would take 500 s
+
+
+def test_a_dripping_answer_over_tls_is_cut_too(tmp_path: Path) -> None:
+    """The watchdog shuts the TLS connection's socket down from its own thread."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    session = requests.Session()
+    session.verify = str(cert)
+    with HostileServer(dripping_body(0.5), tls=tls) as server:
+        client = _client(server, timeout=2.0, session=session)
+        started = time.monotonic()
+        with pytest.raises(TransportError, match=r"no answer within 2\.0s") as info:
+            client.get_balances()
+        took = time.monotonic() - started
+        server.script = reply(200, TICKER)
+        assert client.get_ticker()["currency"] == "USD"  # TLS works, and the cut connection is gone
+    assert info.value.may_have_reached_server is True
+    assert 2.0 <= took < 10.0
+
+
+def test_a_cut_call_is_reported_to_the_observer_as_a_timeout() -> None:
+    seen: list[str] = []
+    with HostileServer(dripping_body(0.5)) as server:
+        client = _client(server, timeout=1.0, on_call=lambda m, e, s, outcome: seen.append(outcome))
+        with pytest.raises(TransportError):
+            client.get_ticker()
+    assert seen == ["timeout"]
 
 
 def test_a_dripped_post_is_an_unknown_outcome_and_the_next_call_works() -> None:
