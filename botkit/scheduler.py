@@ -104,9 +104,12 @@ class Daemon:
         if self.stopping.is_set():
             return
         if not self._tick_lock.acquire(blocking=False):
-            self.overlaps += 1  # cannot happen with max_instances=1; counted to prove it
+            if not self.stopping.is_set():  # a stop holds the lock to stop the engine: no overlap
+                self.overlaps += 1  # cannot happen with max_instances=1; counted to prove it
             return
-        if not self.breaker.allow():
+        if self.stopping.is_set() or not self.breaker.allow():
+            # stopping: the stop does not wait for the scheduler's threads, so a run that began
+            # before the stop must not tick once the engine may have been stopped
             self._tick_lock.release()
             return
         started = time.perf_counter()
