@@ -344,6 +344,7 @@ class ButtercoinClient:
     def _exchange(self, request: requests.Request, method: str, path: str,
                   exchange: Exchange) -> tuple[requests.Response, bytes]:
         http: requests.Response | None = None
+        read_whole = False
         try:
             prepared = self.session.prepare_request(request)
             if self._proxies is None:  # every URL shares the base URL's host: resolve once
@@ -357,6 +358,7 @@ class ButtercoinClient:
             try:
                 raw = reply_body.read(http.raw, http.headers, self.max_reply_bytes, f"{method} {path}",
                                       lambda: exchange.expired or exchange.remaining() <= 0)
+                read_whole = True
             except MalformedResponseError:
                 if http.status_code < 400 and not exchange.expired:
                     raise
@@ -375,8 +377,8 @@ class ButtercoinClient:
             deadline_passed = error.may_have_reached_server and (exchange.expired or isinstance(exc, DeadlineExceeded))
             raise error from (DeadlineExceeded(f"{method} {path}") if deadline_passed else exc)
         finally:
-            if http is not None and not http.raw.closed and exchange.expired:
-                http.close()  # a cut connection must not go back to the pool
+            if http is not None and (exchange.expired or not read_whole):
+                http.close()  # a cut or half-read connection must not go back to the pool
 
     def _transport_error(self, exc: Exception, method: str, path: str,
                          exchange: Exchange) -> TransportError:

@@ -28,6 +28,9 @@ from botkit.client import (
     TransportError,
 )
 from botkit.client.client import MAX_SERVER_WAIT
+from tests.client.contract_server import KEY as CONTRACT_KEY
+from tests.client.contract_server import SECRET as CONTRACT_SECRET
+from tests.client.contract_server import ContractServer, Reply
 from tests.client.hostile_server import (
     HostileServer,
     dripping_body,
@@ -179,3 +182,14 @@ def test_a_far_rate_limit_reset_is_capped(reset: object, caplog: pytest.LogCaptu
     assert info.value.reset_ms <= time.time_ns() // 1_000_000 + MAX_SERVER_WAIT * 1000
     odd = [r for r in caplog.records if "beyond any sane wait" in r.getMessage()]
     assert [r.levelno for r in odd] == [logging.WARNING, logging.DEBUG]  # said once, then quietly
+
+
+def test_a_refused_oversized_reply_does_not_poison_the_kept_alive_connection(server: ContractServer) -> None:
+    """The unread rest of a refused body must not be read as the next call's answer."""
+    client = ButtercoinClient(CONTRACT_KEY, CONTRACT_SECRET, base_url=server.base_url,
+                              retry=RetryPolicy(attempts=1), max_reply_bytes=4096)
+    server.reply(Reply(200, b'{"last":"' + b"9" * 10_000 + b'"}'))
+    with pytest.raises(MalformedResponseError, match="larger than the client's limit"):
+        client.get_ticker()
+    assert client.get_ticker()["currency"] == "USD"
+    assert server.connections_opened == 2  # the half-read connection was closed, not reused
