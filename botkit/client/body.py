@@ -10,7 +10,7 @@ other encoding is refused too.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botkit.client.deadline import DeadlineExceeded
@@ -77,7 +77,7 @@ def read(raw: Any, headers: Any, limit: int, call: str, expired: Callable[[], bo
     out = bytearray()
     received = 0
     try:
-        for chunk in raw.stream(CHUNK, decode_content=False):
+        for chunk in _chunks(raw):
             received += len(chunk)
             if received > limit:
                 raise _too_large(call, limit, "sent")
@@ -93,6 +93,17 @@ def read(raw: Any, headers: Any, limit: int, call: str, expired: Callable[[], bo
     if len(out) > limit:
         raise _too_large(call, limit, "decoded")
     return bytes(out)
+
+
+def _chunks(raw: Any) -> Iterator[bytes]:
+    """The raw body as it arrives: ``read1`` returns what one receive brought (``stream`` would
+    block until a whole chunk is in, so a dripping body would never reach the deadline check)."""
+    read1 = getattr(raw, "read1", None)
+    if read1 is None:  # urllib3 1.x
+        yield from raw.stream(CHUNK, decode_content=False)
+        return
+    while chunk := read1(CHUNK, decode_content=False):
+        yield chunk
 
 
 def _too_large(call: str, limit: int, how: str) -> ReplyTooLarge:

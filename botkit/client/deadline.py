@@ -10,7 +10,8 @@ the client raises ``TransportError``.
 The watchdog can only cut a connection it knows: the client sends through :class:`DeadlineAdapter`,
 whose connections register themselves with the exchange of the thread that uses them. A session
 whose adapter for the base URL is someone else's (see ``docs/client.md``) keeps its per-read
-timeouts and the body's per-chunk deadline check, but a server dripping its headers is not cut.
+timeouts and the body's deadline check after every receive, but a server dripping its headers is
+not cut.
 """
 
 from __future__ import annotations

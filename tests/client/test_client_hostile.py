@@ -87,6 +87,33 @@ def test_a_dripping_answer_over_tls_is_cut_too(tmp_path: Path) -> None:
     assert 2.0 <= took < 10.0
 
 
+def test_a_session_with_its_own_adapter_still_stops_a_dripping_body_at_the_deadline() -> None:
+    """The watchdog cannot cut a connection it did not make; the body's per-read check can."""
+
+    class OwnAdapter(requests.adapters.HTTPAdapter):
+        pass
+
+    session = requests.Session()
+    session.mount("http://", OwnAdapter())
+    with HostileServer(dripping_body(0.5)) as server:
+        client = _client(server, timeout=2.0, session=session)
+        assert type(client.session.get_adapter(server.base_url)) is OwnAdapter  # kept
+        started = time.monotonic()
+        with pytest.raises(TransportError, match=r"no answer within 2\.0s"):
+            client.get_balances()
+        took = time.monotonic() - started
+    assert 2.0 <= took < 10.0
+
+
+@pytest.mark.parametrize("encoding", ["", "gzip"])
+def test_a_chunked_reply_is_read(encoding: str) -> None:
+    body = gzip.compress(TICKER) if encoding else TICKER
+    chunked = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 7]), body[i:i + 7]) for i in range(0, len(body), 7))
+    headers = [("Transfer-Encoding", "chunked")] + ([("Content-Encoding", encoding)] if encoding else [])
+    with HostileServer(reply(200, chunked + b"0\r\n\r\n", *headers, length=False)) as server:
+        assert _client(server).get_ticker()["last"] == "404.12"
+
+
 def test_a_cut_call_is_reported_to_the_observer_as_a_timeout() -> None:
     seen: list[str] = []
     with HostileServer(dripping_body(0.5)) as server:
