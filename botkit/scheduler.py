@@ -82,7 +82,7 @@ class Daemon:
                  observer: TickObserver | None = None, breaker: CircuitBreaker | None = None,
                  stopping: threading.Event | None = None, stop_timeout: float = 10.0) -> None:
         self.bot = bot
-        self.stop_timeout = stop_timeout
+        self.stop_timeout = min(stop_timeout, threading.TIMEOUT_MAX)  # 1e400 in a config is inf
         """Seconds :meth:`run` waits for the tick in flight once stopping; then :class:`StopTimedOut`."""
         self.breaker = breaker or CircuitBreaker()
         self.interval = interval_seconds
@@ -226,7 +226,7 @@ def guard_stop(stopping: threading.Event, seconds: float, done: threading.Event)
 
     def watch() -> None:
         stopping.wait()
-        if not done.wait(seconds):
+        if not done.wait(min(seconds, threading.TIMEOUT_MAX)):
             exit_now(f"still not stopped {seconds:g}s after the stop request (engine.stop_timeout_seconds): "
                      "exiting without the clean stop; the next start reconciles the orders in flight")
 
