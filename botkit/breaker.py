@@ -4,7 +4,8 @@ Closed, every tick runs. After ``threshold`` consecutive failed ticks it opens: 
 without a single request for ``cooldown`` seconds, which doubles on every failed probe up to
 ``max_cooldown``. When the cool-down is over one tick is let through (half-open): success closes
 the breaker, failure opens it again. A rate-limit answer that says when to come back
-(``X-Rate-Limit-Reset``) opens it until then at once, whatever the count.
+(``X-Rate-Limit-Reset``) opens it until then at once, whatever the count, but never for longer than
+``max_cooldown``: the exchange's numbers are not trusted further than that.
 """
 
 from __future__ import annotations
@@ -53,7 +54,14 @@ class CircuitBreaker:
         """A failed tick; ``retry_at_s`` (on :attr:`clock`'s scale) when the venue said when."""
         self.failures += 1
         if retry_at_s is not None:
-            self._open(max(retry_at_s - self.clock(), 0.0), "the exchange asked to wait (rate limit)")
+            asked = max(retry_at_s - self.clock(), 0.0)
+            if asked > self.max_cooldown:
+                # Distrust the number: a reset years ahead (or in microseconds) must not stop the bot
+                # for good. The half-open probe after max_cooldown asks the exchange again.
+                self._open(self.max_cooldown, f"the exchange asked to wait {asked:.0f}s (rate limit); "
+                                              f"capped at breaker_max_cooldown_seconds")
+            else:
+                self._open(asked, "the exchange asked to wait (rate limit)")
         elif self.open_until is not None:
             self.cooldown = min(self.cooldown * 2, self.max_cooldown)
             self._open(self.cooldown, "the probe failed")

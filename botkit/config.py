@@ -102,6 +102,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
                                  minimum=Decimal(1), maximum=Decimal(1_000_000)),
         "breaker_max_cooldown_seconds": Key("seconds", Decimal(60), "longest pause of an open circuit breaker",
                                             minimum=Decimal("0.1"), maximum=Decimal(86400)),
+        "stop_timeout_seconds": Key(
+            "seconds", Decimal(10), "after SIGTERM/SIGINT, the longest the daemon takes to stop (the tick in flight, "
+            "cancels); past it, it exits at once and the next start reconciles", minimum=Decimal("0.1"),
+            maximum=Decimal(3600),
+        ),
         "max_intents_per_tick": Key("int", 20, "more intents than this from one strategy in one tick is a failure",
                                     minimum=Decimal(1), maximum=Decimal(10_000)),
     },
@@ -299,9 +304,7 @@ def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path |
     if exchange["base_url"] is None:
         exchange["base_url"] = env.get("BUTTERCOIN_BASE_URL")
     if exchange["base_url"] is not None:
-        if not exchange["base_url"].startswith(("http://", "https://")):
-            raise ConfigError("exchange.base_url", f"{exchange['base_url']!r} is not an http(s) URL",
-                              "e.g. http://127.0.0.1:8765, or remove it to use the embedded sandbox")
+        _check_base_url(exchange["base_url"])
         if not exchange["api_key"] or not exchange["api_secret"]:
             missing = "exchange.api_key" if not exchange["api_key"] else "exchange.api_secret"
             raise ConfigError(missing, "required when exchange.base_url is set",
@@ -315,6 +318,19 @@ def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path |
     sections["journal"]["url"] = MaskedUrl(journal_url)
     secrets = tuple(s for s in (exchange["api_secret"], url_password(journal_url)) if s)
     return Config(sections, strategy_paths, {k: dict(v) for k, v in strategies.items()}, path, secrets)
+
+
+def _check_base_url(url: str) -> None:
+    """One line naming ``exchange.base_url`` for a URL the client would refuse (a bad port, user
+    info, not http(s)), with any password in it masked: never a traceback echoing the URL."""
+    from botkit.client.base_url import normalize_base_url
+    from botkit.client.errors import InvalidEnvironmentError
+
+    try:
+        normalize_base_url(url)
+    except InvalidEnvironmentError as exc:
+        raise ConfigError("exchange.base_url", str(exc),
+                          "e.g. http://127.0.0.1:8765, or remove it to use the embedded sandbox") from None
 
 
 def _read_secret_file(path: Path) -> str:

@@ -75,12 +75,17 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
 
     from botkit.bot import build_bot
     from botkit.breaker import CircuitBreaker
-    from botkit.scheduler import Daemon, install_stop_signals
+    from botkit.scheduler import Daemon, StopTimedOut, exit_now, guard_stop, install_stop_signals
 
     stopping = threading.Event()
     install_stop_signals(stopping)
     cfg = load_config(config_path)
     logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], cfg.secrets)
+    # From the stop request on, the process has stop_timeout_seconds to finish (start-up, the
+    # tick in flight, the cancels, closing): an exchange that drips its answers cannot hold it.
+    stop_timeout = float(cfg["engine"]["stop_timeout_seconds"])
+    stopped = threading.Event()
+    guard_stop(stopping, stop_timeout, stopped)
     bot = build_bot(cfg, dry_run=dry_run, extra_paths=strategy_paths)
     logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], bot.secrets)
     try:
@@ -88,10 +93,14 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
                                  max_cooldown=float(cfg["engine"]["breaker_max_cooldown_seconds"]))
         observer = _serve_metrics(cfg, metrics_port, bot, breaker)
         daemon = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer, breaker=breaker,
-                        stopping=stopping, on_tick=_recorder(bot, record_path) if record_path else None)
+                        stopping=stopping, on_tick=_recorder(bot, record_path) if record_path else None,
+                        stop_timeout=stop_timeout)
         summary = daemon.run(duration, install_signals=False)
+    except StopTimedOut as exc:
+        exit_now(str(exc))  # the tick's thread still runs: no clean close is possible
     finally:
         bot.close()
+    stopped.set()
     logging.getLogger("botkit").info("stopped after %s ticks", summary.get("ticks"))
 
 

@@ -3,7 +3,11 @@
 APScheduler only decides *when*; the tick itself is the engine's plain method. One job, one
 instance at a time (a slow tick delays the next instead of overlapping it; late runs coalesce).
 SIGINT/SIGTERM stop the scheduling, wait for the tick in flight, then stop the engine (cancel or
-leave open orders) and record the run's summary.
+leave open orders) and record the run's summary. That wait is bounded (``[engine]
+stop_timeout_seconds``): a tick stuck on an exchange that drips its answers, or anything else,
+cannot keep the process from stopping. Past the bound the process exits without the clean stop,
+as after a crash: the journal is consistent (each write is one transaction) and the next start
+reconciles the orders whose outcome it does not know.
 
 Every tick first checks that this daemon still holds its journal lock (and so does the shutdown,
 before it cancels anything). A daemon that lost it stops at once without stopping the engine:
@@ -12,13 +16,16 @@ another daemon may be running the bot by now, and its orders and run are not our
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
 import time
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,10 +33,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from botkit.bot import Bot
 from botkit.breaker import CircuitBreaker
 from botkit.engine import TickReport
-from botkit.errors import JournalLockLost, MarketDataError, VenueError, VenueUnavailable
+from botkit.errors import BotkitError, JournalLockLost, MarketDataError, VenueError, VenueUnavailable
 from botkit.model import ZERO
 
 log = logging.getLogger("botkit.daemon")
+
+EXIT_STOP_TIMEOUT = 1
+"""Exit status of a process that did not stop cleanly within its stop timeout."""
+
+
+class StopTimedOut(BotkitError):
+    """The tick in flight did not finish within the stop timeout; the engine was not stopped."""
 
 
 def now_ms() -> int:
@@ -70,8 +84,10 @@ class Daemon:
 
     def __init__(self, bot: Bot, interval_seconds: float, *, on_tick: Any = None,
                  observer: TickObserver | None = None, breaker: CircuitBreaker | None = None,
-                 stopping: threading.Event | None = None) -> None:
+                 stopping: threading.Event | None = None, stop_timeout: float = 10.0) -> None:
         self.bot = bot
+        self.stop_timeout = min(stop_timeout, threading.TIMEOUT_MAX)  # 1e400 in a config is inf
+        """Seconds :meth:`run` waits for the tick in flight once stopping; then :class:`StopTimedOut`."""
         self.breaker = breaker or CircuitBreaker()
         self.interval = interval_seconds
         self.stopping = stopping or threading.Event()
@@ -94,9 +110,12 @@ class Daemon:
         if self.stopping.is_set():
             return
         if not self._tick_lock.acquire(blocking=False):
-            self.overlaps += 1  # cannot happen with max_instances=1; counted to prove it
+            if not self.stopping.is_set():  # a stop holds the lock to stop the engine: no overlap
+                self.overlaps += 1  # cannot happen with max_instances=1; counted to prove it
             return
-        if not self.breaker.allow():
+        if self.stopping.is_set() or not self.breaker.allow():
+            # stopping: the stop does not wait for the scheduler's threads, so a run that began
+            # before the stop must not tick once the engine may have been stopped
             self._tick_lock.release()
             return
         started = time.perf_counter()
@@ -165,7 +184,12 @@ class Daemon:
         """Start the engine, tick until stopped, stop the engine; returns the run summary.
 
         Raises :class:`JournalLockLost` (after logging it) when the journal lock was lost: the
-        engine is then left as it is, its orders neither cancelled nor its run closed."""
+        engine is then left as it is, its orders neither cancelled nor its run closed.
+
+        Raises :class:`StopTimedOut` when the tick in flight is still running
+        :attr:`stop_timeout` seconds into the stop: the engine is then left as a crash leaves it
+        (its run is closed as crashed and reconciled at the next start), and the tick's thread
+        is still running, so a process should exit at once (:func:`exit_now`)."""
         engine = self.bot.engine
         engine.start(now_ms())
         if install_signals:
@@ -184,14 +208,20 @@ class Daemon:
             raise
         finally:
             self.stopping.set()
-            scheduler.shutdown(wait=True)
-            with self._tick_lock:  # the tick in flight, if any, has finished
+            scheduler.shutdown(wait=False)  # no new tick; the one in flight is waited for below
+            if not self._tick_lock.acquire(timeout=self.stop_timeout):
+                raise StopTimedOut(f"the tick in flight did not finish within {self.stop_timeout:g}s of the "
+                                   "stop (engine.stop_timeout_seconds); stopping without the clean stop: "
+                                   "the next start reconciles the orders in flight")
+            try:
                 if self.lock_lost is None:
                     try:
                         self.bot.journal.check_lock()  # before the shutdown cancels anything
                     except JournalLockLost as exc:
                         self._lose_lock(exc)
                 summary = engine.stop(now_ms(), status=status) if self.lock_lost is None else {}
+            finally:
+                self._tick_lock.release()
         if self.lock_lost is not None:
             raise self.lock_lost
         return summary
@@ -201,6 +231,33 @@ class Daemon:
 
     def _install_signals(self) -> None:
         install_stop_signals(self.stopping)
+
+
+def exit_now(message: str) -> NoReturn:
+    """Log ``message``, flush the logs and end the process at once with :data:`EXIT_STOP_TIMEOUT`,
+    whatever its other threads are doing (a thread blocked in a call would keep a normal exit
+    waiting: the scheduler's worker threads are joined at interpreter exit)."""
+    log.error("%s", message)
+    for flushable in [*logging.getLogger().handlers, *logging.getLogger("botkit").handlers, sys.stdout, sys.stderr]:
+        with contextlib.suppress(Exception):  # exiting anyway: a broken handler must not prevent it
+            flushable.flush()
+    os._exit(EXIT_STOP_TIMEOUT)
+
+
+def guard_stop(stopping: threading.Event, seconds: float, done: threading.Event) -> threading.Thread:
+    """Once ``stopping`` is set, give the process ``seconds`` to set ``done`` (its clean stop
+    finished), else :func:`exit_now`. Covers every phase a signal can land in: start-up
+    reconciliation, a tick, the engine's stop (cancels), closing the bot."""
+
+    def watch() -> None:
+        stopping.wait()
+        if not done.wait(min(seconds, threading.TIMEOUT_MAX)):
+            exit_now(f"still not stopped {seconds:g}s after the stop request (engine.stop_timeout_seconds): "
+                     "exiting without the clean stop; the next start reconciles the orders in flight")
+
+    thread = threading.Thread(target=watch, name="botkit-stop-guard", daemon=True)
+    thread.start()
+    return thread
 
 
 def install_stop_signals(stopping: threading.Event) -> None:

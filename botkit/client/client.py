@@ -17,13 +17,18 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
 from requests.utils import resolve_proxies
 
 from botkit import jsonutil
+from botkit.client import body as reply_body
 from botkit.client.auth import ButtercoinAuth
+from botkit.client.base_url import normalize_base_url
+from botkit.client.deadline import DeadlineAdapter, DeadlineExceeded, Exchange, deadline
 from botkit.client.errors import (
     AuthenticationError,
     BaseButtercoinClientError,
@@ -43,7 +48,14 @@ PRODUCTION_URL = "https://api.buttercoin.com"
 SANDBOX_URL = "https://sandbox.buttercoin.com"
 MODES = {"production": PRODUCTION_URL, "sandbox": SANDBOX_URL}
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_REPLY_BYTES = 32 * 1024 * 1024
+"""The largest reply the client reads (sent or decoded): the contract's largest answers are a few MB."""
+
+MAX_SERVER_WAIT = 300.0
+"""Seconds: the longest wait the exchange may ask for (``X-Rate-Limit-Reset``). A reset further
+away is a broken or hostile header (ten years ahead, microseconds read as milliseconds), not a
+plan: it is capped here and logged, so one header cannot silence the client for good."""
+
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]+")
 """What an API key may contain: it travels as a header value."""
 
@@ -155,6 +167,7 @@ class ButtercoinClient:
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_call: CallObserver | None = None,
+        max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
         env = os.environ
         self.api_key = api_key if api_key is not None else env.get("BUTTERCOIN_API_KEY")
@@ -170,15 +183,19 @@ class ButtercoinClient:
                     f"mode must be 'production' or 'sandbox', not {self.mode!r} (or give base_url)"
                 )
             base_url = MODES[self.mode]
-        self.base_url = _normalize_base_url(base_url)
+        self.base_url = normalize_base_url(base_url)
         self.timeout = timeout
+        """Seconds one HTTP exchange may take in all: connect, send, headers and body."""
+        self.max_reply_bytes = max_reply_bytes
         self.session = session or requests.Session()
+        _mount_deadline_adapter(self.session, self.base_url)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._turn: KeyTurn | None = None
         self.rate_limit = RateLimit(None, None, None)
         self._blocked_until_ms = 0
         """Epoch ms before which nothing is sent: the ``X-Rate-Limit-Reset`` of the last 429."""
+        self._odd_reset_logged = False
         self._proxies: dict[str, str] | None = None
         self.on_call = on_call
         """Optional :data:`CallObserver` (metrics); may be set after construction."""
@@ -285,7 +302,8 @@ class ButtercoinClient:
         authenticate: bool,
         timestamp: int | str | None,
     ) -> Response:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "Accept-Encoding": reply_body.ACCEPT_ENCODING}
         request = requests.Request(method, url, headers=headers, data=data)
         started = time.perf_counter()
         try:
@@ -298,10 +316,9 @@ class ButtercoinClient:
                 with self._turn.hold() as clock:  # timestamps reach the server in their order
                     request.auth = ButtercoinAuth(self.api_key, self._secret, clock, ts)
                     started = time.perf_counter()  # waiting for the turn is not the exchange's time
-                    http = self._transmit(request, method, path)
+                    response = self._transmit(request, method, path)
             else:
-                http = self._transmit(request, method, path)
-            response = self._interpret(http, method, path)
+                response = self._transmit(request, method, path)
         except BaseButtercoinClientError as exc:
             self._observe(method, path, started, _outcome(exc))
             raise
@@ -317,59 +334,86 @@ class ButtercoinClient:
         except Exception:
             log.exception("the on_call observer failed; the call itself is unaffected")
 
-    def _transmit(self, request: requests.Request, method: str, path: str) -> requests.Response:
+    def _transmit(self, request: requests.Request, method: str, path: str) -> Response:
+        """Send one request and read its whole answer within :attr:`timeout` (see
+        :mod:`botkit.client.deadline`), then interpret it."""
+        with deadline(self.timeout) as exchange:
+            http, raw = self._exchange(request, method, path, exchange)
+        return self._interpret(http, raw, method, path)
+
+    def _exchange(self, request: requests.Request, method: str, path: str,
+                  exchange: Exchange) -> tuple[requests.Response, bytes]:
+        http: requests.Response | None = None
+        read_whole = False
         try:
             prepared = self.session.prepare_request(request)
             if self._proxies is None:  # every URL shares the base URL's host: resolve once
                 self._proxies = resolve_proxies(
                     prepared, dict(self.session.proxies), self.session.trust_env
                 )
-            return self.session.send(
-                prepared, timeout=self.timeout, allow_redirects=False, proxies=dict(self._proxies)
+            http = self.session.send(
+                prepared, timeout=self.timeout, allow_redirects=False, proxies=dict(self._proxies),
+                stream=True,
             )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise TransportError(
-                f"{method} {path}: connect timeout after {self.timeout}s",
-                may_have_reached_server=False,
-                method=method,
-                path=path,
-            ) from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise TransportError(
-                f"{method} {path}: no answer within {self.timeout}s",
-                may_have_reached_server=True,
-                method=method,
-                path=path,
-            ) from exc
-        except requests.exceptions.ConnectionError as exc:
-            reached = not _is_connect_failure(exc)
-            raise TransportError(
-                f"{method} {path}: connection {'lost' if reached else 'failed'}: "
-                f"{_root_cause(exc)}",
-                may_have_reached_server=reached,
-                method=method,
-                path=path,
-            ) from exc
-        except requests.exceptions.RequestException as exc:
-            raise TransportError(
-                f"{method} {path}: {type(exc).__name__}: {_root_cause(exc)}",
-                may_have_reached_server=True,
-                method=method,
-                path=path,
-            ) from exc
+            try:
+                raw = reply_body.read(http.raw, http.headers, self.max_reply_bytes, f"{method} {path}",
+                                      lambda: exchange.expired or exchange.remaining() <= 0)
+                read_whole = True
+            except MalformedResponseError:
+                if http.status_code < 400 and not exchange.expired:
+                    raise
+                raw = b""  # the status is the fact; an error body that is too large tells nothing more
+            if exchange.expired:  # cut mid-headers, http.client may take what came as a reply
+                raise DeadlineExceeded(f"{method} {path}")
+            return http, raw
+        except MemoryError:
+            raise MalformedResponseError(
+                f"{method} {path}: reply too large to hold in memory", status=_status(http)
+            ) from None
+        except Exception as exc:
+            if isinstance(exc, BaseButtercoinClientError):
+                raise
+            error = self._transport_error(exc, method, path, exchange)
+            deadline_passed = error.may_have_reached_server and (exchange.expired or isinstance(exc, DeadlineExceeded))
+            raise error from (DeadlineExceeded(f"{method} {path}") if deadline_passed else exc)
+        finally:
+            if http is not None and (exchange.expired or not read_whole):
+                http.close()  # a cut or half-read connection must not go back to the pool
 
-    def _interpret(self, http: requests.Response, method: str, path: str) -> Response:
+    def _transport_error(self, exc: Exception, method: str, path: str,
+                         exchange: Exchange) -> TransportError:
+        """The :class:`TransportError` for what ``requests``/``urllib3`` raised."""
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return TransportError(f"{method} {path}: connect timeout after {self.timeout}s",
+                                  may_have_reached_server=False, method=method, path=path)
+        if isinstance(exc, requests.exceptions.ConnectionError) and _is_connect_failure(exc):
+            return TransportError(f"{method} {path}: connection failed: {_root_cause(exc)}",
+                                  may_have_reached_server=False, method=method, path=path)
+        if exchange.expired or isinstance(exc, DeadlineExceeded):
+            return TransportError(f"{method} {path}: no answer within {self.timeout}s (the whole "
+                                  "answer: connect, headers and body)",
+                                  may_have_reached_server=True, method=method, path=path)
+        if isinstance(exc, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
+            return TransportError(f"{method} {path}: no answer within {self.timeout}s",
+                                  may_have_reached_server=True, method=method, path=path)
+        if isinstance(exc, requests.exceptions.ConnectionError | urllib3.exceptions.HTTPError | OSError):
+            return TransportError(f"{method} {path}: connection lost: {_root_cause(exc)}",
+                                  may_have_reached_server=True, method=method, path=path)
+        return TransportError(f"{method} {path}: {type(exc).__name__}: {_root_cause(exc)}",
+                              may_have_reached_server=True, method=method, path=path)
+
+    def _interpret(self, http: requests.Response, raw: bytes, method: str, path: str) -> Response:
         self.rate_limit = RateLimit(
             _int_header(http.headers, "X-Rate-Limit-Limit"),
             _int_header(http.headers, "X-Rate-Limit-Remaining"),
             _int_header(http.headers, "X-Rate-Limit-Reset"),
         )
         status = http.status_code
-        raw = _body_bytes(http, method, path)
         if status >= 400:
             # The status is the fact; a body that is not the contract's (a proxy's HTML page, a
             # cut-off reply) only changes the message, never the kind of error.
-            raise api_error_for(status, _error_body(raw, status), reset_ms=self.rate_limit.reset_ms)
+            reset_ms = self._sane_reset(self.rate_limit.reset_ms) if status == 429 else None
+            raise api_error_for(status, _error_body(raw, status), reset_ms=reset_ms)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -383,6 +427,20 @@ class ButtercoinClient:
         raise MalformedResponseError(
             f"{method} {path}: unexpected HTTP status {status}", status=status, body=text
         )
+
+    def _sane_reset(self, reset_ms: int | None) -> int | None:
+        """A 429's reset time, at most :data:`MAX_SERVER_WAIT` ahead (the oddity logged once)."""
+        if reset_ms is None:
+            return None
+        latest = time.time_ns() // 1_000_000 + int(MAX_SERVER_WAIT * 1000)
+        if reset_ms <= latest:
+            return reset_ms
+        level = logging.DEBUG if self._odd_reset_logged else logging.WARNING
+        self._odd_reset_logged = True
+        log.log(level, "X-Rate-Limit-Reset %d is %.0fs away, beyond any sane wait: waiting %.0fs instead "
+                "(a broken header, or microseconds sent as milliseconds)",
+                reset_ms, (reset_ms - latest) / 1000 + MAX_SERVER_WAIT, MAX_SERVER_WAIT)
+        return latest
 
     # ------------------------------------------------------------------ 1.0.2 calls
 
@@ -537,18 +595,6 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-def _body_bytes(http: requests.Response, method: str, path: str) -> bytes:
-    try:
-        return http.content
-    except requests.exceptions.RequestException as exc:
-        raise TransportError(
-            f"{method} {path}: connection lost while reading the reply: {_root_cause(exc)}",
-            may_have_reached_server=True,
-            method=method,
-            path=path,
-        ) from exc
-
-
 def _error_body(raw: bytes, status: int) -> dict[str, Any]:
     """The contract's error body, or one built from the status when the body is anything else."""
     text = raw.decode("utf-8", errors="replace")
@@ -563,36 +609,6 @@ def _error_body(raw: bytes, status: int) -> dict[str, Any]:
     return {"status": status, "errors": [{"code": "http_error", "message": _summary(text, status)}]}
 
 
-def _normalize_base_url(url: str) -> str:
-    """``scheme://host[:port][/path]`` as the server will rebuild it from the Host header.
-
-    The signature covers the full URL, and a server rebuilds it from the scheme and the Host
-    header, which is lower case and omits a default port (``http.client`` sends ``Host:
-    127.0.0.1`` for ``http://127.0.0.1:80``). So the client signs that same spelling.
-    """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        raise InvalidEnvironmentError(f"base URL {url!r} is not a valid URL") from None
-    scheme = parts.scheme.lower()
-    host = parts.hostname
-    if (
-        scheme not in _DEFAULT_PORTS
-        or not host
-        or parts.username is not None
-        or parts.query
-        or parts.fragment
-    ):
-        raise InvalidEnvironmentError(
-            f"base URL must look like http(s)://host[:port][/path], not {url!r}"
-        )
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = host if port is None or port == _DEFAULT_PORTS[scheme] else f"{host}:{port}"
-    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
-
-
 def _parse_json(text: str, status: int, call: str) -> Any:
     """The body's JSON; the error names the call, so a log line says which answer was bad."""
     try:
@@ -601,6 +617,8 @@ def _parse_json(text: str, status: int, call: str) -> Any:
         raise MalformedResponseError(
             f"{call}: reply is not JSON ({exc})", status=status, body=text
         ) from None
+    except MemoryError:
+        raise MalformedResponseError(f"{call}: reply too large to parse", status=status) from None
 
 
 def _summary(text: str, status: int) -> str:
@@ -643,9 +661,9 @@ def _outcome(exc: BaseButtercoinClientError) -> str:
     if isinstance(exc, MalformedResponseError):
         return "malformed"
     cause = exc.__cause__
-    if isinstance(cause, requests.exceptions.Timeout):
+    if isinstance(cause, requests.exceptions.Timeout | urllib3.exceptions.TimeoutError | TimeoutError):
         return "timeout"
-    if isinstance(cause, requests.exceptions.ConnectionError):
+    if isinstance(cause, requests.exceptions.ConnectionError | urllib3.exceptions.ProtocolError):
         return "connection_error"
     return "transport_error"
 
@@ -654,3 +672,21 @@ def _brief(exc: BaseException) -> str:
     if isinstance(exc, ButtercoinApiError):
         return f"HTTP {exc.status}"
     return type(exc).__name__
+
+
+def _status(http: requests.Response | None) -> int | None:
+    return None if http is None else http.status_code
+
+
+def _mount_deadline_adapter(session: requests.Session, base_url: str) -> None:
+    """Send through :class:`DeadlineAdapter`, so that the call's deadline can cut a connection.
+
+    A session's stock adapter is replaced for the base URL, keeping its pool settings; an adapter
+    of the caller's own making is kept (it then has per-read timeouts only: see docs/client.md).
+    """
+    current = session.get_adapter(base_url)
+    if isinstance(current, DeadlineAdapter) or type(current) is not HTTPAdapter:
+        return
+    pool = {name: getattr(current, f"_{name}") for name in ("pool_connections", "pool_maxsize", "pool_block")
+            if hasattr(current, f"_{name}")}
+    session.mount(base_url, DeadlineAdapter(max_retries=current.max_retries, **pool))

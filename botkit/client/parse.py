@@ -63,29 +63,28 @@ def amount(value: Any, what: str, *, positive: bool = False) -> Decimal:
     return number
 
 
-_LAST_MS = 253_402_300_799_999
-"""9999-12-31T23:59:59.999Z, the last moment ISO-8601 can write with four year digits."""
+MAX_TIMESTAMP_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // _MS
+"""The last millisecond of year 9999: later (or before 1970) is not a date but corrupt data."""
 
 
 def timestamp_ms(text: Any, what: str) -> int:
-    """ISO-8601 UTC (``2014-05-06T13:15:30Z``, milliseconds optional) → epoch milliseconds.
-
-    A moment before 1970 or after the year 9999 is no event an exchange reported: refused, so a
-    fill dated ``-1`` cannot be journaled."""
+    """ISO-8601 UTC (``2014-05-06T13:15:30Z``, milliseconds optional) or epoch milliseconds →
+    epoch milliseconds, between 1970 and the end of year 9999."""
     if isinstance(text, int) and not isinstance(text, bool):
         ms = text
-    elif isinstance(text, str):
+    elif isinstance(text, str) and len(text) <= 64:
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            ms = (moment - _EPOCH) // _MS
+        except (ValueError, OverflowError):
             raise _bad(what, text) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        ms = (moment - _EPOCH) // _MS
     else:
         raise _bad(what, text)
-    if not 0 <= ms <= _LAST_MS:
-        raise _bad(what, text)
+    if not 0 <= ms <= MAX_TIMESTAMP_MS:
+        raise MalformedResponseError(f"malformed exchange data: {what} = {text!r} is not a date "
+                                     "between 1970 and 9999")
     return ms
 
 
@@ -159,9 +158,10 @@ def trade(data: Any, index: int = 0) -> Trade:
     spent = amount(field(data, "spent", where), f"{where}.spent", positive=True)
     earned = amount(field(data, "earned", where), f"{where}.earned", positive=True)
     spent_currency = field(data, "spentCurrency", where)
-    ts = field(data, "timestamp", where)
-    if isinstance(ts, bool) or not isinstance(ts, int):
-        raise _bad(f"{where}.timestamp", ts)
+    raw_ts = field(data, "timestamp", where)
+    if isinstance(raw_ts, bool) or not isinstance(raw_ts, int):
+        raise _bad(f"{where}.timestamp", raw_ts)
+    ts = timestamp_ms(raw_ts, f"{where}.timestamp")
     if spent_currency == "BTC":  # the taker sold bitcoin
         usd, btc, taker = earned, spent, Side.SELL
     elif spent_currency == "USD":

@@ -750,3 +750,23 @@ def test_environment_proxy_is_honoured(
     assert client.get_balances()["USD"] == Decimal("1413.56")
     assert server.seen[0].url == "http://buttercoin.invalid/v1/account/balances"
     assert server.seen[0].auth == "ok"
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("http://trader:hunter2pass@127.0.0.1:8765", "carries user info"),
+    ("https://trader:hunter2pass@127.0.0.1:99999", "bad port"),
+    ("http://trader:hunter2/pass@127.0.0.1:8765", "bad port"),  # a '/' in the password
+    ("http://trader:hunter2pass@127.0.0.1:port", "bad port"),
+    ("http://127.0.0.1:0", "port 0"),
+    ("http://127.0.0.1:-1", "bad port"),
+])
+def test_a_bad_base_url_is_one_clear_error_that_never_echoes_its_password(url: str, words: str) -> None:
+    with pytest.raises(InvalidEnvironmentError) as info:
+        ButtercoinClient("k", "s", base_url=url)
+    text = str(info.value)
+    assert words in text
+    assert "hunter2" not in text and "pass@" not in text
+    if "@" in url:
+        assert "***@127.0.0.1" in text
+    # a traceback shows no chained exception either (urlsplit's error may quote the URL)
+    assert info.value.__context__ is None or info.value.__suppress_context__

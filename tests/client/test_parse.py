@@ -535,6 +535,23 @@ def test_timestamp_ms_refused(text: Any) -> None:
         parse.timestamp_ms(text, "t")
 
 
+@pytest.mark.parametrize("text", [
+    -1, "1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z", 253402300800000, 10**30,
+    "9999-12-31T23:59:59-23:59",  # past the year 9999 once in UTC
+    "2014-05-06T13:15:30Z" + " " * 100,
+])
+def test_absurd_dates_are_refused_cleanly(text: Any) -> None:
+    """Before 1970, after 9999, or beyond what datetime holds: one MalformedResponseError."""
+    with malformed():
+        parse.timestamp_ms(text, "t")
+
+
+def test_a_trade_with_a_negative_timestamp_is_refused() -> None:
+    row = {"spent": D("0.02"), "spentCurrency": "BTC", "earned": 12, "timestamp": -5}
+    with malformed():
+        parse.trade(row)
+
+
 @given(st.integers(min_value=0, max_value=253402300799999))
 def test_iso_ms_round_trips(ms: int) -> None:
     assert parse.timestamp_ms(parse.iso_ms(ms), "t") == ms

@@ -3,6 +3,10 @@ tests/reliability/test_exchange_faults.py)."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from botkit.breaker import CircuitBreaker
 
 
@@ -46,3 +50,16 @@ def test_a_rate_limit_reset_opens_it_until_then_at_once() -> None:
     assert not breaker.allow()
     clock.t = 7.5
     assert breaker.allow()
+
+
+def test_a_rate_limit_reset_years_ahead_is_capped_at_max_cooldown(caplog: pytest.LogCaptureFixture) -> None:
+    """One 429 whose reset was ten years ahead opened the breaker for 315,360,000 s: the bot never
+    ticked again. The wait is capped at max_cooldown, and the oddity said."""
+    clock = Clock()
+    breaker = CircuitBreaker(threshold=10, max_cooldown=60.0, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="botkit.daemon"):
+        breaker.failure(retry_at_s=10 * 365 * 86400.0)
+    assert breaker.open_until == 60.0
+    assert "asked to wait 315360000s" in caplog.text and "capped" in caplog.text
+    clock.t = 60.0
+    assert breaker.allow()  # the half-open probe asks the exchange again

@@ -66,7 +66,9 @@ def wrong_values(path: str, spec: Key) -> list[tuple[str, str]]:
 
 
 SEMANTIC: dict[str, list[tuple[str, str]]] = {
-    "exchange.base_url": [('"ftp://example.com"', "not an http(s) URL")],
+    "exchange.base_url": [('"ftp://example.com"', "not an http(s) URL"),
+                          ('"http://127.0.0.1:99999"', "bad port"), ('"http://127.0.0.1:0"', "port 0"),
+                          ('"http://user:pw@127.0.0.1:8765"', "***@127.0.0.1:8765' carries user info")],
     "journal.url": [('"journal.sqlite"', "not a SQLAlchemy URL")],
     "exchange.secret_file": [('"no-such-file.secret"', "cannot read"), ('"."', "cannot read")],
 }
