@@ -147,5 +147,5 @@ def test_a_junk_intent_in_a_backtest_is_a_counted_failure_not_a_traceback(tmp_pa
     assert "strategy junk paused after 5 consecutive failures" in err
     assert re.search(r"^strategy failures +5$", out, re.MULTILINE), out
     report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert report["run"]["strategy_failures"] == 5
-    assert report["run"]["rejected"] == 5
+    assert report["result"]["strategy_failures"] == 5
+    assert report["result"]["rejected"] == 5
