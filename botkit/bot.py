@@ -175,7 +175,9 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         api, base_url, secret = connect(config, closers)
         market_data = LiveMarketData(api)
         venue: Any
-        venue = _paper_venue(api, config) if dry_run else LiveVenue(api)
+        where = (f"the embedded sandbox at {base_url}" if config.uses_embedded_sandbox
+                 else f"the exchange at {base_url}")
+        venue = _paper_venue(api, config, where) if dry_run else LiveVenue(api, label=where)
         # Paper orders and fills are journaled under their own bot id, so they never mix with the
         # live bot's reconciliation, positions, PnL or status.
         bot_id = paper_bot_id(config["bot"]["id"]) if dry_run else config["bot"]["id"]
@@ -192,7 +194,7 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         raise
 
 
-def _paper_venue(api: Buttercoin, config: Config) -> Any:
+def _paper_venue(api: Buttercoin, config: Config, where: str) -> Any:
     """A simulated venue fed by live snapshots, starting from the live account's balances."""
     from botkit.backtest.venue import SimulatedVenue
 
@@ -201,7 +203,8 @@ def _paper_venue(api: Buttercoin, config: Config) -> Any:
     # Ids unique across sessions: the journal keeps every paper session's orders side by side.
     prefix = f"paper-{time.time_ns() // 1_000_000}-"
     return SimulatedVenue(initial=dict(balances.amounts), maker_fee_bps=paper["maker_fee_bps"],
-                          taker_fee_bps=paper["taker_fee_bps"], name="paper", id_prefix=prefix)
+                          taker_fee_bps=paper["taker_fee_bps"], name="paper", id_prefix=prefix,
+                          label=f"paper (simulated fills, market data from {where})")
 
 
 def paper_bot_id(bot_id: str) -> str:

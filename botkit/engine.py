@@ -48,6 +48,7 @@ from botkit.model import (
     Side,
     Snapshot,
 )
+from botkit.output import money
 from botkit.risk import AccountRisk, RiskRejected
 from botkit.strategy_host import StrategyFailure, StrategyHost
 from botkit.validation import describe
@@ -82,7 +83,9 @@ class TickReport:
     spread: Decimal | None = None
     position: Decimal = ZERO
     equity: Decimal | None = None
-    pnl: Decimal | None = None
+    equity_change: Decimal | None = None
+    """The account's value now minus at the run's start (USD, at the mid): the holdings' price
+    change included. Not the trading PnL, which ``botkit journal pnl`` shows."""
     open_orders: int = 0
     placed: int = 0
     cancelled: int = 0
@@ -141,7 +144,8 @@ class Engine:
             self._call(host, hook_name, **kwargs)
         self.journal.begin_health(self.run_id, now, [host.health() for host in self.strategies])
         self._health_journaled = {host.name: host.health_key for host in self.strategies}
-        log.info("run %d started on %s venue with %d strategies: %s", self.run_id, self.venue.name,
+        log.info("run %d started on %s with %d strategies: %s", self.run_id,
+                 getattr(self.venue, "label", f"the {self.venue.name} venue"),
                  len(self.strategies), ", ".join(h.name for h in self.strategies) or "none")
 
     def stop(self, now: int, *, status: str = "stopped") -> dict[str, Any]:
@@ -164,6 +168,9 @@ class Engine:
         log.info("run %d %s: %s", self.run_id, status, _summary_line(summary))
         return summary
 
+    def _equity_change(self) -> Decimal | None:
+        return None if self.equity is None or self.start_equity is None else self.equity - self.start_equity
+
     def summary(self) -> dict[str, Any]:
         t = self.totals
         return {
@@ -172,7 +179,7 @@ class Engine:
             "open_orders": sum(1 for r in self.live.values() if r.status in OPEN_STATUSES),
             "unresolved_orders": sum(1 for r in self.live.values() if r.is_unresolved),
             "start_equity": self.start_equity, "end_equity": self.equity,
-            "pnl": None if self.equity is None or self.start_equity is None else self.equity - self.start_equity,
+            "equity_change": self._equity_change(),
             "positions": dict(sorted(self.positions.items())),
         }
 
@@ -223,7 +230,7 @@ class Engine:
         report.open_orders = sum(1 for r in self.live.values() if r.status in OPEN_STATUSES)
         report.position = sum(self.positions.values(), ZERO)
         report.equity = self.equity
-        report.pnl = None if self.equity is None or self.start_equity is None else self.equity - self.start_equity
+        report.equity_change = self._equity_change()
         self._add_totals(report)
         self._journal_health(now)
         if self.settings.log_ticks:
@@ -484,7 +491,8 @@ class Engine:
             if report is not None:
                 report.fills += 1
             log.info("fill: %s %s %s BTC @ %s USD fee %s (%s, order %s)", record.strategy, record.side.value,
-                     fill.quantity, fill.price, fill.fee, fill.liquidity.value, order.order_id)
+                     money(fill.quantity, "BTC"), money(fill.price, "USD"), money(fill.fee, fill.fee_currency),
+                     fill.liquidity.value, order.order_id)
             if host is not None:
                 self._refresh_ctx(host, now)
                 self._call(host, "botkit_on_fill", fill=fill, order=view, ctx=host.ctx)
@@ -619,11 +627,8 @@ def _report_error(report: TickReport | None, message: str) -> None:
 
 
 def _tick_line(r: TickReport) -> str:
-    def d(value: Decimal | None, places: str = "0.01") -> str:
-        return "-" if value is None else str(value.quantize(Decimal(places)))
-
-    parts = [f"tick mid={d(r.mid)} spread={d(r.spread)} pos={r.position.normalize() if r.position else 0}",
-             f"pnl={d(r.pnl)} open={r.open_orders}",
+    parts = [f"tick mid={money(r.mid, 'USD')} spread={money(r.spread, 'USD')} pos={money(r.position, 'BTC')}",
+             f"equity_change={money(r.equity_change, 'USD')} open={r.open_orders}",
              f"placed={r.placed} cancelled={r.cancelled} fills={r.fills} rejected={r.rejected}"]
     if r.failures:
         parts.append(f"strategy_failures={r.failures}")
@@ -632,11 +637,14 @@ def _tick_line(r: TickReport) -> str:
     return " ".join(parts)
 
 
-def _summary_line(summary: dict[str, Any]) -> str:
-    def shown(value: Any) -> Any:
-        return value.quantize(Decimal("0.01")) if isinstance(value, Decimal) else value
+SUMMARY_UNITS = {"start_equity": "USD", "end_equity": "USD", "equity_change": "USD"}
 
-    return ", ".join(f"{k}={shown(v)}" for k, v in summary.items() if k != "positions")
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    def shown(key: str, value: Any) -> Any:
+        return money(value, SUMMARY_UNITS.get(key, "USD")) if isinstance(value, Decimal) else value
+
+    return ", ".join(f"{k}={shown(k, v)}" for k, v in summary.items() if k != "positions")
 
 
 __all__ = ["Engine", "EngineSettings", "Fill", "TickReport"]

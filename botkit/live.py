@@ -95,8 +95,10 @@ class LiveVenue:
 
     name = "live"
 
-    def __init__(self, api: Buttercoin) -> None:
+    def __init__(self, api: Buttercoin, *, label: str | None = None) -> None:
         self.api = api
+        self.label = label or f"the exchange at {api.client.base_url}"
+        """What people are told this venue is (the embedded sandbox is not a live exchange)."""
         self._last: Snapshot | None = None
 
     def __repr__(self) -> str:

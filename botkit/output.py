@@ -24,12 +24,13 @@ UNIT_STEPS = {"USD": Decimal("0.01"), "BTC": Decimal("0.00000001")}
 
 def money(value: Decimal | None, currency: str) -> str:
     """``value`` for people: rounded half-even to the currency's unit, with all its places
-    (``-4.59``, ``0.05000000``); ``-`` for an unknown value."""
+    (``-4.59``, ``0.05000000``); ``-`` for an unknown value. An unknown currency is shown to the
+    cent."""
     if value is None:
         return "-"
     if not value.is_finite():
         return str(value)
-    shown = value.quantize(UNIT_STEPS[currency], rounding=ROUND_HALF_EVEN)
+    shown = value.quantize(UNIT_STEPS.get(currency, UNIT_STEPS["USD"]), rounding=ROUND_HALF_EVEN)
     return f"{shown + 0:f}"  # + 0: -0.00 shows as 0.00
 
 

@@ -272,7 +272,8 @@ def render_status(statuses: Sequence[BotStatus], fmt: str) -> str:
         return render([s.as_row() for s in statuses], "json", JSON_COLUMNS)
     if not statuses:
         return "(no bots in the journal)"
-    table = render([s.as_table_row() for s in statuses], "table", TABLE_COLUMNS)
+    table = render([s.as_table_row() for s in statuses], "table", TABLE_COLUMNS,
+                   units={"position": "BTC", "pnl_today": "USD"})
     problems = [f"{s.bot}: {line}" for s in statuses for line in s.problems]
     return "\n\n".join([table, "\n".join(problems)]) if problems else table
 

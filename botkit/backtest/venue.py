@@ -191,10 +191,13 @@ class SimulatedVenue:
         *,
         keep_closed: int = 10_000,
         id_prefix: str = "sim-",
+        label: str | None = None,
     ) -> None:
         if latency_ms < 0:
             raise ValueError("latency_ms cannot be negative")
         self.name = name
+        self.label = label or f"the simulated {name} venue"
+        """What people are told this venue is."""
         self.maker_fee_bps = _amount(maker_fee_bps, "maker_fee_bps", below=_BPS)
         self.taker_fee_bps = _amount(taker_fee_bps, "taker_fee_bps", below=_BPS)
         self.latency_ms = latency_ms

@@ -436,3 +436,15 @@ def test_no_strategy_is_asked_when_the_account_cannot_be_read(rig: Rig, recorder
     assert report.placed == 0
     assert any("account's state could not be read" in e for e in report.errors)
     assert rig.tick().placed == 1  # the next good tick trades again
+
+
+def test_the_tick_of_a_fill_reports_the_position_after_it(rig: Rig, recorder: Recorder) -> None:
+    """A newcomer saw `pos=0` on the tick line of a fill and the position one tick later."""
+    recorder.script = [[botkit.buy("1", "400.00")], None, [botkit.buy("0.2", "401.00")]]
+    rig.engine.start(1)
+    assert rig.tick().position == 0
+    rig.counter(Side.SELL, "399.50", "0.4")  # trades at our resting bid between two ticks
+    maker = rig.tick()
+    assert (maker.fills, maker.position) == (1, D("0.4"))
+    taker = rig.tick()  # crosses the counterparty's 401.00 ask at once
+    assert (taker.fills, taker.position) == (1, D("0.6"))

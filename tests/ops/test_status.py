@@ -88,6 +88,9 @@ def test_states_and_todays_pnl(journal_url: str, bot_id: str) -> None:
     assert table[0].split() == ["bot", "state", "last_tick", "ticks", "position", "open_orders", "pnl_today",
                                 "strategies", "kill_switch", "last_error"]
     assert any(line.startswith(ids["running"]) and " 1.5s ago " in line for line in table)
+    # people see money to the unit (a newcomer saw pnl_today -0.043811466666666666666666666)
+    (running_line,) = [line for line in table if line.startswith(ids["running"])]
+    assert " 0.75000000 " in running_line and " 4.04 " in running_line
     for journal in journals.values():
         journal.close()
 
