@@ -20,6 +20,7 @@ from typing import IO, Any
 from botkit.backtest.metrics import Metrics
 from botkit.jsonutil import decimal_text
 from botkit.model import Fill, Order, Side
+from botkit.output import money
 
 FILL_COLUMNS = ["ts", "order_id", "seq", "side", "price", "quantity", "notional", "fee", "liquidity"]
 ORDER_COLUMNS = ["created_ts", "order_id", "side", "type", "status", "price", "quantity", "filled",
@@ -79,9 +80,7 @@ def _ratio(value: float | None, percent: bool = False) -> str:
 
 
 def _usd(value: Decimal | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value.quantize(Decimal('0.01')):,}"
+    return "n/a" if value is None else money(value, "USD")
 
 
 def table(metrics: Metrics, title: str = "backtest", extra: Sequence[tuple[str, str]] = ()) -> str:
