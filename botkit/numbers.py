@@ -35,7 +35,9 @@ MAX_PLACES = 40
 MAX_TEXT = 100
 """Longest text of a number: more cannot be within the bounds above without padding."""
 _LIMIT = 10 ** (MAX_ADJUSTED + 1)
-
+_SHOWN_BITS = 400
+"""Longest int :func:`short` writes out (about 120 digits)."""
+_LOG10_2 = 0.30103
 
 
 class NumberError(ValueError):
@@ -92,6 +94,13 @@ def exact_decimal(value: object, what: str) -> Decimal:
 
 
 def short(number: Decimal | int) -> str:
-    """A number for an error message: short whatever its size (never expanded, digits elided)."""
+    """A number for an error message: short whatever its size (never expanded, digits elided).
+
+    An int too long to show is described by its size: ``str()`` of one refuses past 4300 digits
+    (and takes quadratic time below that), so it is never converted.
+    """
+    if isinstance(number, int) and number.bit_length() > _SHOWN_BITS:
+        sign = "a negative" if number < 0 else "an"
+        return f"{sign} integer of about {round(number.bit_length() * _LOG10_2)} digits"
     text = str(number)
     return text if len(text) <= 40 else f"{text[:20]}...{text[-12:]} ({len(text)} characters)"

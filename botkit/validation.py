@@ -8,8 +8,9 @@ of a position after a partial fill can be: the engine refuses it without countin
 Everything here runs inside the strategy's isolated call (:meth:`StrategyHost.ask`), on values the
 strategy built, so it must not raise or take long whatever it is given: only botkit's own types
 are accepted, not subclasses (a subclass can override any method or property, and so answer one
-thing to the check and another to the exchange), and a number's digits and exponent are read from
-``as_tuple()`` before any arithmetic on it (``Decimal("1e30") % Decimal("1e-8")`` raises
+thing to the check and another to the exchange), and a number passes the bounds every external
+number passes (:func:`botkit.numbers.exact_decimal`: finite, digits and exponent read before any
+arithmetic) before the grid is checked (``Decimal("1e30") % Decimal("1e-8")`` raises
 ``InvalidOperation``; arithmetic on ``1e-40000000`` takes minutes). An intent that passes is
 copied from the checked values, so what the risk rules judge is what is journaled and sent.
 """
@@ -27,6 +28,7 @@ from botkit.model import (
     PlaceOrder,
     Side,
 )
+from botkit.numbers import NumberError, exact_decimal, short
 
 MAX_QUANTITY = Decimal(21_000_000)
 """Largest order quantity in BTC that is an order at all: no more bitcoin will ever exist."""
@@ -36,9 +38,6 @@ QUANTITY_PLACES = 8
 """Quantities carry at most eight decimals (one satoshi)."""
 PRICE_PLACES = 2
 """Limit prices are whole cents (the BTC_USD tick)."""
-MAX_DIGITS = 40
-"""Most digits an amount is written with (trailing zeros included): Decimal arithmetic at its
-default precision gives 28."""
 MAX_TEXT = 64
 """Longest tag or order id: the journal's column width."""
 SHOWN = 60
@@ -114,10 +113,11 @@ def check_order(intent: PlaceOrder) -> Checked:
 def _amount(value: object, what: str, places: int, maximum: Decimal, unit: str) -> tuple[Decimal | None, str]:
     """``value`` when it is a plain Decimal amount on its grid, or None and why.
 
-    Only ``as_tuple()`` and comparisons are used, never arithmetic, so any Decimal is judged in
-    time bounded by its digits, whatever its exponent; what passes has at most ``places``
-    decimals and is at most ``maximum``, so the risk rules' products stay exact at the default
-    28-digit precision.
+    Stricter than the bounds of every external number (:func:`~botkit.numbers.exact_decimal`,
+    checked here too): the type exactly ``Decimal``, positive, at most ``maximum``, at most
+    ``places`` decimals. Only ``as_tuple()`` and comparisons are used, never arithmetic, so any
+    Decimal is judged in time bounded by its digits, whatever its exponent; what passes keeps the
+    risk rules' products exact at the default 28-digit precision.
     """
     if type(value) is not Decimal:
         hint = " (money is exact: use botkit.buy/sell with a Decimal or a string)" if isinstance(value, float) else ""
@@ -126,19 +126,21 @@ def _amount(value: object, what: str, places: int, maximum: Decimal, unit: str) 
         return None, f"{what} must be a positive number, got {_show(value)}"
     if value > maximum:
         return None, f"{what} {_show(value)} {unit} is beyond any real order (at most {maximum})"
+    off_grid = (f"price {_show(value)} is not a multiple of the 0.01 USD tick" if what == "price"
+                else f"{what} {_show(value)} has more than {places} decimals")
+    if value.adjusted() < -places:  # its leading digit is below the grid: 1E-40000000
+        return None, off_grid
+    try:
+        exact_decimal(value, what)
+    except NumberError as exc:
+        return None, str(exc)
     _, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)  # finite
-    if len(digits) > MAX_DIGITS:
-        return None, f"{what} {_show(value)} has {len(digits)} digits, more than any real amount ({MAX_DIGITS})"
     end = len(digits)
     while end > 1 and digits[end - 1] == 0 and exponent + len(digits) - end < 0:
         end -= 1  # 0.0100 is 0.01: trailing zeros are not decimals
     exponent += len(digits) - end
-    if exponent < -places:
-        if what == "price":
-            return None, f"price {_show(value)} is not a multiple of the 0.01 USD tick"
-        return None, f"{what} {_show(value)} has more than {places} decimals"
-    return value, ""
+    return (None, off_grid) if exponent < -places else (value, "")
 
 
 def _text_problem(value: object, what: str, *, allow_empty: bool) -> str | None:
@@ -168,12 +170,13 @@ def describe(intent: Intent) -> str:
 
 def _show(value: object, *, as_written: bool = False) -> str:
     """A clipped rendering that runs no strategy code: only builtin scalar types are shown (a
-    string quoted, or as written when asked and printable), any other value by its type's name."""
-    if type(value) is Decimal:
-        text = str(value)
-    elif type(value) is str:
+    number as :func:`~botkit.numbers.short` shows it, a string quoted, or as written when asked
+    and printable), any other value by its type's name."""
+    if type(value) is Decimal or type(value) is int:
+        return short(value)
+    if type(value) is str:
         text = value if as_written and value.isprintable() else repr(value)
-    elif type(value) in (int, float, bool, type(None)):
+    elif type(value) in (float, bool, type(None)):
         text = repr(value)
     else:
         return f"<{type(value).__name__}>"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from botkit.numbers import MAX_ADJUSTED, MAX_PLACES, MAX_TEXT, NumberError, exact_decimal
+from botkit.numbers import MAX_ADJUSTED, MAX_PLACES, MAX_TEXT, NumberError, exact_decimal, short
 
 HOSTILE: list[tuple[Any, str]] = [
     ("1e-40000000", "decimal places"),
@@ -129,3 +129,15 @@ def test_any_exponent_beyond_the_bounds_is_refused(exponent: int, digit: int) ->
         assert inside
     except NumberError:
         assert not inside
+
+
+@pytest.mark.parametrize(("number", "shown"), [
+    (Decimal("1.25"), "1.25"),
+    (Decimal("1e-40000000"), "1E-40000000"),
+    (Decimal("1" * 100), "11111111111111111111...111111111111 (100 characters)"),
+    (10**39, "1" + "0" * 39),
+    (10**5000, "an integer of about 5000 digits"),  # str() of it raises past 4300 digits
+    (-(10**200_000), "a negative integer of about 200000 digits"),
+], ids=["plain", "tiny", "long", "int", "huge-int", "huge-negative-int"])
+def test_short_shows_any_number_briefly_without_converting_a_huge_int(number: Decimal | int, shown: str) -> None:
+    assert short(number) == shown

@@ -5,14 +5,11 @@ marks the first's run crashed and cancels its orders while the first trades on. 
 follow what is really shared, and a daemon that loses its lock must notice before it sends the
 next order (:meth:`JournalLock.check`, called by the daemon every tick), then stop.
 
-- **SQLite**: an exclusive open-file-description lock (``F_OFD_SETLK``) on the journal file
-  itself, on one byte far beyond what SQLite locks (SQLite takes POSIX locks on bytes from
-  1 GiB up to 1 GiB + 512; we lock byte 2**62). The lock belongs to the inode, so a symlink or a
-  hard link to the journal reaches the same lock, and there is no lock file to delete. Unlike
-  a POSIX lock it is not dropped when SQLite closes one of its own descriptors of the file. The
-  check compares the locked file with what the configured path names now: a journal deleted,
-  renamed or replaced under the daemon is a lost lock. Without OFD locks (not Linux), ``flock``
-  on the journal file does the same job (both are per open file, independent of SQLite's locks).
+- **SQLite**: the exclusive :class:`botkit.filelock.FileLock` on the journal file itself (an
+  open-file-description lock on one byte far beyond what SQLite locks, ``flock`` where there are
+  no such locks). It belongs to the inode, so a symlink or a hard link to the journal reaches the
+  same lock, and there is no lock file to delete. The check compares the locked file with what the
+  configured path names now: a journal deleted, renamed or replaced under the daemon is a lost lock.
 - **PostgreSQL**: a session advisory lock keyed by the bot id, on a connection of its own. The
   server drops it with that connection (``pg_terminate_backend``, a restart, an idle timeout), so
   the check asks ``pg_locks`` on that very connection whether it is still held. A dead connection
@@ -23,12 +20,8 @@ next order (:meth:`JournalLock.check`, called by the daemon every tick), then st
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import logging
-import os
-import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -37,13 +30,9 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from botkit.errors import JournalError, JournalLockLost
+from botkit.filelock import FileInUse, FileLock, FileLost, LockFailed
 
 log = logging.getLogger("botkit.journal")
-
-LOCK_BYTE = 2**62
-"""The byte of the journal file botkit locks: far from SQLite's lock bytes (1 GiB to 1 GiB + 512)."""
-
-_OFD_SETLK: int | None = getattr(fcntl, "F_OFD_SETLK", None)
 
 
 class JournalLock(Protocol):
@@ -62,54 +51,42 @@ class SqliteFileLock:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.real_path = path.resolve()
-        self._fd: int | None = None
+        self._lock: FileLock | None = None
 
     def acquire(self) -> None:
-        # Created if missing (an empty file is an empty SQLite database), so that the lock is
-        # taken before SQLite reads or writes anything.
         try:
-            fd = os.open(self.real_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        except OSError as exc:
-            raise JournalError(f"cannot open journal {self.real_path}: {exc.strerror}") from None
-        try:
-            _lock_byte(fd)
-        except OSError as exc:
-            os.close(fd)
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                raise JournalError(f"cannot lock journal {self.real_path}: {exc.strerror}") from None
+            self._lock = FileLock(self.path, mode=0o644)
+        except FileInUse:  # another daemon, or another Journal of this process
             raise JournalError(
                 f"journal {self.real_path} is in use by another botkit daemon "
                 "(stop it, or give this bot its own journal.url)"
             ) from None
-        self._fd = fd
+        except LockFailed as exc:
+            raise JournalError(f"cannot lock journal {self.real_path}: {exc.strerror}") from None
+        except OSError as exc:
+            raise JournalError(f"cannot open journal {self.real_path}: {exc.strerror}") from None
 
     def check(self) -> None:
-        if self._fd is None:
+        if self._lock is None or not self._lock.held:
             raise JournalLockLost(f"journal {self.real_path}: the lock was released")
-        held = os.fstat(self._fd)
         try:
-            now = os.stat(self.path)
+            self._lock.verify(self.path)  # the path SQLite opens the journal by
+        except FileLost as exc:
+            if not exc.gone:
+                raise JournalLockLost(f"journal {self.path} is no longer the file this daemon locked (deleted, "
+                                      "renamed or replaced): stopping without touching its orders") from None
+            reason = exc.reason
         except OSError as exc:
-            raise JournalLockLost(f"journal {self.real_path} is gone ({exc.strerror}); another daemon may "
-                                  "have started on a new file: stopping without touching its orders") from None
-        if (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino) or held.st_nlink == 0:
-            raise JournalLockLost(f"journal {self.path} is no longer the file this daemon locked (deleted, "
-                                  "renamed or replaced): stopping without touching its orders")
+            reason = exc.strerror or str(exc)
+        else:
+            return
+        raise JournalLockLost(f"journal {self.real_path} is gone ({reason}); another daemon may "
+                              "have started on a new file: stopping without touching its orders")
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops its OFD lock or flock
-            self._fd = None
-
-
-def _lock_byte(fd: int) -> None:
-    """An exclusive, non-blocking lock of ``fd``'s open file description; OSError if held elsewhere."""
-    if _OFD_SETLK is None:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
-    # struct flock: l_type, l_whence, l_start, l_len, l_pid (0, as OFD locks require).
-    request = struct.pack("hhqqi", fcntl.F_WRLCK, os.SEEK_SET, LOCK_BYTE, 1, 0)
-    fcntl.fcntl(fd, _OFD_SETLK, request)
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def advisory_key(bot_id: str) -> int:

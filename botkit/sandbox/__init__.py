@@ -26,7 +26,6 @@ Where each part lives:
 ``addresses``      Base58Check bitcoin addresses
 ``market``         the simulated participants
 ``store``          SQLite persistence: failed saves kept and retried, bad files refused
-``filelock``       one sandbox per state file (an flock on the real file, holder named)
 ``cli``            the ``botkit sandbox`` command
 =================  ==========================================================================
 """

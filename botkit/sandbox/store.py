@@ -18,7 +18,7 @@ dropped. Failures and the recovery are logged and counted (:meth:`Store.status`,
 
 The file holds account secrets: it is created 0600 (SQLite gives its ``-wal``, ``-shm`` and
 ``-journal`` the same mode) and a wider existing one is tightened with a warning. One sandbox at
-a time owns it (:mod:`botkit.sandbox.filelock`). A file that is not a sandbox state file (another
+a time owns it (a :class:`botkit.filelock.FileLock` on the real file). A file that is not a sandbox state file (another
 SQLite database, random bytes, a truncated copy) is refused with one line naming it.
 """
 
@@ -34,8 +34,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from botkit.filelock import FileInUse, FileLock, FileLost
 from botkit.sandbox.exchange import ChangeSet, Exchange, TradeRecord
-from botkit.sandbox.filelock import FileInUse, FileLock
 
 log = logging.getLogger("botkit.sandbox")
 
@@ -88,9 +88,10 @@ class Store:
         """Rows (and the counters row) the next save must write; 0 once all is written."""
         self.last_save_error: str | None = None
         try:
-            self._file_lock = FileLock(self.real_path, f"sandbox state file {self.name}")
+            self._file_lock = FileLock(self.real_path)
         except FileInUse as exc:
-            raise StoreError(f"{exc}; stop that process or use another state file") from None
+            raise StoreError(f"sandbox state file {self.name} is in use by {exc.holder}; stop that process or "
+                             "use another state file") from None
         except OSError as exc:
             raise StoreError(f"cannot open sandbox state file {self.name}: {exc.strerror or exc}") from None
         try:
@@ -187,7 +188,7 @@ class Store:
                 self._pending = None
                 return True
             try:
-                self._file_lock.verify()
+                self._verify()
                 self._write(pending)
             except (sqlite3.Error, OSError) as exc:
                 self.save_failures += 1
@@ -206,6 +207,18 @@ class Store:
                             self.name, self.failures_in_a_row)
                 self.failures_in_a_row = 0
             return True
+
+    def _verify(self) -> None:
+        """Raise :class:`FileLost` unless the path still names the held file. A file deleted or
+        replaced under a running sandbox would take its saves nowhere, while a new sandbox could
+        start on the path."""
+        try:
+            self._file_lock.verify()
+        except FileLost as exc:
+            happened = "was deleted" if exc.gone else "was replaced by another file"
+            raise FileLost(exc.path, gone=exc.gone, strerror=exc.reason,
+                           message=f"sandbox state file {self.name} {happened} while in use; "
+                                   "the changes stay in memory") from None
 
     def _write(self, changes: ChangeSet) -> None:
         db = self._db
