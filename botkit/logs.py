@@ -57,12 +57,28 @@ class Redacting(logging.Formatter):
         return self.redact(self.inner.format(record))
 
 
+def iso_utc(record: logging.LogRecord) -> str:
+    """The record's time as ISO 8601 UTC (``2026-12-07T11:09:28.123Z``): the one time format for
+    people, whatever the machine's time zone."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-12-07T11:09:28.123Z INFO    botkit.engine: message`` (and the traceback, if any)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+        return iso_utc(record)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts (ISO-8601 UTC), level, logger, message, and exc when any."""
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "ts": iso_utc(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -75,7 +91,7 @@ class JsonFormatter(logging.Formatter):
 def configure(fmt: str = "text", level: str = "INFO", secrets: Iterable[str] = (), stream: Any = None) -> None:
     """Install botkit's handler on the root logger (replacing handlers installed by earlier calls)."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    inner = JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    inner: logging.Formatter = JsonFormatter() if fmt == "json" else TextFormatter()
     handler.setFormatter(Redacting(inner, secrets))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -76,7 +76,9 @@ def _json_default(value: object) -> Any:
 def _ratio(value: float | None, percent: bool = False) -> str:
     if value is None:
         return "n/a"
-    return f"{value * 100:.2f}%" if percent else f"{value:.3f}"
+    shown = round(value * 100, 2) if percent else round(value, 3)
+    shown += 0.0  # a tiny negative rounds to -0.0: show 0.00, not -0.00
+    return f"{shown:.2f}%" if percent else f"{shown:.3f}"
 
 
 def _usd(value: Decimal | None) -> str:

@@ -23,7 +23,7 @@ PNL_COLUMNS = ("strategy", "fills", "position", "average_cost", "volume", "reali
 EPOCH_COLUMNS = frozenset({"ts", "created_ts"})
 """Epoch milliseconds: for JSON and CSV, next to their ISO time; tables show only the ISO time."""
 UNITS = {"price": "USD", "average_price": "USD", "average_cost": "USD", "fees": "USD", "fee": "USD",
-         "realized_pnl": "USD", "net_pnl": "USD", "volume": "BTC", "quantity": "BTC", "filled_quantity": "BTC",
+         "realized_pnl": "USD", "net_pnl": "USD", "volume": "USD", "quantity": "BTC", "filled_quantity": "BTC",
          "position": "BTC"}
 """The unit of each money column, for :func:`botkit.output.render`'s tables."""
 

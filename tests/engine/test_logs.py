@@ -6,6 +6,8 @@ import io
 import json
 import logging
 
+import pytest
+
 from botkit import logs
 
 
@@ -51,3 +53,19 @@ def test_exceptions_are_redacted_too() -> None:
     except RuntimeError:
         logging.getLogger("botkit.test_logs").exception("failed")
     assert "exc-secret-1" not in stream.getvalue() and "boom <redacted>" in stream.getvalue()
+
+
+def test_text_lines_carry_iso_utc_times_whatever_the_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a newcomer: text log lines read `2026-12-07 12:16:41,193` in the machine's zone."""
+    import re
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        text, record = _emit("text", "s3cr3t", "hello")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+    assert re.match(rf"{stamp}\.\d{{3}}Z WARNING botkit\.test_logs: hello$", text.strip()), text

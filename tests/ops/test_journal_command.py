@@ -122,3 +122,12 @@ def test_reading_an_empty_folder_creates_no_journal(tmp_path: Path, monkeypatch:
 ])
 def test_one_money_rule(value: Decimal | None, currency: str, shown: str) -> None:
     assert money(value, currency) == shown
+
+
+def test_pnl_volume_is_usd_to_the_cent(config: Path) -> None:
+    """Found by a newcomer: the traded volume (USD notional) was shown with BTC's 8 places."""
+    code, out = _run("journal", "pnl", "--strategy", "mm", "--config", str(config))
+    assert code == 0, out
+    header, _rule, row = out.splitlines()[:3]
+    volume = row.split()[header.split().index("volume")]
+    assert volume == "40.01"  # 2 fills x 0.05 BTC x 400.105 = 40.0105, half-even to the cent
