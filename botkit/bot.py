@@ -19,7 +19,7 @@ from botkit.client import Buttercoin, ButtercoinClient
 from botkit.config import Config
 from botkit.context import StrategyContext
 from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
-from botkit.errors import ConfigError
+from botkit.errors import ConfigError, did_you_mean
 from botkit.journal import Journal
 from botkit.live import LiveMarketData, LiveVenue
 from botkit.model import Snapshot
@@ -74,7 +74,7 @@ def build_strategies(config: Config, pm: Any, extra_paths: Sequence[Path] = (), 
         if spec is None:
             available = ", ".join(sorted(specs)) or "none found"
             raise ConfigError(f"strategies.{name}", "no such strategy",
-                              f"available: {available}; add its folder to strategy_paths")
+                              f"{did_you_mean(name, specs)}available: {available}; add its folder to strategy_paths")
         values = resolve_params(spec, table, f"strategies.{name}")
         register(pm, [(name, spec.plugin)])
         ctx = StrategyContext.create(name, values)

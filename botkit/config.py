@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from botkit.errors import ConfigError
+from botkit.errors import ConfigError, did_you_mean
 from botkit.numbers import NumberError, exact_decimal, short
 from botkit.urlmask import MaskedUrl, mask_url, url_password
 
@@ -278,7 +278,8 @@ def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path |
             raise ConfigError(name, "must be a table", f"write it as [{name}]")
         for key in table:
             if key not in keys:
-                raise ConfigError(f"{name}.{key}", "unknown key", f"known keys: {', '.join(keys)}")
+                raise ConfigError(f"{name}.{key}", "unknown key",
+                                  f"{did_you_mean(key, keys)}known keys: {', '.join(keys)}")
         sections[name] = {key: (_check(f"{name}.{key}", spec, table[key]) if key in table else spec.default)
                           for key, spec in keys.items()}
     strategies = data.get("strategies", DEFAULT_STRATEGIES)
@@ -289,7 +290,8 @@ def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path |
             raise ConfigError(f"strategies.{name}.enabled", f"expected true or false, got {table['enabled']!r}")
     for key in data:
         if key not in SCHEMA and key not in TOP_LEVEL and key != "strategies":
-            raise ConfigError(key, "unknown key", f"known: {', '.join([*SCHEMA, *TOP_LEVEL, 'strategies'])}")
+            known = [*SCHEMA, *TOP_LEVEL, "strategies"]
+            raise ConfigError(key, "unknown key", f"{did_you_mean(key, known)}known: {', '.join(known)}")
     raw_paths = _check("strategy_paths", TOP_LEVEL["strategy_paths"],
                        data.get("strategy_paths", TOP_LEVEL["strategy_paths"].default))
     root = base_dir or Path.cwd()

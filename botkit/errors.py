@@ -17,6 +17,16 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"did you mean max_position? "`` for a near miss among ``choices``, else ``""``: the start
+    of a ConfigError's fix, so a typo is answered with its correction."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
+    return f"did you mean {close[0]}? " if close else ""
+
 
 class BotkitError(Exception):
     """Base of every botkit framework error."""

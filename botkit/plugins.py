@@ -30,7 +30,7 @@ import pluggy
 
 from botkit import hookspecs
 from botkit.config import exact_number
-from botkit.errors import ConfigError, PluginError
+from botkit.errors import ConfigError, PluginError, did_you_mean
 
 log = logging.getLogger("botkit.plugins")
 
@@ -287,7 +287,8 @@ def resolve_params(spec: StrategySpec, given: Mapping[str, Any], where: str) -> 
             continue
         if key not in spec.defaults:
             known = ", ".join(["enabled", *sorted(spec.defaults)])
-            raise ConfigError(f"{where}.{key}", f"unknown parameter of strategy {spec.name}", f"known: {known}")
+            raise ConfigError(f"{where}.{key}", f"unknown parameter of strategy {spec.name}",
+                              f"{did_you_mean(key, spec.defaults)}known: {known}")
         params[key] = _coerce(value, spec.defaults[key], f"{where}.{key}")
     return params
 

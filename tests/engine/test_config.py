@@ -58,8 +58,9 @@ def test_every_key_with_a_wrong_value_names_itself(section: str, key: str) -> No
 
 
 @pytest.mark.parametrize(("data", "key", "words"), [
-    ({"risk": {"max_positon": 1}}, "risk.max_positon", "unknown key"),
-    ({"riks": {}}, "riks", "unknown key"),
+    ({"risk": {"max_positon": 1}}, "risk.max_positon", "unknown key (did you mean max_position?"),
+    ({"riks": {}}, "riks", "unknown key (did you mean risk?"),
+    ({"risk": {"zzz": 1}}, "risk.zzz", "unknown key (known keys:"),
     ({"engine": {"interval_seconds": 0}}, "engine.interval_seconds", "from 0.01 to 86400 seconds"),
     ({"engine": {"interval_seconds": "nan"}}, "engine.interval_seconds", "finite"),
     ({"risk": {"max_open_orders": True}}, "risk.max_open_orders", "whole number"),

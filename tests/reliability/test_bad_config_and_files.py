@@ -148,15 +148,18 @@ def test_a_secret_of_the_wrong_type_is_not_echoed(workdir: Path) -> None:
 
 
 STRUCTURE = [
-    ("unknown key in a section", "[risk]\nmax_positon = 1\n", "risk.max_positon: unknown key"),
-    ("unknown top-level key", "strategy_path = []\n", "strategy_path: unknown key"),
+    ("unknown key in a section", "[risk]\nmax_positon = 1\n",
+     "risk.max_positon: unknown key (did you mean max_position?"),
+    ("unknown top-level key", "strategy_path = []\n", "strategy_path: unknown key (did you mean strategy_paths?"),
     ("unknown section", "[riks]\nmax_position = 1\n", "riks: unknown key"),
     ("section not a table", "risk = 5\n", "risk: must be a table"),
     ("strategies not tables", "strategies = 5\n", "strategies: must hold one table per strategy"),
     ("strategy enabled not a bool", '[strategies.market_maker]\nenabled = "yes"\n', "strategies.market_maker.enabled"),
     ("unknown strategy", "[strategies.nope]\nenabled = true\n", "strategies.nope: no such strategy"),
+    ("misspelt strategy", "[strategies.market_makr]\nenabled = true\n",
+     "strategies.market_makr: no such strategy (did you mean market_maker?"),
     ("unknown strategy parameter", "[strategies.market_maker]\nspred_bps = 4\n",
-     "strategies.market_maker.spred_bps: unknown parameter"),
+     "strategies.market_maker.spred_bps: unknown parameter of strategy market_maker (did you mean spread_bps?"),
     ("strategy parameter of the wrong type", '[strategies.market_maker]\nspread_bps = "wide"\n',
      "strategies.market_maker.spread_bps: expected a number"),
     ("missing api_secret with base_url", '[exchange]\nbase_url = "http://127.0.0.1:9"\napi_key = "k"\n',
