@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from botkit.client.parse import iso_ms
 from botkit.journal.journal import Journal
@@ -41,18 +41,24 @@ class Filter:
 ALL = Filter()
 
 
+def _narrowed(query: Select[Any], table: type[OrderRow] | type[FillRow], moment: Any, run_id: int | None,
+              where: Filter) -> Select[Any]:
+    """``query`` (newest first) cut to one run, one strategy, rows from ``where.since_ms`` on (by
+    the ``moment`` column) and the newest ``where.limit``."""
+    if run_id is not None:
+        query = query.where(table.run_id == run_id)
+    if where.strategy is not None:
+        query = query.where(table.strategy == where.strategy)
+    if where.since_ms is not None:
+        query = query.where(moment >= where.since_ms)
+    return query if where.limit is None else query.limit(where.limit)
+
+
 def orders(journal: Journal, run_id: int | None = None, *, where: Filter = ALL) -> list[dict[str, Any]]:
     run_id = run_id if run_id is not None else where.run_id
     with journal.session() as s:
-        query = select(OrderRow).where(OrderRow.bot_id == journal.bot_id).order_by(OrderRow.id.desc())
-        if run_id is not None:
-            query = query.where(OrderRow.run_id == run_id)
-        if where.strategy is not None:
-            query = query.where(OrderRow.strategy == where.strategy)
-        if where.since_ms is not None:
-            query = query.where(OrderRow.created_at >= where.since_ms)
-        if where.limit is not None:
-            query = query.limit(where.limit)
+        query = _narrowed(select(OrderRow).where(OrderRow.bot_id == journal.bot_id).order_by(OrderRow.id.desc()),
+                          OrderRow, OrderRow.created_at, run_id, where)
         return [{
             "id": o.id, "exchange_order_id": o.exchange_order_id, "strategy": o.strategy, "side": o.side,
             "order_type": o.order_type, "price": o.price, "quantity": o.quantity,
@@ -65,16 +71,8 @@ def orders(journal: Journal, run_id: int | None = None, *, where: Filter = ALL) 
 def fills(journal: Journal, run_id: int | None = None, *, where: Filter = ALL) -> list[dict[str, Any]]:
     run_id = run_id if run_id is not None else where.run_id
     with journal.session() as s:
-        query = (select(FillRow).where(FillRow.bot_id == journal.bot_id)
-                 .order_by(FillRow.ts.desc(), FillRow.id.desc()))
-        if run_id is not None:
-            query = query.where(FillRow.run_id == run_id)
-        if where.strategy is not None:
-            query = query.where(FillRow.strategy == where.strategy)
-        if where.since_ms is not None:
-            query = query.where(FillRow.ts >= where.since_ms)
-        if where.limit is not None:
-            query = query.limit(where.limit)
+        query = _narrowed(select(FillRow).where(FillRow.bot_id == journal.bot_id)
+                          .order_by(FillRow.ts.desc(), FillRow.id.desc()), FillRow, FillRow.ts, run_id, where)
         return [{
             "exchange_order_id": f.exchange_order_id, "strategy": f.strategy, "side": f.side, "price": f.price,
             "quantity": f.quantity, "fee": f.fee, "liquidity": f.liquidity, "time": iso_ms(f.ts), "ts": f.ts,

@@ -5,7 +5,6 @@ throughout, its key's rate limit is its own, and nothing the attacks sent change
 
 from __future__ import annotations
 
-import select
 import socket
 import time
 from urllib.parse import urlsplit
@@ -17,32 +16,14 @@ from botkit.client.signing import signature
 from tests.polling import wait
 from tests.reliability.conftest import Figures
 from tests.sandbox.test_sandbox_cli import sandbox_process
+from tests.sockets import closed_by_server, dribble
 
 KEY, SECRET = "alice", "alice-secret-0123456789"
 IDLE, DRIBBLERS, FORGED, MADE_UP = 300, 50, 60, 1000
 
 
-def _closed(s: socket.socket) -> bool:
-    if not select.select([s], [], [], 0)[0]:
-        return False
-    try:
-        return s.recv(1 << 16) == b""
-    except OSError:
-        return True
 
 
-def _dribble(socks: list[socket.socket]) -> int:
-    """Each dribbler sends one more byte of a header that never ends; how many the server closed."""
-    closed = 0
-    for s in socks:
-        try:
-            if _closed(s):
-                closed += 1
-            else:
-                s.send(b"x")
-        except OSError:
-            closed += 1
-    return closed
 
 
 def test_hostile_clients_cannot_deny_service_or_touch_accounts(figures: Figures) -> None:
@@ -108,8 +89,8 @@ def test_hostile_clients_cannot_deny_service_or_touch_accounts(figures: Figures)
             counters = requests.get(url + "/admin/stats", timeout=10).json()["requests"]
 
             # the attack connections give their place back
-            wait(lambda: all(_closed(s) for s in idle), 60, "the idle connections to be closed")
-            wait(lambda: _dribble(dribblers) == DRIBBLERS, 60, "the dribbling connections to be closed", every=0.5)
+            wait(lambda: all(closed_by_server(s) for s in idle), 60, "the idle connections to be closed")
+            wait(lambda: dribble(dribblers) == DRIBBLERS, 60, "the dribbling connections to be closed", every=0.5)
         finally:
             for s in idle + dribblers:
                 s.close()

@@ -3,7 +3,6 @@ and well-behaved clients are served while hundreds of them are open. Real socket
 
 from __future__ import annotations
 
-import select
 import socket
 from collections.abc import Iterator
 
@@ -14,6 +13,7 @@ from botkit.http_server import ConnectionLimits
 from botkit.metrics import Metrics, serve
 from botkit.sandbox import Sandbox
 from tests.polling import wait
+from tests.sockets import closed_by_server, dribble
 
 SHORT = ConnectionLimits(max_connections=1000, idle_timeout=1, request_deadline=1, check_interval=1)
 
@@ -28,28 +28,8 @@ def _connect(port: int, count: int, first_bytes: bytes = b"") -> list[socket.soc
     return socks
 
 
-def _closed_by_server(s: socket.socket) -> bool:
-    readable, _, _ = select.select([s], [], [], 0)
-    if not readable:
-        return False
-    try:
-        return s.recv(1 << 16) == b""
-    except OSError:
-        return True
 
 
-def _dribble(socks: list[socket.socket]) -> int:
-    """Send each dribbler one more byte of its endless header; how many the server has closed."""
-    closed = 0
-    for s in socks:
-        if _closed_by_server(s):
-            closed += 1
-            continue
-        try:
-            s.send(b"X")
-        except OSError:
-            closed += 1
-    return closed
 
 
 @pytest.fixture
@@ -67,8 +47,8 @@ def test_hundreds_of_idle_and_dribbling_connections_do_not_lock_clients_out(guar
         with requests.Session() as client:
             for _ in range(20):
                 assert client.get(guarded.base_url + "/v1/ticker", timeout=10).status_code == 200
-        wait(lambda: all(_closed_by_server(s) for s in idle), 60, "the idle connections to be closed")
-        wait(lambda: _dribble(dribblers) == len(dribblers), 60, "the dribbling connections to be closed",
+        wait(lambda: all(closed_by_server(s) for s in idle), 60, "the idle connections to be closed")
+        wait(lambda: dribble(dribblers) == len(dribblers), 60, "the dribbling connections to be closed",
              every=0.3)
         assert guarded.http.closed_idle >= 250
         assert guarded.http.closed_slow == 50
