@@ -358,7 +358,13 @@ def test_unresolved_side_refuses_new_orders_until_resolved(sandbox: Any, journal
     seed_book(rig)
     rig.engine.start(1)
     sandbox.faults.queue("drop_before", method="POST", path="/v1/orders", count=1)
-    strat.script = [[botkit.buy("0.3", "398.25")], [botkit.buy("0.2", "398.00"), botkit.sell("0.2", "405")]]
+    seen: list[tuple[Any, ...]] = []
+
+    def again(snapshot: Any, ctx: Any) -> list[Any]:
+        seen.append(ctx.open_orders)
+        return [botkit.buy("0.2", "398.00"), botkit.sell("0.2", "405")]
+
+    strat.script = [[botkit.buy("0.3", "398.25")], again, lambda snapshot, ctx: seen.append(ctx.open_orders)]
     t0 = int(time.time() * 1000)
     rig.tick(t0)
     report = rig.tick(t0 + 1000)  # never reached the exchange, but only time can tell
@@ -369,6 +375,11 @@ def test_unresolved_side_refuses_new_orders_until_resolved(sandbox: Any, journal
     statuses = sorted(r["status"] for r in queries.orders(rig.journal))
     assert statuses == ["not_placed", "opened"]
     assert [o.side for o in _exchange_orders(rig)] == [Side.SELL]
+    # The strategy saw the unresolved order as not placed, under botkit's id, then only the placed one.
+    (unplaced,), (placed,) = seen
+    first_id = min(r["id"] for r in queries.orders(rig.journal))
+    assert (unplaced.is_placed, unplaced.order_id, unplaced.status) == (False, f"local-{first_id}", OrderStatus.OPENED)
+    assert (placed.is_placed, placed.order_id, placed.side) == (True, _exchange_orders(rig)[0].order_id, Side.SELL)
     rig.journal.close()
 
 
