@@ -85,7 +85,8 @@ class StrategyContext:
     balances: Balances = field(default_factory=Balances)
     """The account's total holdings (including funds reserved by open orders)."""
     open_orders: tuple[Order, ...] = ()
-    """This strategy's own open orders; unplaced ones have an ``order_id`` starting ``local-``."""
+    """This strategy's own open orders, and those whose placement is not confirmed yet: these have
+    ``is_placed`` False (and an ``order_id`` of botkit's, ``local-N``) and cannot be cancelled yet."""
 
     def __setattr__(self, key: str, value: Any) -> None:
         # The engine refreshes now/position/balances/open_orders before each call; these four it

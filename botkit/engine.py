@@ -32,7 +32,6 @@ from botkit.context import StrategyContext
 from botkit.crashpoints import crashpoint
 from botkit.errors import OrderRejected, OutcomeUnknown, VenueError, VenueUnavailable
 from botkit.journal import Journal, OrderRecord
-from botkit.journal.journal import OPEN_STATUSES
 from botkit.model import (
     MIN_QUANTITY,
     ZERO,
@@ -42,6 +41,8 @@ from botkit.model import (
     Fill,
     Intent,
     Order,
+    OrderFlag,
+    OrderState,
     OrderStatus,
     OrderType,
     PlaceOrder,
@@ -157,7 +158,7 @@ class Engine:
         if self.settings.on_shutdown == "cancel":
             final = TickReport(ts=now)  # fills that race the cancels count in the run's totals
             for record in list(self.live.values()):
-                if record.exchange_order_id and record.status in OPEN_STATUSES:
+                if record.exchange_order_id and record.status.is_open:
                     self._send_cancel(record, now, force=True)
                     final.cancelled += 1
             self._sync(now, final)
@@ -176,7 +177,7 @@ class Engine:
         return {
             "ticks": self.ticks, "placed": t.placed, "cancelled": t.cancelled, "rejected": t.rejected,
             "fills": t.fills, "strategy_failures": t.failures,
-            "open_orders": sum(1 for r in self.live.values() if r.status in OPEN_STATUSES),
+            "open_orders": sum(1 for r in self.live.values() if r.status.is_open),
             "unresolved_orders": sum(1 for r in self.live.values() if r.is_unresolved),
             "start_equity": self.start_equity, "end_equity": self.equity,
             "equity_change": self._equity_change(),
@@ -227,7 +228,7 @@ class Engine:
                 report.failures += 1
         if report.placed or report.cancelled:
             self._sync(now, report)
-        report.open_orders = sum(1 for r in self.live.values() if r.status in OPEN_STATUSES)
+        report.open_orders = sum(1 for r in self.live.values() if r.status.is_open)
         report.position = sum(self.positions.values(), ZERO)
         report.equity = self.equity
         report.equity_change = self._equity_change()
@@ -300,7 +301,7 @@ class Engine:
     def _refresh_ctx(self, host: StrategyHost, now: int) -> None:
         name = host.name
         mine = tuple(_as_order(r) for r in self.live.values()
-                     if r.strategy == name and (r.status in OPEN_STATUSES or r.is_unresolved)) if self.live else ()
+                     if r.strategy == name and r.status.is_live) if self.live else ()
         host.ctx.refresh(now, self.positions.get(name, ZERO), self.balances, mine)
 
     def _save_state(self, host: StrategyHost) -> bool:
@@ -334,7 +335,7 @@ class Engine:
         elif isinstance(intent, CancelAll):
             for record in list(self.live.values()):
                 if (record.strategy == host.name and record.exchange_order_id is not None
-                        and record.status in OPEN_STATUSES and intent.side in (None, record.side)
+                        and record.status.is_open and intent.side in (None, record.side)
                         and self._send_cancel(record, now)):
                     report.cancelled += 1
 
@@ -363,17 +364,17 @@ class Engine:
         try:
             order_id = self.venue.place_order(intent.side, intent.quantity, intent.price)
         except OrderRejected as exc:
-            self.journal.set_status(record, "rejected", now, error=str(exc))
+            self.journal.set_status(record, OrderState.REJECTED, now, error=str(exc))
             del self.live[record.local_id]
             self._reject(host, intent, "exchange", str(exc), now, report, journal=False)
             return
         except VenueUnavailable as exc:
-            self.journal.set_status(record, "not_placed", now, error=str(exc))
+            self.journal.set_status(record, OrderState.NOT_PLACED, now, error=str(exc))
             del self.live[record.local_id]
             self._reject(host, intent, "unavailable", str(exc), now, report, journal=False)
             return
         except (OutcomeUnknown, VenueError) as exc:
-            self.journal.set_status(record, "unknown", now, error=str(exc))
+            self.journal.set_status(record, OrderState.UNKNOWN, now, error=str(exc))
             log.warning("order %d (%s %s %s @ %s) outcome unknown: %s; resolving from the exchange's orders",
                         record.local_id, host.name, intent.side.value, intent.quantity, intent.price or "market", exc)
             report.errors.append(f"order {record.local_id} outcome unknown")
@@ -430,7 +431,7 @@ class Engine:
         for record in self.live.values():
             if record.strategy != strategy:
                 continue
-            if order_id in (record.exchange_order_id, f"local-{record.local_id}"):
+            if order_id in (record.exchange_order_id, record.local_order_id):
                 return record
         return None
 
@@ -454,7 +455,7 @@ class Engine:
     def _sync(self, now: int, report: TickReport | None = None) -> bool:
         """Learn fills and status changes of the open orders and deliver them to their strategies;
         False when the venue could not be read."""
-        bound = [r for r in self.live.values() if r.exchange_order_id is not None and r.status in OPEN_STATUSES]
+        bound = [r for r in self.live.values() if r.exchange_order_id is not None and r.status.is_open]
         if not bound:
             return True
         try:
@@ -470,13 +471,13 @@ class Engine:
             else:
                 # The venue says it has no such order (an exchange restored from an older state):
                 # nothing more can be learnt about it, so stop tracking it, loudly.
-                self.journal.set_status(record, "vanished", now, detail="the venue does not know this order")
+                self.journal.set_status(record, OrderState.VANISHED, now, detail="the venue does not know this order")
                 self.live.pop(record.local_id, None)
                 _report_error(report, f"order {record.local_id} ({record.exchange_order_id}) vanished from the venue")
         return True
 
     def _apply(self, record: OrderRecord, order: Order, now: int, report: TickReport | None) -> None:
-        if (order.status.value == record.status and order.filled == record.filled
+        if (OrderState.of(order.status) is record.status and order.filled == record.filled
                 and len(order.fills) <= record.fills_seen):
             return
         assert self.run_id is not None
@@ -498,7 +499,7 @@ class Engine:
                 self._call(host, "botkit_on_fill", fill=fill, order=view, ctx=host.ctx)
         if not order.is_open:
             self.live.pop(record.local_id, None)
-        if host is not None and order.status.value != old_status:
+        if host is not None and OrderState.of(order.status) is not old_status:
             self._refresh_ctx(host, now)
             self._call(host, "botkit_on_order_update", order=view, ctx=host.ctx)
 
@@ -528,7 +529,7 @@ class Engine:
                 log.error("order %d: %d exchange orders match; left unresolved for an operator",
                           record.local_id, len(candidates))
             elif now - record.sent_at >= self.settings.resolve_window_ms:
-                self.journal.set_status(record, "not_placed", now,
+                self.journal.set_status(record, OrderState.NOT_PLACED, now,
                                         detail=f"not found on the exchange within {self.settings.resolve_window_ms} ms")
                 self.live.pop(record.local_id, None)
                 log.warning("order %d declared not placed: not on the exchange after %d ms", record.local_id,
@@ -545,7 +546,7 @@ class Engine:
             for order in strays:
                 if order.order_id not in taken and _matches(record, order):
                     taken.add(order.order_id)
-                    self.journal.bind(record, order.order_id, now, flag="late")
+                    self.journal.bind(record, order.order_id, now, flag=OrderFlag.LATE)
                     log.error("order %d turned up late on the exchange as %s (declared not placed before); "
                               "now tracked", record.local_id, order.order_id)
                     self.live[record.local_id] = record
@@ -556,9 +557,9 @@ class Engine:
         """Before any strategy runs: resolve unknowns, journal fills missed while down, and deal
         with exchange orders the journal does not know."""
         for record in self.live.values():
-            if record.status == "pending":
+            if record.status is OrderState.PENDING:
                 # The daemon stopped between journaling and learning the reply: maybe sent.
-                self.journal.set_status(record, "unknown", now, detail="found pending at start-up")
+                self.journal.set_status(record, OrderState.UNKNOWN, now, detail="found pending at start-up")
         self._resolve_unknown(now)
         self._sync(now)
         try:
@@ -611,12 +612,14 @@ def _matches(record: OrderRecord, order: Order) -> bool:
 
 
 def _as_order(record: OrderRecord) -> Order:
-    status = OrderStatus(record.status) if record.status in OPEN_STATUSES else OrderStatus.OPENED
+    """The strategies' view of a live order: one not placed yet (its outcome unresolved) reads as
+    opened, under its ``local-N`` id, with ``is_placed`` False."""
+    status = OrderStatus(record.status.value) if record.status.is_open else OrderStatus.OPENED
     return Order(
-        order_id=record.exchange_order_id or f"local-{record.local_id}", side=record.side,
+        order_id=record.order_id, side=record.side,
         order_type=OrderType(record.order_type), status=status, price=record.price, quantity=record.quantity,
         filled=record.filled, created_ts=record.created_at, average_price=record.average_price, fees=record.fees,
-        tag=record.tag,
+        tag=record.tag, is_placed=record.status.is_placed,
     )
 
 

@@ -51,7 +51,6 @@ from sqlalchemy import bindparam, func, select
 
 from botkit.errors import ConfigError, MarketDataError, VenueError, VenueUnavailable
 from botkit.http_server import ConnectionLimits, HttpServer
-from botkit.journal.journal import OPEN_STATUSES
 from botkit.journal.schema import FillRow, OrderEvent, OrderRow, RiskRejection
 
 if TYPE_CHECKING:
@@ -252,7 +251,7 @@ class BotMetrics:
         open_by_strategy = dict.fromkeys(self._strategies, 0)
         unresolved = 0
         for record in engine.live.values():
-            if record.status in OPEN_STATUSES:
+            if record.status.is_open:
                 open_by_strategy[record.strategy] += 1
             elif record.is_unresolved:
                 unresolved += 1

@@ -57,6 +57,77 @@ class OrderStatus(StrEnum):
         return cls.OPENED if text == "open" else cls(text)
 
 
+class OrderState(StrEnum):
+    """Where an order stands in botkit's lifecycle: the journal's ``orders.status``, one member each.
+
+    The exchange knows four states (:class:`OrderStatus`); botkit journals an order before the
+    exchange has heard of it, so its lifecycle has more. Before the exchange's answer:
+    ``PENDING`` (journaled, maybe not sent: the write-ahead step), ``UNKNOWN`` (sent, the reply
+    lost: resolved from the exchange's orders, never re-sent); ``REJECTED`` (the exchange refused
+    it) and ``NOT_PLACED`` (certainly never created) end it there. Once placed, the state is the
+    exchange's own word (``OPENED``, ``PARTIAL``, ``FILLED``, ``CANCELED``: the same values as
+    :class:`OrderStatus`, so :meth:`of` maps one onto the other), and ``VANISHED`` ends a placed
+    order the exchange later said it does not know.
+
+    One enum rather than botkit's states beside the exchange's, because the journal keeps one
+    column and the engine asks one question of it (open? unresolved? placed?). The values are the
+    strings the journal has always stored, so a journal written by any botkit reads the same.
+    Which events befell an order besides (adopted at start-up, bound late) is :class:`OrderFlag`.
+    """
+
+    PENDING = "pending"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+    NOT_PLACED = "not_placed"
+    OPENED = "opened"
+    PARTIAL = "partial-filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    VANISHED = "vanished"
+
+    @classmethod
+    def of(cls, status: OrderStatus) -> OrderState:
+        """The state of an order the exchange reports as ``status``."""
+        return _FROM_EXCHANGE[status]
+
+    @property
+    def is_open(self) -> bool:
+        """On the exchange's book: it can still fill and be cancelled."""
+        return self in OPEN_STATES
+
+    @property
+    def is_unresolved(self) -> bool:
+        """Maybe sent, the exchange's answer not known yet: pending or unknown."""
+        return self in UNRESOLVED_STATES
+
+    @property
+    def is_live(self) -> bool:
+        """Not finished: open, or of unresolved outcome (the orders the engine tracks)."""
+        return self in LIVE_STATES
+
+    @property
+    def is_placed(self) -> bool:
+        """The exchange has (or had) this order under its own id."""
+        return self in PLACED_STATES
+
+
+_FROM_EXCHANGE = {status: OrderState(status.value) for status in OrderStatus}
+OPEN_STATES = frozenset({OrderState.OPENED, OrderState.PARTIAL})
+UNRESOLVED_STATES = frozenset({OrderState.PENDING, OrderState.UNKNOWN})
+LIVE_STATES = OPEN_STATES | UNRESOLVED_STATES
+PLACED_STATES = frozenset({*_FROM_EXCHANGE.values(), OrderState.VANISHED})
+
+
+class OrderFlag(StrEnum):
+    """What the journal's ``orders.flag`` marks: how botkit came to know an order, when not by
+    its own placement's reply. A flag is not a state: an adopted order is opened, filled..."""
+
+    ADOPTED = "adopted"
+    """Found open on the exchange at start-up, unknown to the journal, and kept (``unknown_orders = "adopt"``)."""
+    LATE = "late"
+    """Declared not placed, then found on the exchange after all, and bound to its journal row."""
+
+
 class Liquidity(StrEnum):
     MAKER = "maker"
     TAKER = "taker"
@@ -184,6 +255,10 @@ class Order:
     instrument: str = "BTC_USD"
     tag: str = ""
     """The strategy's tag for this order (botkit's, never sent to the exchange)."""
+    is_placed: bool = True
+    """Whether the exchange has this order. False for one of ``ctx.open_orders`` journaled but
+    not confirmed yet (its outcome being resolved): it has no exchange id, its ``order_id`` is
+    botkit's ``local-N``, its ``status`` reads ``opened``, and it cannot be cancelled yet."""
 
     @property
     def remaining(self) -> Decimal:

@@ -38,9 +38,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from botkit.client.parse import iso_ms
 from botkit.errors import JournalError
 from botkit.journal import Journal, migrate
-from botkit.journal.journal import OPEN_STATUSES, UNRESOLVED_STATUSES, StrategyHealth
+from botkit.journal.journal import StrategyHealth
 from botkit.journal.schema import FillRow, OrderRow, Run, StrategyHealthRow
-from botkit.model import Side
+from botkit.model import LIVE_STATES, OPEN_STATES, UNRESOLVED_STATES, Side
 from botkit.pnl import PnL
 from botkit.run_cli import config_option, fail_cleanly, load_config
 from botkit.urlmask import mask_in, mask_url
@@ -186,7 +186,7 @@ def read_status(engine: Engine, now_ms: int, stale_after_ms: int) -> list[BotSta
         counts: dict[tuple[str, str], int] = {
             (row.bot_id, row.status): row.n for row in conn.execute(
                 select(OrderRow.bot_id, OrderRow.status, func.count().label("n"))
-                .where(OrderRow.status.in_((*OPEN_STATUSES, *UNRESOLVED_STATUSES)))
+                .where(OrderRow.status.in_(sorted(state.value for state in LIVE_STATES)))
                 .group_by(OrderRow.bot_id, OrderRow.status))}
         today = {run.bot_id: _pnl_today(conn, run.bot_id, day_start) for run in runs}
         health: dict[int, list[StrategyStatus]] = {}
@@ -210,8 +210,8 @@ def read_status(engine: Engine, now_ms: int, stale_after_ms: int) -> list[BotSta
             started_at=run.started_at, stopped_at=run.stopped_at, last_tick_at=run.last_tick_at,
             last_tick_age=None if run.last_tick_at is None else Decimal(now_ms - run.last_tick_at) / 1000,
             ticks=run.ticks, position=run.last_position, equity=run.last_equity,
-            open_orders=sum(counts.get((run.bot_id, s), 0) for s in OPEN_STATUSES),
-            unresolved_orders=sum(counts.get((run.bot_id, s), 0) for s in UNRESOLVED_STATUSES),
+            open_orders=sum(counts.get((run.bot_id, s.value), 0) for s in OPEN_STATES),
+            unresolved_orders=sum(counts.get((run.bot_id, s.value), 0) for s in UNRESOLVED_STATES),
             fills_today=fills_today, pnl_today=pnl_today, last_error=run.last_error, strategies=strategies,
             kill_switch=run.kill_switch, kill_switch_at=run.kill_switch_at,
         ))

@@ -59,7 +59,7 @@ def botkit_on_snapshot(snapshot: botkit.Snapshot, ctx: botkit.StrategyContext) -
                      and abs(order.price - target) <= tolerance and order.remaining == size)
             if fresh:
                 keep = order
-            elif not order.order_id.startswith("local-"):
+            elif order.is_placed:
                 yield botkit.cancel(order.order_id)
         if keep is None and target is not None:
             place = botkit.buy if side is botkit.Side.BUY else botkit.sell

@@ -44,7 +44,7 @@ class SmaCrossover:
             self.mids = deque(self.mids, maxlen=slow)
         self.mids.append(mid)
         for order in ctx.open_orders:  # the touch moved on: trade the difference afresh
-            if not order.order_id.startswith("local-"):
+            if order.is_placed:
                 yield botkit.cancel(order.order_id)
         if len(self.mids) < slow:
             return

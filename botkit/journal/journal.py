@@ -38,7 +38,16 @@ from botkit.journal.schema import (
     StrategyStateRow,
 )
 from botkit.logs import Redactor
-from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, Side
+from botkit.model import (
+    LIVE_STATES,
+    ZERO,
+    Fill,
+    Liquidity,
+    Order,
+    OrderFlag,
+    OrderState,
+    Side,
+)
 from botkit.urlmask import mask_in, mask_url
 
 log = logging.getLogger("botkit.journal")
@@ -52,9 +61,8 @@ _FILL_SEQS = select(FillRow.seq).where(FillRow.bot_id == bindparam("bot"),
 _EVENT = insert(OrderEvent)
 _FILL = insert(FillRow)
 
-OPEN_STATUSES = (OrderStatus.OPENED.value, OrderStatus.PARTIAL.value)
-UNRESOLVED_STATUSES = ("pending", "unknown")
-LIVE_STATUSES = (*OPEN_STATUSES, *UNRESOLVED_STATUSES)
+_LIVE = tuple(sorted(state.value for state in LIVE_STATES))
+"""The ``orders.status`` words of the orders :meth:`Journal.live_orders` reads back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +90,7 @@ class OrderRecord:
     order_type: str
     price: Decimal | None
     quantity: Decimal
-    status: str
+    status: OrderState
     exchange_order_id: str | None
     filled: Decimal
     fills_seen: int
@@ -98,13 +106,23 @@ class OrderRecord:
 
     @property
     def is_unresolved(self) -> bool:
-        return self.status in UNRESOLVED_STATUSES
+        return self.status.is_unresolved
+
+    @property
+    def local_order_id(self) -> str:
+        """botkit's own id of the order, ``local-N``: what a strategy knows it by before it is placed."""
+        return f"local-{self.local_id}"
+
+    @property
+    def order_id(self) -> str:
+        """The id a strategy knows the order by: the exchange's once placed, else :attr:`local_order_id`."""
+        return self.exchange_order_id or self.local_order_id
 
 
 def _record(row: OrderRow, fills_seen: int) -> OrderRecord:
     return OrderRecord(
         local_id=row.id, strategy=row.strategy, tag=row.tag, side=Side(row.side), order_type=row.order_type,
-        price=row.price, quantity=row.quantity, status=row.status, exchange_order_id=row.exchange_order_id,
+        price=row.price, quantity=row.quantity, status=OrderState(row.status), exchange_order_id=row.exchange_order_id,
         filled=row.filled_quantity, fills_seen=fills_seen, sent_at=row.sent_at, created_at=row.created_at,
         average_price=row.average_price, fees=row.fees,
     )
@@ -292,38 +310,39 @@ class Journal:
         with self.engine.begin() as conn:
             local_id = conn.execute(_PENDING, {
                 "bot_id": self.bot_id, "run_id": run_id, "strategy": strategy, "tag": tag, "side": side.value,
-                "order_type": order_type, "price": price, "quantity": quantity, "status": "pending",
+                "order_type": order_type, "price": price, "quantity": quantity, "status": OrderState.PENDING.value,
                 "filled_quantity": ZERO, "fees": ZERO, "created_at": now, "sent_at": now, "updated_at": now,
                 "venue": venue}).scalar_one()
-            conn.execute(_EVENT, {"order_id": local_id, "ts": now, "event": "pending", "detail": None})
+            conn.execute(_EVENT, {"order_id": local_id, "ts": now, "event": OrderState.PENDING.value, "detail": None})
         return OrderRecord(local_id=local_id, strategy=strategy, tag=tag, side=side, order_type=order_type,
-                           price=price, quantity=quantity, status="pending", exchange_order_id=None, filled=ZERO,
-                           fills_seen=0, sent_at=now, created_at=now)
+                           price=price, quantity=quantity, status=OrderState.PENDING, exchange_order_id=None,
+                           filled=ZERO, fills_seen=0, sent_at=now, created_at=now)
 
-    def set_status(self, record: OrderRecord, status: str, now: int, detail: str | None = None,
+    def set_status(self, record: OrderRecord, status: OrderState, now: int, detail: str | None = None,
                    error: str | None = None) -> None:
-        """Move an order to one of botkit's own states (unknown, rejected, not_placed, vanished)."""
-        values: dict[str, Any] = {"status": status, "updated_at": now}
+        """Move an order to one of botkit's own states (unknown, rejected, not_placed, vanished);
+        the exchange's states come with its view of the order, through :meth:`apply`."""
+        values: dict[str, Any] = {"status": status.value, "updated_at": now}
         if error is not None:
             values["error"] = error
         with self.engine.begin() as conn:
             conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
-            conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": status, "detail": detail})
+            conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": status.value, "detail": detail})
         record.status = status
 
-    def bind(self, record: OrderRecord, exchange_order_id: str, now: int, *, flag: str | None = None,
+    def bind(self, record: OrderRecord, exchange_order_id: str, now: int, *, flag: OrderFlag | None = None,
              detail: str | None = None) -> None:
         """Tie a journaled order to the exchange's id (from the 202 reply or a reconciliation)."""
-        values: dict[str, Any] = {"exchange_order_id": exchange_order_id, "status": OrderStatus.OPENED.value,
+        values: dict[str, Any] = {"exchange_order_id": exchange_order_id, "status": OrderState.OPENED.value,
                                   "updated_at": now}
         if flag is not None:
-            values["flag"] = flag
+            values["flag"] = flag.value
         with self.engine.begin() as conn:
             conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
-            conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": flag or "placed",
+            conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": flag.value if flag else "placed",
                                   "detail": detail or exchange_order_id})
         record.exchange_order_id = exchange_order_id
-        record.status = OrderStatus.OPENED.value
+        record.status = OrderState.OPENED
 
     def apply(self, record: OrderRecord, order: Order, run_id: int, now: int) -> list[Fill]:
         """Bring a journaled order up to the exchange's view; return the fills not seen before.
@@ -337,7 +356,8 @@ class Journal:
             price = order.average_price if order.average_price is not None else (order.price or ZERO)
             new_fills = [Fill(order.order_id, price, order.filled - record.filled, ZERO,
                               _liquidity_guess(order), now, record.fills_seen)]
-        status_changed = order.status.value != record.status
+        state = OrderState.of(order.status)
+        status_changed = state is not record.status
         if not new_fills and not status_changed and order.filled == record.filled:
             return []
         stored: list[Fill] = []
@@ -358,13 +378,13 @@ class Journal:
                         "detail": f"{fill.quantity} @ {fill.price} fee {fill.fee} {fill.liquidity.value}"})
                     stored.append(fill)
             conn.execute(_UPDATE_ORDER, {
-                "row_id": record.local_id, "status": order.status.value, "filled_quantity": order.filled,
+                "row_id": record.local_id, "status": state.value, "filled_quantity": order.filled,
                 "average_price": order.average_price, "fees": order.fees,
                 "exchange_created_at": order.created_ts or None, "updated_at": now})
-            if status_changed and order.status is not OrderStatus.PARTIAL:
-                conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": order.status.value,
+            if status_changed and state is not OrderState.PARTIAL:
+                conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": state.value,
                                       "detail": None})
-        record.status = order.status.value
+        record.status = state
         record.filled = order.filled
         record.average_price = order.average_price
         record.fees = order.fees
@@ -376,13 +396,13 @@ class Journal:
         with self.session() as s, s.begin():
             row = OrderRow(bot_id=self.bot_id, run_id=run_id, strategy=strategy, tag="", side=order.side.value,
                            order_type=order.order_type.value, price=order.price, quantity=order.quantity,
-                           exchange_order_id=order.order_id, status=OrderStatus.OPENED.value,
+                           exchange_order_id=order.order_id, status=OrderState.OPENED.value,
                            filled_quantity=ZERO, fees=ZERO, created_at=now, sent_at=order.created_ts or now,
                            exchange_created_at=order.created_ts or None, updated_at=now, venue=venue,
-                           flag="adopted")
+                           flag=OrderFlag.ADOPTED.value)
             s.add(row)
             s.flush()
-            s.add(OrderEvent(order_id=row.id, ts=now, event="adopted", detail=order.order_id))
+            s.add(OrderEvent(order_id=row.id, ts=now, event=OrderFlag.ADOPTED.value, detail=order.order_id))
             return _record(row, 0)
 
     def note(self, record: OrderRecord, event_name: str, now: int, detail: str | None = None) -> None:
@@ -393,15 +413,16 @@ class Journal:
         """Orders not finished: open on the exchange, or of unresolved outcome."""
         with self.session() as s:
             rows = s.scalars(select(OrderRow).where(OrderRow.bot_id == self.bot_id,
-                                                     OrderRow.status.in_(LIVE_STATUSES)).order_by(OrderRow.id)).all()
+                                                     OrderRow.status.in_(_LIVE)).order_by(OrderRow.id)).all()
             counts = self._fill_counts(s, [r.id for r in rows])
             return [_record(r, counts.get(r.id, 0)) for r in rows]
 
     def not_placed_since(self, since: int) -> list[OrderRecord]:
         """Orders declared not placed recently: one may still turn up on the exchange (late)."""
         with self.session() as s:
-            rows = s.scalars(select(OrderRow).where(OrderRow.bot_id == self.bot_id, OrderRow.status == "not_placed",
-                                                     OrderRow.sent_at >= since).order_by(OrderRow.id)).all()
+            rows = s.scalars(select(OrderRow).where(
+                OrderRow.bot_id == self.bot_id, OrderRow.status == OrderState.NOT_PLACED.value,
+                OrderRow.sent_at >= since).order_by(OrderRow.id)).all()
             return [_record(r, 0) for r in rows]
 
     def known_exchange_ids(self, ids: Iterable[str]) -> set[str]:

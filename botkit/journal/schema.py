@@ -76,7 +76,9 @@ class OrderRow(Base):
     ``status`` is the exchange's word once known (opened, partial-filled, filled, canceled), or
     botkit's own before that: ``pending`` (journaled, maybe not sent), ``unknown`` (sent, reply
     lost), ``rejected`` (the exchange refused it), ``not_placed`` (certainly never created);
-    ``vanished`` marks a placed order the exchange later said it does not know (404).
+    ``vanished`` marks a placed order the exchange later said it does not know (404). Each word
+    is a value of :class:`botkit.model.OrderState` (``flag``'s of :class:`botkit.model.OrderFlag`),
+    which the code uses; the column keeps the plain words.
     """
 
     __tablename__ = "orders"

@@ -372,6 +372,25 @@ def test_unresolved_side_refuses_new_orders_until_resolved(sandbox: Any, journal
     rig.journal.close()
 
 
+def test_an_order_of_unresolved_outcome_is_in_ctx_open_orders_as_not_placed(rig: Rig, recorder: Recorder) -> None:
+    """Until the exchange's orders tell, an order whose request got no reply is shown to its strategy
+    (so that it does not place it twice) with ``is_placed`` False, under botkit's ``local-N`` id."""
+    seen: list[tuple[Any, ...]] = []
+    recorder.script = [[botkit.buy("0.3", "398.25"), botkit.sell("0.2", "405")],
+                       lambda snapshot, ctx: seen.append(ctx.open_orders)]
+    rig.engine.start(1)
+    rig.sandbox.faults.queue("drop_before", method="POST", path="/v1/orders", count=1)
+    t0 = int(time.time() * 1000)
+    rig.tick(t0)
+    rig.tick(t0 + 1000)  # within the resolve window: still unresolved
+    ((unplaced, placed),) = seen
+    first_id = min(r["id"] for r in queries.orders(rig.journal))
+    assert (unplaced.side, unplaced.is_placed, unplaced.order_id, unplaced.status) == (
+        Side.BUY, False, f"local-{first_id}", OrderStatus.OPENED)
+    (on_exchange,) = _exchange_orders(rig)
+    assert (placed.side, placed.is_placed, placed.order_id) == (Side.SELL, True, on_exchange.order_id)
+
+
 def test_an_order_the_exchange_forgot_is_marked_vanished_and_the_bot_goes_on(tmp_path: Any, journal_url: str,
                                                                            bot_id: str) -> None:
     """An exchange restored from an older state (the embedded sandbox after a kill -9) answers 404

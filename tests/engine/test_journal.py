@@ -9,7 +9,19 @@ import pytest
 
 from botkit.errors import JournalError
 from botkit.journal import Journal, queries
-from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
+from botkit.model import (
+    LIVE_STATES,
+    OPEN_STATES,
+    UNRESOLVED_STATES,
+    Fill,
+    Liquidity,
+    Order,
+    OrderFlag,
+    OrderState,
+    OrderStatus,
+    OrderType,
+    Side,
+)
 
 
 def _order(order_id: str, fills: tuple[Fill, ...], status: OrderStatus, quantity: str = "1.5") -> Order:
@@ -51,6 +63,48 @@ def test_pending_bind_and_fills_are_exact_and_kept_once(journal_url: str, bot_id
     assert order_row["filled_quantity"] == Decimal("1.5")
     assert order_row["price"] == Decimal("400.10")
     assert journal.positions() == {"mm": Decimal("1.5")}
+    journal.close()
+
+
+def test_order_states_are_the_journal_words_and_the_exchange_states_map_onto_them() -> None:
+    # The journal's status column keeps the words it always kept: no migration for the enum.
+    assert [s.value for s in OrderState] == ["pending", "unknown", "rejected", "not_placed", "opened",
+                                             "partial-filled", "filled", "canceled", "vanished"]
+    assert [f.value for f in OrderFlag] == ["adopted", "late"]
+    for status in OrderStatus:
+        assert OrderState.of(status).value == status.value
+        assert OrderState.of(status).is_placed
+        assert OrderState.of(status).is_open == status.is_open
+    assert LIVE_STATES == OPEN_STATES | UNRESOLVED_STATES
+    assert {s for s in OrderState if s.is_live} == LIVE_STATES
+    assert {s for s in OrderState if s.is_unresolved} == {OrderState.PENDING, OrderState.UNKNOWN}
+    assert {s for s in OrderState if not s.is_placed} == {OrderState.PENDING, OrderState.UNKNOWN,
+                                                          OrderState.REJECTED, OrderState.NOT_PLACED}
+
+
+def test_the_journal_reads_its_states_and_flags_back_typed(journal_url: str, bot_id: str) -> None:
+    journal = Journal(journal_url, bot_id)
+    run = journal.begin_run("live", 1)
+    unknown = journal.record_pending(run, "live", "s", "", Side.BUY, "limit", Decimal(400), Decimal(1), 1)
+    assert unknown.status is OrderState.PENDING
+    assert (unknown.order_id, unknown.is_unresolved) == (f"local-{unknown.local_id}", True)
+    journal.set_status(unknown, OrderState.UNKNOWN, 2)
+    late = journal.record_pending(run, "live", "s", "", Side.SELL, "limit", Decimal(500), Decimal(1), 3)
+    journal.set_status(late, OrderState.NOT_PLACED, 4)
+    assert [r.local_id for r in journal.not_placed_since(0)] == [late.local_id]
+    assert journal.not_placed_since(0)[0].status is OrderState.NOT_PLACED
+    journal.bind(late, "ex-late", 5, flag=OrderFlag.LATE)
+    assert (late.status, late.order_id, late.local_order_id) == (OrderState.OPENED, "ex-late",
+                                                                f"local-{late.local_id}")
+    adopted = journal.adopt(run, "live", _order("ex-adopted", (), OrderStatus.OPENED), 6)
+    live = journal.live_orders()
+    assert [(r.local_id, r.status) for r in live] == [(unknown.local_id, OrderState.UNKNOWN),
+                                                      (late.local_id, OrderState.OPENED),
+                                                      (adopted.local_id, OrderState.OPENED)]
+    assert all(type(r.status) is OrderState for r in live)
+    rows = {r["id"]: r for r in queries.orders(journal)}
+    assert [(rows[r.local_id]["status"], rows[r.local_id]["flag"]) for r in live] == [
+        ("unknown", None), ("opened", "late"), ("opened", "adopted")]
     journal.close()
 
 
