@@ -26,6 +26,7 @@ from botkit.model import Snapshot
 from botkit.plugins import StrategySpec, discover, make_manager, register, resolve_params
 from botkit.risk import AccountRisk, RiskLimits
 from botkit.strategy_host import StrategyHost
+from botkit.venue import Venue
 
 log = logging.getLogger("botkit.bot")
 
@@ -93,7 +94,7 @@ class EnginePlan:
     risk: AccountRisk
     settings: EngineSettings
 
-    def build(self, venue: Any, journal: Journal) -> Engine:
+    def build(self, venue: Venue, journal: Journal) -> Engine:
         return Engine(venue=venue, pm=self.pm, strategies=self.hosts, risk=self.risk, journal=journal,
                       settings=self.settings)
 
@@ -174,7 +175,7 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
     try:
         api, base_url, secret = connect(config, closers)
         market_data = LiveMarketData(api)
-        venue: Any
+        venue: Venue
         where = (f"the embedded sandbox at {base_url}" if config.uses_embedded_sandbox
                  else f"the exchange at {base_url}")
         venue = _paper_venue(api, config, where) if dry_run else LiveVenue(api, label=where)
@@ -194,7 +195,7 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         raise
 
 
-def _paper_venue(api: Buttercoin, config: Config, where: str) -> Any:
+def _paper_venue(api: Buttercoin, config: Config, where: str) -> Venue:
     """A simulated venue fed by live snapshots, starting from the live account's balances."""
     from botkit.backtest.venue import SimulatedVenue
 

@@ -53,6 +53,7 @@ from botkit.output import money
 from botkit.risk import AccountRisk, RiskRejected
 from botkit.strategy_host import StrategyFailure, StrategyHost
 from botkit.validation import describe
+from botkit.venue import Venue
 
 log = logging.getLogger("botkit.engine")
 
@@ -99,7 +100,7 @@ class TickReport:
 class Engine:
     """Drives strategies against one venue, journaling everything."""
 
-    def __init__(self, *, venue: Any, pm: pluggy.PluginManager, strategies: Sequence[StrategyHost],
+    def __init__(self, *, venue: Venue, pm: pluggy.PluginManager, strategies: Sequence[StrategyHost],
                  risk: AccountRisk, journal: Journal, settings: EngineSettings | None = None) -> None:
         self.venue = venue
         self.pm = pm
@@ -146,7 +147,7 @@ class Engine:
         self.journal.begin_health(self.run_id, now, [host.health() for host in self.strategies])
         self._health_journaled = {host.name: host.health_key for host in self.strategies}
         log.info("run %d started on %s with %d strategies: %s", self.run_id,
-                 getattr(self.venue, "label", f"the {self.venue.name} venue"),
+                 self.venue.label,
                  len(self.strategies), ", ".join(h.name for h in self.strategies) or "none")
 
     def stop(self, now: int, *, status: str = "stopped") -> dict[str, Any]:

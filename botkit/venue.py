@@ -21,6 +21,9 @@ class Venue(Protocol):
 
     name: str
     """``live``, ``paper`` or ``backtest``: journaled with each run, never shown to strategies."""
+    label: str
+    """What people are told this venue is: "the embedded sandbox at URL", "the exchange at URL",
+    "paper (simulated fills, ...)" (the run's first log line)."""
 
     def observe(self, snapshot: Snapshot) -> None:
         """Learn the market state of this tick (a simulated venue fills resting orders here)."""
