@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import pluggy
@@ -95,6 +96,38 @@ class TickReport:
     fills: int = 0
     failures: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyView:
+    """One strategy as observers see it."""
+
+    name: str
+    paused: bool
+    total_failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class EngineView:
+    """The engine's state for observers (metrics, the daemon's heartbeat), read between ticks: a
+    copy, so nobody outside the engine reads or changes its working attributes."""
+
+    run_id: int | None
+    ticks: int
+    equity: Decimal | None
+    start_equity: Decimal | None
+    positions: Mapping[str, Decimal]
+    open_orders: Mapping[str, int]
+    """Open orders by strategy."""
+    unresolved_orders: int
+    kill_switch: str | None
+    """Why the kill switch tripped, or None."""
+    strategies: tuple[StrategyView, ...]
+
+    @property
+    def position(self) -> Decimal:
+        """The strategies' net BTC."""
+        return sum(self.positions.values(), ZERO)
 
 
 class Engine:
@@ -169,6 +202,22 @@ class Engine:
         self.journal.end_run(self.run_id, now, status, summary)
         log.info("run %d %s: %s", self.run_id, status, _summary_line(summary))
         return summary
+
+    def view(self) -> EngineView:
+        """A read-only copy of what observers may know (see :class:`EngineView`)."""
+        open_orders: dict[str, int] = {}
+        unresolved = 0
+        for record in self.live.values():
+            if record.status.is_open:
+                open_orders[record.strategy] = open_orders.get(record.strategy, 0) + 1
+            elif record.is_unresolved:
+                unresolved += 1
+        return EngineView(
+            run_id=self.run_id, ticks=self.ticks, equity=self.equity, start_equity=self.start_equity,
+            positions=MappingProxyType(dict(self.positions)), open_orders=MappingProxyType(open_orders),
+            unresolved_orders=unresolved, kill_switch=self.risk.halted_reason,
+            strategies=tuple(StrategyView(h.name, h.paused, h.total_failures) for h in self.strategies),
+        )
 
     def _equity_change(self) -> Decimal | None:
         return None if self.equity is None or self.start_equity is None else self.equity - self.start_equity

@@ -56,7 +56,7 @@ from botkit.journal.schema import FillRow, OrderEvent, OrderRow, RiskRejection
 if TYPE_CHECKING:
     from botkit.bot import Bot
     from botkit.breaker import CircuitBreaker
-    from botkit.engine import Engine, TickReport
+    from botkit.engine import Engine, EngineView, TickReport
     from botkit.journal import Journal
 
 log = logging.getLogger("botkit.metrics")
@@ -195,8 +195,8 @@ class BotMetrics:
         m.kill_switch.labels(bot).set(0)
         m.unresolved_orders.labels(bot).set(0)
         m.last_snapshot_age.labels(bot).set_function(self.snapshot_age)
-        for host in engine.strategies:
-            self._known(host.name)
+        for strategy in engine.view().strategies:
+            self._known(strategy.name)
 
     def _known(self, strategy: str) -> None:
         if strategy in self._strategies:
@@ -240,37 +240,31 @@ class BotMetrics:
 
         Call it on the thread that ticks the engine (the tick observer does), between ticks.
         """
-        self._read_engine()
+        view = self.engine.view()
+        self._read_engine(view)
         if self._tail is not None:
-            self._read_journal(self._tail)
+            self._read_journal(self._tail, view.run_id)
 
-    def _read_engine(self) -> None:
-        m, bot, engine = self.metrics, self.bot, self.engine
-        for name in [*engine.positions, *(r.strategy for r in engine.live.values())]:
-            self._known(name)
-        open_by_strategy = dict.fromkeys(self._strategies, 0)
-        unresolved = 0
-        for record in engine.live.values():
-            if record.status.is_open:
-                open_by_strategy[record.strategy] += 1
-            elif record.is_unresolved:
-                unresolved += 1
-        for name, count in open_by_strategy.items():
-            m.open_orders.labels(bot, name).set(count)
-            m.position.labels(bot, name).set(float(engine.positions.get(name, Decimal(0))))
-        m.unresolved_orders.labels(bot).set(unresolved)
-        m.equity.labels(bot).set(math.nan if engine.equity is None else float(engine.equity))
-        m.kill_switch.labels(bot).set(0 if engine.risk.halted_reason is None else 1)
-        for host in engine.strategies:
-            seen = self._failures_seen.get(host.name, 0)
-            if host.total_failures > seen:
-                m.strategy_failures.labels(bot, host.name).inc(host.total_failures - seen)
-            self._failures_seen[host.name] = host.total_failures
-            m.strategy_paused.labels(bot, host.name).set(1 if host.paused else 0)
-
-    def _read_journal(self, tail: JournalTail) -> None:
+    def _read_engine(self, view: EngineView) -> None:
         m, bot = self.metrics, self.bot
-        news = tail.read(self.engine.run_id)
+        for name in [*view.positions, *view.open_orders]:
+            self._known(name)
+        for name in self._strategies:
+            m.open_orders.labels(bot, name).set(view.open_orders.get(name, 0))
+            m.position.labels(bot, name).set(float(view.positions.get(name, Decimal(0))))
+        m.unresolved_orders.labels(bot).set(view.unresolved_orders)
+        m.equity.labels(bot).set(math.nan if view.equity is None else float(view.equity))
+        m.kill_switch.labels(bot).set(0 if view.kill_switch is None else 1)
+        for strategy in view.strategies:
+            seen = self._failures_seen.get(strategy.name, 0)
+            if strategy.total_failures > seen:
+                m.strategy_failures.labels(bot, strategy.name).inc(strategy.total_failures - seen)
+            self._failures_seen[strategy.name] = strategy.total_failures
+            m.strategy_paused.labels(bot, strategy.name).set(1 if strategy.paused else 0)
+
+    def _read_journal(self, tail: JournalTail, run_id: int | None) -> None:
+        m, bot = self.metrics, self.bot
+        news = tail.read(run_id)
         for strategy, event in news.events:
             self._known(strategy)
             if event == "cancel_sent":

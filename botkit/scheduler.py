@@ -34,7 +34,6 @@ from botkit.bot import Bot
 from botkit.breaker import CircuitBreaker
 from botkit.engine import TickReport
 from botkit.errors import BotkitError, JournalLockLost, MarketDataError, VenueError, VenueUnavailable
-from botkit.model import ZERO
 
 log = logging.getLogger("botkit.daemon")
 
@@ -140,9 +139,10 @@ class Daemon:
                     error = "; ".join(report.errors)
                 if self.on_tick is not None:
                     self.on_tick(snapshot, report)
-            if engine.run_id is not None:
-                self.bot.journal.heartbeat(engine.run_id, now_ms(), engine.ticks, engine.equity,
-                                           sum(engine.positions.values(), ZERO), error, engine.start_equity)
+            view = engine.view()
+            if view.run_id is not None:
+                self.bot.journal.heartbeat(view.run_id, now_ms(), view.ticks, view.equity, view.position, error,
+                                           view.start_equity)
         except JournalLockLost as exc:
             self._lose_lock(exc)
         except Exception as exc:

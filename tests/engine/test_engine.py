@@ -467,3 +467,20 @@ def test_the_tick_of_a_fill_reports_the_position_after_it(rig: Rig, recorder: Re
     assert (maker.fills, maker.position) == (1, D("0.4"))
     taker = rig.tick()  # crosses the counterparty's 401.00 ask at once
     assert (taker.fills, taker.position) == (1, D("0.6"))
+
+
+def test_observers_read_a_copy_of_the_engine_state(rig: Rig, recorder: Recorder) -> None:
+    """Metrics and the daemon's heartbeat read `Engine.view()`, not the engine's attributes."""
+    recorder.script = [[botkit.buy("1", "400.00")], None]
+    rig.engine.start(1)
+    rig.tick()
+    before = rig.engine.view()
+    assert (before.ticks, before.open_orders, before.unresolved_orders) == (1, {"rec": 1}, 0)
+    assert [(s.name, s.paused) for s in before.strategies] == [("rec", False)]
+    with pytest.raises(TypeError):
+        before.positions["rec"] = D(5)  # type: ignore[index]
+    rig.counter(Side.SELL, "399.50", "0.4")
+    rig.tick()
+    after = rig.engine.view()
+    assert (before.position, after.position) == (D(0), D("0.4"))  # the old view did not move
+    assert after.ticks == 2
