@@ -177,6 +177,7 @@ def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None, b
 
     Reading never creates or migrates a journal: where none exists, it says so (exit 2)."""
     from botkit.journal import Journal, queries
+    from botkit.journal.queries import open_journal
     from botkit.output import render
 
     cfg = load_config(config_path)
@@ -199,7 +200,6 @@ def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None, b
                    else f"journal schema is up to date ({after})")
         return
     from botkit.bot import paper_bot_id
-    from botkit.status import open_journal
     from botkit.timeparse import since_ms
 
     where = queries.Filter(run_id, strategy, None if since is None else since_ms(since, "--since"), limit)

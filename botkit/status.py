@@ -32,18 +32,17 @@ from typing import Any
 
 import click
 from sqlalchemy import Engine, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.client.parse import iso_ms
 from botkit.errors import JournalError
-from botkit.journal import Journal, migrate
 from botkit.journal.journal import StrategyHealth
+from botkit.journal.queries import open_journal
 from botkit.journal.schema import FillRow, OrderRow, Run, StrategyHealthRow
 from botkit.model import LIVE_STATES, OPEN_STATES, UNRESOLVED_STATES, Side
 from botkit.pnl import PnL
 from botkit.run_cli import config_option, fail_cleanly, load_config
-from botkit.urlmask import mask_in, mask_url
+from botkit.urlmask import mask_in
 
 DAY_MS = 86_400_000
 MIN_STALE_AFTER_S = 30
@@ -232,32 +231,6 @@ def _pnl_today(conn: Any, bot_id: str, day_start: int) -> tuple[int, Decimal]:
     if before is None:
         return 0, Decimal(0)
     return book.fills - fills_before, book.net - before
-
-
-def open_journal(url: str) -> Engine:
-    """An engine on an existing, up-to-date journal; refuses rather than creating or migrating one."""
-    try:
-        parsed = make_url(url)
-    except Exception as exc:
-        raise JournalError(f"journal.url {mask_url(url)!r} is not a SQLAlchemy URL: {mask_in(str(exc), url)}") from None
-    database = parsed.database or ""
-    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not Path(database).is_file():
-        raise JournalError(f"no journal at {database} (no bot has run with this journal.url yet)")
-    engine = Journal.make_engine(url)
-    safe = mask_url(url)
-    try:
-        have = migrate.current(engine)
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        raise JournalError(f"cannot open journal {safe}: {mask_in(str(exc).splitlines()[0][:200], url)}") from None
-    if have is None:
-        engine.dispose()
-        raise JournalError(f"{safe} holds no botkit journal (no bot has run with this journal.url yet)")
-    if have != migrate.head():
-        engine.dispose()
-        raise JournalError(f"journal {safe} has schema {have}, this botkit reads {migrate.head()}: "
-                           "run `botkit journal upgrade`")
-    return engine
 
 
 def default_stale_after(interval_seconds: Decimal) -> Decimal:

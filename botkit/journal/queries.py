@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Engine, Select, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.client.parse import iso_ms
+from botkit.errors import JournalError
+from botkit.journal import migrate
 from botkit.journal.journal import Journal
 from botkit.journal.schema import FillRow, OrderRow, Run
 from botkit.model import Side
 from botkit.pnl import PnL
+from botkit.urlmask import mask_in, mask_url
 
 ORDER_COLUMNS = ("id", "exchange_order_id", "strategy", "side", "order_type", "price", "quantity",
                  "filled_quantity", "average_price", "fees", "status", "flag", "created_at", "created_ts", "run_id")
@@ -111,3 +117,29 @@ def _display(value: Decimal) -> Decimal:
 def runs(journal: Journal) -> list[Run]:
     with journal.session() as s:
         return list(s.scalars(select(Run).where(Run.bot_id == journal.bot_id).order_by(Run.id)))
+
+
+def open_journal(url: str) -> Engine:
+    """An engine on an existing, up-to-date journal; refuses rather than creating or migrating one."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise JournalError(f"journal.url {mask_url(url)!r} is not a SQLAlchemy URL: {mask_in(str(exc), url)}") from None
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") and not Path(database).is_file():
+        raise JournalError(f"no journal at {database} (no bot has run with this journal.url yet)")
+    engine = Journal.make_engine(url)
+    safe = mask_url(url)
+    try:
+        have = migrate.current(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise JournalError(f"cannot open journal {safe}: {mask_in(str(exc).splitlines()[0][:200], url)}") from None
+    if have is None:
+        engine.dispose()
+        raise JournalError(f"{safe} holds no botkit journal (no bot has run with this journal.url yet)")
+    if have != migrate.head():
+        engine.dispose()
+        raise JournalError(f"journal {safe} has schema {have}, this botkit reads {migrate.head()}: "
+                           "run `botkit journal upgrade`")
+    return engine
