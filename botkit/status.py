@@ -35,7 +35,6 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from botkit.client.parse import iso_ms
 from botkit.errors import JournalError
 from botkit.journal import Journal, migrate
 from botkit.journal.journal import OPEN_STATUSES, UNRESOLVED_STATUSES, StrategyHealth
@@ -43,6 +42,7 @@ from botkit.journal.schema import FillRow, OrderRow, Run, StrategyHealthRow
 from botkit.model import Side
 from botkit.pnl import PnL
 from botkit.run_cli import config_option, fail_cleanly, load_config
+from botkit.times import iso_ms
 from botkit.urlmask import mask_in, mask_url
 
 DAY_MS = 86_400_000

@@ -46,9 +46,9 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from botkit.backtest.venue import EXACT
 from botkit.config import default
 from botkit.model import ZERO, Fill, Order, Side
+from botkit.money import EXACT
 from botkit.pnl import PnL
 
 YEAR_MS = 365 * 24 * 3600 * 1000

@@ -8,7 +8,6 @@ skips the tick instead of trading on bad data.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,9 +27,7 @@ from botkit.model import (
     Trade,
 )
 from botkit.numbers import NumberError, exact_decimal
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
+from botkit.times import iso_to_ms
 
 MAX_AMOUNT = Decimal("1e15")
 """Larger numbers than this are not a price or a quantity but corrupt data."""
@@ -63,7 +60,7 @@ def amount(value: Any, what: str, *, positive: bool = False) -> Decimal:
     return number
 
 
-MAX_TIMESTAMP_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // _MS
+MAX_TIMESTAMP_MS = iso_to_ms("9999-12-31T23:59:59.999Z")
 """The last millisecond of year 9999: later (or before 1970) is not a date but corrupt data."""
 
 
@@ -74,10 +71,7 @@ def timestamp_ms(text: Any, what: str) -> int:
         ms = text
     elif isinstance(text, str) and len(text) <= 64:
         try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            ms = (moment - _EPOCH) // _MS
+            ms = iso_to_ms(text)
         except (ValueError, OverflowError):
             raise _bad(what, text) from None
     else:
@@ -86,17 +80,6 @@ def timestamp_ms(text: Any, what: str) -> int:
         raise MalformedResponseError(f"malformed exchange data: {what} = {text!r} is not a date "
                                      "between 1970 and 9999")
     return ms
-
-
-def iso_ms(ts: int) -> str:
-    """Epoch milliseconds → ``2014-05-06T13:15:30.123Z`` (the sandbox's event dates)."""
-    moment = datetime.fromtimestamp(ts / 1000, tz=UTC).replace(microsecond=(ts % 1000) * 1000)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts % 1000:03d}Z"
-
-
-def iso_seconds(ts: int) -> str:
-    """Epoch milliseconds → ``2014-05-06T13:15:30Z`` (query filters), rounded down."""
-    return datetime.fromtimestamp(ts // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ticker(data: Any) -> Ticker:

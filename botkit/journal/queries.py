@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import Select, select
 
-from botkit.client.parse import iso_ms
 from botkit.journal.journal import Journal
 from botkit.journal.schema import FillRow, OrderRow, Run
 from botkit.model import Side
 from botkit.pnl import PnL
+from botkit.times import iso_ms
 
 ORDER_COLUMNS = ("id", "exchange_order_id", "strategy", "side", "order_type", "price", "quantity",
                  "filled_quantity", "average_price", "fees", "status", "flag", "created_at", "created_ts", "run_id")
