@@ -3,8 +3,8 @@
 Writing: :func:`iso_ms` (``2014-05-06T13:15:30.123Z``: what people are shown, the sandbox's event
 dates, the journal's listings) and :func:`iso_seconds` (``2014-05-06T13:15:30Z``: the API's query
 filters). Reading: :func:`iso_to_ms`, under both :func:`since_ms` (a moment people type on the command
-line: an ISO 8601 UTC date or time, or a span back from now) and the client's
-:func:`botkit.client.parse.timestamp_ms` (the wire's dates, bad data answered with its error).
+line: an ISO 8601 UTC date or time, or a span back from now) and :func:`date_ms` (a date on the
+wire, read by the client and the sandbox alike).
 """
 
 from __future__ import annotations
@@ -44,6 +44,29 @@ def iso_to_ms(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return (moment - _EPOCH) // _MS
+
+
+MAX_MS = iso_to_ms("9999-12-31T23:59:59.999Z")
+"""The last millisecond of year 9999: later (or before 1970) is not a date but corrupt data."""
+MAX_DATE_TEXT = 64
+"""Longest ISO 8601 text read as a date (the longest real one is 32 characters)."""
+
+
+def date_ms(value: object) -> int | None:
+    """A date from the wire, ISO 8601 text (``2014-05-06T13:15:30Z``, milliseconds and an offset
+    optional; UTC without one) or epoch milliseconds, as epoch milliseconds between 1970 and the
+    end of year 9999; None for anything else. The client and the sandbox each answer None with
+    their own error."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        ms = value
+    elif isinstance(value, str) and len(value) <= MAX_DATE_TEXT:
+        try:
+            ms = iso_to_ms(value)
+        except (ValueError, OverflowError):
+            return None
+    else:
+        return None
+    return ms if 0 <= ms <= MAX_MS else None
 
 
 def iso_ms(ts: int) -> str:

@@ -27,7 +27,7 @@ from botkit.model import (
     Trade,
 )
 from botkit.numbers import NumberError, exact_decimal
-from botkit.times import iso_to_ms
+from botkit.times import date_ms
 
 MAX_AMOUNT = Decimal("1e15")
 """Larger numbers than this are not a price or a quantity but corrupt data."""
@@ -60,25 +60,12 @@ def amount(value: Any, what: str, *, positive: bool = False) -> Decimal:
     return number
 
 
-MAX_TIMESTAMP_MS = iso_to_ms("9999-12-31T23:59:59.999Z")
-"""The last millisecond of year 9999: later (or before 1970) is not a date but corrupt data."""
-
-
 def timestamp_ms(text: Any, what: str) -> int:
     """ISO-8601 UTC (``2014-05-06T13:15:30Z``, milliseconds optional) or epoch milliseconds →
-    epoch milliseconds, between 1970 and the end of year 9999."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        ms = text
-    elif isinstance(text, str) and len(text) <= 64:
-        try:
-            ms = iso_to_ms(text)
-        except (ValueError, OverflowError):
-            raise _bad(what, text) from None
-    else:
+    epoch milliseconds, between 1970 and the end of year 9999 (:func:`botkit.times.date_ms`)."""
+    ms = date_ms(text)
+    if ms is None:
         raise _bad(what, text)
-    if not 0 <= ms <= MAX_TIMESTAMP_MS:
-        raise MalformedResponseError(f"malformed exchange data: {what} = {text!r} is not a date "
-                                     "between 1970 and 9999")
     return ms
 
 

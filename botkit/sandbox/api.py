@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from botkit.client.errors import MalformedResponseError
-from botkit.client.parse import timestamp_ms
 from botkit.sandbox import faults as fault_kinds
 from botkit.sandbox.admin import AdminApi
 from botkit.sandbox.auth import DATE_HEADER, KEY_HEADER, SIGNATURE_HEADER, authenticate, require
@@ -46,6 +44,7 @@ from botkit.sandbox.wsgi import (
     error_response,
     json_response,
 )
+from botkit.times import date_ms
 
 log = logging.getLogger("botkit.sandbox")
 
@@ -481,10 +480,10 @@ def _date(query: dict[str, str], name: str) -> int | None:
     text = query.get(name)
     if text is None:
         return None
-    try:
-        return timestamp_ms(text, name)
-    except MalformedResponseError:
-        raise ApiError(400, "invalid_date", f"{name} must be ISO-8601 UTC, e.g. 2014-05-06T13:15:30Z") from None
+    ms = date_ms(text)
+    if ms is None:
+        raise ApiError(400, "invalid_date", f"{name} must be ISO-8601 UTC, e.g. 2014-05-06T13:15:30Z")
+    return ms
 
 
 def _created(call: Call, transaction_id: str, confirmed: bool) -> Response:
