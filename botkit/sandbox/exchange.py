@@ -32,7 +32,7 @@ from botkit.numbers import NumberError, exact_decimal
 from botkit.sandbox import transactions, units
 from botkit.sandbox.accounts import CURRENCIES, MARKET, USER, Account, SandboxAccount
 from botkit.sandbox.addresses import deposit_address, network
-from botkit.sandbox.book import OrderBook
+from botkit.sandbox.book import MatchingBook
 from botkit.sandbox.clock import Clock, wall_clock_ms
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.fees import FeeSchedule
@@ -181,7 +181,7 @@ class Exchange:
         self.now_ms: Clock = clock or wall_clock_ms
         self.deposit_delay_ms = deposit_delay_ms
         self.withdraw_delay_ms = withdraw_delay_ms
-        self.book: OrderBook[OrderRecord] = OrderBook()
+        self.book: MatchingBook[OrderRecord] = MatchingBook()
         self.fees_collected = money.ZERO
         self.meta: dict[str, str] = {}
         """Free-form persisted settings of other parts (the simulated market's state)."""
