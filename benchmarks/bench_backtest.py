@@ -50,11 +50,11 @@ def child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
         for _ in open_snapshots(path):
             count += 1
     elif mode == "replay":
-        from botkit.backtest.metrics import MetricsRecorder
+        from botkit.backtest.performance import PerformanceRecorder
         from botkit.backtest.venue import SimulatedVenue
 
         venue = SimulatedVenue({"USD": Decimal(100000), "BTC": Decimal(2)}, Decimal(1), Decimal(5))
-        recorder = MetricsRecorder()
+        recorder = PerformanceRecorder()
         venue.listeners.append(recorder)
         observe, sample = venue.observe, recorder.sample
         for snapshot in open_snapshots(path):

@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from botkit.client import ButtercoinClient, RetryPolicy
 from botkit.sandbox import Exchange, FeeSchedule, Sandbox, SandboxAccount
-from botkit.sandbox.book import BookOrder, OrderBook
+from botkit.sandbox.book import BookOrder, MatchingBook
 
 MID = 40_000  # cents
 
@@ -39,7 +39,7 @@ def stream(count: int, seed: int = 1) -> list[tuple[bool, int, int]]:
 
 def bench_engine(count: int) -> tuple[float, int, int]:
     orders = stream(count)
-    book: OrderBook[BookOrder] = OrderBook()
+    book: MatchingBook[BookOrder] = MatchingBook()
     resting: list[BookOrder] = []
     fills = cancels = 0
     start = time.perf_counter()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
 from collections.abc import Iterable
 from typing import Any
+
+from botkit.times import iso_ms
 
 REDACTED = "<redacted>"
 
@@ -60,7 +61,7 @@ class Redacting(logging.Formatter):
 def iso_utc(record: logging.LogRecord) -> str:
     """The record's time as ISO 8601 UTC (``2026-12-07T11:09:28.123Z``): the one time format for
     people, whatever the machine's time zone."""
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
+    return iso_ms(int(record.created) * 1000 + int(record.msecs))
 
 
 class TextFormatter(logging.Formatter):

@@ -16,13 +16,13 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-ZERO = Decimal(0)
-USD_TICK = Decimal("0.01")
-"""Smallest price increment of BTC_USD (botkit's validation rule for limit prices)."""
+from botkit.money import USD_STEP
+from botkit.money import ZERO as ZERO  # noqa: PLC0414 - re-exported: the domain types' users take it from here
+
+USD_TICK = USD_STEP
+"""Smallest price increment of BTC_USD, one cent (botkit's validation rule for limit prices)."""
 MIN_QUANTITY = Decimal("0.0001")
 """Smallest order quantity in BTC that the engine lets through (botkit's rule)."""
-BTC_STEP = Decimal("0.00000001")
-"""One satoshi: quantities carry at most eight decimals."""
 
 
 class Side(StrEnum):

@@ -2,10 +2,11 @@
 
 **Money shown to people** goes through :func:`money`, one rule everywhere (tables, the tick and
 shutdown lines, ``botkit status``, fill logs): an amount is rounded half-even to its currency's
-smallest unit and shown with exactly that many places, USD to the cent (``0.01``), BTC to the
-satoshi (``0.00000001``); prices are USD per BTC, so cents too. JSON and CSV carry the exact
-values. **Times** shown to people are ISO 8601 UTC (``2026-12-07T11:09:28.123Z``); epoch
-milliseconds appear only in JSON and CSV, next to the ISO time.
+smallest unit (:data:`botkit.money.UNIT_STEPS`) and shown with exactly that many places, USD to
+the cent (``0.01``), BTC to the satoshi (``0.00000001``); prices are USD per BTC, so cents too.
+JSON and CSV carry the exact values. **Times** shown to people are ISO 8601 UTC
+(``2026-12-07T11:09:28.123Z``, :func:`botkit.times.iso_ms`); epoch milliseconds appear only in
+JSON and CSV, next to the ISO time.
 """
 
 from __future__ import annotations
@@ -17,9 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from botkit import jsonutil
-
-UNIT_STEPS = {"USD": Decimal("0.01"), "BTC": Decimal("0.00000001")}
-"""The smallest unit of each currency: cents and satoshis."""
+from botkit.money import UNIT_STEPS
 
 
 def money(value: Decimal | None, currency: str) -> str:

@@ -7,7 +7,7 @@ pieces and average cost follows it with one running number instead of a queue of
 USD and are reported apart from the realized trading PnL (``net = realized - fees``).
 
 The open position's **cost** (what it was bought for, or sold for when short) is kept rather than
-its average price, and every sum and product is exact (:data:`EXACT` raises rather than rounds).
+its average price, and every sum and product is exact (:data:`botkit.money.EXACT` raises rather than rounds).
 The one inexact step of the method is the share of the cost a partial close takes away
 (``cost × closed / held``): when that quotient does not terminate it is rounded to
 :data:`SPLIT_QUANTUM` (1e-20 USD), and the cost left behind is what remains, so nothing is lost.
@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Rounded
+from decimal import Context, Decimal, Inexact, Rounded
 
-from botkit.model import ZERO, Side
+from botkit.model import Side
+from botkit.money import EXACT, ZERO
 
-EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation, DivisionByZero, Overflow])
-"""Sums and products of money: 100 digits, and any rounding raises instead of passing silently."""
 _SPLIT = Context(prec=100)
 SPLIT_QUANTUM = Decimal("1e-20")
 """A partial close's share of the cost is rounded to this (USD) when it does not terminate."""

@@ -200,7 +200,7 @@ def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None, b
                    else f"journal schema is up to date ({after})")
         return
     from botkit.bot import paper_bot_id
-    from botkit.timeparse import since_ms
+    from botkit.times import since_ms
 
     where = queries.Filter(run_id, strategy, None if since is None else since_ms(since, "--since"), limit)
     open_journal(cfg["journal"]["url"]).dispose()  # refuses a journal that is not there, or is out of date

@@ -34,7 +34,6 @@ import click
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from botkit.client.parse import iso_ms
 from botkit.errors import JournalError
 from botkit.journal.journal import StrategyHealth
 from botkit.journal.queries import open_journal
@@ -42,6 +41,7 @@ from botkit.journal.schema import FillRow, OrderRow, Run, StrategyHealthRow
 from botkit.model import LIVE_STATES, OPEN_STATES, UNRESOLVED_STATES, Side
 from botkit.pnl import PnL
 from botkit.run_cli import config_option, fail_cleanly, load_config
+from botkit.times import iso_ms
 from botkit.urlmask import mask_in
 
 DAY_MS = 86_400_000

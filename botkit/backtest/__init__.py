@@ -18,7 +18,7 @@ from botkit.backtest.files import (
 )
 from botkit.backtest.generate import generate
 from botkit.backtest.jsonl import JsonlReader, JsonlWriter
-from botkit.backtest.metrics import Metrics, MetricsRecorder
+from botkit.backtest.performance import Performance, PerformanceRecorder
 from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
 from botkit.backtest.sample import SAMPLE
 from botkit.backtest.store import StoreReader, StoreWriter
@@ -33,8 +33,8 @@ __all__ = [
     "ConvertResult",
     "JsonlReader",
     "JsonlWriter",
-    "Metrics",
-    "MetricsRecorder",
+    "Performance",
+    "PerformanceRecorder",
     "SimulatedVenue",
     "SnapshotReader",
     "StoreReader",

@@ -19,16 +19,15 @@ eager one are interchangeable everywhere (the parity tests rely on it).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Context, Decimal, Inexact, Rounded
+from decimal import Decimal
 from typing import Any
 
 from botkit.model import BookLevel, OrderBook, Snapshot, Ticker, Trade
+from botkit.money import BTC_PLACES, EXACT, USD_PLACES
 
 _new = object.__new__
 _set = object.__setattr__
 
-_SCALE = Context(prec=60, traps=[Inexact, Rounded])
-"""Moving the decimal point of a 64-bit integer is exact in 60 digits; anything else raises."""
 _PRICE_CACHE: dict[int, Decimal] = {}
 _QTY_CACHE: dict[int, Decimal] = {}
 _CACHE_LIMIT = 1 << 16
@@ -54,7 +53,7 @@ def units_to_decimal(units: int, decimals: int) -> Decimal:
     while decimals and not units % 10:
         units //= 10
         decimals -= 1
-    return Decimal(units).scaleb(-decimals, _SCALE) if decimals else Decimal(units)
+    return Decimal(units).scaleb(-decimals, EXACT) if decimals else Decimal(units)
 
 
 def cents(value: int) -> Decimal:
@@ -63,7 +62,7 @@ def cents(value: int) -> Decimal:
     if dec is None:
         if len(_PRICE_CACHE) >= _CACHE_LIMIT:
             _PRICE_CACHE.clear()
-        dec = _PRICE_CACHE[value] = units_to_decimal(value, 2)
+        dec = _PRICE_CACHE[value] = units_to_decimal(value, USD_PLACES)
     return dec
 
 
@@ -73,7 +72,7 @@ def satoshis(value: int) -> Decimal:
     if dec is None:
         if len(_QTY_CACHE) >= _CACHE_LIMIT:
             _QTY_CACHE.clear()
-        dec = _QTY_CACHE[value] = units_to_decimal(value, 8)
+        dec = _QTY_CACHE[value] = units_to_decimal(value, BTC_PLACES)
     return dec
 
 

@@ -6,7 +6,7 @@ equity, and the strategy's PnL (equity − benchmark) gets its own panel: with B
 balances the equity line alone is mostly the price chart.
 
 Drawn with matplotlib's Agg backend (no display needed) from the thinned series the metrics keep
-(:class:`~botkit.backtest.metrics.Series`), with fixed PNG metadata so that the same run gives
+(:class:`~botkit.backtest.performance.Series`), with fixed PNG metadata so that the same run gives
 the same bytes.
 """
 
@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from botkit.backtest.metrics import MetricsRecorder
+from botkit.backtest.performance import PerformanceRecorder
 
 
 def _times(points: list[tuple[int, float, float]]) -> list[datetime]:
     return [datetime.fromtimestamp(p[0] / 1000, tz=UTC) for p in points]
 
 
-def curves(recorder: MetricsRecorder) -> tuple[list[float], list[float], list[float]]:
+def curves(recorder: PerformanceRecorder) -> tuple[list[float], list[float], list[float]]:
     """The plotted lines at each kept point: equity, buy and hold (the starting balances valued at
     that point's mid), and the strategy's PnL (their difference)."""
     points = recorder.equity_series.points
@@ -35,7 +35,7 @@ def curves(recorder: MetricsRecorder) -> tuple[list[float], list[float], list[fl
     return equity, benchmark, [e - b for e, b in zip(equity, benchmark, strict=True)]
 
 
-def plot_equity(recorder: MetricsRecorder, path: str | os.PathLike[str], title: str = "backtest") -> Path:
+def plot_equity(recorder: PerformanceRecorder, path: str | os.PathLike[str], title: str = "backtest") -> Path:
     """Write the four-panel figure to ``path`` and return it."""
     import matplotlib
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from botkit.backtest.metrics import Metrics
+from botkit.backtest.performance import Performance
 from botkit.jsonutil import decimal_text
 from botkit.model import Fill, Order, Side
 from botkit.output import money
@@ -31,7 +31,7 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else decimal_text(value)
 
 
-def metrics_dict(metrics: Metrics) -> dict[str, Any]:
+def metrics_dict(metrics: Performance) -> dict[str, Any]:
     """The metrics as JSON-ready values: money as exact decimal strings, ratios as numbers."""
     out: dict[str, Any] = {}
     for f in fields(metrics):
@@ -45,13 +45,14 @@ def metrics_dict(metrics: Metrics) -> dict[str, Any]:
     return out
 
 
-def notes(metrics: Metrics) -> list[str]:
+def notes(metrics: Performance) -> list[str]:
     """What a reader must know before trusting a figure (e.g. ratios not annualized, and why)."""
     ratio = metrics.ratio_note()
     return [ratio] if ratio else []
 
 
-def report_dict(metrics: Metrics, run: Mapping[str, Any], counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+def report_dict(metrics: Performance, run: Mapping[str, Any],
+                counts: Mapping[str, int] | None = None) -> dict[str, Any]:
     """``report.json``'s content: what the run gave under ``result`` (the metrics and their
     ``notes``, and ``counts`` such as the intents refused), everything that decided it under ``run``.
 
@@ -85,7 +86,7 @@ def _usd(value: Decimal | None) -> str:
     return "n/a" if value is None else money(value, "USD")
 
 
-def table(metrics: Metrics, title: str = "backtest", extra: Sequence[tuple[str, str]] = ()) -> str:
+def table(metrics: Performance, title: str = "backtest", extra: Sequence[tuple[str, str]] = ()) -> str:
     """The metrics (and ``extra`` rows) as an aligned two-column table for the terminal."""
     m = metrics
     basis = " (annualized)" if m.annualized else f" (per {m.bar_ms / 1000:g} s bar)"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from botkit.backtest.files import open_snapshots
-from botkit.backtest.metrics import DEFAULT_BAR_MS, Metrics, MetricsRecorder
+from botkit.backtest.performance import DEFAULT_BAR_MS, Performance, PerformanceRecorder
 from botkit.backtest.provenance import describe_run
 from botkit.backtest.report import CsvLog, report_dict, table, write_json
 from botkit.backtest.venue import SimulatedVenue
@@ -88,8 +88,8 @@ class BacktestSettings:
 
 @dataclass
 class BacktestResult:
-    metrics: Metrics
-    recorder: MetricsRecorder
+    metrics: Performance
+    recorder: PerformanceRecorder
     venue: SimulatedVenue
     summary: dict[str, Any]
     """The engine's run summary (placed, cancelled, rejected, ...)."""
@@ -153,7 +153,7 @@ def run_backtest(
                        params=settings.params, live=False)
     venue = SimulatedVenue(settings.initial, settings.maker_fee_bps, settings.taker_fee_bps,
                            latency_ms=settings.latency_ms, name="backtest")
-    recorder = MetricsRecorder(bar_ms=settings.bar_ms)
+    recorder = PerformanceRecorder(bar_ms=settings.bar_ms)
     venue.listeners.append(recorder)
     out = Path(report_dir) if report_dir is not None else None
     csv_log = CsvLog(out) if out is not None else None

@@ -11,7 +11,7 @@ What makes a point's result independent of the machine that ran it:
 * every path in a job is absolute (a worker's working directory is not the client's);
 * the config is the file the client chose (with none, the built-in defaults), never a
   ``./botkit.toml`` that happens to sit in the worker's working directory;
-* the metrics come back as the :class:`Metrics` dataclass itself (money as exact ``Decimal``),
+* the metrics come back as the :class:`Performance` dataclass itself (money as exact ``Decimal``),
   and are turned into text only on the client, with the point's record of what decided it
   (:func:`~botkit.backtest.provenance.describe_run`: effective parameters, fees, data SHA-256...);
 * a point that fails with a botkit error comes back as its message (:attr:`PointResult.error`):
@@ -35,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from botkit.backtest.metrics import Metrics
+from botkit.backtest.performance import Performance
 from botkit.errors import BotkitError, ConfigError, JournalError, PluginError
 
 log = logging.getLogger("botkit.backtest")
@@ -81,7 +81,7 @@ class PointResult:
     """What a worker sends back: the metrics (exact) and what decided them, or the one-line reason
     the point failed."""
 
-    metrics: Metrics | None
+    metrics: Performance | None
     run: Mapping[str, Any] | None = None
     """The point's ``run`` record, as in a single backtest's ``report.json``."""
     error: str | None = None

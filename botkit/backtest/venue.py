@@ -23,8 +23,9 @@ The fill model (also in ``docs/backtesting.md``, with its assumptions):
   when one prints above it; one print's quantity is shared by price, then time priority). A print
   *at* the order's price does not fill it: its place in the queue is unknown. At each snapshot the
   market's moves are applied first, then the orders and cancels that arrive at it.
-* **Fees.** Each fill pays ``notional × bps / 10000`` USD, maker rate for resting fills and
-  taker rate for crossing ones, exact (never rounded), as the contract says.
+* **Fees.** Each fill pays ``notional × bps / 10000`` USD (:func:`botkit.money.fee`, the
+  sandbox's rule too), maker rate for resting fills and taker rate for crossing ones, exact (never
+  rounded), as the contract says.
 * **Funds.** Open orders reserve funds: a buy its limit price × quantity plus the larger fee, a
   sell its BTC. An order that the available (unreserved) funds cannot cover is refused with
   :class:`~botkit.errors.OrderRejected`, as the exchange's 400 would. A market buy is checked
@@ -32,8 +33,8 @@ The fill model (also in ``docs/backtesting.md``, with its assumptions):
   Cancelling an order that is not open raises ``OrderRejected``.
 * Simulated orders never trade with each other, and the recorded market never reacts to them.
 
-Money is exact: every amount is a :class:`~decimal.Decimal` computed in a context that raises on
-any rounding. Order ids are deterministic (``sim-000001``, ...).
+Money is exact: every amount is a :class:`~decimal.Decimal` computed in
+:data:`botkit.money.EXACT`, which raises on any rounding. Order ids are deterministic (``sim-000001``, ...).
 """
 
 from __future__ import annotations
@@ -41,22 +42,12 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
-from decimal import (
-    ROUND_DOWN,
-    Context,
-    Decimal,
-    DivisionByZero,
-    Inexact,
-    InvalidOperation,
-    Overflow,
-    Rounded,
-)
+from decimal import ROUND_DOWN, Decimal
 from typing import Protocol
 
 from botkit.backtest.lazy import newest_trades
 from botkit.errors import OrderRejected
 from botkit.model import (
-    BTC_STEP,
     USD_TICK,
     ZERO,
     Balances,
@@ -69,14 +60,10 @@ from botkit.model import (
     Snapshot,
     Trade,
 )
+from botkit.money import BTC_STEP, EXACT, FLOOR, fee
 from botkit.numbers import exact_decimal
 
 log = logging.getLogger("botkit.backtest.venue")
-
-EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation, DivisionByZero, Overflow])
-"""Arithmetic for money: 100 digits, and any rounding raises instead of passing silently."""
-_FLOOR = Context(prec=100, rounding=ROUND_DOWN)
-"""For the one inexact step, how much BTC some USD buys: truncated, never rounded up."""
 
 _BUY = Side.BUY
 _SELL = Side.SELL
@@ -377,8 +364,7 @@ class SimulatedVenue:
                 left -= take
             if not left:
                 break
-        fee = EXACT.multiply(cost, self.taker_fee_bps).scaleb(-4, EXACT)
-        return EXACT.add(cost, fee)
+        return EXACT.add(cost, fee(cost, self.taker_fee_bps))
 
     def _arrive(self, order: _SimOrder, snapshot: Snapshot, ts: int) -> None:
         """The order reaches the venue at this snapshot (time ``ts``): take what crosses, rest the rest."""
@@ -422,29 +408,29 @@ class SimulatedVenue:
     def _affordable(self, price: Decimal) -> Decimal:
         """The most BTC (whole satoshis) that free USD buys at ``price`` with the taker fee."""
         free = self.usd - self.reserved_usd
-        unit = EXACT.add(price, EXACT.multiply(price, self.taker_fee_bps).scaleb(-4, EXACT))
+        unit = EXACT.add(price, fee(price, self.taker_fee_bps))
         if free <= 0:
             return ZERO
-        return _FLOOR.divide(free, unit).quantize(BTC_STEP, rounding=ROUND_DOWN)
+        return FLOOR.divide(free, unit).quantize(BTC_STEP, rounding=ROUND_DOWN)
 
     def _fill(self, order: _SimOrder, price: Decimal, qty: Decimal, liquidity: Liquidity, ts: int) -> None:
         notional = EXACT.multiply(price, qty)
         bps = self.maker_fee_bps if liquidity is Liquidity.MAKER else self.taker_fee_bps
-        fee = EXACT.multiply(notional, bps).scaleb(-4, EXACT)
+        paid = fee(notional, bps)
         release = EXACT.multiply(order.reserve_unit, qty)
         if order.side is _BUY:
-            self.usd = EXACT.subtract(self.usd, EXACT.add(notional, fee))
+            self.usd = EXACT.subtract(self.usd, EXACT.add(notional, paid))
             self.btc = EXACT.add(self.btc, qty)
             self.reserved_usd = EXACT.subtract(self.reserved_usd, release)
         else:
-            self.usd = EXACT.add(self.usd, EXACT.subtract(notional, fee))
+            self.usd = EXACT.add(self.usd, EXACT.subtract(notional, paid))
             self.btc = EXACT.subtract(self.btc, qty)
             self.reserved_btc = EXACT.subtract(self.reserved_btc, release)
         order.reserved = EXACT.subtract(order.reserved, release)
         order.filled = EXACT.add(order.filled, qty)
         order.notional = EXACT.add(order.notional, notional)
-        order.fees = EXACT.add(order.fees, fee)
-        fill = Fill(order.order_id, price, qty, fee, liquidity, ts, seq=len(order.fills))
+        order.fees = EXACT.add(order.fees, paid)
+        fill = Fill(order.order_id, price, qty, paid, liquidity, ts, seq=len(order.fills))
         order.fills.append(fill)
         order.view_cache = None
         self._balances = None

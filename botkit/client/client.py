@@ -28,7 +28,7 @@ from botkit import jsonutil
 from botkit.client import body as reply_body
 from botkit.client.auth import ButtercoinAuth
 from botkit.client.base_url import normalize_base_url
-from botkit.client.deadline import DeadlineAdapter, DeadlineExceeded, Exchange, deadline
+from botkit.client.deadline import DeadlineAdapter, DeadlineExceeded, HttpExchange, deadline
 from botkit.client.errors import (
     AuthenticationError,
     BaseButtercoinClientError,
@@ -342,7 +342,7 @@ class ButtercoinClient:
         return self._interpret(http, raw, method, path)
 
     def _exchange(self, request: requests.Request, method: str, path: str,
-                  exchange: Exchange) -> tuple[requests.Response, bytes]:
+                  exchange: HttpExchange) -> tuple[requests.Response, bytes]:
         http: requests.Response | None = None
         read_whole = False
         try:
@@ -381,7 +381,7 @@ class ButtercoinClient:
                 http.close()  # a cut or half-read connection must not go back to the pool
 
     def _transport_error(self, exc: Exception, method: str, path: str,
-                         exchange: Exchange) -> TransportError:
+                         exchange: HttpExchange) -> TransportError:
         """The :class:`TransportError` for what ``requests``/``urllib3`` raised."""
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return TransportError(f"{method} {path}: connect timeout after {self.timeout}s",

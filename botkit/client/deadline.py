@@ -36,8 +36,9 @@ class DeadlineExceeded(TimeoutError):
     """The exchange was still running at its deadline (the cause of the client's TransportError)."""
 
 
-class Exchange:
-    """One HTTP exchange under a deadline (``time.monotonic`` scale)."""
+class HttpExchange:
+    """One HTTP exchange (request and answer) under a deadline (``time.monotonic`` scale); not the
+    sandbox's :class:`~botkit.sandbox.exchange.Exchange`, the trading venue."""
 
     __slots__ = ("_done", "_lock", "_sock", "deadline", "expired")
 
@@ -92,7 +93,7 @@ class _Watchdog:
     """A heap of running exchanges by deadline, and the thread that expires them."""
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Exchange]] = []
+        self._heap: list[tuple[float, int, HttpExchange]] = []
         self._finished = 0
         self._seq = itertools.count()
         self._cond = threading.Condition()
@@ -102,7 +103,7 @@ class _Watchdog:
         """In a forked child: the parent's thread and exchanges do not exist here."""
         self.__init__()  # type: ignore[misc]
 
-    def add(self, exchange: Exchange) -> None:
+    def add(self, exchange: HttpExchange) -> None:
         with self._cond:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="botkit-client-deadlines", daemon=True)
@@ -112,7 +113,7 @@ class _Watchdog:
             if self._heap[0] is entry:
                 self._cond.notify()
 
-    def finished(self, exchange: Exchange) -> None:
+    def finished(self, exchange: HttpExchange) -> None:
         exchange.finish()
         with self._cond:
             self._finished += 1
@@ -146,9 +147,9 @@ os.register_at_fork(after_in_child=_watchdog.forget)
 
 
 @contextlib.contextmanager
-def deadline(seconds: float) -> Iterator[Exchange]:
+def deadline(seconds: float) -> Iterator[HttpExchange]:
     """Run one exchange on this thread under a deadline of ``seconds`` from now."""
-    exchange = Exchange(time.monotonic() + seconds)
+    exchange = HttpExchange(time.monotonic() + seconds)
     _watchdog.add(exchange)
     previous = getattr(_current, "exchange", None)
     _current.exchange = exchange
@@ -160,7 +161,7 @@ def deadline(seconds: float) -> Iterator[Exchange]:
 
 
 def _attach_to_current(sock: socket.socket | None) -> None:
-    exchange: Exchange | None = getattr(_current, "exchange", None)
+    exchange: HttpExchange | None = getattr(_current, "exchange", None)
     if exchange is not None and sock is not None:
         exchange.attach(sock)
 

@@ -8,7 +8,6 @@ skips the tick instead of trading on bad data.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,9 +27,7 @@ from botkit.model import (
     Trade,
 )
 from botkit.numbers import NumberError, exact_decimal
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
+from botkit.times import date_ms
 
 MAX_AMOUNT = Decimal("1e15")
 """Larger numbers than this are not a price or a quantity but corrupt data."""
@@ -63,40 +60,13 @@ def amount(value: Any, what: str, *, positive: bool = False) -> Decimal:
     return number
 
 
-MAX_TIMESTAMP_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // _MS
-"""The last millisecond of year 9999: later (or before 1970) is not a date but corrupt data."""
-
-
 def timestamp_ms(text: Any, what: str) -> int:
     """ISO-8601 UTC (``2014-05-06T13:15:30Z``, milliseconds optional) or epoch milliseconds →
-    epoch milliseconds, between 1970 and the end of year 9999."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        ms = text
-    elif isinstance(text, str) and len(text) <= 64:
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            ms = (moment - _EPOCH) // _MS
-        except (ValueError, OverflowError):
-            raise _bad(what, text) from None
-    else:
+    epoch milliseconds, between 1970 and the end of year 9999 (:func:`botkit.times.date_ms`)."""
+    ms = date_ms(text)
+    if ms is None:
         raise _bad(what, text)
-    if not 0 <= ms <= MAX_TIMESTAMP_MS:
-        raise MalformedResponseError(f"malformed exchange data: {what} = {text!r} is not a date "
-                                     "between 1970 and 9999")
     return ms
-
-
-def iso_ms(ts: int) -> str:
-    """Epoch milliseconds → ``2014-05-06T13:15:30.123Z`` (the sandbox's event dates)."""
-    moment = datetime.fromtimestamp(ts / 1000, tz=UTC).replace(microsecond=(ts % 1000) * 1000)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts % 1000:03d}Z"
-
-
-def iso_seconds(ts: int) -> str:
-    """Epoch milliseconds → ``2014-05-06T13:15:30Z`` (query filters), rounded down."""
-    return datetime.fromtimestamp(ts // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ticker(data: Any) -> Ticker:

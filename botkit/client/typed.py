@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from botkit import times
 from botkit.client import parse
 from botkit.client.client import ButtercoinClient
 from botkit.jsonutil import decimal_text
@@ -55,7 +56,7 @@ class Buttercoin:
         if side is not None:
             query["side"] = side.value
         if since_ms is not None:
-            query["dateMin"] = parse.iso_seconds(since_ms)
+            query["dateMin"] = times.iso_seconds(since_ms)
         return parse.orders(self.client.get_orders(query))
 
     def order(self, order_id: str) -> Order:

@@ -11,13 +11,13 @@ from sqlalchemy import Engine, Select, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from botkit.client.parse import iso_ms
 from botkit.errors import JournalError
 from botkit.journal import migrate
 from botkit.journal.journal import Journal
 from botkit.journal.schema import FillRow, OrderRow, Run
 from botkit.model import Side
 from botkit.pnl import PnL
+from botkit.times import iso_ms
 from botkit.urlmask import mask_in, mask_url
 
 ORDER_COLUMNS = ("id", "exchange_order_id", "strategy", "side", "order_type", "price", "quantity",

@@ -41,7 +41,7 @@ from botkit.sandbox.accounts import ALL_PERMISSIONS, SandboxAccount
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.exchange import Exchange
 from botkit.sandbox.faults import SETTINGS, Faults, Stats
-from botkit.sandbox.wsgi import Request, Response, json_response
+from botkit.sandbox.wsgi import Request, WsgiResponse, json_response
 
 MAX_COUNT = 100_000
 """Most market steps, or repetitions of a queued fault, one admin call asks for (``int()`` of a
@@ -64,7 +64,7 @@ class AdminApi:
         self.names = frozenset({"localhost", *(n.lower().strip("[]") for n in names if n)})
         """Host names (besides IP addresses) the admin API answers to."""
 
-    def handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> WsgiResponse:
         self._guard(request)
         method, path = request.method, request.path
         if path == "/admin/faults":
@@ -80,14 +80,14 @@ class AdminApi:
         if path == "/admin/stats/reset":
             _post_only(method)
             self.stats.reset()
-            return Response(204)
+            return WsgiResponse(204)
         if path == "/admin/accounts":
             _post_only(method)
             return self._add_account(_body(request))
         if path.startswith("/admin/transactions/") and path.endswith("/confirm"):
             _post_only(method)
             self.exchange.confirm_transaction(path.split("/")[3])
-            return Response(204)
+            return WsgiResponse(204)
         if path == "/admin/market/step":
             _post_only(method)
             if self.step_market is None:
@@ -96,7 +96,7 @@ class AdminApi:
             if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_COUNT:
                 raise ApiError(400, "invalid_count", f"count must be an integer from 1 to {MAX_COUNT}")
             self.step_market(count)
-            return Response(204)
+            return WsgiResponse(204)
         raise ApiError(404, "not_found", f"no such admin resource: {path}")
 
     def _guard(self, request: Request) -> None:
@@ -130,7 +130,7 @@ class AdminApi:
             return name.lower() in self.names
         return True
 
-    def _set_faults(self, body: dict[str, Any]) -> Response:
+    def _set_faults(self, body: dict[str, Any]) -> WsgiResponse:
         if body.get("clear"):
             self.faults.clear()
         settings = {k: _plain(v) for k, v in body.items() if k in SETTINGS}
@@ -155,7 +155,7 @@ class AdminApi:
             raise ApiError(400, "invalid_fault", str(exc)) from None
         return json_response(200, self.faults.as_dict())
 
-    def _add_account(self, body: dict[str, Any]) -> Response:
+    def _add_account(self, body: dict[str, Any]) -> WsgiResponse:
         try:
             balances = body.get("balances") or {}
             if not isinstance(balances, dict):

@@ -27,8 +27,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from botkit.client.errors import MalformedResponseError
-from botkit.client.parse import timestamp_ms
 from botkit.sandbox import faults as fault_kinds
 from botkit.sandbox.admin import AdminApi
 from botkit.sandbox.auth import DATE_HEADER, KEY_HEADER, SIGNATURE_HEADER, authenticate, require
@@ -40,16 +38,17 @@ from botkit.sandbox.ratelimit import RateLimiter, Verdict
 from botkit.sandbox.wsgi import (
     Environ,
     Request,
-    Response,
     StartResponse,
+    WsgiResponse,
     cut_connection,
     error_response,
     json_response,
 )
+from botkit.times import date_ms
 
 log = logging.getLogger("botkit.sandbox")
 
-Handler = Callable[["Call"], Response]
+Handler = Callable[["Call"], WsgiResponse]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +201,7 @@ class SandboxApi:
         verdict = self.limiter.take(identity)
         if not verdict.allowed:
             response = error_response(ApiError(429, "rate_limited", "Too many requests: over the rate limit"))
-        elif isinstance(key, Response):
+        elif isinstance(key, WsgiResponse):
             response = key
         else:
             response = self._respond(request, resolution, key)
@@ -212,7 +211,7 @@ class SandboxApi:
         response.headers.update(verdict.headers())
         return response.send(start_response)
 
-    def _before(self, request: Request, template: str, plan: fault_kinds.FaultPlan) -> Response | None:
+    def _before(self, request: Request, template: str, plan: fault_kinds.FaultPlan) -> WsgiResponse | None:
         method = request.method
         if plan.latency_ms:
             self.stats.record_fault(fault_kinds.LATENCY, method, template)
@@ -249,7 +248,7 @@ class SandboxApi:
         """Whose bucket an injected fault's headers show: the address (nothing is charged)."""
         return "addr:" + request.remote_addr
 
-    def _authenticate(self, request: Request, resolution: Resolution) -> str | Response:
+    def _authenticate(self, request: Request, resolution: Resolution) -> str | WsgiResponse:
         """The verified API key of a signed route's request ("" for public routes and unknown
         paths: their own errors come first), or the refusal to send."""
         route = resolution.route
@@ -273,7 +272,7 @@ class SandboxApi:
             return error_response(ApiError(500, "internal_error", "The server encountered an internal error"),
                                   unique_id)
 
-    def _respond(self, request: Request, resolution: Resolution, key: str) -> Response:
+    def _respond(self, request: Request, resolution: Resolution, key: str) -> WsgiResponse:
         route, allowed = resolution.route, resolution.allowed
         try:
             if route is None:
@@ -298,7 +297,7 @@ class SandboxApi:
             failure = ApiError(500, "internal_error", "The server encountered an internal error")
             return error_response(failure, unique_id)
 
-    def _admin(self, request: Request) -> Response:
+    def _admin(self, request: Request) -> WsgiResponse:
         verdict = self.limiter.peek("addr:" + request.remote_addr)
         if self.admin is None:
             response = error_response(
@@ -319,29 +318,29 @@ class SandboxApi:
 
     # ------------------------------------------------------------------ public endpoints
 
-    def ticker(self, call: Call) -> Response:
+    def ticker(self, call: Call) -> WsgiResponse:
         return json_response(200, self.exchange.ticker())
 
-    def orderbook(self, call: Call) -> Response:
+    def orderbook(self, call: Call) -> WsgiResponse:
         return json_response(200, self.exchange.order_book_view())
 
-    def trades(self, call: Call) -> Response:
+    def trades(self, call: Call) -> WsgiResponse:
         return json_response(200, {"trades": self.exchange.trades_view()})
 
     # ------------------------------------------------------------------ account
 
-    def key(self, call: Call) -> Response:
+    def key(self, call: Call) -> WsgiResponse:
         return json_response(200, {"permissions": list(self.exchange.permissions(call.key))})
 
-    def balances(self, call: Call) -> Response:
+    def balances(self, call: Call) -> WsgiResponse:
         return json_response(200, self.exchange.balances(call.key))
 
-    def deposit_address(self, call: Call) -> Response:
+    def deposit_address(self, call: Call) -> WsgiResponse:
         return json_response(200, {"address": self.exchange.deposit_address(call.key)})
 
     # ------------------------------------------------------------------ orders
 
-    def list_orders(self, call: Call) -> Response:
+    def list_orders(self, call: Call) -> WsgiResponse:
         query = call.request.query_params()
         results = self.exchange.order_views(
             call.key,
@@ -353,10 +352,10 @@ class SandboxApi:
         )
         return json_response(200, {"results": results})
 
-    def get_order(self, call: Call) -> Response:
+    def get_order(self, call: Call) -> WsgiResponse:
         return json_response(200, self.exchange.order_view(call.key, call.param))
 
-    def create_order(self, call: Call) -> Response:
+    def create_order(self, call: Call) -> WsgiResponse:
         body = _object(call.request)
         instrument = _text(body, "instrument", default="BTC_USD")
         side = _text(body, "side")
@@ -372,15 +371,15 @@ class SandboxApi:
             quantity=_amount(body, "quantity"),
             instrument=instrument,
         )
-        return Response(202, headers={"Location": f"{call.base_url}/v1/orders/{order_id}"})
+        return WsgiResponse(202, headers={"Location": f"{call.base_url}/v1/orders/{order_id}"})
 
-    def cancel_order(self, call: Call) -> Response:
+    def cancel_order(self, call: Call) -> WsgiResponse:
         self.exchange.cancel_order(call.key, call.param)
-        return Response(204)
+        return WsgiResponse(204)
 
     # ------------------------------------------------------------------ transactions
 
-    def list_transactions(self, call: Call) -> Response:
+    def list_transactions(self, call: Call) -> WsgiResponse:
         query = call.request.query_params()
         results = self.exchange.transaction_views(
             call.key,
@@ -391,33 +390,33 @@ class SandboxApi:
         )
         return json_response(200, {"results": results})
 
-    def get_transaction(self, call: Call) -> Response:
+    def get_transaction(self, call: Call) -> WsgiResponse:
         return json_response(200, self.exchange.transaction_view(call.key, call.param))
 
-    def deposit(self, call: Call) -> Response:
+    def deposit(self, call: Call) -> WsgiResponse:
         body = _object(call.request)
         tx = self.exchange.deposit(
             call.key, _text(body, "method"), _text(body, "currency"), _amount(body, "amount")
         )
         return _created(call, tx.transaction_id, tx.confirmed)
 
-    def withdraw(self, call: Call) -> Response:
+    def withdraw(self, call: Call) -> WsgiResponse:
         body = _object(call.request)
         tx = self.exchange.withdraw(
             call.key, _text(body, "method"), _text(body, "currency"), _amount(body, "amount")
         )
         return _created(call, tx.transaction_id, tx.confirmed)
 
-    def send_bitcoin(self, call: Call) -> Response:
+    def send_bitcoin(self, call: Call) -> WsgiResponse:
         body = _object(call.request)
         tx = self.exchange.send_bitcoin(
             call.key, _text(body, "currency"), _amount(body, "amount"), _text(body, "destination")
         )
         return _created(call, tx.transaction_id, tx.confirmed)
 
-    def cancel_transaction(self, call: Call) -> Response:
+    def cancel_transaction(self, call: Call) -> WsgiResponse:
         self.exchange.cancel_transaction(call.key, call.param)
-        return Response(204)
+        return WsgiResponse(204)
 
 
 # ---------------------------------------------------------------------- request helpers
@@ -481,18 +480,18 @@ def _date(query: dict[str, str], name: str) -> int | None:
     text = query.get(name)
     if text is None:
         return None
-    try:
-        return timestamp_ms(text, name)
-    except MalformedResponseError:
-        raise ApiError(400, "invalid_date", f"{name} must be ISO-8601 UTC, e.g. 2014-05-06T13:15:30Z") from None
+    ms = date_ms(text)
+    if ms is None:
+        raise ApiError(400, "invalid_date", f"{name} must be ISO-8601 UTC, e.g. 2014-05-06T13:15:30Z")
+    return ms
 
 
-def _created(call: Call, transaction_id: str, confirmed: bool) -> Response:
+def _created(call: Call, transaction_id: str, confirmed: bool) -> WsgiResponse:
     location = {"Location": f"{call.base_url}/v1/transactions/{transaction_id}"}
     if not confirmed:
         body = {"status": 201, "message": "This operation requires email confirmation"}
         return json_response(201, body, location)
-    return Response(202, headers=location)
+    return WsgiResponse(202, headers=location)
 
 
 def _snake(name: str) -> str:

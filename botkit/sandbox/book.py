@@ -118,7 +118,7 @@ class BookSide(Generic[OrderT]):
             yield from self.levels[sign * key].live_orders()
 
 
-class OrderBook(Generic[OrderT]):
+class MatchingBook(Generic[OrderT]):
     """Both sides, and the one matching loop (trades execute at the resting order's price)."""
 
     __slots__ = ("asks", "bids")

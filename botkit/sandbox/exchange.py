@@ -7,7 +7,7 @@ reply already reflects the fills.
 
 Conservation is structural: every fill moves exactly ``notional`` USD and ``quantity`` BTC
 between two accounts and moves the two fees into :attr:`Exchange.fees_collected`; all of it in
-exact Decimal arithmetic that refuses to round (:data:`~botkit.sandbox.money.EXACT`). Reserves
+exact Decimal arithmetic that refuses to round (:data:`botkit.money.EXACT`). Reserves
 are bookkeeping inside an account and never change its total.
 
 Errors a caller can cause raise :class:`ExchangeError` with the HTTP status and error code the
@@ -26,12 +26,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from botkit import money
 from botkit.model import Order
 from botkit.numbers import NumberError, exact_decimal
-from botkit.sandbox import money, transactions
+from botkit.sandbox import transactions, units
 from botkit.sandbox.accounts import CURRENCIES, MARKET, USER, Account, SandboxAccount
 from botkit.sandbox.addresses import deposit_address, network
-from botkit.sandbox.book import OrderBook
+from botkit.sandbox.book import MatchingBook
 from botkit.sandbox.clock import Clock, wall_clock_ms
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.fees import FeeSchedule
@@ -58,10 +59,6 @@ TAKER = "taker"
 SIDES = ("buy", "sell")
 ORDER_TYPES = (LIMIT, MARKET_ORDER)
 INSTRUMENTS = (BTC_USD, USD_BTC)
-
-_FLOOR = money.ROUNDING.copy()
-_FLOOR.prec = 80
-
 
 class ExchangeError(ApiError):
     """A request the exchange refuses: ``status`` and ``code`` are what the API answers."""
@@ -91,8 +88,8 @@ class TradeRecord:
     taker_buy: bool
 
     def view(self) -> dict[str, Any]:
-        qty = money.btc(self.quantity)
-        value = money.notional(self.price, self.quantity)
+        qty = units.btc(self.quantity)
+        value = units.notional(self.price, self.quantity)
         if self.taker_buy:
             spent, spent_currency, earned, earned_currency = value, "USD", qty, "BTC"
         else:
@@ -184,7 +181,7 @@ class Exchange:
         self.now_ms: Clock = clock or wall_clock_ms
         self.deposit_delay_ms = deposit_delay_ms
         self.withdraw_delay_ms = withdraw_delay_ms
-        self.book: OrderBook[OrderRecord] = OrderBook()
+        self.book: MatchingBook[OrderRecord] = MatchingBook()
         self.fees_collected = money.ZERO
         self.meta: dict[str, str] = {}
         """Free-form persisted settings of other parts (the simulated market's state)."""
@@ -335,26 +332,26 @@ class Exchange:
         if order_type == LIMIT:
             if price is None:
                 raise _bad("missing_price", "a limit order needs a price")
-            cents = _units(price, money.USD_PLACES, "price", money.MAX_PRICE_CENTS)
+            cents = _units(price, money.USD_PLACES, "price", units.MAX_PRICE_CENTS)
         else:
             if price is not None:
                 raise _bad("price_not_allowed", "a market order takes no price")
             cents = 0
         if instrument == USD_BTC:
-            amount = _units(quantity, money.USD_PLACES, "quantity", money.MAX_USD_CENTS)
-            qty_value = money.usd(amount)
+            amount = _units(quantity, money.USD_PLACES, "quantity", units.MAX_USD_CENTS)
+            qty_value = units.usd(amount)
             remaining = 0
         else:
-            amount = _units(quantity, money.BTC_PLACES, "quantity", money.MAX_BTC_SATOSHIS)
-            qty_value = money.btc(amount)
+            amount = _units(quantity, money.BTC_PLACES, "quantity", units.MAX_BTC_SATOSHIS)
+            qty_value = units.btc(amount)
             remaining = amount
         is_buy = (side == "buy") == (instrument == BTC_USD)
         schedule = self.fee_schedule
         if instrument == USD_BTC:
             reserve = qty_value
         elif is_buy:
-            value = money.notional(cents, amount)
-            reserve = money.add(value, money.mul(value, schedule.reserve_rate))
+            value = units.notional(cents, amount)
+            reserve = money.add(value, money.fee(value, schedule.reserve_bps))
         else:
             reserve = qty_value
         currency = "USD" if is_buy else "BTC"
@@ -414,7 +411,7 @@ class Exchange:
                 return True
             # satoshis affordable at this price: budget / (cents/100 * 1e-8 * (1 + rate))
             budget = money.EXACT.scaleb(record.reserved, 10)
-            affordable = int(_FLOOR.divide_int(budget, money.mul(Decimal(level.price), factor)))
+            affordable = int(money.FLOOR.divide_int(budget, money.mul(Decimal(level.price), factor)))
             if affordable <= 0:
                 return False
             fills = self.book.match(True, level.price, min(affordable, level.total))
@@ -425,7 +422,7 @@ class Exchange:
         accounts = self._accounts
         for maker, quantity in fills:
             price = maker.price
-            value = money.notional(price, quantity)
+            value = units.notional(price, quantity)
             maker_fee = schedule.maker_fee(value)
             taker_fee = schedule.taker_fee(value)
             self._apply_fill(accounts[maker.key], maker, price, quantity, value, maker_fee, MAKER, now)
@@ -461,7 +458,7 @@ class Exchange:
     ) -> None:
         balances = account.balances
         reserved = account.reserved
-        amount = money.btc(quantity)
+        amount = units.btc(quantity)
         if order.is_buy:
             cost = money.add(value, fee)
             balances["BTC"] = money.add(balances["BTC"], amount)
@@ -470,8 +467,8 @@ class Exchange:
                 release = cost
                 order.spent = money.add(order.spent, cost)
             else:
-                at_limit = money.notional(order.price, quantity)
-                release = money.add(at_limit, money.mul(at_limit, money.bps_rate(order.reserve_bps)))
+                at_limit = units.notional(order.price, quantity)
+                release = money.add(at_limit, money.fee(at_limit, order.reserve_bps))
             order.reserved = money.sub(order.reserved, release)
             reserved["USD"] = money.sub(reserved["USD"], release)
         else:
@@ -625,9 +622,9 @@ class Exchange:
             bid, ask = self.book.bids.best_price(), self.book.asks.best_price()
             return {
                 "currency": "USD",
-                "last": money.usd(self._last_price),
-                "bid": money.usd(bid or 0),
-                "ask": money.usd(ask or 0),
+                "last": units.usd(self._last_price),
+                "bid": units.usd(bid or 0),
+                "ask": units.usd(ask or 0),
             }
 
     def depth(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -637,8 +634,8 @@ class Exchange:
     def order_book_view(self) -> dict[str, Any]:
         bids, asks = self.depth()
         return {
-            "bid": [{"price": money.usd(p), "quantity": money.btc(q)} for p, q in bids],
-            "ask": [{"price": money.usd(p), "quantity": money.btc(q)} for p, q in asks],
+            "bid": [{"price": units.usd(p), "quantity": units.btc(q)} for p, q in bids],
+            "ask": [{"price": units.usd(p), "quantity": units.btc(q)} for p, q in asks],
             "price_currency": "USD",
             "quantity_currency": "BTC",
         }
@@ -660,7 +657,7 @@ class Exchange:
             raise _bad("invalid_method", "a deposit's method must be 'wire'")
         if currency != "USD":
             raise _bad("invalid_currency", "deposits are in USD")
-        value = money.usd(_units(amount, money.USD_PLACES, "amount", money.MAX_USD_CENTS))
+        value = units.usd(_units(amount, money.USD_PLACES, "amount", units.MAX_USD_CENTS))
         with self.lock:
             self._account(key)
             tx = self._new_transaction(key, transactions.DEPOSIT, "USD", value, method, "", confirmed=True)
@@ -674,14 +671,14 @@ class Exchange:
             raise _bad("invalid_method", f"a withdrawal's method must be one of {methods}")
         if currency != "USD":
             raise _bad("invalid_currency", "withdrawals are in USD (send bitcoin with /v1/transactions/send)")
-        value = money.usd(_units(amount, money.USD_PLACES, "amount", money.MAX_USD_CENTS))
+        value = units.usd(_units(amount, money.USD_PLACES, "amount", units.MAX_USD_CENTS))
         return self._outgoing(key, "USD", value, method, "")
 
     def send_bitcoin(self, key: str, currency: str, amount: Decimal | str | int, destination: str) -> Transaction:
         """A bitcoin send to a Base58Check address of the main or test network."""
         if currency != "BTC":
             raise _bad("invalid_currency", "sends are in BTC")
-        value = money.btc(_units(amount, money.BTC_PLACES, "amount", money.MAX_BTC_SATOSHIS))
+        value = units.btc(_units(amount, money.BTC_PLACES, "amount", units.MAX_BTC_SATOSHIS))
         if network(destination) is None:
             raise _bad("invalid_address", f"{destination!r} is not a valid bitcoin address (Base58Check)")
         return self._outgoing(key, "BTC", value, transactions.BITCOIN, destination)
@@ -967,7 +964,7 @@ def _units(value: Decimal | str | int, places: int, what: str, maximum: int) -> 
         raise _bad("invalid_" + what, f"{what} must be a positive number, not {value!r}")
     if number.adjusted() > 20:
         raise _bad("invalid_" + what, f"{what} {value!r} is too large")
-    count = money.units(number, places)
+    count = units.count(number, places)
     if count is None:
         step = "0." + "0" * (places - 1) + "1"
         raise _bad("invalid_" + what, f"{what} {value!r} must be a multiple of {step}")

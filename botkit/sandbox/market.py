@@ -32,7 +32,8 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from botkit.sandbox import money
+from botkit import money
+from botkit.sandbox import units
 from botkit.sandbox.accounts import MARKET, SandboxAccount
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.exchange import Exchange
@@ -94,7 +95,7 @@ class SimulatedMarket:
     """Simulated participants trading on ``exchange`` (see the module docstring)."""
 
     def __init__(self, exchange: Exchange, seed: int = 1, start_price: Decimal = Decimal(400)) -> None:
-        anchor = money.units(Decimal(start_price), money.USD_PLACES)
+        anchor = units.count(Decimal(start_price), money.USD_PLACES)
         if anchor is None or anchor < 100:
             raise ValueError(f"start price must be whole cents and at least 1 USD, not {start_price}")
         self.exchange = exchange
@@ -224,7 +225,7 @@ class SimulatedMarket:
             if ask is None:
                 return
             if market_order:
-                budget = money.usd(max(1, size * ask // 100_000_000))
+                budget = units.usd(max(1, size * ask // 100_000_000))
                 self._submit(TAKER_KEY, "sell", "market", None, budget, "USD_BTC")
             else:
                 order_id = self._place(TAKER_KEY, True, ask + slippage, size)
@@ -234,7 +235,7 @@ class SimulatedMarket:
             if bid is None:
                 return
             if market_order:
-                self._submit(TAKER_KEY, "sell", "market", None, money.btc(size), "BTC_USD")
+                self._submit(TAKER_KEY, "sell", "market", None, units.btc(size), "BTC_USD")
             elif bid - slippage > 0:
                 order_id = self._place(TAKER_KEY, False, bid - slippage, size)
                 if order_id is not None:
@@ -248,7 +249,7 @@ class SimulatedMarket:
 
     def _place(self, key: str, is_buy: bool, price: int, size: int) -> str | None:
         side = "buy" if is_buy else "sell"
-        return self._submit(key, side, "limit", money.usd(price), money.btc(size), "BTC_USD")
+        return self._submit(key, side, "limit", units.usd(price), units.btc(size), "BTC_USD")
 
     def _submit(
         self, key: str, side: str, order_type: str, price: Decimal | None, quantity: Decimal, instrument: str

@@ -14,10 +14,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from botkit.client.parse import iso_ms
+from botkit import money
 from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
-from botkit.sandbox import money
+from botkit.sandbox import units
 from botkit.sandbox.book import BookOrder
+from botkit.times import iso_ms
 
 OPENED = "opened"
 PARTIAL = "partial-filled"
@@ -117,12 +118,12 @@ class OrderRecord(BookOrder):
         return "USD" if self.is_buy else "BTC"
 
     def quantity_filled(self) -> Decimal:
-        return self.spent if self.instrument == USD_BTC else money.btc(self.filled)
+        return self.spent if self.instrument == USD_BTC else units.btc(self.filled)
 
     def average_price(self) -> Decimal | None:
         if not self.filled:
             return None
-        return money.average_price(self.notional_units, self.filled)
+        return units.average_price(self.notional_units, self.filled)
 
     # ------------------------------------------------------------------ the wire
 
@@ -136,7 +137,7 @@ class OrderRecord(BookOrder):
             "status": self.status,
         }
         if self.order_type == LIMIT:
-            view["price"] = money.usd(self.price)
+            view["price"] = units.usd(self.price)
         view["priceCurrency"] = "USD"
         view["quantity"] = self.quantity
         view["quantityCurrency"] = "BTC" if self.instrument == BTC_USD else "USD"
@@ -147,8 +148,8 @@ class OrderRecord(BookOrder):
         events: list[dict[str, Any]] = [{"eventType": "created", "eventDate": iso_ms(self.created_ms)}]
         for fill in self.fills:
             when = iso_ms(fill.ts)
-            quantity = money.btc(fill.quantity)
-            price = money.usd(fill.price)
+            quantity = units.btc(fill.quantity)
+            price = units.usd(fill.price)
             fills.append({
                 "quantity": quantity,
                 "price": price,
@@ -171,7 +172,7 @@ class OrderRecord(BookOrder):
             side=Side(self.side),
             order_type=OrderType(self.order_type),
             status=OrderStatus(self.status),
-            price=money.usd(self.price) if self.order_type == LIMIT else None,
+            price=units.usd(self.price) if self.order_type == LIMIT else None,
             quantity=self.quantity,
             filled=self.quantity_filled(),
             created_ts=self.created_ms,
@@ -180,8 +181,8 @@ class OrderRecord(BookOrder):
             fills=tuple(
                 Fill(
                     order_id=self.order_id,
-                    price=money.usd(f.price),
-                    quantity=money.btc(f.quantity),
+                    price=units.usd(f.price),
+                    quantity=units.btc(f.quantity),
                     fee=f.fee,
                     liquidity=Liquidity(f.liquidity),
                     ts=f.ts,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from botkit.client.parse import iso_ms
+from botkit.times import iso_ms
 
 DEPOSIT = "deposit"
 WITHDRAWAL = "withdrawal"

@@ -111,7 +111,7 @@ def _read_body(environ: Environ) -> bytes:
 
 
 @dataclass
-class Response:
+class WsgiResponse:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
@@ -132,11 +132,11 @@ def _phrase(status: int) -> str:
         return "Unknown"
 
 
-def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, jsonutil.dumps(data).encode("utf-8"), dict(headers or {}))
+def json_response(status: int, data: Any, headers: dict[str, str] | None = None) -> WsgiResponse:
+    return WsgiResponse(status, jsonutil.dumps(data).encode("utf-8"), dict(headers or {}))
 
 
-def error_response(error: ApiError, unique_id: str | None = None) -> Response:
+def error_response(error: ApiError, unique_id: str | None = None) -> WsgiResponse:
     body: dict[str, Any] = {"status": error.status, "errors": [{"code": error.code, "message": error.message}]}
     if unique_id is not None:
         body["unique_id"] = unique_id

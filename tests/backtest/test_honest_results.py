@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from botkit.backtest import generate
-from botkit.backtest.metrics import MetricsRecorder
+from botkit.backtest.performance import PerformanceRecorder
 from botkit.backtest.plots import curves
 from botkit.backtest.runner import BacktestSettings
 from botkit.config import parse
@@ -114,7 +114,7 @@ def test_benchmark_and_strategy_pnl_in_the_table_and_report(tmp_path: Path, mark
 
 def test_the_plot_shows_buy_and_hold_and_the_strategy_apart() -> None:
     # The bug: with BTC in the account, equity.png's one line was the price chart.
-    r = MetricsRecorder()
+    r = PerformanceRecorder()
     r.begin(0, Decimal(100), Decimal(0), Decimal(1))
     r.sample(60_000, Decimal(150), Decimal(0), Decimal(1))  # price only
     r.on_fill(Fill("a", Decimal(160), Decimal(1), Decimal(0), Liquidity.MAKER, 90_000, 0), Side.SELL)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from botkit import jsonutil
+from botkit import jsonutil, times
 from botkit.client import MalformedResponseError, parse
 from botkit.model import (
     Balances,
@@ -554,13 +554,13 @@ def test_a_trade_with_a_negative_timestamp_is_refused() -> None:
 
 @given(st.integers(min_value=0, max_value=253402300799999))
 def test_iso_ms_round_trips(ms: int) -> None:
-    assert parse.timestamp_ms(parse.iso_ms(ms), "t") == ms
-    assert parse.timestamp_ms(parse.iso_seconds(ms), "t") == ms - ms % 1000
+    assert parse.timestamp_ms(times.iso_ms(ms), "t") == ms
+    assert parse.timestamp_ms(times.iso_seconds(ms), "t") == ms - ms % 1000
 
 
 def test_iso_formats() -> None:
-    assert parse.iso_ms(CREATED_MS + 7) == "2014-05-06T13:15:30.007Z"
-    assert parse.iso_seconds(CREATED_MS + 999) == "2014-05-06T13:15:30Z"
+    assert times.iso_ms(CREATED_MS + 7) == "2014-05-06T13:15:30.007Z"
+    assert times.iso_seconds(CREATED_MS + 999) == "2014-05-06T13:15:30Z"
 
 
 # ------------------------------------------------------------------ no foreign exception, ever

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from botkit.sandbox.book import BookOrder, OrderBook
+from botkit.sandbox.book import BookOrder, MatchingBook
 
 
-def rest(book: OrderBook[BookOrder], order_id: str, is_buy: bool, price: int, quantity: int) -> BookOrder:
+def rest(book: MatchingBook[BookOrder], order_id: str, is_buy: bool, price: int, quantity: int) -> BookOrder:
     order = BookOrder(order_id, is_buy, price, quantity)
     assert not book.match(is_buy, price, 0)
     book.add(order)
@@ -20,7 +20,7 @@ def ids(fills: list[tuple[BookOrder, int]]) -> list[tuple[str, int, int]]:
 
 
 def test_best_price_first_then_oldest_first() -> None:
-    book: OrderBook[BookOrder] = OrderBook()
+    book: MatchingBook[BookOrder] = MatchingBook()
     rest(book, "a1", False, 40100, 100)
     rest(book, "a2", False, 40000, 100)
     rest(book, "a3", False, 40000, 100)
@@ -31,7 +31,7 @@ def test_best_price_first_then_oldest_first() -> None:
 
 
 def test_limit_stops_at_the_limit_price_and_trades_at_the_resting_price() -> None:
-    book: OrderBook[BookOrder] = OrderBook()
+    book: MatchingBook[BookOrder] = MatchingBook()
     rest(book, "b1", True, 39900, 100)
     rest(book, "b2", True, 40000, 100)
     fills = book.match(False, 39950, 500)
@@ -40,7 +40,7 @@ def test_limit_stops_at_the_limit_price_and_trades_at_the_resting_price() -> Non
 
 
 def test_partial_fill_keeps_time_priority() -> None:
-    book: OrderBook[BookOrder] = OrderBook()
+    book: MatchingBook[BookOrder] = MatchingBook()
     first = rest(book, "s1", False, 40000, 100)
     rest(book, "s2", False, 40000, 100)
     assert ids(book.match(True, None, 30)) == [("s1", 40000, 30)]
@@ -51,7 +51,7 @@ def test_partial_fill_keeps_time_priority() -> None:
 
 
 def test_cancel_removes_quantity_at_once_and_empty_levels() -> None:
-    book: OrderBook[BookOrder] = OrderBook()
+    book: MatchingBook[BookOrder] = MatchingBook()
     a = rest(book, "a", False, 40000, 100)
     b = rest(book, "b", False, 40000, 100)
     rest(book, "c", False, 40100, 100)
@@ -64,7 +64,7 @@ def test_cancel_removes_quantity_at_once_and_empty_levels() -> None:
 
 
 def test_canceled_orders_are_skipped_by_matching() -> None:
-    book: OrderBook[BookOrder] = OrderBook()
+    book: MatchingBook[BookOrder] = MatchingBook()
     orders = [rest(book, f"o{i}", True, 40000, 10) for i in range(40)]
     for order in orders[:-1]:
         book.cancel(order)
@@ -74,7 +74,7 @@ def test_canceled_orders_are_skipped_by_matching() -> None:
 
 
 def test_bids_are_highest_first_and_asks_lowest_first() -> None:
-    book: OrderBook[BookOrder] = OrderBook()
+    book: MatchingBook[BookOrder] = MatchingBook()
     for i, price in enumerate([39000, 39500, 38000]):
         rest(book, f"b{i}", True, price, 1)
     for i, price in enumerate([41000, 40500, 42000]):
@@ -99,7 +99,7 @@ operations = st.lists(
 @given(operations)
 def test_book_never_crosses_and_quantity_is_conserved(ops: list[tuple[str, bool, int, int, int]]) -> None:
     """Resting + traded quantity = submitted quantity, and the book is never crossed."""
-    book: OrderBook[BookOrder] = OrderBook()
+    book: MatchingBook[BookOrder] = MatchingBook()
     resting: list[BookOrder] = []
     submitted = traded = canceled = 0
     for n, (kind, is_buy, price, quantity, pick) in enumerate(ops):

@@ -1,4 +1,4 @@
-"""Metrics arithmetic on a hand-made account history: PnL, drawdown, Sharpe, exposure."""
+"""Performance arithmetic on a hand-made account history: PnL, drawdown, Sharpe, exposure."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import statistics
 from decimal import Decimal
 
-from botkit.backtest.metrics import MIN_ANNUALIZED_MS, YEAR_MS, MetricsRecorder, Series
+from botkit.backtest.performance import MIN_ANNUALIZED_MS, YEAR_MS, PerformanceRecorder, Series
 from botkit.model import Fill, Liquidity, Side
 
 D = Decimal
@@ -18,8 +18,8 @@ def fill(order_id: str, price: str, quantity: str, fee: str, ts: int, seq: int =
     return Fill(order_id, D(price), D(quantity), D(fee), Liquidity.TAKER, ts, seq)
 
 
-def history() -> MetricsRecorder:
-    r = MetricsRecorder(bar_ms=60_000)
+def history() -> PerformanceRecorder:
+    r = PerformanceRecorder(bar_ms=60_000)
     r.sample(0, D(100), D(1000), D(0))  # equity 1000
     r.on_fill(fill("a", "100", "2", "0.2", 60_000), Side.BUY)  # usd 1000 - 200 - 0.2 = 799.8
     r.sample(60_000, D(100), D("799.8"), D(2))  # 999.8
@@ -55,9 +55,9 @@ def test_drawdown() -> None:
 EQUITY = [1000.0, 999.8, 1019.8, 979.8, 994.705]
 
 
-def long_history(bar_ms: int) -> MetricsRecorder:
+def long_history(bar_ms: int) -> PerformanceRecorder:
     """:func:`history`'s account, one sample a bar of ``bar_ms``."""
-    r = MetricsRecorder(bar_ms=bar_ms)
+    r = PerformanceRecorder(bar_ms=bar_ms)
     for i, (usd, btc, mid) in enumerate([("1000", 0, 100), ("799.8", 2, 100), ("799.8", 2, 110),
                                          ("799.8", 2, 90), ("894.705", 1, 100)]):
         r.sample(i * bar_ms, D(mid), D(usd), D(btc))
@@ -110,7 +110,7 @@ def test_buy_and_hold_benchmark_and_strategy_pnl_without_starting_btc() -> None:
 def test_starting_btc_is_the_benchmark_not_the_strategy() -> None:
     # The bug: with BTC in the account, equity and return were the price's; the strategy looked
     # 35% up while its one trade lost 15.1.
-    r = MetricsRecorder()
+    r = PerformanceRecorder()
     r.begin(0, D(100), D(0), D(1))
     r.on_fill(fill("a", "120", "0.5", "0.1", 1000), Side.SELL)
     r.sample(1000, D(120), D("59.9"), D("0.5"))
@@ -124,7 +124,7 @@ def test_starting_btc_is_the_benchmark_not_the_strategy() -> None:
 
 
 def test_a_price_move_alone_is_no_strategy_pnl() -> None:
-    r = MetricsRecorder()
+    r = PerformanceRecorder()
     r.begin(0, D(100), D(10000), D(1))
     for ts, mid in [(60_000, 150), (120_000, 90), (180_000, 200)]:
         r.sample(ts, D(mid), D(10000), D(1))
@@ -147,7 +147,7 @@ def test_selling_the_starting_btc_opens_a_position_and_closes_none() -> None:
     # position, as `botkit journal pnl` counts the run's journal: selling 1 at 120 opens a short
     # of 1 at an average of 120 and realizes nothing. (FIFO counted the start BTC as a lot bought
     # at the first mid and realized 120 - 100 = 20: the holding's price change, not a trade's.)
-    r = MetricsRecorder()
+    r = PerformanceRecorder()
     r.sample(0, D(100), D(0), D(1))
     r.on_fill(fill("a", "120", "1", "0", 1000), Side.SELL)
     r.sample(1000, D(120), D(120), D(0))
@@ -164,7 +164,7 @@ def test_the_pnl_identities_hold_to_the_digit_over_many_uneven_fills() -> None:
     # 2000 seeded fills of uneven sizes, long and short, starting with BTC: averages that no
     # decimal holds. The account is kept here by hand (cash out for buys, in for sells, fees out).
     rng = random.Random(7)
-    r = MetricsRecorder()
+    r = PerformanceRecorder()
     usd, btc = D(100000), D(3)
     r.begin(0, D(100), usd, btc)
     for ts in range(1, 2001):
@@ -185,7 +185,7 @@ def test_the_pnl_identities_hold_to_the_digit_over_many_uneven_fills() -> None:
 
 
 def test_no_snapshots_no_crash() -> None:
-    m = MetricsRecorder().result(orders=0)
+    m = PerformanceRecorder().result(orders=0)
     assert m.start_equity is None
     assert m.sharpe is None
     assert m.fill_ratio is None

@@ -1,7 +1,7 @@
 """What a backtest earned and how it got there, computed while it runs in constant memory.
 
-:class:`MetricsRecorder` listens to the simulated venue's fills and is given the account's
-equity at every snapshot; :meth:`MetricsRecorder.result` returns :class:`Metrics`.
+:class:`PerformanceRecorder` listens to the simulated venue's fills and is given the account's
+equity at every snapshot; :meth:`PerformanceRecorder.result` returns :class:`Performance`.
 
 Definitions (also in ``docs/backtesting.md``):
 
@@ -46,9 +46,9 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from botkit.backtest.venue import EXACT
 from botkit.config import default
 from botkit.model import ZERO, Fill, Order, Side
+from botkit.money import EXACT
 from botkit.pnl import PnL
 
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -58,7 +58,10 @@ MIN_ANNUALIZED_MS = 30 * 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
-class Metrics:
+class Performance:
+    """A backtest's statistics (the report's metrics), defined in the module docstring. Named apart
+    from :class:`botkit.metrics.Metrics`, the daemon's Prometheus metrics."""
+
     start_ts: int | None
     end_ts: int | None
     snapshots: int
@@ -147,7 +150,7 @@ class Series:
             self.points.append(point)
 
 
-class MetricsRecorder:
+class PerformanceRecorder:
     """A venue listener that also samples equity; memory does not grow with the snapshots."""
 
     def __init__(self, *, bar_ms: int = DEFAULT_BAR_MS, plot_points: int = 4096, fill_points: int = 4096) -> None:
@@ -294,7 +297,7 @@ class MetricsRecorder:
 
     # ------------------------------------------------------------------ result
 
-    def result(self, orders: int) -> Metrics:
+    def result(self, orders: int) -> Performance:
         """The metrics so far; ``orders`` is how many orders were placed."""
         self._close_bar()
         self._bar_equity = None
@@ -316,7 +319,7 @@ class MetricsRecorder:
         duration = (self._last_ts or 0) - (self.start_ts or 0)
         start, end = self.start_equity, self.end_equity
         benchmark = self.benchmark(self.end_mid)
-        return Metrics(
+        return Performance(
             start_ts=self.start_ts,
             end_ts=self.end_ts,
             snapshots=self.snapshots,
