@@ -1,8 +1,9 @@
 """No two classes in botkit share a name: one name, one thing (issue 12).
 
 Two ``OrderBook`` classes (the public snapshot type and the sandbox's matching book), two
-``Metrics`` (Prometheus and the backtest's statistics), two ``Response`` and two ``Exchange`` once
-made a reader check the import to know which was meant.
+``Metrics`` (Prometheus and the backtest's statistics), two ``Response``, two ``Exchange`` and two
+``OrderRecord`` (the journal's and the sandbox's) once made a reader check the import to know
+which was meant.
 """
 
 from __future__ import annotations
@@ -13,10 +14,6 @@ from pathlib import Path
 
 import botkit
 
-PENDING = {"OrderRecord"}
-"""Names still shared, each with its own change under way (the journal's and the sandbox's order
-records); remove a name once it is unique."""
-
 
 def test_every_class_name_in_botkit_is_used_once() -> None:
     root = Path(botkit.__file__).parent
@@ -25,5 +22,5 @@ def test_every_class_name_in_botkit_is_used_once() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef):
                 where[node.name].append(str(path.relative_to(root.parent)))
-    shared = {name: files for name, files in where.items() if len(files) > 1 and name not in PENDING}
+    shared = {name: files for name, files in where.items() if len(files) > 1}
     assert not shared, f"class names defined more than once (rename one of each): {shared}"

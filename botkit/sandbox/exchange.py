@@ -46,8 +46,8 @@ from botkit.sandbox.orders import (
     PARTIAL,
     STATUSES,
     USD_BTC,
+    ExchangeOrder,
     FillRecord,
-    OrderRecord,
 )
 from botkit.sandbox.orders import (
     MARKET as MARKET_ORDER,
@@ -181,12 +181,12 @@ class Exchange:
         self.now_ms: Clock = clock or wall_clock_ms
         self.deposit_delay_ms = deposit_delay_ms
         self.withdraw_delay_ms = withdraw_delay_ms
-        self.book: MatchingBook[OrderRecord] = MatchingBook()
+        self.book: MatchingBook[ExchangeOrder] = MatchingBook()
         self.fees_collected = money.ZERO
         self.meta: dict[str, str] = {}
         """Free-form persisted settings of other parts (the simulated market's state)."""
         self._accounts: dict[str, Account] = {}
-        self._orders: dict[str, OrderRecord] = {}
+        self._orders: dict[str, ExchangeOrder] = {}
         self._transactions: dict[str, Transaction] = {}
         self._due: list[tuple[int, str]] = []
         self._trades: deque[TradeRecord] = deque(maxlen=trade_history)
@@ -365,7 +365,7 @@ class Exchange:
                 )
             now = self.now_ms()
             self._order_seq += 1
-            record = OrderRecord(
+            record = ExchangeOrder(
                 order_id=new_order_id(),
                 key=key,
                 instrument=instrument,
@@ -401,7 +401,7 @@ class Exchange:
             self._touch_account(key)
             return record.order_id
 
-    def _spend_budget(self, record: OrderRecord, now: int) -> bool:
+    def _spend_budget(self, record: ExchangeOrder, now: int) -> bool:
         """Walk the asks with a USD budget (fees included). True if the asks ran out first."""
         factor = money.add(Decimal(1), self.fee_schedule.taker_rate)
         asks = self.book.asks
@@ -417,7 +417,7 @@ class Exchange:
             fills = self.book.match(True, level.price, min(affordable, level.total))
             self._settle(record, fills, now)
 
-    def _settle(self, taker: OrderRecord, fills: list[tuple[OrderRecord, int]], now: int) -> None:
+    def _settle(self, taker: ExchangeOrder, fills: list[tuple[ExchangeOrder, int]], now: int) -> None:
         schedule = self.fee_schedule
         accounts = self._accounts
         for maker, quantity in fills:
@@ -448,7 +448,7 @@ class Exchange:
     def _apply_fill(
         self,
         account: Account,
-        order: OrderRecord,
+        order: ExchangeOrder,
         price: int,
         quantity: int,
         value: Decimal,
@@ -481,7 +481,7 @@ class Exchange:
         order.notional_units += price * quantity
         order.fills.append(FillRecord(price, quantity, fee, liquidity, now))
 
-    def _close(self, order: OrderRecord, status: str, now: int) -> None:
+    def _close(self, order: ExchangeOrder, status: str, now: int) -> None:
         """End an order's life: release what it still reserves; forget a simulated one."""
         order.status = status
         order.closed_ms = now
@@ -527,12 +527,12 @@ class Exchange:
             order = self._orders.get(order_id)
             return order is not None and order.status in OPEN_STATUSES
 
-    def open_orders_of(self, key: str) -> list[OrderRecord]:
+    def open_orders_of(self, key: str) -> list[ExchangeOrder]:
         """Resting orders of one account, by price level (for the simulated market's restart)."""
         with self.lock:
             return [o for side in (self.book.bids, self.book.asks) for o in side.orders() if o.key == key]
 
-    def _owned(self, key: str, order_id: str) -> OrderRecord:
+    def _owned(self, key: str, order_id: str) -> ExchangeOrder:
         order = self._orders.get(order_id)
         if order is None or order.key != key:
             raise ExchangeError(404, "not_found", f"no order {order_id!r} for this account")
@@ -554,7 +554,7 @@ class Exchange:
         order_type: str | None,
         date_min: int | None,
         date_max: int | None,
-    ) -> list[OrderRecord]:
+    ) -> list[ExchangeOrder]:
         account = self._account(key)
         if status == "open":
             status = OPENED
@@ -834,7 +834,7 @@ class Exchange:
         if self._changes is not None:
             self._changes.accounts.add(key)
 
-    def _touch_order(self, order: OrderRecord) -> None:
+    def _touch_order(self, order: ExchangeOrder) -> None:
         if self._changes is not None:
             self._changes.orders.add(order.order_id)
 
@@ -917,7 +917,7 @@ class Exchange:
                 )
                 self._accounts[account.key] = account
             for row in sorted(orders, key=lambda r: int(r["seq"])):
-                order = OrderRecord.from_state(row)
+                order = ExchangeOrder.from_state(row)
                 self._orders[order.order_id] = order
                 account = self._accounts[order.key]
                 if account.kind == USER:

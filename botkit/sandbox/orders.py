@@ -1,6 +1,6 @@
 """The exchange's order record, and its two faces: the wire JSON and the domain :class:`Order`.
 
-An :class:`OrderRecord` is a :class:`~botkit.sandbox.book.BookOrder` (so the book can rest it
+An :class:`ExchangeOrder` is a :class:`~botkit.sandbox.book.BookOrder` (so the book can rest it
 directly, with no second object to keep in step) plus everything the API reports: the fills with
 their fees and liquidity, the reserve still held, the timestamps.
 
@@ -49,7 +49,7 @@ class FillRecord:
         self.ts = ts
 
 
-class OrderRecord(BookOrder):
+class ExchangeOrder(BookOrder):
     """One order and its whole life. Mutated only under the exchange lock."""
 
     __slots__ = (
@@ -220,7 +220,7 @@ class OrderRecord(BookOrder):
         }
 
     @classmethod
-    def from_state(cls, data: dict[str, Any]) -> OrderRecord:
+    def from_state(cls, data: dict[str, Any]) -> ExchangeOrder:
         record = cls(
             order_id=data["orderId"],
             key=data["key"],
