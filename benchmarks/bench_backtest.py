@@ -51,7 +51,7 @@ def child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
             count += 1
     elif mode == "replay":
         from botkit.backtest.performance import PerformanceRecorder
-        from botkit.backtest.venue import SimulatedVenue
+        from botkit.venues.simulated import SimulatedVenue
 
         venue = SimulatedVenue({"USD": Decimal(100000), "BTC": Decimal(2)}, Decimal(1), Decimal(5))
         recorder = PerformanceRecorder()

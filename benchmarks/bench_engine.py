@@ -27,7 +27,6 @@ from botkit import config as config_mod  # noqa: E402
 from botkit.bot import plan_engine  # noqa: E402
 from botkit.client import Buttercoin, ButtercoinClient  # noqa: E402
 from botkit.journal import Journal  # noqa: E402
-from botkit.live import LiveMarketData, LiveVenue  # noqa: E402
 from botkit.model import (  # noqa: E402
     Balances,
     BookLevel,
@@ -41,6 +40,7 @@ from botkit.model import (  # noqa: E402
     Snapshot,
     Ticker,
 )
+from botkit.venues.buttercoin import LiveMarketData, LiveVenue  # noqa: E402
 
 D = Decimal
 

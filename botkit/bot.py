@@ -21,12 +21,12 @@ from botkit.context import StrategyContext
 from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
 from botkit.errors import ConfigError, did_you_mean
 from botkit.journal import Journal
-from botkit.live import LiveMarketData, LiveVenue
 from botkit.model import Snapshot
 from botkit.plugins import StrategySpec, discover, make_manager, register, resolve_params
 from botkit.risk import AccountRisk, RiskLimits
 from botkit.strategy_host import StrategyHost
-from botkit.venue import Venue
+from botkit.venues.buttercoin import LiveMarketData, LiveVenue
+from botkit.venues.port import Venue
 
 log = logging.getLogger("botkit.bot")
 
@@ -197,7 +197,7 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
 
 def _paper_venue(api: Buttercoin, config: Config, where: str) -> Venue:
     """A simulated venue fed by live snapshots, starting from the live account's balances."""
-    from botkit.backtest.venue import SimulatedVenue
+    from botkit.venues.simulated import SimulatedVenue
 
     balances = api.balances()
     paper = config["paper"]

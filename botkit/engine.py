@@ -54,7 +54,7 @@ from botkit.output import money
 from botkit.risk import AccountRisk, RiskRejected
 from botkit.strategy_host import StrategyFailure, StrategyHost
 from botkit.validation import describe
-from botkit.venue import Venue
+from botkit.venues.port import Venue
 
 log = logging.getLogger("botkit.engine")
 

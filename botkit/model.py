@@ -213,6 +213,14 @@ class Snapshot:
             return None
         return ask - bid
 
+    def iter_trades(self, since: int = -1) -> Iterator[Trade]:
+        """The trades newest first (as the exchange lists them), down to the first one older than
+        ``since``. A snapshot read lazily from a file builds only those."""
+        for trade in self.trades:
+            if trade.ts < since:
+                return
+            yield trade
+
 
 @dataclass(frozen=True, slots=True)
 class Fill:

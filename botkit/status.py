@@ -34,13 +34,13 @@ import click
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from botkit.cli_options import config_option, fail_cleanly, load_config
 from botkit.errors import JournalError
 from botkit.journal.journal import StrategyHealth
 from botkit.journal.queries import open_journal
 from botkit.journal.schema import FillRow, OrderRow, Run, StrategyHealthRow
 from botkit.model import LIVE_STATES, OPEN_STATES, UNRESOLVED_STATES, Side
 from botkit.pnl import PnL
-from botkit.run_cli import config_option, fail_cleanly, load_config
 from botkit.times import iso_ms
 from botkit.urlmask import mask_in
 

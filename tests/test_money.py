@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from botkit import money
-from botkit.backtest.venue import SimulatedVenue
 from botkit.model import BookLevel, Liquidity, OrderBook, Side, Snapshot, Ticker
 from botkit.sandbox import Exchange, FeeSchedule, SandboxAccount
+from botkit.venues.simulated import SimulatedVenue
 
 D = Decimal
 PRICE, QUANTITY = D("404.13"), D("0.12345678")

@@ -1,7 +1,7 @@
 """Backtesting: snapshot files, the simulated venue, metrics and reports.
 
 The same engine, strategies, risk checks and journal as live trading; only the venue differs:
-:class:`~botkit.backtest.venue.SimulatedVenue` fills orders against recorded (or, for paper
+:class:`~botkit.venues.simulated.SimulatedVenue` fills orders against recorded (or, for paper
 trading, live) snapshots with the fill model documented in ``docs/backtesting.md``.
 """
 
@@ -22,7 +22,7 @@ from botkit.backtest.performance import Performance, PerformanceRecorder
 from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
 from botkit.backtest.sample import SAMPLE
 from botkit.backtest.store import StoreReader, StoreWriter
-from botkit.backtest.venue import SimulatedVenue
+from botkit.venues.simulated import SimulatedVenue
 
 __all__ = [
     "JSONL_SUFFIXES",

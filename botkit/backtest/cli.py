@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from botkit.backtest.store import MAX_LEVELS
+from botkit.cli_options import config_option, fail_cleanly, load_config
 from botkit.config import DEFAULT_CONFIG_NAME, default
 from botkit.errors import ConfigError, DataFileError
 from botkit.numbers import NumberError, exact_decimal
-from botkit.run_cli import config_option, fail_cleanly, load_config
 
 if TYPE_CHECKING:
     from botkit.backtest.sweep import SweepExecutor
@@ -502,7 +502,7 @@ def record_snapshots(cfg: Any, out: Path, *, interval: float, duration: float | 
     from botkit.backtest.jsonl import JsonlWriter
     from botkit.bot import connect
     from botkit.errors import VenueError
-    from botkit.live import LiveMarketData
+    from botkit.venues.buttercoin import LiveMarketData
 
     closers: list[Callable[[], None]] = []
     try:

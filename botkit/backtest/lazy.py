@@ -18,7 +18,6 @@ eager one are interchangeable everywhere (the parity tests rely on it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -150,17 +149,6 @@ class LazySnapshot(Snapshot):
     def _build_trades(self) -> tuple[Trade, ...]:
         raise NotImplementedError
 
-    def iter_trades(self, since: int = -1) -> Iterator[Trade]:
-        """The recorded trades newest first, down to the first one older than ``since``.
-
-        Built one at a time, so the venue, which only wants the trades it has not seen, does not
-        pay for the whole list (the exchange lists trades newest first).
-        """
-        for trade in self.trades:
-            if trade.ts < since:
-                return
-            yield trade
-
     def __getattr__(self, name: str) -> Any:
         if name == "book":
             value: Any = self._build_book()
@@ -210,20 +198,3 @@ class LazySnapshot(Snapshot):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Snapshot, (self.ts, self.ticker, OrderBook(self.book.bids, self.book.asks), self.trades))
-
-
-def newest_trades(snapshot: Snapshot, since: int = -1) -> Iterator[Trade]:
-    """The snapshot's trades newest first, down to the first one older than ``since``.
-
-    Lazy snapshots build only those; an eager one's tuple is already built.
-    """
-    if isinstance(snapshot, LazySnapshot):
-        return snapshot.iter_trades(since)
-    return _down_to(snapshot.trades, since)
-
-
-def _down_to(trades: tuple[Trade, ...], since: int) -> Iterator[Trade]:
-    for trade in trades:
-        if trade.ts < since:
-            return
-        yield trade

@@ -25,10 +25,10 @@ from botkit.backtest.files import open_snapshots
 from botkit.backtest.performance import DEFAULT_BAR_MS, Performance, PerformanceRecorder
 from botkit.backtest.provenance import describe_run
 from botkit.backtest.report import CsvLog, report_dict, table, write_json
-from botkit.backtest.venue import SimulatedVenue
 from botkit.config import Config, default
 from botkit.errors import DataFileError
 from botkit.model import Snapshot
+from botkit.venues.simulated import SimulatedVenue
 
 log = logging.getLogger("botkit.backtest")
 

@@ -29,8 +29,8 @@ def record_sample(
     from botkit.backtest.files import convert, file_format
     from botkit.backtest.jsonl import JsonlWriter
     from botkit.client import Buttercoin, ButtercoinClient
-    from botkit.live import LiveMarketData
     from botkit.sandbox import Sandbox
+    from botkit.venues.buttercoin import LiveMarketData
 
     out = Path(path)
     target = out if file_format(out) == "jsonl" else out.with_name(out.name + ".partial.jsonl")

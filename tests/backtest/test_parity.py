@@ -14,14 +14,14 @@ from pathlib import Path
 
 from botkit.backtest import JsonlWriter
 from botkit.backtest.runner import BacktestSettings, run_backtest
-from botkit.backtest.venue import SimulatedVenue
 from botkit.bot import plan_engine
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.config import parse
 from botkit.journal import Journal
-from botkit.live import LiveMarketData
 from botkit.model import Order
 from botkit.sandbox import Sandbox
+from botkit.venues.buttercoin import LiveMarketData
+from botkit.venues.simulated import SimulatedVenue
 
 INITIAL = {"USD": Decimal(10000), "BTC": Decimal(2)}
 FEES = (Decimal(10), Decimal(20))

@@ -12,11 +12,11 @@ from botkit.client import Buttercoin, ButtercoinClient
 from botkit.context import StrategyContext
 from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
 from botkit.journal import Journal
-from botkit.live import LiveMarketData, LiveVenue
 from botkit.model import Side, Snapshot
 from botkit.plugins import make_manager, register
 from botkit.risk import AccountRisk, RiskLimits
 from botkit.strategy_host import StrategyHost
+from botkit.venues.buttercoin import LiveMarketData, LiveVenue
 
 D = Decimal
 GENEROUS = RiskLimits(max_order_quantity=D(10), max_position=D(100), max_notional=D(10**7), max_open_orders=100,

@@ -26,10 +26,10 @@ from botkit.client import Buttercoin, ButtercoinClient
 from botkit.context import StrategyContext
 from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
 from botkit.journal import Journal
-from botkit.live import LiveMarketData, LiveVenue
 from botkit.plugins import make_manager, register
 from botkit.risk import AccountRisk, RiskLimits
 from botkit.strategy_host import StrategyHost
+from botkit.venues.buttercoin import LiveMarketData, LiveVenue
 from tests.plugins.recorder import Recorder
 from tests.polling import wait  # noqa: F401 - the ops tests import it from here
 

@@ -25,8 +25,8 @@ import pytest
 from botkit.breaker import CircuitBreaker
 from botkit.client import Buttercoin, ButtercoinClient, MalformedResponseError, RetryPolicy, TransportError
 from botkit.client.client import MAX_REPLY_BYTES
-from botkit.live import LiveMarketData
 from botkit.scheduler import Daemon, StopTimedOut
+from botkit.venues.buttercoin import LiveMarketData
 from tests.client.hostile_server import HostileServer, dripping_body, gzip_bomb, reply
 from tests.polling import wait
 from tests.reliability.conftest import Figures

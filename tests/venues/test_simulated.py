@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from botkit.backtest.venue import SimulatedVenue
 from botkit.errors import OrderRejected
 from botkit.model import (
     BookLevel,
@@ -22,7 +21,8 @@ from botkit.model import (
     Ticker,
     Trade,
 )
-from botkit.venue import Venue
+from botkit.venues.port import Venue
+from botkit.venues.simulated import SimulatedVenue
 
 D = Decimal
 BUY, SELL = Side.BUY, Side.SELL
@@ -331,3 +331,12 @@ def test_lazy_snapshots_and_eager_ones_fill_the_same(tmp_path: object) -> None:
     assert expected[0].status is OrderStatus.FILLED
     assert run(list(open_snapshots(path))) == expected
     assert run(list(open_snapshots(Path(str(tmp_path)) / "s.bks"))) == expected
+
+
+def test_a_snapshot_lists_its_trades_newest_first_down_to_since() -> None:
+    """What the simulator asks of any snapshot (eager, or read lazily from a file)."""
+    trades = tuple(Trade(ts, D("400"), D("0.1"), Side.BUY) for ts in (30, 20, 10))
+    snapshot = Snapshot(40, Ticker(D("400"), D("399"), D("401")), OrderBook((), ()), trades)
+    assert [t.ts for t in snapshot.iter_trades()] == [30, 20, 10]
+    assert [t.ts for t in snapshot.iter_trades(20)] == [30, 20]
+    assert list(snapshot.iter_trades(31)) == []

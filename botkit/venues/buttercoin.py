@@ -42,7 +42,7 @@ from botkit.errors import (
 )
 from botkit.model import USD_TICK, Balances, Order, OrderStatus, OrderType, Side, Snapshot
 
-log = logging.getLogger("botkit.live")
+log = logging.getLogger("botkit.venues.buttercoin")
 
 OPEN_WIRE_STATUSES = (OrderStatus.OPENED, OrderStatus.PARTIAL)
 
@@ -91,7 +91,7 @@ class LiveMarketData:
 
 
 class LiveVenue:
-    """The :class:`~botkit.venue.Venue` port over the signed Buttercoin client."""
+    """The :class:`~botkit.venues.port.Venue` port over the signed Buttercoin client."""
 
     name = "live"
 

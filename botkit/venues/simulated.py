@@ -1,6 +1,6 @@
 """The simulated exchange port: fills orders against recorded (or live) snapshots.
 
-:class:`SimulatedVenue` implements :class:`botkit.venue.Venue`. A backtest feeds it recorded
+:class:`SimulatedVenue` implements :class:`botkit.venues.port.Venue`. A backtest feeds it recorded
 snapshots; paper trading (``botkit run --dry-run``) feeds it live ones. The engine cannot tell it
 from the live venue: it places, cancels and reads orders and balances the same way.
 
@@ -45,7 +45,6 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_DOWN, Decimal
 from typing import Protocol
 
-from botkit.backtest.lazy import newest_trades
 from botkit.errors import OrderRejected
 from botkit.model import (
     USD_TICK,
@@ -63,7 +62,7 @@ from botkit.model import (
 from botkit.money import BTC_STEP, EXACT, FLOOR, fee
 from botkit.numbers import exact_decimal
 
-log = logging.getLogger("botkit.backtest.venue")
+log = logging.getLogger("botkit.venues.simulated")
 
 _BUY = Side.BUY
 _SELL = Side.SELL
@@ -157,7 +156,7 @@ class _SimOrder:
 
 
 class SimulatedVenue:
-    """A :class:`~botkit.venue.Venue` that fills orders with the model in the module docstring.
+    """A :class:`~botkit.venues.port.Venue` that fills orders with the model in the module docstring.
 
     :param initial: starting balances, e.g. ``{"USD": Decimal(10000), "BTC": Decimal(0)}``.
     :param maker_fee_bps: fee of resting (maker) fills in basis points of the notional.
@@ -275,7 +274,7 @@ class SimulatedVenue:
         at_mark: list[Trade] = []
         newest_ts = -1
         newest_count = 0
-        for trade in newest_trades(snapshot, mark_ts):
+        for trade in snapshot.iter_trades(mark_ts):
             t = trade.ts
             if newest_ts < 0:
                 newest_ts = t
