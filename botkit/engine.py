@@ -690,14 +690,12 @@ def _tick_line(r: TickReport) -> str:
     return " ".join(parts)
 
 
-SUMMARY_UNITS = {"start_equity": "USD", "end_equity": "USD", "equity_change": "USD"}
-
-
 def _summary_line(summary: dict[str, Any]) -> str:
-    def shown(key: str, value: Any) -> Any:
-        return money(value, SUMMARY_UNITS.get(key, "USD")) if isinstance(value, Decimal) else value
+    """The run's counts, and its equities in USD (``positions`` are left to the journal)."""
+    def shown(value: Any) -> Any:
+        return money(value, "USD") if isinstance(value, Decimal) else value
 
-    return ", ".join(f"{k}={shown(k, v)}" for k, v in summary.items() if k != "positions")
+    return ", ".join(f"{k}={shown(v)}" for k, v in summary.items() if k != "positions")
 
 
 __all__ = ["Engine", "EngineSettings", "Fill", "TickReport"]

@@ -21,11 +21,14 @@ import difflib
 from collections.abc import Iterable
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
+def did_you_mean(word: str, choices: Iterable[str], *, cutoff: float = 0.75, ignore_prefix: str = "") -> str:
     """``"did you mean max_position? "`` for a near miss among ``choices``, else ``""``: the start
-    of a ConfigError's fix, so a typo is answered with its correction."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
-    return f"did you mean {close[0]}? " if close else ""
+    of an error's fix, so a typo is answered with its correction. ``ignore_prefix`` is left out of
+    the comparison when every choice starts with it (``botkit_`` of the hooks: with it, any
+    ``botkit_*`` name would look close to some hook)."""
+    names = {choice.removeprefix(ignore_prefix): choice for choice in choices}
+    close = difflib.get_close_matches(word.removeprefix(ignore_prefix), list(names), n=1, cutoff=cutoff)
+    return f"did you mean {names[close[0]]}? " if close else ""
 
 
 class BotkitError(Exception):

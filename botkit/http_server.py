@@ -56,7 +56,7 @@ class _GuardedChannel(HTTPChannel):
         result: bool = super().received(data)
         if self.request is None:
             self.request_began = None
-        elif before is None or self.request is not before or self.request_began is None:
+        elif self.request is not before or self.request_began is None:  # a new request began
             self.request_began = time.monotonic()
         return result
 

@@ -12,7 +12,6 @@ so ``botkit strategies``, ``botkit run`` and ``botkit backtest`` refuse the same
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import importlib.util
 import inspect
@@ -172,13 +171,9 @@ def _location(function: object, where: str) -> str:
 
 
 def _suggest(name: str) -> str:
-    """The likely hook, compared without the ``botkit_`` every hook shares (with it, any
-    ``botkit_*`` name would look close to some hook)."""
-    close = difflib.get_close_matches(name.removeprefix("botkit_"), [h.removeprefix("botkit_") for h in HOOK_NAMES],
-                                      n=1, cutoff=0.6)
-    if close:
-        return f"did you mean botkit_{close[0]}?"
-    return f"the hooks are {', '.join(HOOK_NAMES)} (see docs/strategies.md)"
+    """The likely hook, or the list of hooks."""
+    close = did_you_mean(name, HOOK_NAMES, cutoff=0.6, ignore_prefix="botkit_")
+    return close.rstrip() if close else f"the hooks are {', '.join(HOOK_NAMES)} (see docs/strategies.md)"
 
 
 def _pluggy_reason(exc: pluggy.PluginValidationError) -> str:
