@@ -30,6 +30,7 @@ from botkit.model import (
     cancel_all,
     sell,
 )
+from botkit.strategy.params import Param, Params, param
 
 __version__ = "0.1.0"
 
@@ -47,6 +48,8 @@ __all__ = [
     "OrderState",
     "OrderStatus",
     "OrderType",
+    "Param",
+    "Params",
     "PlaceOrder",
     "Side",
     "Snapshot",
@@ -59,5 +62,6 @@ __all__ = [
     "cancel",
     "cancel_all",
     "hookimpl",
+    "param",
     "sell",
 ]

@@ -58,10 +58,12 @@ class Bot:
 
 
 def build_strategies(config: Config, pm: Any, extra_paths: Sequence[Path] = (), *, only: Sequence[str] = (),
-                     params: Mapping[str, Mapping[str, Any]] | None = None, timeout: float | None = None
-                     ) -> list[StrategyHost]:
-    """Discover, configure and register the enabled strategies (or just ``only``)."""
-    specs = discover([*config.strategy_paths, *extra_paths])
+                     params: Mapping[str, Mapping[str, Any]] | None = None, timeout: float | None = None,
+                     specs: Mapping[str, StrategySpec] | None = None) -> list[StrategyHost]:
+    """Discover, configure and register the enabled strategies (or just ``only``); ``specs``, when
+    given, are the strategies to choose from instead of those discovered (:mod:`botkit.testing`)."""
+    if specs is None:
+        specs = discover([*config.strategy_paths, *extra_paths])
     chosen = list(only) if only else list(config.enabled_strategies())
     tables: dict[str, dict[str, Any]] = {name: dict(config.strategies.get(name, {})) for name in chosen}
     for name, overrides in (params or {}).items():
@@ -100,7 +102,8 @@ class EnginePlan:
 
 
 def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Sequence[str] = (),
-                params: Mapping[str, Mapping[str, Any]] | None = None, live: bool = True) -> EnginePlan:
+                params: Mapping[str, Mapping[str, Any]] | None = None, live: bool = True,
+                specs: Mapping[str, StrategySpec] | None = None) -> EnginePlan:
     """Strategies, risk rules and settings from the config. ``live`` False (backtests) disables
     wall-clock time limits and the per-tick log line, which would make a replay non-deterministic."""
     engine_cfg = config["engine"]
@@ -108,7 +111,8 @@ def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Seque
     risk = AccountRisk(RiskLimits.from_config(config["risk"]))
     register(pm, [(RISK_PLUGIN_NAME, risk)])
     timeout_s = float(engine_cfg["strategy_timeout_seconds"]) if live else 0.0
-    hosts = build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None)
+    hosts = build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None,
+                             specs=specs)
     settings = EngineSettings(
         on_shutdown=engine_cfg["on_shutdown"],
         unknown_orders=engine_cfg["unknown_orders"],

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botkit.backtest.files import open_snapshots
 from botkit.backtest.performance import DEFAULT_BAR_MS, Performance, PerformanceRecorder
@@ -29,6 +29,9 @@ from botkit.config import Config, default
 from botkit.errors import DataFileError
 from botkit.model import Snapshot
 from botkit.venues.simulated import SimulatedVenue
+
+if TYPE_CHECKING:
+    from botkit.engine import Engine
 
 log = logging.getLogger("botkit.backtest")
 
@@ -167,38 +170,16 @@ def run_backtest(
     url = settings.journal_url or f"sqlite:///{Path(scratch.name) / 'journal.sqlite'}"
     journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None)
     try:
-        engine = plan.build(venue, journal)
-        snapshots = iter(_progress(_limited(reader, settings.limit), total, progress))
-        first = next(snapshots, None)
-        if first is None:
-            raise DataFileError(f"{settings.data}: no readable snapshot")
-        engine.start(first.ts)
-        recorder.begin(first.ts, first.mid, venue.usd, venue.btc)
-        tick = engine.tick
-        sample = recorder.sample
-        unreadable = 0
-        last = first
-        for snapshot in _chain(first, snapshots):
-            try:
-                tick(snapshot)
-            except DataFileError as exc:
-                # A part of the line checked only when first built (a deeper level, the ticker, the
-                # trades) is unreadable: the line is skipped like one the reader refused.
-                if settings.strict:
-                    raise
-                unreadable += 1
-                log.warning("skipped unreadable line: %s", exc)
-                continue
-            sample(snapshot.ts, snapshot.mid, venue.usd, venue.btc)
-            last = snapshot
-        # Cancelling at the end (on_shutdown) frees reserved funds but changes no total: the last
-        # equity sample stands.
-        summary = engine.stop(last.ts, status="finished")
+        replayed = replay(plan.build(venue, journal), venue, recorder,
+                          _progress(_limited(reader, settings.limit), total, progress), strict=settings.strict)
     finally:
         journal.close()
         scratch.cleanup()
         if csv_log is not None:
             csv_log.finish(venue.open_orders())
+    if replayed is None:
+        raise DataFileError(f"{settings.data}: no readable snapshot")
+    first, last, summary, unreadable = replayed
     metrics = recorder.result(venue.orders_placed)
     run = describe_run(config, settings, plan.hosts, first_ts=first.ts, last_ts=last.ts,
                        snapshots=recorder.snapshots, command=command)
@@ -206,6 +187,40 @@ def run_backtest(
     if out is not None:
         write_report(result, out)
     return result
+
+
+def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder, snapshots: Iterable[Snapshot],
+           *, strict: bool = False) -> tuple[Snapshot, Snapshot, dict[str, Any], int] | None:
+    """The backtest's loop, for ``botkit backtest`` and :mod:`botkit.testing` alike: start the
+    engine at the first snapshot, tick it on each (sampling equity after each tick), stop it at
+    the last. Returns (first, last, the engine's summary, lines found unreadable as they were
+    built), or None when there was no snapshot at all."""
+    iterator = iter(snapshots)
+    first = next(iterator, None)
+    if first is None:
+        return None
+    engine.start(first.ts)
+    recorder.begin(first.ts, first.mid, venue.usd, venue.btc)
+    tick = engine.tick
+    sample = recorder.sample
+    unreadable = 0
+    last = first
+    for snapshot in _chain(first, iterator):
+        try:
+            tick(snapshot)
+        except DataFileError as exc:
+            # A part of the line checked only when first built (a deeper level, the ticker, the
+            # trades) is unreadable: the line is skipped like one the reader refused.
+            if strict:
+                raise
+            unreadable += 1
+            log.warning("skipped unreadable line: %s", exc)
+            continue
+        sample(snapshot.ts, snapshot.mid, venue.usd, venue.btc)
+        last = snapshot
+    # Cancelling at the end (on_shutdown) frees reserved funds but changes no total: the last
+    # equity sample stands.
+    return first, last, engine.stop(last.ts, status="finished"), unreadable
 
 
 def _chain(first: Snapshot, rest: Iterator[Snapshot]) -> Iterator[Snapshot]:
