@@ -32,16 +32,16 @@ from botkit import config as config_mod
 from botkit.backtest.performance import Performance, PerformanceRecorder
 from botkit.backtest.report import report_dict, table
 from botkit.backtest.runner import replay
-from botkit.bot import plan_engine
+from botkit.engine.assembly import plan_engine
 from botkit.config import Config
 from botkit.journal import Journal
 from botkit.journal.schema import RiskRejection
 from botkit.model import BookLevel, Fill, Intent, Order, OrderBook, Side, Snapshot, Ticker, Trade
-from botkit.plugins import HOOK_NAMES, StrategySpec, checked_plugin, discover, load_file, strategy_spec
+from botkit.strategy.plugins import HOOK_NAMES, StrategySpec, checked_plugin, discover, load_file, strategy_spec
 from botkit.strategy.params import declared
 from botkit.strategy.params import defaults as param_defaults
-from botkit.strategy_host import StrategyHost
-from botkit.validation import Checked
+from botkit.strategy.host import StrategyHost
+from botkit.strategy.validation import Checked
 from botkit.venues.simulated import SimulatedVenue
 
 Number = Decimal | int | str

@@ -36,10 +36,10 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from botkit.backtest.performance import Performance
-from botkit.errors import BotkitError, ConfigError, JournalError, PluginError, did_you_mean
-from botkit.plugins import StrategySpec
+from botkit.core.errors import BotkitError, ConfigError, JournalError, PluginError, did_you_mean
 from botkit.strategy.params import Dimension
 from botkit.strategy.params import search_space as params_search_space
+from botkit.strategy.plugins import StrategySpec
 
 log = logging.getLogger("botkit.backtest")
 

@@ -1,1 +1,4 @@
-"""The strategy API's own parts (typed parameters; the layout move brings context, hooks and plugins here)."""
+"""The strategy API: what a strategy is handed (context), the hooks it may implement (hookspecs),
+what an intent must be (validation), its typed parameters (params), how strategies are found and
+checked (plugins) and how each one runs isolated from the others (host). Strategies import the
+public names from ``botkit``."""

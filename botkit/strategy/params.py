@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from botkit.errors import ConfigError, PluginError
-from botkit.numbers import NumberError, exact_decimal, short
+from botkit.core.errors import ConfigError, PluginError
+from botkit.core.numbers import NumberError, exact_decimal, exact_number, short
 
 MAX_GRID = 10_000
 """Most values one declared grid may hold: a step of 0.0001 over a wide range is a typo."""
@@ -190,12 +190,7 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
             return value
         raise ConfigError(key, f"expected true or false, got {value!r}")
     if isinstance(default, Decimal):
-        if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-            raise ConfigError(key, f"expected a number, got {value!r}", 'write it as 1.5 or "1.5"')
-        try:
-            return exact_decimal(value, key)
-        except NumberError as exc:
-            raise ConfigError(key, exc.reason) from None
+        return exact_number(value, key, repr(value))
     if isinstance(default, int):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(key, f"expected a whole number, got {value!r}")
