@@ -21,7 +21,7 @@ float is refused, as everywhere money is handled.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -266,16 +266,25 @@ def _spec(strategy: str | Path | ModuleType | object, cfg: Config, paths: Sequen
                         declared(raw))
 
 
+ASKS = ("ask", "ask_bar")
+"""The host's methods that hand the engine a strategy's intents: on a snapshot, and on a closed bar
+where this botkit has bars (``botkit_on_bar``)."""
+
+
 def _record_decisions(host: StrategyHost, decisions: list[Decision]) -> None:
-    """Keep each intent the host's strategy returns, as the engine receives it."""
-    ask = host.ask
+    """Keep each intent the host's strategy returns, as the engine receives it, stamped with the
+    engine time of the call (``ctx.now``)."""
+    for method in ASKS:
+        original: Callable[..., list[Checked]] | None = getattr(host, method, None)
+        if original is None:
+            continue
 
-    def recording(snapshot: Snapshot, limit: int) -> list[Checked]:
-        checked = ask(snapshot, limit)
-        decisions.extend(Decision(snapshot.ts, host.name, intent, problem) for intent, problem in checked)
-        return checked
+        def recording(*args: Any, _original: Callable[..., list[Checked]] = original) -> list[Checked]:
+            checked = _original(*args)
+            decisions.extend(Decision(host.ctx.now, host.name, intent, problem) for intent, problem in checked)
+            return checked
 
-    host.ask = recording  # type: ignore[method-assign]
+        setattr(host, method, recording)
 
 
 def _rejections(journal: Journal) -> list[Rejection]:

@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "backtest": "botkit.cli.backtest:backtest",
     "record": "botkit.cli.backtest:record",
     "data": "botkit.cli.backtest:data",
+    "new-strategy": "botkit.cli.scaffold:new_strategy_command",
+    "new-config": "botkit.cli.scaffold:new_config_command",
 }
 
 
