@@ -51,6 +51,14 @@ def check_name(name: str) -> None:
                           "two strategies may not share a name; choose another")
 
 
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it is inside it (what a user would type)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
+
+
 def new_strategy(name: str, directory: Path, template: str, *, force: bool = False) -> tuple[Path, Path]:
     """Write ``directory/NAME.py`` and ``directory/test_NAME.py``; returns their paths. An existing
     file is refused (both are checked before either is written) unless ``force``."""
@@ -62,7 +70,7 @@ def new_strategy(name: str, directory: Path, template: str, *, force: bool = Fal
         raise ConfigError("--dir", f"{directory} is not a directory", "give a folder of strategies")
     for path in (strategy, test):
         if path.exists() and not force:
-            raise ConfigError("NAME", f"{path} already exists",
+            raise ConfigError("NAME", f"{_shown(path)} already exists",
                               "add --force to overwrite it, or choose another name")
     stem = TEMPLATES[template]
     directory.mkdir(parents=True, exist_ok=True)
@@ -102,14 +110,6 @@ def new_strategy_command(name: str, directory: Path | None, template: str, force
     click.echo(f"  pytest {test}")
     click.echo(f"  botkit backtest --strategy {name}{folder}")
     click.echo(f"  botkit new-config --strategy {name}{folder}")
-
-
-def _shown(path: Path) -> Path:
-    """``path`` relative to the working directory when it is inside it (what a user would type)."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
-        return path
 
 
 # --------------------------------------------------------------------------- new-config

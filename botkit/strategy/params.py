@@ -113,7 +113,8 @@ def param(default: Any, *, low: Any = None, high: Any = None, step: Any = None,
     if lo is not None and hi is not None and lo > hi:
         raise PluginError(f"param({default!r}): low {short(lo)} is above high {short(hi)}")
     if (lo is not None and default < lo) or (hi is not None and default > hi):
-        raise PluginError(f"param({default!r}): the default is outside low..high")
+        span = f"{'' if lo is None else short(lo)}..{'' if hi is None else short(hi)}"
+        raise PluginError(f"param({default!r}): the default {short(default)} is outside low..high ({span})")
     if st is not None:
         if st <= 0:
             raise PluginError(f"param({default!r}): step must be positive, got {short(st)}")
