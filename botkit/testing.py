@@ -262,8 +262,8 @@ def _spec(strategy: str | Path | ModuleType | object, cfg: Config, paths: Sequen
     raw = getattr(strategy, "PARAMS", None) or {}
     label = name or type(strategy).__name__.lower()
     doc = inspect.getdoc(type(strategy)) or ""
-    return StrategySpec(label, strategy, f"object {type(strategy).__name__}", doc, param_defaults(raw), None,
-                        declared(raw))
+    return StrategySpec(label, strategy, f"object {type(strategy).__name__}", doc, param_defaults(raw),
+                        declared=declared(raw))
 
 
 ASKS = ("ask", "ask_bar")

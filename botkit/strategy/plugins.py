@@ -201,7 +201,7 @@ def strategy_spec(name: str, plugin: object, module: ModuleType, source: str, pa
         raise PluginError(f"strategy {name}: PARAMS must be a dict of defaults")
     # A class strategy without a docstring of its own is described by its module's.
     doc = (inspect.getdoc(type(plugin)) if plugin is not module else None) or inspect.getdoc(module)
-    return StrategySpec(name, plugin, source, (doc or "").strip(), param_defaults(raw), path, declared(raw))
+    return StrategySpec(name, plugin, source, (doc or "").strip(), param_defaults(raw), path, declared=declared(raw))
 
 
 def load_file(path: Path) -> ModuleType:
