@@ -32,15 +32,15 @@ from botkit import config as config_mod
 from botkit.backtest.performance import Performance, PerformanceRecorder
 from botkit.backtest.report import report_dict, table
 from botkit.backtest.runner import replay
-from botkit.engine.assembly import plan_engine
 from botkit.config import Config
+from botkit.engine.assembly import plan_engine
 from botkit.journal import Journal
 from botkit.journal.schema import RiskRejection
 from botkit.model import BookLevel, Fill, Intent, Order, OrderBook, Side, Snapshot, Ticker, Trade
-from botkit.strategy.plugins import HOOK_NAMES, StrategySpec, checked_plugin, discover, load_file, strategy_spec
+from botkit.strategy.host import StrategyHost
 from botkit.strategy.params import declared
 from botkit.strategy.params import defaults as param_defaults
-from botkit.strategy.host import StrategyHost
+from botkit.strategy.plugins import HOOK_NAMES, StrategySpec, checked_plugin, discover, load_file, strategy_spec
 from botkit.strategy.validation import Checked
 from botkit.venues.simulated import SimulatedVenue
 
@@ -175,7 +175,7 @@ class StrategyRun:
 
     def report(self) -> dict[str, Any]:
         """The ``result`` and a short ``run`` of ``report.json`` (no data file to describe)."""
-        return report_dict(self.metrics, {"strategies": {n: p for n, p in self.params.items()}},
+        return report_dict(self.metrics, {"strategies": self.params},
                            {"rejected": self.summary.get("rejected", 0),
                             "strategy_failures": self.summary.get("strategy_failures", 0)})
 

@@ -251,7 +251,6 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     }
     if sweeps:
         from botkit.backtest.sweep import make_executor
-
         from botkit.strategy.plugins import discover
 
         found: dict[str, StrategySpec] = {}

@@ -105,7 +105,8 @@ def new_strategy_command(name: str, directory: Path | None, template: str, force
     if template == "bars" and BAR_HOOK not in HOOK_NAMES:
         click.echo(f"note: this botkit has no {BAR_HOOK} hook yet: the strategy loads only with a botkit that has "
                    "bars, and its test is skipped until then", err=True)
-    folder = "" if directory.resolve() == (Path.cwd() / "strategies").resolve() else f" --strategy-path {_shown(directory)}"
+    default_folder = directory.resolve() == (Path.cwd() / "strategies").resolve()
+    folder = "" if default_folder else f" --strategy-path {_shown(directory)}"
     click.echo("next:")
     click.echo(f"  pytest {test}")
     click.echo(f"  botkit backtest --strategy {name}{folder}")
@@ -160,8 +161,8 @@ def config_text(strategies: Mapping[str, Mapping[str, Param]], strategy_paths: S
             lines += _key_lines(name, key)
     for name, declared in strategies.items():
         lines += ["", f"[strategies.{name}]", "enabled = true"]
-        for key, spec in declared.items():
-            lines.append(f"# {key} = {_toml(spec.default)}    # {spec.allowed()}")
+        for parameter, spec in declared.items():
+            lines.append(f"# {parameter} = {_toml(spec.default)}    # {spec.allowed()}")
     return "\n".join(lines) + "\n"
 
 
@@ -183,7 +184,7 @@ def new_config_command(strategies: tuple[str, ...], strategy_paths: tuple[str, .
         raise ConfigError("--output", f"{output} already exists", "add --force to overwrite it, or give --output PATH")
     paths = list(strategy_paths) or ["strategies"]
     base = output.absolute().parent
-    found = discover([p if Path(p).is_absolute() else base / p for p in paths])
+    found = discover([base / p for p in paths])  # an absolute p stays itself
     chosen: dict[str, Mapping[str, Param]] = {}
     for name in strategies or ("market_maker",):
         if name not in found:

@@ -69,10 +69,10 @@ class Param:
         if self.choices and typed not in self.choices:
             raise ConfigError(key, f"{_show(value)} is not a choice of strategy {strategy}'s parameter",
                               f"give {self.allowed()}")
-        if isinstance(typed, Decimal | int) and not isinstance(typed, bool):
-            if (self.low is not None and typed < self.low) or (self.high is not None and typed > self.high):
-                raise ConfigError(key, f"{short(typed)} is out of strategy {strategy}'s range",
-                                  f"give a value {self.allowed()}")
+        # Only a number's declaration has bounds (param() refuses them on bools and choices).
+        if (self.low is not None and typed < self.low) or (self.high is not None and typed > self.high):
+            raise ConfigError(key, f"{short(typed)} is out of strategy {strategy}'s range",
+                              f"give a value {self.allowed()}")
         return typed
 
     def grid(self) -> list[Any] | None:
@@ -149,7 +149,7 @@ def _bound(value: Any, kind: type, name: str, default: Any) -> Decimal | int | N
     """A bound or step in the default's type, exactly."""
     if value is None:
         return None
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, float | bool):
         raise PluginError(f"param({default!r}): {name}={value!r} must be exact: write it as a "
                           f"{'Decimal' if kind is Decimal else 'whole number'}")
     if kind is int:

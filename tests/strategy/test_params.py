@@ -60,7 +60,7 @@ def test_defaults_are_the_declared_defaults_and_ctx_params_reads_them_as_attribu
     ctx = StrategyContext.create("typed", params)
     assert ctx.params.size == ctx.params["size"] == D("0.05")
     assert ctx.params.mode == "calm"
-    with pytest.raises(AttributeError, match="no parameter 'sise'.*size"):
+    with pytest.raises(AttributeError, match=r"no parameter 'sise'.*size"):
         _ = ctx.params.sise
     with pytest.raises(AttributeError, match="read-only"):
         ctx.params.size = D(1)  # type: ignore[misc]
@@ -90,7 +90,7 @@ def test_config_values_are_checked_against_type_and_range_naming_the_key_and_the
 
 
 def test_a_float_never_reaches_a_strategy(typed: Any) -> None:
-    with pytest.raises(ConfigError, match="expected a number, got 0.1"):
+    with pytest.raises(ConfigError, match=r"expected a number, got 0\.1"):
         resolve_params(typed, {"size": 0.1}, "strategies.typed")
     with pytest.raises(PluginError, match="float default is inexact"):
         param(0.1)
@@ -115,7 +115,7 @@ def test_a_parameter_without_a_grid_is_refused_for_a_sweep_saying_how_to_declare
     for key in ("offset", "label"):
         with pytest.raises(ConfigError, match=rf"typed\.{key} declares no grid to sweep.*{key}=V1,V2"):
             declared_grid({"typed": typed}, "typed", key)
-    with pytest.raises(ConfigError, match="has no parameter sise.*did you mean size"):
+    with pytest.raises(ConfigError, match=r"has no parameter sise.*did you mean size"):
         declared_grid({"typed": typed}, "typed", "sise")
     with pytest.raises(ConfigError, match="no strategy named typo"):
         declared_grid({"typed": typed}, "typo", "size")
@@ -168,7 +168,7 @@ def test_old_style_params_keep_working(tmp_path: Path) -> None:
     assert spec.defaults == {"size": D("0.01"), "levels": 3}
     assert resolve_params(spec, {"size": "7"}, "strategies.old") == {"size": D(7), "levels": 3}
     assert search_space({"old": spec}, "old") == {}
-    with pytest.raises(ConfigError, match="old.levels declares no grid"):
+    with pytest.raises(ConfigError, match=r"old\.levels declares no grid"):
         declared_grid({"old": spec}, "old", "levels")
 
 
