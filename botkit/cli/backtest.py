@@ -189,8 +189,9 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     [backtest] and [paper] sections, else their defaults (no BTC: the result is the strategy's).
     The fill model, the metrics and the file formats are described in docs/backtesting.md.
     """
-    from botkit.backtest.runner import BacktestSettings, run_backtest
+    from botkit.backtest.runner import run_backtest
     from botkit.backtest.sample import SAMPLE
+    from botkit.backtest.settings import BacktestSettings
     from botkit.core import logs
 
     if not sweeps and (executor != "local" or scheduler is not None):
@@ -291,7 +292,8 @@ def _rerun(path: Path, report_dir: Path | None, journal_url: str | None, verbose
            command: Sequence[str]) -> None:
     """``--from-report``: the run a report records, again (its data and strategy sources checked)."""
     from botkit.backtest.provenance import from_report
-    from botkit.backtest.runner import BacktestSettings, run_backtest
+    from botkit.backtest.runner import run_backtest
+    from botkit.backtest.settings import BacktestSettings
     from botkit.core import logs
 
     logs.configure("text", "WARNING")
