@@ -47,6 +47,8 @@ from botkit.venues.simulated import SimulatedVenue
 Number = Decimal | int | str
 DEFAULT_DEPTH = Decimal(10)
 """BTC at each crafted book level unless told otherwise: enough that a test's orders fill whole."""
+KEEP_ALL_ORDERS = 2**62
+"""The venue forgets no finished order in a test (a backtest keeps the last 10,000)."""
 START_MS = 1_000
 STEP_MS = 1_000
 
@@ -133,7 +135,7 @@ class StrategyRun:
 
     decisions: list[Decision]
     orders: list[Order]
-    """Every order the venue received, in the order placed, with its fills."""
+    """Every order the venue received, oldest first, each with its status and fills."""
     positions: dict[str, Decimal]
     """Each strategy's net BTC at the end (its own fills, as ``ctx.position``)."""
     rejections: list[Rejection]
@@ -210,7 +212,8 @@ def run_strategy(strategy: str | Path | ModuleType | object, snapshots: Iterable
         balances,
         paper["maker_fee_bps"] if maker_fee_bps is None else _exact(maker_fee_bps, "maker_fee_bps"),
         paper["taker_fee_bps"] if taker_fee_bps is None else _exact(taker_fee_bps, "taker_fee_bps"),
-        latency_ms=backtest["latency_ms"] if latency_ms is None else latency_ms, name="test")
+        latency_ms=backtest["latency_ms"] if latency_ms is None else latency_ms, name="test",
+        keep_closed=KEEP_ALL_ORDERS)
     recorder = PerformanceRecorder(bar_ms=backtest["bar_seconds"] * 1000)
     venue.listeners.append(recorder)
     decisions: list[Decision] = []
@@ -227,7 +230,7 @@ def run_strategy(strategy: str | Path | ModuleType | object, snapshots: Iterable
         rejections = _rejections(journal)
     finally:
         journal.close()
-    return StrategyRun(decisions, list(venue.orders_since(0)), dict(engine.positions), rejections,
+    return StrategyRun(decisions, list(reversed(venue.orders_since(0))), dict(engine.positions), rejections,
                        recorder.result(venue.orders_placed), summary, venue, plan.hosts)
 
 

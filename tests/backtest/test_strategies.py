@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from botkit.model import Side, Snapshot
+from botkit.model import Side, Snapshot, buy, cancel, sell
 from botkit.testing import StrategyRun, mids, quotes, run_strategy
 
 D = Decimal
@@ -58,3 +58,17 @@ def test_grid() -> None:
     assert m.strategy_pnl == D("0.45")  # 1 - 0.55, no fees
     assert m.end_equity == m.benchmark_end_equity + m.strategy_pnl
     assert m.win_rate == 1.0  # one closing fill (the sell at 100), +1 > its fee 0
+
+
+def test_market_maker() -> None:
+    result = run("market_maker", quotes([("99.5", "100.5"), ("99", "99.5")]), {}, {"USD": D(10000), "BTC": D(1)})
+    # t1 mid 100, flat: half spread 100 x 20 / 10000 / 2 = 0.1 -> bid 99.90, ask 100.10
+    assert result.intents_at(1000) == [buy("0.05", "99.90", tag="quote"), sell("0.05", "100.10", tag="quote")]
+    # t2 the ask 99.5 is under the bid: it fills. Long 0.05 = one size: skew -10 bps, mid 99.25 ->
+    # centre 99.25 x 0.999 = 99.15075, half 0.09915075 -> bid 99.05 (down), ask 99.25 (up); the ask
+    # at 100.10 is 0.85 away, past refresh_bps (99.25 x 5 / 10000 = 0.0496): cancelled and replaced
+    first_ask = result.orders[1].order_id  # oldest first: the t1 bid, then the t1 ask
+    assert result.intents_at(2000) == [buy("0.05", "99.05", tag="quote"), cancel(first_ask),
+                                       sell("0.05", "99.25", tag="quote")]
+    assert result.executions() == [(2000, Side.BUY, D("99.90"), D("0.05"))]
+    assert result.position == D("0.05")
