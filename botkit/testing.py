@@ -206,7 +206,7 @@ def run_strategy(strategy: str | Path | ModuleType | object, snapshots: Iterable
     backtest, paper = cfg["backtest"], cfg["paper"]
     balances = {"USD": backtest["initial_usd"], "BTC": backtest["initial_btc"]} if initial is None else {
         currency.upper(): _exact(amount, f"initial {currency}") for currency, amount in initial.items()}
-    plan = plan_engine(cfg, only=[spec.name], params={spec.name: dict(params or {})}, live=False,
+    plan = plan_engine(cfg, only=[spec.name], params={spec.name: dict(params or {})}, wall_clock=False,
                        specs={spec.name: spec})
     venue = SimulatedVenue(
         balances,
