@@ -176,3 +176,14 @@ def test_params_survive_copy_and_pickle() -> None:
     params = Params({"size": D("0.01")})
     assert pickle.loads(pickle.dumps(params)) == params
     assert copy.deepcopy(params).size == D("0.01")
+
+
+def test_botkit_strategies_shows_what_each_typed_parameter_may_be(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from botkit.cli import main
+
+    (tmp_path / "typed.py").write_text(textwrap.dedent(TYPED))
+    result = CliRunner().invoke(main, ["strategies", "--strategy-path", str(tmp_path)], catch_exceptions=False)
+    assert ("params: size=0.05 (from 0.01 to 0.5), levels=3 (from 1 to 9), active=True, "
+            "mode=calm (one of 'calm', 'eager'), offset=1 (at least 0), label=x\n") in result.stdout
