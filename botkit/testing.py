@@ -5,7 +5,7 @@ backtest's metrics out.
 ``botkit backtest`` use: validation, risk rules, write-ahead journal) against the simulated venue
 that fills ``botkit backtest``'s orders, with a journal in memory: no file and no process, so a
 test is fast and leaves nothing behind. The helpers :func:`snapshot`, :func:`quotes`, :func:`mids`,
-:func:`book` and :func:`trade` craft the market::
+:func:`book`, :func:`trade` and (for strategies on bars) :func:`candles` craft the market::
 
     from botkit.testing import quotes, run_strategy
 
@@ -101,6 +101,42 @@ def mids(values: Iterable[Number], *, half_spread: Number = "0.5", start: int = 
     half = _exact(half_spread, "half_spread")
     return quotes([(_exact(m, "a mid") - half, _exact(m, "a mid") + half) for m in values], start=start,
                   every_ms=every_ms, size=size)
+
+
+TIMEFRAME_UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def candles(ohlc: Iterable[tuple[Number, Number, Number, Number]], *, timeframe: str = "1m", start: int = 0,
+            quantity: Number = "0.01", half_spread: Number = "0.5", size: Number = DEFAULT_DEPTH) -> list[Snapshot]:
+    """Snapshots whose trades make the bars ``ohlc`` (``(open, high, low, close)`` each) of
+    ``timeframe`` from ``start`` (epoch ms, on a bar boundary): for a strategy on bars.
+
+    Each bar is four trades of ``quantity`` BTC (at its open, high, low and close, in that order,
+    in the bar's first milliseconds) seen by one snapshot in the middle of the bar, its touch
+    ``half_spread`` around the close; a last snapshot at the end of the last bar closes it (a bar
+    is closed by the first snapshot at or after its end)."""
+    length = _timeframe_ms(timeframe)
+    if start % length:
+        raise ValueError(f"start {start} is not on a {timeframe} boundary")
+    half = _exact(half_spread, "half_spread")
+    found: list[Snapshot] = []
+    close = Decimal(0)
+    for k, bar in enumerate(ohlc):
+        begin = start + k * length
+        prices = [_exact(p, "a bar price") for p in bar]
+        close = prices[-1]
+        trades = [trade(begin + i, price, quantity) for i, price in enumerate(prices)]
+        found.append(snapshot(begin + length // 2, close - half, close + half, size=size, trades=trades))
+    if found:
+        found.append(snapshot(start + len(found) * length, close - half, close + half, size=size))
+    return found
+
+
+def _timeframe_ms(timeframe: str) -> int:
+    number, unit = timeframe[:-1], timeframe[-1:]
+    if not number.isdigit() or int(number) < 1 or unit not in TIMEFRAME_UNITS:
+        raise ValueError(f"timeframe {timeframe!r} is not a whole number of s, m, h or d (e.g. 1m, 15m, 4h)")
+    return int(number) * TIMEFRAME_UNITS[unit]
 
 
 # --------------------------------------------------------------------------- running a strategy
@@ -312,6 +348,7 @@ __all__ = [
     "Rejection",
     "StrategyRun",
     "book",
+    "candles",
     "mids",
     "quotes",
     "require_hook",
