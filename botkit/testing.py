@@ -111,24 +111,25 @@ def candles(ohlc: Iterable[tuple[Number, Number, Number, Number]], *, timeframe:
     """Snapshots whose trades make the bars ``ohlc`` (``(open, high, low, close)`` each) of
     ``timeframe`` from ``start`` (epoch ms, on a bar boundary): for a strategy on bars.
 
-    Each bar is four trades of ``quantity`` BTC (at its open, high, low and close, in that order,
-    in the bar's first milliseconds) seen by one snapshot in the middle of the bar, its touch
-    ``half_spread`` around the close; a last snapshot at the end of the last bar closes it (a bar
-    is closed by the first snapshot at or after its end)."""
+    A first snapshot at ``start`` (touch around the first open) begins the first bar whole (a bar
+    is built only from a start botkit saw). Each bar is then four trades of ``quantity`` BTC at its
+    open, high, low and close, in that order, in its first milliseconds, listed by one snapshot in
+    the middle of the bar, its touch ``half_spread`` around the close; a last snapshot at the end of
+    the last bar closes it (a bar is closed by the first snapshot at or after its end). So bar k
+    closes at the snapshot ``start + (k + 1.5) × timeframe`` (the last one at the end)."""
     length = _timeframe_ms(timeframe)
     if start % length:
         raise ValueError(f"start {start} is not on a {timeframe} boundary")
     half = _exact(half_spread, "half_spread")
-    found: list[Snapshot] = []
-    close = Decimal(0)
-    for k, bar in enumerate(ohlc):
+    bars = [[_exact(p, "a bar price") for p in bar] for bar in ohlc]
+    if not bars:
+        return []
+    found = [snapshot(start, bars[0][0] - half, bars[0][0] + half, size=size)]
+    for k, prices in enumerate(bars):
         begin = start + k * length
-        prices = [_exact(p, "a bar price") for p in bar]
-        close = prices[-1]
-        trades = [trade(begin + i, price, quantity) for i, price in enumerate(prices)]
-        found.append(snapshot(begin + length // 2, close - half, close + half, size=size, trades=trades))
-    if found:
-        found.append(snapshot(start + len(found) * length, close - half, close + half, size=size))
+        trades = [trade(begin + 1 + i, price, quantity) for i, price in enumerate(prices)]
+        found.append(snapshot(begin + length // 2, prices[-1] - half, prices[-1] + half, size=size, trades=trades))
+    found.append(snapshot(start + len(bars) * length, bars[-1][-1] - half, bars[-1][-1] + half, size=size))
     return found
 
 

@@ -15,7 +15,7 @@ import botkit
 from botkit import hookimpl, param
 from botkit.core.errors import ConfigError
 from botkit.model import Side
-from botkit.testing import StrategyRun, book, mids, quotes, run_strategy, snapshot, trade
+from botkit.testing import StrategyRun, book, candles, mids, quotes, run_strategy, snapshot, trade
 
 D = Decimal
 
@@ -100,3 +100,17 @@ def test_the_pytest_plugin_gives_the_botkit_run_fixture(botkit_run: Callable[...
     run = botkit_run("market_maker", mids([400]), initial={"USD": 10000, "BTC": 1})
     assert {type(i) for i in run.intents} == {botkit.PlaceOrder}
     assert {i.side for i in run.intents if isinstance(i, botkit.PlaceOrder)} == {Side.BUY, Side.SELL}
+
+
+def test_candles_are_trades_inside_each_bar_and_a_snapshot_to_close_it() -> None:
+    crafted = candles([(100, 103, 99, 101), ("101", "101", "95", "96")], timeframe="1m", start=120_000)
+    assert [s.ts for s in crafted] == [120_000, 150_000, 210_000, 240_000]
+    assert crafted[0].trades == () and crafted[0].mid == D(100)
+    first = sorted(crafted[1].trades, key=lambda t: t.ts)
+    assert [(t.ts, t.price) for t in first] == [(120_001, 100), (120_002, 103), (120_003, 99), (120_004, 101)]
+    assert (crafted[2].best_bid, crafted[2].best_ask) == (D("95.5"), D("96.5"))
+    assert crafted[3].trades == () and crafted[3].mid == D(96)
+    with pytest.raises(ValueError, match="not on a 1m boundary"):
+        candles([(1, 1, 1, 1)], start=1)
+    with pytest.raises(ValueError, match="timeframe '1x' is not a whole number"):
+        candles([(1, 1, 1, 1)], timeframe="1x")
