@@ -3,6 +3,7 @@ the real engine and simulated venue in memory; and the botkit_run fixture of its
 
 from __future__ import annotations
 
+import tempfile
 import types
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -114,3 +115,10 @@ def test_candles_are_trades_inside_each_bar_and_a_snapshot_to_close_it() -> None
         candles([(1, 1, 1, 1)], start=1)
     with pytest.raises(ValueError, match="timeframe '1x' is not a whole number"):
         candles([(1, 1, 1, 1)], timeframe="1x")
+
+
+def test_a_run_writes_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where a temporary file would go
+    run_strategy(Taker(), quotes([("99", "100")] * 3))
+    assert list(tmp_path.iterdir()) == []

@@ -18,6 +18,7 @@ import decimal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from botkit.core.errors import ConfigError, PluginError
@@ -262,13 +263,14 @@ class Params(Mapping[str, Any]):
     __slots__ = ("_values",)
 
     def __init__(self, values: Mapping[str, Any]) -> None:
-        object.__setattr__(self, "_values", dict(values))
+        # A read-only view of a private copy: not even ``ctx.params._values`` can change a value.
+        object.__setattr__(self, "_values", MappingProxyType(dict(values)))
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
 
     def __getattr__(self, key: str) -> Any:
-        values: dict[str, Any] = object.__getattribute__(self, "_values")
+        values: Mapping[str, Any] = object.__getattribute__(self, "_values")
         try:
             return values[key]
         except KeyError:
@@ -285,7 +287,7 @@ class Params(Mapping[str, Any]):
         return len(self._values)
 
     def __repr__(self) -> str:
-        return f"Params({self._values!r})"
+        return f"Params({dict(self._values)!r})"
 
     def __reduce__(self) -> tuple[type[Params], tuple[dict[str, Any]]]:
-        return (Params, (self._values,))
+        return (Params, (dict(self._values),))

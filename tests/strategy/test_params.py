@@ -66,6 +66,9 @@ def test_defaults_are_the_declared_defaults_and_ctx_params_reads_them_as_attribu
         ctx.params.size = D(1)  # type: ignore[misc]
     with pytest.raises(TypeError):
         ctx.params["size"] = D(1)  # type: ignore[index]
+    with pytest.raises(TypeError):
+        ctx.params._values["size"] = D(1)  # type: ignore[index]
+    assert ctx.params.size == D("0.05")
 
 
 def test_config_values_are_checked_against_type_and_range_naming_the_key_and_the_fix(typed: Any) -> None:
