@@ -57,6 +57,7 @@ class MemoryVenue:
     """Accepts every order and never fills: the engine's own cost, with no exchange behind it."""
 
     name = "bench"
+    label = "an in-memory venue (benchmark)"
 
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}
