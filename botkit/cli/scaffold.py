@@ -73,9 +73,13 @@ def new_strategy(name: str, directory: Path, template: str, *, force: bool = Fal
             raise ConfigError("NAME", f"{_shown(path)} already exists",
                               "add --force to overwrite it, or choose another name")
     stem = TEMPLATES[template]
-    directory.mkdir(parents=True, exist_ok=True)
-    strategy.write_text(_template(f"{stem}.py", name), encoding="utf-8")
-    test.write_text(_template(f"{stem}_test.py", name), encoding="utf-8")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        strategy.write_text(_template(f"{stem}.py", name), encoding="utf-8")
+        test.write_text(_template(f"{stem}_test.py", name), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("--dir", f"cannot write in {_shown(directory)}: {exc.strerror or exc}",
+                          "choose a writable folder") from None
     return strategy, test
 
 
@@ -191,5 +195,9 @@ def new_config_command(strategies: tuple[str, ...], strategy_paths: tuple[str, .
             raise ConfigError("--strategy", f"no strategy named {name} in {', '.join(paths)} or the installed ones",
                               f"{did_you_mean(name, found)}found: {', '.join(sorted(found)) or 'none'}")
         chosen[name] = found[name].declared
-    output.write_text(config_text(chosen, paths), encoding="utf-8")
+    try:
+        output.write_text(config_text(chosen, paths), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("--output", f"cannot write {output}: {exc.strerror or exc}",
+                          "give a path in an existing, writable folder") from None
     click.echo(f"wrote {output} (strategies enabled: {', '.join(chosen)})")

@@ -81,6 +81,11 @@ def test_existing_files_and_bad_names_are_refused(tmp_path: Path) -> None:
     assert (tmp_path / "strategies" / "mybot.py").read_text() == "# mine\n"
     assert botkit("new-strategy", "mybot", "--force", cwd=tmp_path)[0] == 0
     assert "hookimpl" in (tmp_path / "strategies" / "mybot.py").read_text()
+    (tmp_path / "afile").write_text("")
+    code, _, err = botkit("new-strategy", "other", "--dir", "afile", cwd=tmp_path)
+    assert code == 2 and "Invalid value for '--dir': Directory 'afile' is a file." in err
+    code, _, err = botkit("new-strategy", "other", "--dir", "afile/sub", cwd=tmp_path)
+    assert code == 2 and err.startswith("botkit: config error: --dir: cannot write in afile/sub: "), err
     for name, says in [("9lives", "is not a valid strategy name"), ("my-bot", "is not a valid strategy name"),
                        ("class", "is not a valid strategy name"), ("_hidden", "starts with _"),
                        ("test_x", "starts with test_"), ("grid", "a strategy named grid is already installed")]:
@@ -119,6 +124,8 @@ def test_new_config_enables_the_strategy_and_a_backtest_and_a_declared_sweep_run
     code, _, err = botkit("new-config", "--strategy", "mybto", "-o", "other.toml", cwd=tmp_path)
     assert code == 2
     assert "no strategy named mybto" in err and "did you mean mybot?" in err
+    code, _, err = botkit("new-config", "-o", "nowhere/botkit.toml", cwd=tmp_path)
+    assert code == 2 and err.startswith("botkit: config error: --output: cannot write nowhere/botkit.toml: "), err
     code, _, err = botkit("backtest", "--sweep", "mybot.size", cwd=tmp_path)
     assert code == 2
     assert "mybot.size declares no grid to sweep" in err
