@@ -115,7 +115,7 @@ def run_backtest(
         total = min(total, settings.limit)
     scratch = tempfile.TemporaryDirectory(prefix="botkit-backtest-")
     url = settings.journal_url or f"sqlite:///{Path(scratch.name) / 'journal.sqlite'}"
-    journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None)
+    journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None, batched=True)
     try:
         replayed = replay(plan.build(venue, journal), venue, recorder,
                           _progress(_limited(reader, settings.limit), total, progress), strict=settings.strict)
@@ -136,6 +136,11 @@ def run_backtest(
     return result
 
 
+FLUSH_EVERY = 1000
+"""Ticks between commits of a backtest's batched journal: the same rows as a commit per write, at
+a fraction of the cost, and a kept ``--journal`` is readable while a long run goes on."""
+
+
 def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder, snapshots: Iterable[Snapshot],
            *, strict: bool = False) -> tuple[Snapshot, Snapshot, dict[str, Any], int] | None:
     """The backtest's loop, for ``botkit backtest`` and :mod:`botkit.testing` alike: start the
@@ -150,9 +155,12 @@ def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder,
     recorder.begin(first.ts, first.mid, venue.usd, venue.btc)
     tick = engine.tick
     sample = recorder.sample
+    flush = engine.journal.flush
     unreadable = 0
     last = first
-    for snapshot in _chain(first, iterator):
+    for count, snapshot in enumerate(_chain(first, iterator), 1):
+        if not count % FLUSH_EVERY:
+            flush()
         try:
             tick(snapshot)
         except DataFileError as exc:
