@@ -22,6 +22,7 @@ import click
 from botkit.backtest.store import MAX_LEVELS
 from botkit.cli_options import config_option, fail_cleanly, load_config
 from botkit.config import DEFAULT_CONFIG_NAME, default
+from botkit.data.cli import data_import
 from botkit.errors import ConfigError, DataFileError
 from botkit.numbers import NumberError, exact_decimal
 
@@ -562,7 +563,7 @@ def _record_bar(duration: float | None, interval: float, progress: bool | None) 
 
 @click.group()
 def data() -> None:
-    """Snapshot files: convert, generate, check."""
+    """Snapshot files: import, convert, generate, check."""
 
 
 @data.command("convert")
@@ -654,3 +655,6 @@ def data_sandbox_sample(out: Path, count: int, seed: int) -> None:
 
     record_sample(out, count, seed=seed)
     click.echo(f"{count} snapshot(s) of the sandbox's market written to {out}", err=True)
+
+
+data.add_command(data_import)
