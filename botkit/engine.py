@@ -34,7 +34,6 @@ from botkit.crashpoints import crashpoint
 from botkit.errors import OrderRejected, OutcomeUnknown, VenueError, VenueUnavailable
 from botkit.journal import Journal, OrderRecord
 from botkit.model import (
-    MIN_QUANTITY,
     ZERO,
     Balances,
     CancelAll,
@@ -136,6 +135,9 @@ class Engine:
     def __init__(self, *, venue: Venue, pm: pluggy.PluginManager, strategies: Sequence[StrategyHost],
                  risk: AccountRisk, journal: Journal, settings: EngineSettings | None = None) -> None:
         self.venue = venue
+        self.instrument = venue.instrument
+        for host in strategies:
+            host.ctx.trade(venue.instrument)
         self.pm = pm
         self.strategies = list(strategies)
         self.risk = risk
@@ -390,9 +392,11 @@ class Engine:
                     report.cancelled += 1
 
     def _place(self, host: StrategyHost, intent: PlaceOrder, snapshot: Snapshot, now: int, report: TickReport) -> None:
-        if intent.quantity < MIN_QUANTITY:
+        minimum = self.instrument.min_size
+        if intent.quantity < minimum:
             self._reject(host, intent, "min_quantity",
-                         f"quantity {intent.quantity} BTC is below the minimum of {MIN_QUANTITY}", now, report)
+                         f"quantity {intent.quantity} {self.instrument.base} is below the minimum of {minimum}", now,
+                         report)
             return
         if any(r.is_unresolved and r.side is intent.side for r in self.live.values()):
             self._reject(host, intent, "unresolved",

@@ -23,6 +23,8 @@ from decimal import Decimal
 from typing import Any
 
 from botkit.errors import ConfigError
+from botkit.model import MIN_QUANTITY, USD_TICK
+from botkit.money import BTC_STEP
 from botkit.numbers import NumberError, exact_decimal
 
 _BPS_LIMIT = Decimal(10_000)
@@ -32,9 +34,9 @@ _BPS_LIMIT = Decimal(10_000)
 class Instrument:
     """One market's grid and fees. Fees are in basis points of the notional, botkit's unit."""
 
-    price_increment: Decimal = Decimal("0.01")
-    size_increment: Decimal = Decimal("0.00000001")
-    min_size: Decimal = Decimal("0.0001")
+    price_increment: Decimal = USD_TICK
+    size_increment: Decimal = BTC_STEP
+    min_size: Decimal = MIN_QUANTITY
     base: str = "BTC"
     quote: str = "USD"
     maker_fee_bps: Decimal = Decimal(10)
@@ -61,15 +63,6 @@ class Instrument:
             raise ValueError(f"instrument min_size {self.min_size} is not a multiple of the size increment "
                              f"{self.size_increment}")
 
-    @property
-    def price_places(self) -> int:
-        """Decimals a price on the grid can need (0.1 → 1, 0.25 → 2, 5 → 0)."""
-        return _places(self.price_increment)
-
-    @property
-    def size_places(self) -> int:
-        return _places(self.size_increment)
-
     def price_problem(self, price: Decimal) -> str | None:
         """Why ``price`` is off this market's price grid (None when on it); for a bounded Decimal."""
         if price % self.price_increment:
@@ -84,7 +77,7 @@ class Instrument:
 
     def to_json(self) -> dict[str, str]:
         """The stored form: every field a string (numbers exact, as written)."""
-        return {key: str(value) for key, value in asdict(self).items()}
+        return {key: f"{value:f}" if isinstance(value, Decimal) else value for key, value in asdict(self).items()}
 
     @classmethod
     def from_json(cls, data: object, where: str) -> Instrument:
@@ -113,7 +106,8 @@ def _decimal(value: object, what: str) -> Decimal:
         raise ValueError(str(exc)) from None
 
 
-def _places(step: Decimal) -> int:
+def decimal_places(step: Decimal) -> int:
+    """Decimals a multiple of ``step`` can need (0.1 → 1, 0.25 → 2, 5 → 0)."""
     exponent = step.normalize().as_tuple().exponent
     assert isinstance(exponent, int)
     return max(0, -exponent)

@@ -31,7 +31,7 @@ from botkit.backtest.store import (
     units_json_line,
 )
 from botkit.errors import DataFileError
-from botkit.instrument import Instrument
+from botkit.instrument import BUTTERCOIN, Instrument
 from botkit.jsonutil import dumps
 from botkit.model import Snapshot
 
@@ -171,7 +171,8 @@ def convert(
                     skipped[0] += 1
                     log.warning("skipped unreadable line: %s", exc)
         return ConvertResult(writer.count, reader.bad_lines + skipped[0], depth)
-    with JsonlWriter(dst, flush=False, instrument=instrument) as out:
+    # A Buttercoin file stays as it was, headerless: what every botkit before instruments wrote.
+    with JsonlWriter(dst, flush=False, instrument=None if instrument == BUTTERCOIN else instrument) as out:
         for snapshot in snapshots:
             if isinstance(snapshot, StoreSnapshot):
                 out.write_text(units_json_line(snapshot.units()))

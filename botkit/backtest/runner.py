@@ -21,12 +21,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from botkit.backtest.files import open_snapshots
+from botkit.backtest.files import file_instrument, open_snapshots
 from botkit.backtest.performance import DEFAULT_BAR_MS, Performance, PerformanceRecorder
 from botkit.backtest.provenance import describe_run
 from botkit.backtest.report import CsvLog, report_dict, table, write_json
 from botkit.config import Config, default
 from botkit.errors import DataFileError
+from botkit.instrument import BUTTERCOIN
 from botkit.model import Snapshot
 from botkit.venues.simulated import SimulatedVenue
 
@@ -72,11 +73,19 @@ class BacktestSettings:
     @staticmethod
     def options(config: Config, *, initial: Mapping[str, Decimal] | None = None,
                 maker_fee_bps: Decimal | None = None, taker_fee_bps: Decimal | None = None,
-                latency_ms: int | None = None, bar_seconds: int | None = None) -> dict[str, Any]:
+                latency_ms: int | None = None, bar_seconds: int | None = None,
+                data: Path | None = None) -> dict[str, Any]:
         """The money, fee and timing keywords of a run: each one given (not None) wins, else the
-        config's value (which is the built-in default when the file does not set it)."""
+        config's value (which is the built-in default when the file does not set it).
+
+        Fees not given are the ``data`` file's instrument's when it names a market other than
+        Buttercoin's (an imported one: its exchange charges its own fees), else ``[paper]``'s.
+        """
         section, paper = config["backtest"], config["paper"]
         configured = _initial(section["initial_usd"], section["initial_btc"])
+        instrument = file_instrument(data) if data is not None else BUTTERCOIN
+        if instrument != BUTTERCOIN:
+            paper = {"maker_fee_bps": instrument.maker_fee_bps, "taker_fee_bps": instrument.taker_fee_bps}
         return {
             "initial": configured if initial is None else dict(initial),
             "maker_fee_bps": paper["maker_fee_bps"] if maker_fee_bps is None else maker_fee_bps,
@@ -107,7 +116,10 @@ class BacktestResult:
         return Path(self.run["data"]["path"]).name
 
     def table(self) -> str:
-        extra = [("intents refused", str(self.summary.get("rejected", 0))),
+        instrument = self.venue.instrument
+        extra = [("market", f"{instrument.exchange} {instrument.symbol} (USD below means {instrument.quote}, "
+                            f"BTC {instrument.base})")] if instrument != BUTTERCOIN else []
+        extra += [("intents refused", str(self.summary.get("rejected", 0))),
                  ("strategy failures", str(self.summary.get("strategy_failures", 0)))]
         if self.bad_lines:
             extra.append(("unreadable lines skipped", str(self.bad_lines)))
@@ -151,8 +163,9 @@ def run_backtest(
 
     plan = plan_engine(config, extra_paths=settings.strategy_paths, only=settings.strategies,
                        params=settings.params, live=False)
+    instrument = file_instrument(settings.data)
     venue = SimulatedVenue(settings.initial, settings.maker_fee_bps, settings.taker_fee_bps,
-                           latency_ms=settings.latency_ms, name="backtest")
+                           latency_ms=settings.latency_ms, name="backtest", instrument=instrument)
     recorder = PerformanceRecorder(bar_ms=settings.bar_ms)
     venue.listeners.append(recorder)
     out = Path(report_dir) if report_dir is not None else None
