@@ -120,7 +120,7 @@ def test_binance_book_depth_becomes_band_levels(files: dict[str, Path], tmp_path
 
 
 def test_csv_through_a_column_mapping(files: dict[str, Path], tmp_path: Path) -> None:
-    snaps, stdout, _ = imported(tmp_path / "c.jsonl", "--format", "csv", "--symbol", "BTCUSDT", "--exchange",
+    snaps, _, _ = imported(tmp_path / "c.jsonl", "--format", "csv", "--symbol", "BTCUSDT", "--exchange",
                                 "binance-futures", "--columns", "ts=time,bid=bp,bid_size=bq,ask=ap,ask_size=aq",
                                 str(files["csv_quotes"]))
     assert len(snaps) == 298 and snaps[0].ts == T0 and snaps[0].best_bid == D("30000.0")
