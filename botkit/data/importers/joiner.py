@@ -38,11 +38,21 @@ from pathlib import Path
 from typing import Any
 
 from botkit.backtest.files import file_format
-from botkit.backtest.jsonl import JsonlWriter
-from botkit.backtest.store import MAX_LEVELS, StoreWriter, UnfitValue
+from botkit.backtest.jsonl import JsonlWriter, trade_wire
+from botkit.backtest.store import (
+    MAX_LEVELS,
+    PRICE_DECIMALS,
+    QUANTITY_DECIMALS,
+    USD_DECIMALS,
+    StoreWriter,
+    UnfitValue,
+    Units,
+    to_units,
+)
 from botkit.data.importers.rows import BookRow, Problems, Row, Source, TradeRow
 from botkit.errors import DataFileError
 from botkit.instrument import Instrument
+from botkit.jsonutil import decimal_text, dumps
 from botkit.model import ZERO, Side
 from botkit.money import EXACT
 
@@ -111,8 +121,16 @@ def _keyed(index: int, source: Source, problems: Problems) -> Iterator[tuple[int
         yield ts, _TRADE_FIRST if type(row) is TradeRow else _BOOK_AFTER, index, row.line, row
 
 
+_CACHE_LIMIT = 1 << 16
+
+
 class _Output:
-    """The snapshot file being written: JSON Lines or the store, by the name's suffix."""
+    """The snapshot file being written: JSON Lines or the store, by the name's suffix.
+
+    A book file repeats the same few thousand price and amount values on every row, so each
+    value's store units and JSON text are computed once (cached by value, exact either way): that
+    is most of an import's time otherwise.
+    """
 
     def __init__(self, out: Path, depth: int, instrument: Instrument) -> None:
         self.store = file_format(out) == "store"
@@ -121,6 +139,27 @@ class _Output:
             self.writer = StoreWriter(out, levels=max(depth, 1), instrument=instrument)
         else:
             self.writer = JsonlWriter(out, flush=False, instrument=instrument)
+        self._price_units: dict[Decimal, int] = {}
+        self._quantity_units: dict[Decimal, int] = {}
+        self._texts: dict[Decimal, str] = {}
+
+    def _units(self, cache: dict[Decimal, int], value: Decimal, decimals: int, what: str) -> int:
+        units = cache.get(value)
+        if units is None:
+            units = to_units(value, decimals, what)
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[value] = units
+        return units
+
+    def _text(self, value: Decimal) -> str:
+        text = self._texts.get(value)
+        if text is None:
+            text = decimal_text(value)
+            if len(self._texts) >= _CACHE_LIMIT:
+                self._texts.clear()
+            self._texts[value] = text
+        return text
 
     def put(self, ts: int, last: Decimal, book: BookRow, trades: list[tuple[int, Decimal, Decimal, Side]]) -> None:
         """One snapshot; ``trades`` oldest first as (ts, quantity, quote amount, taker side)."""
@@ -128,28 +167,30 @@ class _Output:
         ask = book.asks[0].price if book.asks else ZERO
         newest_first = trades[::-1]
         if isinstance(self.writer, StoreWriter):
-            self.writer.add(ts, (last, bid, ask), [(lv.price, lv.quantity) for lv in book.bids],
-                            [(lv.price, lv.quantity) for lv in book.asks], newest_first)
+            px, qty = self._price_units, self._quantity_units
+            units = self._units
+            self.writer.add_units(Units(
+                ts, units(px, last, PRICE_DECIMALS, "ticker.last"), units(px, bid, PRICE_DECIMALS, "ticker.bid"),
+                units(px, ask, PRICE_DECIMALS, "ticker.ask"),
+                [units(px, lv.price, PRICE_DECIMALS, "orderbook.bid.price") for lv in book.bids],
+                [units(qty, lv.quantity, QUANTITY_DECIMALS, "orderbook.bid.quantity") for lv in book.bids],
+                [units(px, lv.price, PRICE_DECIMALS, "orderbook.ask.price") for lv in book.asks],
+                [units(qty, lv.quantity, QUANTITY_DECIMALS, "orderbook.ask.quantity") for lv in book.asks],
+                [(t_ts, units(qty, q, QUANTITY_DECIMALS, "trade quantity"), to_units(a, USD_DECIMALS, "trade amount"),
+                  1 if side is Side.SELL else 0) for t_ts, q, a, side in newest_first]))
             return
-        self.writer.write_wire(
-            ts,
-            {"currency": "USD", "last": last, "bid": bid, "ask": ask},
-            {"bid": [{"price": lv.price, "quantity": lv.quantity} for lv in book.bids],
-             "ask": [{"price": lv.price, "quantity": lv.quantity} for lv in book.asks]},
-            [_trade_wire(*t) for t in newest_first],
-        )
+        text = self._text
+        bids = ",".join(f'{{"price":{text(lv.price)},"quantity":{text(lv.quantity)}}}' for lv in book.bids)
+        asks = ",".join(f'{{"price":{text(lv.price)},"quantity":{text(lv.quantity)}}}' for lv in book.asks)
+        self.writer.write_text(
+            f'{{"ts":{ts},"ticker":{{"currency":"USD","last":{text(last)},"bid":{text(bid)},"ask":{text(ask)}}},'
+            f'"orderbook":{{"bid":[{bids}],"ask":[{asks}]}},"trades":{dumps([trade_wire(*t) for t in newest_first])}}}')
 
     def finish(self, ok: bool) -> None:
         if isinstance(self.writer, StoreWriter) and not ok:
             self.writer.abort()
         else:
             self.writer.close()
-
-
-def _trade_wire(ts: int, quantity: Decimal, amount: Decimal, side: Side) -> dict[str, Any]:
-    if side is Side.SELL:
-        return {"spent": quantity, "spentCurrency": "BTC", "earned": amount, "earnedCurrency": "USD", "timestamp": ts}
-    return {"spent": amount, "spentCurrency": "USD", "earned": quantity, "earnedCurrency": "BTC", "timestamp": ts}
 
 
 def _inferred(price: Decimal, book: BookRow | None) -> Side:

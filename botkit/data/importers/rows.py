@@ -196,17 +196,24 @@ def levels_of(pairs: list[tuple[str, str]], side: str, descending: bool) -> tupl
     """
     levels: list[BookLevel] = []
     zero = 0
+    cached = _CACHE.get
+    last: Decimal | None = None
     for index, (price_text, amount_text) in enumerate(pairs):
         if not price_text and not amount_text:
             continue
-        price = positive(price_text, f"{side}[{index}].price")
-        amount = number(amount_text, f"{side}[{index}].amount")
+        price = cached(price_text)  # the cache holds only what number() accepted
+        if not price:
+            price = positive(price_text, f"{side}[{index}].price")
+        amount = cached(amount_text)
+        if amount is None:
+            amount = number(amount_text, f"{side}[{index}].amount")
         if not amount:
             zero += 1
             continue
-        if levels and ((price >= levels[-1].price) if descending else (price <= levels[-1].price)):
-            raise RowError(f"{side} are not sorted best first ({levels[-1].price} then {price})")
+        if last is not None and ((price >= last) if descending else (price <= last)):
+            raise RowError(f"{side} are not sorted best first ({last} then {price})")
         levels.append(BookLevel(price, amount))
+        last = price
     return tuple(levels), zero
 
 
