@@ -66,10 +66,17 @@ def write_market(book: Path, trades: Path, megabytes: int, seed: int) -> int:
             if rows % 3 == 0:
                 sell = rng.random() < 0.5
                 price = mid if sell else mid + 1
+                amount = rng.randrange(1, 900) / 1000
                 tout.write(f"binance-futures,BTCUSDT,{local + 40_000},{local + 50_000},{rows},"
-                           f"{'sell' if sell else 'buy'},{price // 10}.{price % 10},{rng.randrange(1, 900) / 1000:.3f}\n")
+                           f"{'sell' if sell else 'buy'},{price // 10}.{price % 10},{amount:.3f}\n")
             rows += 1
     return rows
+
+
+def rows_of(path: Path) -> int:
+    """Rows of a CSV, its header not counted."""
+    with open(path, "rb") as lines:
+        return sum(1 for _ in lines) - 1
 
 
 def timed(args: list[str]) -> tuple[float, float]:
@@ -102,8 +109,7 @@ def main() -> None:
         started = time.perf_counter()
         write_market(book, trades, options.mb, options.seed)
         print(f"generated {book} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    book_rows = sum(1 for _ in open(book, "rb")) - 1
-    trade_rows = sum(1 for _ in open(trades, "rb")) - 1
+    book_rows, trade_rows = rows_of(book), rows_of(trades)
     rows = book_rows + trade_rows
     results: dict[str, object] = {"book_mb": round(book.stat().st_size / 1e6, 1), "book_rows": book_rows,
                                   "trade_rows": trade_rows}

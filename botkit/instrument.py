@@ -22,10 +22,10 @@ from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from botkit.errors import ConfigError
+from botkit.core.errors import ConfigError
+from botkit.core.money import BTC_STEP
+from botkit.core.numbers import NumberError, exact_decimal
 from botkit.model import MIN_QUANTITY, USD_TICK
-from botkit.money import BTC_STEP
-from botkit.numbers import NumberError, exact_decimal
 
 _BPS_LIMIT = Decimal(10_000)
 

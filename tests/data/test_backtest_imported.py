@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from botkit.backtest.files import convert, file_instrument
-from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
+from botkit.backtest.runner import BacktestResult, run_backtest
+from botkit.backtest.settings import BacktestSettings
 from botkit.config import parse
-from botkit.errors import OrderRejected
+from botkit.core.errors import OrderRejected
+from botkit.data.files import convert, file_instrument
 from botkit.instrument import BUTTERCOIN, Instrument
 from botkit.model import BookLevel, OrderBook, PlaceOrder, Side, Snapshot, Ticker
-from botkit.validation import check_order
+from botkit.strategy.validation import check_order
 from botkit.venues.simulated import SimulatedVenue
 from tests.backtest.commands import invoke
 from tests.data.fixtures import make

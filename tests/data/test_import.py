@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from botkit.backtest.files import file_instrument, open_snapshots
-from botkit.backtest.jsonl import check_snapshot
+from botkit.data.files import file_instrument, open_snapshots
+from botkit.data.jsonl import check_snapshot
 from botkit.model import BookLevel, Side, Snapshot
 from tests.backtest.commands import invoke
 from tests.data.fixtures import make

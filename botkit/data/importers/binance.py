@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 
+from botkit.core.errors import DataFileError
 from botkit.data.importers.rows import (
     BookRow,
     Clock,
@@ -46,7 +47,6 @@ from botkit.data.importers.rows import (
     records,
     whole,
 )
-from botkit.errors import DataFileError
 from botkit.model import BookLevel, Side
 
 _HEADERS: dict[tuple[str, ...], str] = {

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from botkit.core.errors import ConfigError, DataFileError
 from botkit.data.importers.rows import (
     BookRow,
     Kind,
@@ -29,7 +30,6 @@ from botkit.data.importers.rows import (
     side_of,
     whole,
 )
-from botkit.errors import ConfigError, DataFileError
 
 BOOK_FIELDS = ("ts", "bid", "ask", "bid_size", "ask_size")
 TRADE_FIELDS = ("ts", "price", "amount")

@@ -37,9 +37,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from botkit.backtest.files import file_format
-from botkit.backtest.jsonl import JsonlWriter, trade_wire
-from botkit.backtest.store import (
+from botkit.core.errors import DataFileError
+from botkit.core.jsonutil import decimal_text, dumps
+from botkit.core.money import EXACT
+from botkit.data.files import file_format
+from botkit.data.importers.rows import BookRow, Problems, Row, Source, TradeRow
+from botkit.data.jsonl import JsonlWriter, trade_wire
+from botkit.data.store import (
     MAX_LEVELS,
     PRICE_DECIMALS,
     QUANTITY_DECIMALS,
@@ -49,12 +53,8 @@ from botkit.backtest.store import (
     Units,
     to_units,
 )
-from botkit.data.importers.rows import BookRow, Problems, Row, Source, TradeRow
-from botkit.errors import DataFileError
 from botkit.instrument import Instrument
-from botkit.jsonutil import decimal_text, dumps
 from botkit.model import ZERO, Side
-from botkit.money import EXACT
 
 log = logging.getLogger("botkit.data")
 

@@ -25,10 +25,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Literal, Protocol
 
-from botkit.backtest.badlines import MAX_REPORTED
-from botkit.errors import DataFileError
+from botkit.core.errors import DataFileError
+from botkit.core.numbers import NumberError, exact_decimal
+from botkit.data.badlines import MAX_REPORTED
 from botkit.model import BookLevel, Side
-from botkit.numbers import NumberError, exact_decimal
 
 log = logging.getLogger("botkit.data")
 

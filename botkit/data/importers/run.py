@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from botkit.core.errors import ConfigError
 from botkit.data.importers.binance import BinanceFile
 from botkit.data.importers.csv import CsvFile, parse_columns
 from botkit.data.importers.joiner import ImportResult, check_sources, join
 from botkit.data.importers.rows import Clock, Problems, Source
 from botkit.data.importers.tardis import TardisFile
-from botkit.errors import ConfigError
 from botkit.instrument import instrument_for
 
 DatasetFormat = Literal["tardis", "binance", "csv"]

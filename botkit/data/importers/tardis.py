@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from botkit.core.errors import DataFileError
 from botkit.data.importers.rows import (
     BookRow,
     Clock,
@@ -27,7 +28,6 @@ from botkit.data.importers.rows import (
     us_to_ms,
     whole,
 )
-from botkit.errors import DataFileError
 
 DEFAULT_CLOCK: Clock = "local"
 """``local_timestamp`` by default: Tardis writes every file in the order it received the messages
