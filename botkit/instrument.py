@@ -116,19 +116,19 @@ def decimal_places(step: Decimal) -> int:
 BUTTERCOIN = Instrument()
 """Buttercoin's BTC_USD: the default of every file and venue that names no instrument."""
 
+_KNOWN_ROWS = (
+    # exchange, symbol, price increment, size increment, min size, base, quote, maker bps, taker bps
+    ("binance", "BTCUSDT", "0.01", "0.00001", "0.00001", "BTC", "USDT", "10", "10"),
+    ("binance", "ETHUSDT", "0.01", "0.0001", "0.0001", "ETH", "USDT", "10", "10"),
+    ("binance-futures", "BTCUSDT", "0.1", "0.001", "0.001", "BTC", "USDT", "2", "5"),
+    ("binance-futures", "ETHUSDT", "0.01", "0.001", "0.001", "ETH", "USDT", "2", "5"),
+    ("coinbase", "BTC-USD", "0.01", "0.00000001", "0.00000001", "BTC", "USD", "40", "60"),
+    ("bitstamp", "btcusd", "1", "0.00000001", "0.00000001", "BTC", "USD", "30", "40"),
+)
 KNOWN: dict[tuple[str, str], Instrument] = {
-    ("binance", "BTCUSDT"): Instrument(Decimal("0.01"), Decimal("0.00001"), Decimal("0.00001"), "BTC", "USDT",
-                                       Decimal(10), Decimal(10), "binance", "BTCUSDT"),
-    ("binance-futures", "BTCUSDT"): Instrument(Decimal("0.1"), Decimal("0.001"), Decimal("0.001"), "BTC", "USDT",
-                                               Decimal(2), Decimal(5), "binance-futures", "BTCUSDT"),
-    ("binance", "ETHUSDT"): Instrument(Decimal("0.01"), Decimal("0.0001"), Decimal("0.0001"), "ETH", "USDT",
-                                       Decimal(10), Decimal(10), "binance", "ETHUSDT"),
-    ("binance-futures", "ETHUSDT"): Instrument(Decimal("0.01"), Decimal("0.001"), Decimal("0.001"), "ETH", "USDT",
-                                               Decimal(2), Decimal(5), "binance-futures", "ETHUSDT"),
-    ("coinbase", "BTC-USD"): Instrument(Decimal("0.01"), Decimal("0.00000001"), Decimal("0.00000001"), "BTC", "USD",
-                                        Decimal(40), Decimal(60), "coinbase", "BTC-USD"),
-    ("bitstamp", "btcusd"): Instrument(Decimal("1"), Decimal("0.00000001"), Decimal("0.00000001"), "BTC", "USD",
-                                       Decimal(30), Decimal(40), "bitstamp", "btcusd"),
+    (exchange, symbol): Instrument(Decimal(price), Decimal(size), Decimal(minimum), base, quote, Decimal(maker),
+                                   Decimal(taker), exchange, symbol)
+    for exchange, symbol, price, size, minimum, base, quote, maker, taker in _KNOWN_ROWS
 }
 """Known markets (exchange as Tardis and ``--exchange`` spell it, symbol as the exchange does): grids
 from the exchanges' published filters and base-tier fees as of late 2026. docs/data.md lists them;

@@ -33,20 +33,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 
 from botkit.core.errors import DataFileError
-from botkit.data.importers.rows import (
-    BookRow,
-    Clock,
-    Kind,
-    Problems,
-    Row,
-    RowError,
-    TradeRow,
-    levels_of,
-    number,
-    positive,
-    records,
-    whole,
-)
+from botkit.data.importers import rows as common
 from botkit.model import BookLevel, Side
 
 _HEADERS: dict[tuple[str, ...], str] = {
@@ -64,7 +51,7 @@ _MICROS = 10**14
 
 
 def _ms(text: str, what: str) -> int:
-    value = whole(text, what)
+    value = common.whole(text, what)
     return value // 1000 if value >= _MICROS else value
 
 
@@ -74,13 +61,13 @@ def _taker(text: str) -> Side:
         return Side.SELL
     if word == "false":
         return Side.BUY
-    raise RowError(f"is_buyer_maker is {text[:20]!r}, not true or false")
+    raise common.RowError(f"is_buyer_maker is {text[:20]!r}, not true or false")
 
 
 class BinanceFile:
     """One Binance dump file (:class:`~.rows.Source`)."""
 
-    def __init__(self, path: Path, problems: Problems, clock: Clock, *, symbol: str | None,
+    def __init__(self, path: Path, problems: common.Problems, clock: common.Clock, *, symbol: str | None,
                  exchange: str | None) -> None:
         self.path = path
         self.problems = problems
@@ -89,7 +76,7 @@ class BinanceFile:
         self.price_increment: Decimal | None = None
         """The instrument's price grid, which bookDepth's band prices are rounded onto (set once the
         instrument is known, before the rows are read)."""
-        self._records = records(path, problems)
+        self._records = common.records(path, problems)
         first = next(self._records, None)
         if first is None:
             raise DataFileError(f"{path}: empty file")
@@ -101,7 +88,7 @@ class BinanceFile:
         else:
             self.layout = self._named(len(header))
             self._first = first
-        self.kind: Kind = "book" if self.layout in ("bookTicker", "bookDepth") else "trades"
+        self.kind: common.Kind = "book" if self.layout in ("bookTicker", "bookDepth") else "trades"
         self.levels = 5 if self.layout == "bookDepth" else 1 if self.kind == "book" else 0
         self.symbol = symbol or path.name.split("-")[0]
         self.exchange = exchange or ("binance-futures" if self.has_header else "binance")
@@ -116,7 +103,7 @@ class BinanceFile:
                 "spot file keeps its downloaded name (SYMBOL-trades-DATE.csv) so that its layout is known")
         return layout
 
-    def rows(self) -> Iterator[Row]:
+    def rows(self) -> Iterator[common.Row]:
         def all_records() -> Iterator[tuple[int, list[str]]]:
             if self._first is not None:
                 yield self._first
@@ -131,26 +118,27 @@ class BinanceFile:
         for line, row in all_records():
             try:
                 if len(row) != width:
-                    raise RowError(f"{len(row)} columns where a {self.layout} row has {width}")
+                    raise common.RowError(f"{len(row)} columns where a {self.layout} row has {width}")
                 yield parse(row, line)
-            except RowError as exc:
+            except common.RowError as exc:
                 self.problems.bad(self.path, line, str(exc))
 
-    def _trade(self, row: list[str], line: int) -> Row:
-        return TradeRow(_ms(row[4], "time"), positive(row[1], "price"), positive(row[2], "qty"), _taker(row[5]), line)
+    def _trade(self, row: list[str], line: int) -> common.Row:
+        return common.TradeRow(_ms(row[4], "time"), common.positive(row[1], "price"), common.positive(row[2], "qty"),
+                               _taker(row[5]), line)
 
-    def _agg(self, row: list[str], line: int) -> Row:
-        return TradeRow(_ms(row[5], "time"), positive(row[1], "price"), positive(row[2], "quantity"),
-                        _taker(row[6]), line)
+    def _agg(self, row: list[str], line: int) -> common.Row:
+        return common.TradeRow(_ms(row[5], "time"), common.positive(row[1], "price"),
+                               common.positive(row[2], "quantity"), _taker(row[6]), line)
 
-    def _ticker(self, row: list[str], line: int) -> Row:
-        bids, zero_b = levels_of([(row[1], row[2])], "bids", True)
-        asks, zero_a = levels_of([(row[3], row[4])], "asks", False)
+    def _ticker(self, row: list[str], line: int) -> common.Row:
+        bids, zero_b = common.levels_of([(row[1], row[2])], "bids", True)
+        asks, zero_a = common.levels_of([(row[3], row[4])], "asks", False)
         self.zero_levels += zero_b + zero_a
         column = 6 if self.clock == "local" else 5
-        return BookRow(_ms(row[column], "event_time" if column == 6 else "transaction_time"), bids, asks, line)
+        return common.BookRow(_ms(row[column], "event_time" if column == 6 else "transaction_time"), bids, asks, line)
 
-    def _depth_rows(self, rows: Iterator[tuple[int, list[str]]]) -> Iterator[Row]:
+    def _depth_rows(self, rows: Iterator[tuple[int, list[str]]]) -> Iterator[common.Row]:
         """One book a timestamp: the rows of one time are its bands."""
         group: list[tuple[Decimal, Decimal, Decimal]] = []
         group_time = ""
@@ -158,7 +146,7 @@ class BinanceFile:
         for line, row in rows:
             try:
                 if len(row) != 4:
-                    raise RowError(f"{len(row)} columns where a bookDepth row has 4")
+                    raise common.RowError(f"{len(row)} columns where a bookDepth row has 4")
                 if row[0] != group_time and group:
                     book = self._depth_book(group_time, group, group_line)
                     group = []
@@ -168,16 +156,17 @@ class BinanceFile:
                     group_time, group_line = row[0], line
                 pct = row[1].strip()
                 signed = pct.startswith("-")
-                band = number(pct[1:] if signed else pct, "percentage")
-                group.append((-band if signed else band, number(row[2], "depth"), number(row[3], "notional")))
-            except RowError as exc:
+                band = common.number(pct[1:] if signed else pct, "percentage")
+                depth, notional = common.number(row[2], "depth"), common.number(row[3], "notional")
+                group.append((-band if signed else band, depth, notional))
+            except common.RowError as exc:
                 self.problems.bad(self.path, line, str(exc))
         if group:
             book = self._depth_book(group_time, group, group_line)
             if book is not None:
                 yield book
 
-    def _depth_book(self, when: str, bands: list[tuple[Decimal, Decimal, Decimal]], line: int) -> BookRow | None:
+    def _depth_book(self, when: str, bands: list[tuple[Decimal, Decimal, Decimal]], line: int) -> common.BookRow | None:
         try:
             stamp = datetime.strptime(when, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
         except ValueError:
@@ -208,4 +197,4 @@ class BinanceFile:
                     continue
                 levels.append(BookLevel(price, qty))
             sides.append(tuple(levels))
-        return BookRow(ts, sides[0], sides[1], line)
+        return common.BookRow(ts, sides[0], sides[1], line)

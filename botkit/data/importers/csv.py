@@ -17,19 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from botkit.core.errors import ConfigError, DataFileError
-from botkit.data.importers.rows import (
-    BookRow,
-    Kind,
-    Problems,
-    Row,
-    RowError,
-    TradeRow,
-    levels_of,
-    positive,
-    records,
-    side_of,
-    whole,
-)
+from botkit.data.importers import rows as common
 
 BOOK_FIELDS = ("ts", "bid", "ask", "bid_size", "ask_size")
 TRADE_FIELDS = ("ts", "price", "amount")
@@ -57,7 +45,7 @@ def parse_columns(text: str) -> dict[str, str]:
     return mapping
 
 
-def _kind(mapping: Mapping[str, str]) -> Kind:
+def _kind(mapping: Mapping[str, str]) -> common.Kind:
     book = any(f in mapping for f in BOOK_FIELDS[1:])
     trades = any(f in mapping for f in TRADE_FIELDS[1:])
     if book == trades:
@@ -70,7 +58,7 @@ def _kind(mapping: Mapping[str, str]) -> Kind:
 class CsvFile:
     """One CSV file read through a column mapping (:class:`~.rows.Source`)."""
 
-    def __init__(self, path: Path, problems: Problems, mapping: Mapping[str, str], *, ts_unit: str,
+    def __init__(self, path: Path, problems: common.Problems, mapping: Mapping[str, str], *, ts_unit: str,
                  symbol: str | None, exchange: str | None) -> None:
         self.path = path
         self.problems = problems
@@ -80,7 +68,7 @@ class CsvFile:
         self.levels = 1 if self.kind == "book" else 0
         self.exchange = exchange or "csv"
         self._scale = UNITS[ts_unit]
-        self._records = records(path, problems)
+        self._records = common.records(path, problems)
         first = next(self._records, None)
         if first is None:
             raise DataFileError(f"{path}: empty file: a CSV starts with its header line")
@@ -102,9 +90,9 @@ class CsvFile:
 
     def _ts(self, text: str) -> int:
         times, divide = self._scale
-        return whole(text, "ts") * times // divide
+        return common.whole(text, "ts") * times // divide
 
-    def rows(self) -> Iterator[Row]:
+    def rows(self) -> Iterator[common.Row]:
         at = self._at
         symbol_at = at.get("symbol")
         side_at = at.get("side")
@@ -117,17 +105,17 @@ class CsvFile:
         for line, row in all_records():
             try:
                 if len(row) != self._width:
-                    raise RowError(f"{len(row)} columns, the header has {self._width}")
+                    raise common.RowError(f"{len(row)} columns, the header has {self._width}")
                 if symbol_at is not None and row[symbol_at] != self.symbol:
-                    raise RowError(f"mixed symbols: {row[symbol_at][:40]!r} in a file of {self.symbol!r}")
+                    raise common.RowError(f"mixed symbols: {row[symbol_at][:40]!r} in a file of {self.symbol!r}")
                 if self.kind == "trades":
-                    yield TradeRow(self._ts(row[at["ts"]]), positive(row[at["price"]], "price"),
-                                   positive(row[at["amount"]], "amount"),
-                                   side_of(row[side_at], "side") if side_at is not None else None, line)
+                    yield common.TradeRow(self._ts(row[at["ts"]]), common.positive(row[at["price"]], "price"),
+                                   common.positive(row[at["amount"]], "amount"),
+                                   common.side_of(row[side_at], "side") if side_at is not None else None, line)
                     continue
-                bids, zero_b = levels_of([(row[at["bid"]], row[at["bid_size"]])], "bids", True)
-                asks, zero_a = levels_of([(row[at["ask"]], row[at["ask_size"]])], "asks", False)
+                bids, zero_b = common.levels_of([(row[at["bid"]], row[at["bid_size"]])], "bids", True)
+                asks, zero_a = common.levels_of([(row[at["ask"]], row[at["ask_size"]])], "asks", False)
                 self.zero_levels += zero_b + zero_a
-                yield BookRow(self._ts(row[at["ts"]]), bids, asks, line)
-            except RowError as exc:
+                yield common.BookRow(self._ts(row[at["ts"]]), bids, asks, line)
+            except common.RowError as exc:
                 self.problems.bad(self.path, line, str(exc))

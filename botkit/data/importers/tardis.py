@@ -13,23 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from botkit.core.errors import DataFileError
-from botkit.data.importers.rows import (
-    BookRow,
-    Clock,
-    Kind,
-    Problems,
-    Row,
-    RowError,
-    TradeRow,
-    levels_of,
-    positive,
-    records,
-    side_of,
-    us_to_ms,
-    whole,
-)
+from botkit.data.importers import rows as common
 
-DEFAULT_CLOCK: Clock = "local"
+DEFAULT_CLOCK: common.Clock = "local"
 """``local_timestamp`` by default: Tardis writes every file in the order it received the messages
 (so this clock never goes back, while exchange times can, between feeds and even within one),
 some exchanges send no time of their own (Tardis then repeats the local one), and it is the moment
@@ -42,13 +28,13 @@ _LEVEL = re.compile(r"(asks|bids)\[(\d+)\]\.(price|amount)")
 class TardisFile:
     """One Tardis CSV file, its layout read from the header (:class:`~.rows.Source`)."""
 
-    def __init__(self, path: Path, problems: Problems, clock: Clock) -> None:
+    def __init__(self, path: Path, problems: common.Problems, clock: common.Clock) -> None:
         self.path = path
         self.problems = problems
         self.clock_column = 2 if clock == "exchange" else 3
         self.zero_levels = 0
         """Levels of zero amount dropped so far (a level that was emptied is no level)."""
-        self._records = records(path, problems)
+        self._records = common.records(path, problems)
         first = next(self._records, None)
         if first is None:
             raise DataFileError(f"{path}: empty file: a Tardis CSV starts with its header line")
@@ -63,7 +49,7 @@ class TardisFile:
                                 f"{len(self.header)}: not a Tardis CSV")
         self.exchange, self.symbol = row[0], row[1]
 
-    def _shape(self, header: list[str]) -> tuple[Kind, str, int]:
+    def _shape(self, header: list[str]) -> tuple[common.Kind, str, int]:
         if header[:4] == _COMMON:
             rest = header[4:]
             if rest == ["id", "side", "price", "amount"]:
@@ -95,7 +81,7 @@ class TardisFile:
         self._asks = [(found[("asks", i, "price")], found[("asks", i, "amount")]) for i in range(depth)]
         return depth
 
-    def rows(self) -> Iterator[Row]:
+    def rows(self) -> Iterator[common.Row]:
         assert self._first_row is not None
         parse = self._trade if self.kind == "trades" else self._quotes if self.layout == "quotes" else self._book
         width = len(self.header)
@@ -111,30 +97,30 @@ class TardisFile:
         for line, row in all_records():
             try:
                 if len(row) != width:
-                    raise RowError(f"{len(row)} columns, the header has {width}")
+                    raise common.RowError(f"{len(row)} columns, the header has {width}")
                 if row[1] != symbol:
-                    raise RowError(f"mixed symbols: {row[1][:40]!r} in a file of {symbol!r} (import one symbol "
+                    raise common.RowError(f"mixed symbols: {row[1][:40]!r} in a file of {symbol!r} (import one symbol "
                                    "at a time: split the file by its symbol column)")
                 yield parse(row, line)
-            except RowError as exc:
+            except common.RowError as exc:
                 bad(path, line, str(exc))
 
     def _ts(self, row: list[str]) -> int:
-        return us_to_ms(whole(row[self.clock_column], _COMMON[self.clock_column]))
+        return common.us_to_ms(common.whole(row[self.clock_column], _COMMON[self.clock_column]))
 
-    def _trade(self, row: list[str], line: int) -> Row:
-        return TradeRow(self._ts(row), positive(row[6], "price"), positive(row[7], "amount"),
-                        side_of(row[5], "side"), line)
+    def _trade(self, row: list[str], line: int) -> common.Row:
+        return common.TradeRow(self._ts(row), common.positive(row[6], "price"), common.positive(row[7], "amount"),
+                        common.side_of(row[5], "side"), line)
 
-    def _quotes(self, row: list[str], line: int) -> Row:
+    def _quotes(self, row: list[str], line: int) -> common.Row:
         bp, ba, ap, aa = (row[i] for i in self._quote)
-        bids, zero_b = levels_of([(bp, ba)], "bids", True)
-        asks, zero_a = levels_of([(ap, aa)], "asks", False)
+        bids, zero_b = common.levels_of([(bp, ba)], "bids", True)
+        asks, zero_a = common.levels_of([(ap, aa)], "asks", False)
         self.zero_levels += zero_b + zero_a
-        return BookRow(self._ts(row), bids, asks, line)
+        return common.BookRow(self._ts(row), bids, asks, line)
 
-    def _book(self, row: list[str], line: int) -> Row:
-        bids, zero_b = levels_of([(row[p], row[a]) for p, a in self._bids], "bids", True)
-        asks, zero_a = levels_of([(row[p], row[a]) for p, a in self._asks], "asks", False)
+    def _book(self, row: list[str], line: int) -> common.Row:
+        bids, zero_b = common.levels_of([(row[p], row[a]) for p, a in self._bids], "bids", True)
+        asks, zero_a = common.levels_of([(row[p], row[a]) for p, a in self._asks], "asks", False)
         self.zero_levels += zero_b + zero_a
-        return BookRow(self._ts(row), bids, asks, line)
+        return common.BookRow(self._ts(row), bids, asks, line)
