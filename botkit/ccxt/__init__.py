@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ccxt.base.decimal_to_precision import TICK_SIZE
 from ccxt.base.errors import (
     AuthenticationError,
     BadRequest,
@@ -49,9 +50,9 @@ _MARKET = {
     "settle": None, "settleId": None, "type": "spot", "spot": True, "margin": False, "swap": False,
     "future": False, "option": False, "active": True, "contract": False, "linear": None, "inverse": None,
     "contractSize": None, "expiry": None, "expiryDatetime": None, "strike": None, "optionType": None,
-    "taker": 0.002, "maker": 0.001,
-    "precision": {"amount": 1e-08, "price": 0.01},
-    "limits": {"amount": {"min": 0.0001, "max": None}, "price": {"min": 0.01, "max": None},
+    "taker": "0.002", "maker": "0.001",
+    "precision": {"amount": "0.00000001", "price": "0.01"},
+    "limits": {"amount": {"min": "0.0001", "max": None}, "price": {"min": "0.01", "max": None},
                "cost": {"min": None, "max": None}, "leverage": {"min": None, "max": None}},
     "created": None, "info": {},
 }
@@ -93,6 +94,7 @@ class buttercoin(Exchange):  # noqa: N801 - ccxt's naming: the class is the exch
                 },
             },
             "requiredCredentials": {"apiKey": True, "secret": True},
+            "precisionMode": TICK_SIZE,
             "fees": {"trading": {"maker": 0.001, "taker": 0.002, "percentage": True, "tierBased": False}},
         })
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from ccxt.base.errors import AuthenticationError, InvalidOrder, OrderNotFound
 
 from botkit.ccxt import buttercoin
+from botkit.data.files import file_instrument
+from botkit.data.jsonl import JsonlReader, check_snapshot
 from botkit.sandbox import Sandbox
+from tests.backtest.commands import invoke
 from tests.sandbox.helpers import ALICE, BOB, funded_accounts
 
 D = Decimal
@@ -74,3 +78,31 @@ def test_errors_are_ccxts_types(sandbox: Sandbox) -> None:
         alice.fetch_order("no-such-order")
     with pytest.raises(AuthenticationError):
         buttercoin({"apiKey": ALICE[0], "secret": "wrong", "urls": {"api": {"rest": sandbox.base_url}}}).fetch_balance()
+
+
+def test_record_through_ccxt_from_the_embedded_sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``botkit record --source ccxt:buttercoin:BTC/USD``: the ccxt recording path, for real, against
+    the embedded sandbox's simulated market (the default config), no mock."""
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke("record", "--source", "ccxt:buttercoin:BTC/USD", "--depth", "5", "--out", "rec.jsonl",
+                          "--interval", "0.5", "--duration", "4")
+    assert code == 0, err
+    assert "recorded" in err
+    snapshots = list(JsonlReader(tmp_path / "rec.jsonl", strict=True))
+    assert len(snapshots) >= 2  # ccxt's rate limiter: 3 calls a snapshot, 500 ms apart (120 a minute)
+    for snapshot in snapshots:
+        check_snapshot(snapshot)
+        assert 0 < len(snapshot.book.bids) <= 5 and 0 < len(snapshot.book.asks) <= 5
+        assert snapshot.best_bid is not None and snapshot.best_ask is not None
+        assert snapshot.best_bid < snapshot.best_ask
+    instrument = file_instrument(tmp_path / "rec.jsonl")
+    assert (instrument.exchange, instrument.symbol, instrument.price_increment) == ("buttercoin", "BTC_USD",
+                                                                                    D("0.01"))
+    assert (instrument.maker_fee_bps, instrument.taker_fee_bps) == (D(10), D(20))
+
+
+def test_record_source_errors(tmp_path: Path) -> None:
+    code, _, err = invoke("record", "--source", "binance:BTC/USDT", "--out", str(tmp_path / "a.jsonl"))
+    assert code == 2 and "not ccxt:EXCHANGE:SYMBOL" in err
+    code, _, err = invoke("record", "--source", "ccxt:nosuchexchange:BTC/USD", "--out", str(tmp_path / "a.jsonl"))
+    assert code == 2 and "ccxt has no exchange 'nosuchexchange'" in err
