@@ -15,7 +15,7 @@ from botkit.instrument import Instrument
 
 
 class RawSource(Protocol):
-    """Where the last snapshot's wire bodies are kept (``LiveMarketData``)."""
+    """Where the last snapshot's wire bodies are kept (``ButtercoinMarketData``)."""
 
     @property
     def last_raw(self) -> dict[str, Any] | None: ...

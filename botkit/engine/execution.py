@@ -38,7 +38,7 @@ class Execution(EngineBase):
             elif self._send_cancel(record, now):
                 report.cancelled += 1
         elif isinstance(intent, CancelAll):
-            for record in list(self.live.values()):
+            for record in list(self.unfinished.values()):
                 if (record.strategy == host.name and record.exchange_order_id is not None
                         and record.status.is_open and intent.side in (None, record.side)
                         and self._send_cancel(record, now)):
@@ -50,7 +50,7 @@ class Execution(EngineBase):
             self._reject(host, intent, "min_quantity", f"quantity {intent.quantity} {instrument.base} is below the "
                          f"minimum of {instrument.min_size}", now, report)
             return
-        if any(r.is_unresolved and r.side is intent.side for r in self.live.values()):
+        if any(r.is_unresolved and r.side is intent.side for r in self.unfinished.values()):
             self._reject(host, intent, "unresolved",
                          f"an earlier {intent.side.value} order's outcome is still unknown; waiting to resolve it",
                          now, report)
@@ -65,18 +65,18 @@ class Execution(EngineBase):
         assert self.run_id is not None
         record = self.journal.record_pending(self.run_id, self.venue.name, host.name, intent.tag, intent.side,
                                              intent.order_type.value, intent.price, intent.quantity, now)
-        self.live[record.local_id] = record
+        self.unfinished[record.local_id] = record
         crashpoint("order.pending")
         try:
             order_id = self.venue.place_order(intent.side, intent.quantity, intent.price)
         except OrderRejected as exc:
             self.journal.set_status(record, OrderState.REJECTED, now, error=str(exc))
-            del self.live[record.local_id]
+            del self.unfinished[record.local_id]
             self._reject(host, intent, "exchange", str(exc), now, report, journal=False)
             return
         except VenueUnavailable as exc:
             self.journal.set_status(record, OrderState.NOT_PLACED, now, error=str(exc))
-            del self.live[record.local_id]
+            del self.unfinished[record.local_id]
             self._reject(host, intent, "unavailable", str(exc), now, report, journal=False)
             return
         except (OutcomeUnknown, VenueError) as exc:
@@ -97,21 +97,18 @@ class Execution(EngineBase):
         Fail closed: a check that raises, or answers anything but a reason or None, refuses the
         order under rule ``risk`` (logged with its traceback), and the tick goes on.
         """
-        try:
-            self.risk.check(intent, snapshot, ctx)
-        except RiskRejected as exc:
-            return exc.rule, exc.reason
-        except Exception as exc:
-            log.exception("the built-in risk rules raised on %s; order refused", describe(intent))
-            return "risk", f"the built-in risk rules raised {type(exc).__name__}"
-        for impl in self._checks:
+        for impl in self._checks:  # the built-in rules first: an ordinary plugin, registered first
             name = str(impl.plugin_name)
-            if name == RISK_PLUGIN_NAME:
-                continue
+            built_in = name == RISK_PLUGIN_NAME
             arguments = {"intent": intent, "snapshot": snapshot, "ctx": ctx}
             try:
                 reason = impl.function(**{k: arguments[k] for k in impl.argnames})
+            except RiskRejected as exc:  # a check that names its rule (the built-in ones do)
+                return exc.rule, exc.reason
             except (Exception, SystemExit) as exc:  # sys.exit() in a check must not stop the daemon
+                if built_in:
+                    log.error("the built-in risk rules raised on %s; order refused", describe(intent), exc_info=exc)
+                    return "risk", f"the built-in risk rules raised {type(exc).__name__}"
                 log.error("pre-trade check %s raised %s on %s; order refused (fail closed)", name,
                           type(exc).__name__, describe(intent), exc_info=exc)
                 return "risk", f"pre-trade check {name} raised {type(exc).__name__}"
@@ -134,7 +131,7 @@ class Execution(EngineBase):
         self._call(host, "botkit_on_rejection", intent=intent, reason=f"{rule}: {reason}", ctx=host.ctx)
 
     def _find_own(self, strategy: str, order_id: str) -> OrderRecord | None:
-        for record in self.live.values():
+        for record in self.unfinished.values():
             if record.strategy != strategy:
                 continue
             if order_id in (record.exchange_order_id, record.local_order_id):
