@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from botkit import __version__
 from botkit.config import Config, parse
 from botkit.core.errors import ConfigError
+from botkit.data.files import file_instrument
 
 if TYPE_CHECKING:
     from botkit.backtest.settings import BacktestSettings
@@ -86,6 +87,7 @@ def describe_run(config: Config, settings: BacktestSettings, hosts: Sequence[Str
         "data": {"path": str(data), "sha256": sha256(data), "first_ts": first_ts, "last_ts": last_ts,
                  "snapshots": snapshots, "limit": settings.limit, "strict": settings.strict},
         "initial": plain(settings.initial),
+        "instrument": file_instrument(data).to_json(),
         "fees": {"maker_fee_bps": plain(settings.maker_fee_bps), "taker_fee_bps": plain(settings.taker_fee_bps)},
         "fill_model": {"model": FILL_MODEL, "latency_ms": settings.latency_ms},
         "bar_ms": settings.bar_ms,

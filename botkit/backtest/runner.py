@@ -26,7 +26,8 @@ from botkit.backtest.report import CsvLog, report_dict, table, write_json
 from botkit.backtest.settings import BacktestSettings
 from botkit.config import Config
 from botkit.core.errors import DataFileError
-from botkit.data.files import open_snapshots
+from botkit.data.files import file_instrument, open_snapshots
+from botkit.instrument import BUTTERCOIN
 from botkit.model import Snapshot
 from botkit.venues.simulated import SimulatedVenue
 
@@ -57,7 +58,10 @@ class BacktestResult:
         return Path(self.run["data"]["path"]).name
 
     def table(self) -> str:
-        extra = [("intents refused", str(self.summary.get("rejected", 0))),
+        instrument = self.venue.instrument
+        extra = [("market", f"{instrument.exchange} {instrument.symbol} (USD below means {instrument.quote}, "
+                            f"BTC {instrument.base})")] if instrument != BUTTERCOIN else []
+        extra += [("intents refused", str(self.summary.get("rejected", 0))),
                  ("strategy failures", str(self.summary.get("strategy_failures", 0)))]
         if self.bad_lines:
             extra.append(("unreadable lines skipped", str(self.bad_lines)))
@@ -101,8 +105,9 @@ def run_backtest(
 
     plan = plan_engine(config, extra_paths=settings.strategy_paths, only=settings.strategies,
                        params=settings.params, wall_clock=False)
+    instrument = file_instrument(settings.data)
     venue = SimulatedVenue(settings.initial, settings.maker_fee_bps, settings.taker_fee_bps,
-                           latency_ms=settings.latency_ms, name="backtest")
+                           latency_ms=settings.latency_ms, name="backtest", instrument=instrument)
     recorder = PerformanceRecorder(bar_ms=settings.bar_ms)
     venue.listeners.append(recorder)
     out = Path(report_dir) if report_dir is not None else None

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from botkit.instrument import BUTTERCOIN, Instrument
 from botkit.model import ZERO, Balances, Order
 from botkit.strategy.params import Params
 
@@ -67,7 +68,7 @@ class StrategyState(MutableMapping[str, Any]):
         return changes
 
 
-_FIXED = frozenset({"name", "params", "state", "log"})
+_FIXED = frozenset({"name", "params", "state", "log", "instrument"})
 
 
 @dataclass(slots=True)
@@ -88,6 +89,9 @@ class StrategyContext:
     open_orders: tuple[Order, ...] = ()
     """This strategy's own open orders, and those whose placement is not confirmed yet: these have
     ``is_placed`` False (and an ``order_id`` of botkit's, ``local-N``) and cannot be cancelled yet."""
+    instrument: Instrument = BUTTERCOIN
+    """The market traded: price and size increments, minimum size, base/quote, fees. An intent
+    off its grid is refused; in a backtest it is the data file's."""
 
     def __setattr__(self, key: str, value: Any) -> None:
         # The engine refreshes now/position/balances/open_orders before each call; these four it
@@ -104,6 +108,10 @@ class StrategyContext:
         setter(self, "position", position)
         setter(self, "balances", balances)
         setter(self, "open_orders", open_orders)
+
+    def trade(self, instrument: Instrument) -> None:
+        """Set the market this strategy trades (the engine's, once, when it is built)."""
+        object.__setattr__(self, "instrument", instrument)
 
     @classmethod
     def create(cls, name: str, params: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> StrategyContext:
