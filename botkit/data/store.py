@@ -81,7 +81,7 @@ from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
 from botkit.data.lazy import LazyBook, LazySnapshot, cents, satoshis, trade_amounts, units_text, units_to_decimal
 from botkit.instrument import BUTTERCOIN, Instrument
-from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade, book_level
 
 log = logging.getLogger("botkit.backtest")
 
@@ -526,7 +526,7 @@ class StoreBook(LazyBook):
         n = chunk.nbid[row] if bids else chunk.nask[row]
         px = (rec["bid_px"] if bids else rec["ask_px"])[:n].tolist()
         qty = (rec["bid_qty"] if bids else rec["ask_qty"])[:n].tolist()
-        return tuple(BookLevel(cents(p), satoshis(q)) for p, q in zip(px, qty, strict=True))
+        return tuple([book_level(cents(p), satoshis(q)) for p, q in zip(px, qty, strict=True)])
 
 
 class StoreSnapshot(LazySnapshot):
