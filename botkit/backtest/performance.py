@@ -153,8 +153,14 @@ class Series:
 class PerformanceRecorder:
     """A venue listener that also samples equity; memory does not grow with the snapshots."""
 
-    def __init__(self, *, bar_ms: int = DEFAULT_BAR_MS, plot_points: int = 4096, fill_points: int = 4096) -> None:
+    def __init__(self, *, bar_ms: int = DEFAULT_BAR_MS, plot_points: int = 4096, fill_points: int = 4096,
+                 keep_trades: bool = False) -> None:
         self.bar_ms = bar_ms
+        self.keep_trades = keep_trades
+        self.fill_pnl: list[Decimal] = []
+        """With ``keep_trades``: each fill's realized PnL less its fee, in order (exact)."""
+        self.bar_returns: list[float] = []
+        """With ``keep_trades``: each bar's simple return of equity, in order."""
         self.snapshots = 0
         self.start_ts: int | None = None
         self.end_ts: int | None = None
@@ -203,7 +209,9 @@ class PerformanceRecorder:
             self.maker_fills += 1
         else:
             self.taker_fills += 1
-        self.trading.add(side, fill.price, fill.quantity, fill.fee)
+        realized = self.trading.add(side, fill.price, fill.quantity, fill.fee)
+        if self.keep_trades:
+            self.fill_pnl.append(EXACT.subtract(realized, fill.fee))
         self._dirty = True
         if self.fill_series.due():
             self.fill_series.append((fill.ts, float(fill.price), 1.0 if side is Side.BUY else -1.0))
@@ -288,6 +296,8 @@ class PerformanceRecorder:
         if previous is None or not previous:
             return
         r = float(equity / previous - 1)
+        if self.keep_trades:
+            self.bar_returns.append(r)
         self._n += 1
         delta = r - self._mean
         self._mean += delta / self._n

@@ -85,7 +85,9 @@ def describe_run(config: Config, settings: BacktestSettings, hosts: Sequence[Str
         "command": list(command),
         "config_file": None if config.path is None else str(config.path.resolve()),
         "data": {"path": str(data), "sha256": sha256(data), "first_ts": first_ts, "last_ts": last_ts,
-                 "snapshots": snapshots, "limit": settings.limit, "strict": settings.strict},
+                 "snapshots": snapshots, "limit": settings.limit, "strict": settings.strict,
+                 **({"from_ts": settings.from_ts} if settings.from_ts is not None else {}),
+                 **({"to_ts": settings.to_ts} if settings.to_ts is not None else {})},
         "initial": plain(settings.initial),
         "instrument": file_instrument(data).to_json(),
         "fees": {"maker_fee_bps": plain(settings.maker_fee_bps), "taker_fee_bps": plain(settings.taker_fee_bps)},
@@ -157,6 +159,8 @@ def from_report(path: Path) -> tuple[Config, dict[str, Any]]:
         "bar_ms": int(run["bar_ms"]),
         "strategies": tuple(tables),
         "limit": data.get("limit"),
+        "from_ts": data.get("from_ts"),
+        "to_ts": data.get("to_ts"),
         "strict": bool(data.get("strict", False)),
     }
     if run["fill_model"].get("model", FILL_MODEL) != FILL_MODEL:

@@ -27,6 +27,11 @@ ORDER_COLUMNS = ["created_ts", "order_id", "side", "type", "status", "price", "q
                  "average_price", "fees", "fills"]
 
 
+RANKABLE = ("total_return", "strategy_pnl", "end_equity", "realized_pnl", "sharpe", "sortino", "max_drawdown", "fees",
+            "win_rate", "fill_ratio", "turnover", "fills", "orders")
+"""Metrics a sweep ranks by and an optimiser aims at."""
+LOWER_IS_BETTER = frozenset({"max_drawdown", "fees"})
+
 def _money(value: Decimal | None) -> str | None:
     return None if value is None else decimal_text(value)
 

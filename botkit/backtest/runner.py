@@ -81,10 +81,17 @@ def _progress(snapshots: Iterable[Snapshot], total: int | None, enabled: bool | 
     return bar
 
 
-def _limited(snapshots: Iterable[Snapshot], limit: int | None) -> Iterator[Snapshot]:
-    for index, snapshot in enumerate(snapshots):
-        if limit is not None and index >= limit:
+def _limited(snapshots: Iterable[Snapshot], limit: int | None, from_ts: int | None = None,
+             to_ts: int | None = None) -> Iterator[Snapshot]:
+    """The snapshots in ``[from_ts, to_ts)``, at most ``limit`` of them: a file's ts never go back
+    (the readers refuse it), so the first one at or past ``to_ts`` ends the span."""
+    index = 0
+    for snapshot in snapshots:
+        if from_ts is not None and snapshot.ts < from_ts:
+            continue
+        if (to_ts is not None and snapshot.ts >= to_ts) or (limit is not None and index >= limit):
             return
+        index += 1
         yield snapshot
 
 
@@ -95,10 +102,13 @@ def run_backtest(
     report_dir: str | os.PathLike[str] | None = None,
     progress: bool | None = False,
     command: Sequence[str] = (),
+    keep_trades: bool = False,
 ) -> BacktestResult:
     """Replay ``settings.data`` through the configured strategies; write the report if asked.
 
     ``command`` is the command line that asked for the run, recorded in the report.
+    ``keep_trades`` keeps each fill's net PnL and each bar's return in the recorder (the input of
+    a Monte Carlo, :mod:`botkit.backtest.optimizer.robustness`); memory then grows with the run.
     """
     from botkit.engine.assembly import plan_engine
     from botkit.journal import Journal
@@ -108,7 +118,7 @@ def run_backtest(
     instrument = file_instrument(settings.data)
     venue = SimulatedVenue(settings.initial, settings.maker_fee_bps, settings.taker_fee_bps,
                            latency_ms=settings.latency_ms, name="backtest", instrument=instrument)
-    recorder = PerformanceRecorder(bar_ms=settings.bar_ms)
+    recorder = PerformanceRecorder(bar_ms=settings.bar_ms, keep_trades=keep_trades)
     venue.listeners.append(recorder)
     out = Path(report_dir) if report_dir is not None else None
     csv_log = CsvLog(out) if out is not None else None
@@ -122,8 +132,9 @@ def run_backtest(
     url = settings.journal_url or f"sqlite:///{Path(scratch.name) / 'journal.sqlite'}"
     journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None, batched=True)
     try:
-        replayed = replay(plan.build(venue, journal), venue, recorder,
-                          _progress(_limited(reader, settings.limit), total, progress), strict=settings.strict)
+        snapshots = _limited(reader, settings.limit, settings.from_ts, settings.to_ts)
+        replayed = replay(plan.build(venue, journal), venue, recorder, _progress(snapshots, total, progress),
+                          strict=settings.strict)
     finally:
         journal.close()
         scratch.cleanup()

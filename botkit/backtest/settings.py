@@ -47,6 +47,11 @@ class BacktestSettings:
     bar_ms: int = DEFAULT_BAR_MS
     limit: int | None = None
     """Stop after this many snapshots (None: the whole file)."""
+    from_ts: int | None = None
+    """Replay only snapshots at or after this epoch ms (None: from the file's first)."""
+    to_ts: int | None = None
+    """Replay only snapshots before this epoch ms (None: to the file's last): with ``from_ts``, a
+    half-open span, so walk-forward windows that meet at a ts never share a snapshot."""
     journal_url: str | None = None
     """Keep the run's journal here (None: a temporary SQLite file, deleted afterwards)."""
 

@@ -158,6 +158,10 @@ class SweepExecutor(Protocol):
         """Refuse (ConfigError) before any point runs if a worker cannot read a job's files."""
         ...
 
+    def capacity(self) -> int:
+        """How many points run side by side (an optimiser asks for that many trials at a time)."""
+        ...
+
     def run(self, func: Callable[[SweepJob], PointResult],
             jobs: Sequence[SweepJob]) -> Iterator[tuple[int, PointResult]]:
         """``(index in jobs, result)`` for each point, in the order they finish."""
@@ -189,6 +193,9 @@ class LocalExecutor:
     def check(self, jobs: Sequence[SweepJob]) -> None:
         """Nothing to do: the pool's processes see this machine's files."""
 
+    def capacity(self) -> int:
+        return self.workers
+
     def run(self, func: Callable[[SweepJob], PointResult],
             jobs: Sequence[SweepJob]) -> Iterator[tuple[int, PointResult]]:
         processes = self._processes(len(jobs))
@@ -196,7 +203,8 @@ class LocalExecutor:
             for index, job in enumerate(jobs):
                 yield index, func(job)
             return
-        self._pool = ProcessPoolExecutor(max_workers=processes)
+        if self._pool is None:  # kept between calls: an optimiser runs batch after batch on one pool
+            self._pool = ProcessPoolExecutor(max_workers=processes)
         pending: dict[Future[PointResult], int] = {self._pool.submit(func, job): i for i, job in enumerate(jobs)}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -280,6 +288,9 @@ class DaskExecutor:
             return f"a Dask LocalCluster of {self._worker_count()} worker process(es)"
         return f"the Dask cluster at {self.scheduler} ({self._worker_count()} worker(s))"
 
+    def capacity(self) -> int:
+        return self._worker_count()
+
     def check(self, jobs: Sequence[SweepJob]) -> None:
         paths = sorted({str(p) for job in jobs for p in job.paths()})
         missing: dict[str, list[str]] = self._client.run(_unreadable, paths)
@@ -337,7 +348,7 @@ def run_sweep(jobs: Sequence[SweepJob], executor: SweepExecutor, *, progress: bo
         executor.check(jobs)
         if announce is not None:
             announce(f"sweep: {len(jobs)} runs on {executor.describe(len(jobs))}")
-        bar = _bar(len(jobs), progress)
+        bar = progress_bar(len(jobs), progress)
         try:
             for index, outcome in executor.run(run_point, jobs):
                 if outcome.metrics is None:
@@ -354,12 +365,13 @@ def run_sweep(jobs: Sequence[SweepJob], executor: SweepExecutor, *, progress: bo
     return [r for r in results if r is not None]
 
 
-def _bar(total: int, enabled: bool | None) -> Any:
-    """The sweep's progress bar (one tick a finished point) on stderr, when it is a terminal or asked."""
+def progress_bar(total: int, enabled: bool | None, unit: str = "run") -> Any:
+    """A sweep's or a study's progress bar (one tick a finished run) on stderr, when it is a
+    terminal or asked."""
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="run", file=sys.stderr, mininterval=0.5)
+    return tqdm(total=total, unit=unit, file=sys.stderr, mininterval=0.5)

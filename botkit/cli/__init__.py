@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "status": "botkit.cli.status:status",
     "sandbox": "botkit.cli.sandbox:sandbox_command",
     "backtest": "botkit.cli.backtest:backtest",
+    "optimize": "botkit.cli.optimize:optimize",
     "record": "botkit.cli.record:record",
     "data": "botkit.cli.data:data",
     "new-strategy": "botkit.cli.scaffold:new_strategy_command",

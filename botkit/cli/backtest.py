@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from botkit.backtest.report import LOWER_IS_BETTER, RANKABLE
 from botkit.cli.options import config_option, fail_cleanly, load_config
 from botkit.config import DEFAULT_CONFIG_NAME, default
 from botkit.core.errors import ConfigError
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("botkit.backtest")
 
-RANKABLE = ("total_return", "strategy_pnl", "end_equity", "realized_pnl", "sharpe", "sortino", "max_drawdown", "fees",
-            "win_rate", "fill_ratio", "turnover", "fills", "orders")
-LOWER_IS_BETTER = {"max_drawdown", "fees"}
 
 
 # --------------------------------------------------------------------------- option parsing

@@ -1,0 +1,261 @@
+"""What ``botkit optimize`` leaves behind: ``optimize.json``, the plots, the terminal table, and
+for notebooks :class:`OptimizeResult` (pandas DataFrames and ``.plot()``).
+
+The plots are optuna's matplotlib ones (optimisation history, parameter importances with a seeded
+fANOVA, a contour of the first two parameters), and with a walk-forward the stitched out-of-sample
+equity. Parameter axes show grid indexes (what the sampler chose; ``optimize.json`` maps them to
+values). Each is saved with fixed PNG metadata under a fixed name.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+from botkit.backtest.optimizer.run import RunOutcome
+from botkit.backtest.optimizer.study import StudyResult
+
+log = logging.getLogger("botkit.backtest")
+
+TABLE_METRICS = ("total_return", "strategy_pnl", "max_drawdown", "sharpe", "fills")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _grid(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(header, widths, strict=True))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def study_table(study: StudyResult, top: int = 10) -> str:
+    """The best ``top`` trials of a study, best first (failed trials last)."""
+    names = list(study.best.params)
+    metrics = list(dict.fromkeys([*study.objectives, *TABLE_METRICS]))
+    done = [t for t in study.trials if t.values is not None]
+    order = {n: i for i, n in enumerate(study.pareto)}
+    done.sort(key=lambda t: (t.number not in order, _rank(t.values, study), t.number))
+    rows = [[str(t.number), *(t.params.get(n, "") for n in names),
+             *(_cell((t.metrics or {}).get(m)) for m in metrics)] for t in done[:top]]
+    failed = len(study.trials) - len(done)
+    text = _grid(["trial", *names, *metrics], rows)
+    return text + (f"\n({failed} failed trial(s): see optimize.json)" if failed else "")
+
+
+def _rank(values: Any, study: StudyResult) -> float:
+    from botkit.backtest.report import LOWER_IS_BETTER
+
+    return float(values[0]) if study.objectives[0] in LOWER_IS_BETTER else -float(values[0])
+
+
+def windows_table(outcome: RunOutcome) -> str:
+    """One row a walk-forward window: its chosen parameters, in-sample vs out-of-sample return."""
+    from botkit.core.times import iso_ms
+
+    assert outcome.windows is not None
+    names = list(outcome.windows[0].study.best.params)
+    rows = []
+    for w in outcome.windows:
+        ins = w.study.best.metrics or {}
+        rows.append([str(w.window.index), iso_ms(w.window.test_start), *(w.study.best.params[n] for n in names),
+                     _cell(ins.get("total_return")), _cell(w.test.metrics.total_return),
+                     _cell(w.test.metrics.max_drawdown), str(w.test.metrics.fills)])
+    return _grid(["window", "test from", *names, "in-sample return", "out-of-sample return", "oos drawdown",
+                  "oos fills"], rows)
+
+
+def robustness_lines(robustness: dict[str, Any]) -> list[str]:
+    lines = []
+    for key, label in (("fills", "bootstrap of fills"), ("bar_returns", "block bootstrap of bar returns")):
+        found = robustness.get(key)
+        if not found:
+            lines.append(f"{label}: no samples")
+            continue
+        eq, dd = found["final_equity"], found["max_drawdown"]
+        lines.append(f"{label} ({found['samples']} samples, {robustness['runs']} runs): final equity "
+                     f"p5 {eq['p5']:.2f} / p50 {eq['p50']:.2f} / p95 {eq['p95']:.2f}; max drawdown "
+                     f"p50 {dd['p50']:.4f} / p95 {dd['p95']:.4f}")
+    return lines
+
+
+def summary(outcome: RunOutcome) -> str:
+    """The terminal's view: the best trials, and with a walk-forward each window and the overall
+    out-of-sample figures with their Monte Carlo percentiles."""
+    if outcome.windows is None:
+        return study_table(outcome.studies[0])
+    oos = outcome.out_of_sample or {}
+    lines = [windows_table(outcome), "",
+             f"out of sample over {oos.get('windows')} window(s): return {_cell(oos.get('total_return'))}, "
+             f"max drawdown {_cell(oos.get('max_drawdown'))}, strategy PnL {oos.get('strategy_pnl')} USD, "
+             f"fills {oos.get('fills')} (in-sample mean return {_cell(oos.get('in_sample_total_return_mean'))})"]
+    if outcome.robustness is not None:
+        lines += robustness_lines(outcome.robustness)
+    return "\n".join(lines)
+
+
+def _save(figure: Any, path: Path) -> None:
+    figure.tight_layout()
+    figure.savefig(path, dpi=100, metadata={"Software": None})
+
+
+def study_plots(study: StudyResult, directory: Path, seed: int, prefix: str = "") -> list[Path]:
+    """``history.png``, ``importances.png`` (two or more parameters) and ``contour.png`` (of the
+    first two parameters), drawn by optuna.visualization.matplotlib on the first objective."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna
+    from optuna.visualization import matplotlib as oplt
+
+    names = list(study.best.params)
+    target: dict[str, Any] = {}
+    if len(study.objectives) > 1:
+        target = {"target": lambda t: t.values[0], "target_name": study.objectives[0]}
+    made = []
+    plots: list[tuple[str, Any]] = [("history", lambda: oplt.plot_optimization_history(study.study, **target))]
+    if len(names) >= 2:
+        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+        plots.append(("importances", lambda: oplt.plot_param_importances(study.study, evaluator=evaluator, **target)))
+        plots.append(("contour", lambda: oplt.plot_contour(study.study, params=names[:2], **target)))
+    for name, draw in plots:
+        path = directory / f"{prefix}{name}.png"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # optuna marks its matplotlib plots experimental
+            try:
+                axes = draw()
+            except (ValueError, RuntimeError, ZeroDivisionError) as exc:
+                log.warning("%s not drawn: %s", path.name, exc)
+                continue
+        figure = getattr(axes, "figure", None) or axes.flat[0].figure
+        try:
+            _save(figure, path)
+        finally:
+            plt.close(figure)
+        made.append(path)
+    return made
+
+
+def equity_figure(outcome: RunOutcome) -> Any:
+    """The stitched out-of-sample equity, each test window shaded: a matplotlib Figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from datetime import UTC, datetime
+
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(10, 4))
+    curve = outcome.equity or []
+    axis.plot([datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in curve], [e for _, e in curve],
+              color="tab:blue", linewidth=1, label="out-of-sample equity (stitched)")
+    for w in outcome.windows or []:
+        axis.axvspan(datetime.fromtimestamp(w.window.test_start / 1000, tz=UTC),
+                     datetime.fromtimestamp(w.window.test_end / 1000, tz=UTC),
+                     color="tab:orange" if w.window.index % 2 else "tab:green", alpha=0.08, linewidth=0)
+    axis.set_title(f"walk-forward of {outcome.optimiser.space.strategy}: out-of-sample equity, one shade a test window")
+    axis.set_ylabel("equity (USD)")
+    axis.ticklabel_format(axis="y", useOffset=False, style="plain")
+    axis.grid(True, alpha=0.3)
+    axis.legend(loc="best", fontsize="small")
+    figure.autofmt_xdate()
+    return figure
+
+
+def write_report(outcome: RunOutcome, directory: Path) -> None:
+    """``optimize.json`` and the plots (fixed names: the same run gives the same files)."""
+    import matplotlib.pyplot as plt
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "optimize.json").write_text(json.dumps(outcome.document(), indent=2) + "\n", encoding="utf-8")
+    if outcome.windows is None:
+        study_plots(outcome.studies[0], directory, outcome.optimiser.seed)
+        return
+    figure = equity_figure(outcome)
+    try:
+        _save(figure, directory / "walk_forward.png")
+    finally:
+        plt.close(figure)
+    study_plots(outcome.studies[-1], directory, outcome.optimiser.seed, prefix="last-window-")
+
+
+class OptimizeResult:
+    """``botkit.optimize(...)``'s answer for notebooks: the run, with tables as DataFrames."""
+
+    def __init__(self, outcome: RunOutcome) -> None:
+        self.outcome = outcome
+        self.document = outcome.document()
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        """The best trial's parameter values, exact (of the last window with a walk-forward)."""
+        return dict(self.outcome.studies[-1].best_values)
+
+    @property
+    def trials(self) -> Any:
+        """Every trial (of every window): ``window``, ``number``, ``state``, each parameter, each metric."""
+        import pandas as pd
+
+        rows = []
+        for index, study in enumerate(self.outcome.studies):
+            for trial in study.trials:
+                row: dict[str, Any] = {"window": index if self.outcome.windows else None,
+                                       "number": trial.number, "state": "complete" if trial.values else "failed"}
+                row.update(trial.params)
+                row.update(trial.metrics or {})
+                rows.append(row)
+        return pd.DataFrame.from_records(rows)
+
+    @property
+    def windows(self) -> Any:
+        """One row a walk-forward window: spans, chosen parameters, in- and out-of-sample return."""
+        import pandas as pd
+
+        rows = []
+        for w in self.outcome.windows or []:
+            rows.append({"window": w.window.index, "train_start": pd.to_datetime(w.window.train_start, unit="ms"),
+                         "train_end": pd.to_datetime(w.window.train_end, unit="ms"),
+                         "test_start": pd.to_datetime(w.window.test_start, unit="ms"),
+                         "test_end": pd.to_datetime(w.window.test_end, unit="ms"), **w.study.best.params,
+                         "in_sample_return": (w.study.best.metrics or {}).get("total_return"),
+                         "out_of_sample_return": w.test.metrics.total_return,
+                         "out_of_sample_drawdown": w.test.metrics.max_drawdown})
+        return pd.DataFrame.from_records(rows)
+
+    @property
+    def equity(self) -> Any:
+        """The stitched out-of-sample equity (walk-forward only), indexed by time."""
+        import pandas as pd
+
+        curve = self.outcome.equity or []
+        return pd.DataFrame({"equity": [e for _, e in curve]},
+                            index=pd.to_datetime([ts for ts, _ in curve], unit="ms", utc=True))
+
+    def plot(self) -> Any:
+        """A matplotlib Figure: the stitched out-of-sample equity, or the optimisation history."""
+        if self.outcome.windows is not None:
+            return equity_figure(self.outcome)
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from optuna.visualization import matplotlib as oplt
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            study = self.outcome.studies[0]
+            target = {"target": lambda t: t.values[0], "target_name": study.objectives[0]} \
+                if len(study.objectives) > 1 else {}
+            return oplt.plot_optimization_history(study.study, **target).figure
+
+    def __repr__(self) -> str:
+        return summary(self.outcome)
