@@ -57,7 +57,7 @@ from botkit.model import (
     OrderType,
     Side,
     Snapshot,
-    Trade,
+    TradeCursor,
 )
 from botkit.money import BTC_STEP, EXACT, FLOOR, fee
 from botkit.numbers import exact_decimal
@@ -210,7 +210,7 @@ class SimulatedVenue:
         self._asks: list[_SimOrder] = []  # resting, best (lowest) first, then oldest first
         self._pending: deque[tuple[int, bool, _SimOrder]] = deque()  # (arrival ts, is_cancel, order)
         self._consumed: dict[tuple[bool, Decimal], Decimal] = {}
-        self._trade_mark = (-1, 0)  # newest trade ts processed, and how many trades had that ts
+        self._trades = TradeCursor()
         self._balances: Balances | None = None
 
     # ------------------------------------------------------------------ market data
@@ -247,7 +247,7 @@ class SimulatedVenue:
             return
         # Trades older than an order's arrival never fill it, so while nothing rests the trade
         # lists need not be read at all.
-        for trade in self._new_trades(snapshot):
+        for trade in self._trades.new_trades(snapshot):
             left = trade.quantity
             price = trade.price
             if self._bids and price < self._bids[0].limit:
@@ -266,35 +266,6 @@ class SimulatedVenue:
                         qty = min(left, order.remaining)
                         self._fill(order, order.limit, qty, maker, trade.ts)
                         left -= qty
-
-    def _new_trades(self, snapshot: Snapshot) -> list[Trade]:
-        """Trades not seen in an earlier snapshot, oldest first (lists overlap between polls)."""
-        mark_ts, mark_count = self._trade_mark
-        fresh: list[Trade] = []
-        at_mark: list[Trade] = []
-        newest_ts = -1
-        newest_count = 0
-        for trade in snapshot.iter_trades(mark_ts):
-            t = trade.ts
-            if newest_ts < 0:
-                newest_ts = t
-            if t == newest_ts:
-                newest_count += 1
-            if t > mark_ts:
-                fresh.append(trade)
-            elif t == mark_ts:
-                at_mark.append(trade)
-            else:
-                break
-        if newest_ts < 0 or newest_ts < mark_ts:
-            return []
-        # Of the trades sharing the mark's time, the list's first (newest) ones are the new ones.
-        fresh.extend(at_mark[: max(0, len(at_mark) - mark_count)])
-        if newest_ts == mark_ts:
-            newest_count = max(newest_count, mark_count)
-        self._trade_mark = (newest_ts, newest_count)
-        fresh.reverse()
-        return fresh
 
     def _deliver(self, snapshot: Snapshot, ts: int) -> None:
         pending = self._pending

@@ -1,0 +1,1 @@
+"""What strategies are given beyond one snapshot: bars of declared timeframes and their history."""
