@@ -42,7 +42,7 @@ def botkit_on_snapshot(snapshot, ctx):
 
 
 def child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
-    from botkit.backtest import open_snapshots
+    from botkit.data import open_snapshots
 
     started = time.perf_counter()
     count = 0
@@ -120,7 +120,7 @@ def main() -> None:
         print(json.dumps(child(mode, Path(path), Path(strategy_dir))))
         return
 
-    from botkit.backtest import convert, generate
+    from botkit.data import convert, generate
 
     args.dir.mkdir(parents=True, exist_ok=True)
     strategy_dir = args.dir / "strategies"

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from botkit import config as config_mod  # noqa: E402
-from botkit.bot import plan_engine  # noqa: E402
 from botkit.client import Buttercoin, ButtercoinClient  # noqa: E402
+from botkit.engine.assembly import plan_engine  # noqa: E402
 from botkit.journal import Journal  # noqa: E402
 from botkit.model import (  # noqa: E402
     Balances,

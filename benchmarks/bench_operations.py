@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_engine import MemoryVenue, bench_journal, snapshots  # noqa: E402
 
 from botkit import config as config_mod  # noqa: E402
-from botkit import metrics as metrics_mod  # noqa: E402
-from botkit.bot import plan_engine  # noqa: E402
+from botkit.daemon import metrics as metrics_mod  # noqa: E402
+from botkit.engine.assembly import plan_engine  # noqa: E402
 from botkit.journal import Journal  # noqa: E402
 
 D = Decimal

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from botkit import __version__
 from botkit.config import Config, parse
-from botkit.errors import ConfigError
+from botkit.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from botkit.backtest.runner import BacktestSettings
-    from botkit.strategy_host import StrategyHost
+    from botkit.strategy.host import StrategyHost
 
 log = logging.getLogger("botkit.backtest")
 

@@ -21,12 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from botkit.backtest.files import open_snapshots
 from botkit.backtest.performance import DEFAULT_BAR_MS, Performance, PerformanceRecorder
 from botkit.backtest.provenance import describe_run
 from botkit.backtest.report import CsvLog, report_dict, table, write_json
 from botkit.config import Config, default
-from botkit.errors import DataFileError
+from botkit.core.errors import DataFileError
+from botkit.data.files import open_snapshots
 from botkit.model import Snapshot
 from botkit.venues.simulated import SimulatedVenue
 
@@ -146,7 +146,7 @@ def run_backtest(
 
     ``command`` is the command line that asked for the run, recorded in the report.
     """
-    from botkit.bot import plan_engine
+    from botkit.engine.assembly import plan_engine
     from botkit.journal import Journal
 
     plan = plan_engine(config, extra_paths=settings.strategy_paths, only=settings.strategies,

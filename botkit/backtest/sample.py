@@ -26,9 +26,9 @@ def record_sample(
     start_ts: int = 1_700_000_000_000,
 ) -> Path:
     """Record ``snapshots`` snapshots of a seeded sandbox market to ``path`` (any suffix)."""
-    from botkit.backtest.files import convert, file_format
-    from botkit.backtest.jsonl import JsonlWriter
     from botkit.client import Buttercoin, ButtercoinClient
+    from botkit.data.files import convert, file_format
+    from botkit.data.jsonl import JsonlWriter
     from botkit.sandbox import Sandbox
     from botkit.venues.buttercoin import LiveMarketData
 

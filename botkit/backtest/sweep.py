@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from botkit.backtest.performance import Performance
-from botkit.errors import BotkitError, ConfigError, JournalError, PluginError
+from botkit.core.errors import BotkitError, ConfigError, JournalError, PluginError
 
 log = logging.getLogger("botkit.backtest")
 

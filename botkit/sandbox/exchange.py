@@ -7,7 +7,7 @@ reply already reflects the fills.
 
 Conservation is structural: every fill moves exactly ``notional`` USD and ``quantity`` BTC
 between two accounts and moves the two fees into :attr:`Exchange.fees_collected`; all of it in
-exact Decimal arithmetic that refuses to round (:data:`botkit.money.EXACT`). Reserves
+exact Decimal arithmetic that refuses to round (:data:`botkit.core.money.EXACT`). Reserves
 are bookkeeping inside an account and never change its total.
 
 Errors a caller can cause raise :class:`ExchangeError` with the HTTP status and error code the
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from botkit import money
+from botkit.core import money
+from botkit.core.numbers import NumberError, exact_decimal
 from botkit.model import Order
-from botkit.numbers import NumberError, exact_decimal
 from botkit.sandbox import transactions, units
 from botkit.sandbox.accounts import CURRENCIES, MARKET, USER, Account, SandboxAccount
 from botkit.sandbox.addresses import deposit_address, network

@@ -1,1 +1,4 @@
-"""What strategies are given beyond one snapshot: bars of declared timeframes and their history."""
+"""The strategy API: what a strategy is handed (context), the hooks it may implement (hookspecs),
+what an intent must be (validation), how strategies are found and checked (plugins), how each
+one runs isolated from the others (host), and the bars and history it remembers (bars, history).
+Strategies import the public names from ``botkit``."""

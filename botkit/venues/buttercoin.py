@@ -33,7 +33,7 @@ from botkit.client import (
     TransportError,
     parse,
 )
-from botkit.errors import (
+from botkit.core.errors import (
     MarketDataError,
     OrderRejected,
     OutcomeUnknown,

@@ -3,7 +3,7 @@
 The engine never knows which venue it has. ``LiveVenue`` (:mod:`botkit.venues.buttercoin`) talks to a
 Buttercoin-compatible exchange over the signed client; ``SimulatedVenue``
 (:mod:`botkit.venues.simulated`) fills orders against recorded or live snapshots for backtests and
-paper trading. Each raises only :class:`~botkit.errors.VenueError` subclasses.
+paper trading. Each raises only :class:`~botkit.core.errors.VenueError` subclasses.
 """
 
 from __future__ import annotations

@@ -23,18 +23,18 @@ The fill model (also in ``docs/backtesting.md``, with its assumptions):
   when one prints above it; one print's quantity is shared by price, then time priority). A print
   *at* the order's price does not fill it: its place in the queue is unknown. At each snapshot the
   market's moves are applied first, then the orders and cancels that arrive at it.
-* **Fees.** Each fill pays ``notional × bps / 10000`` USD (:func:`botkit.money.fee`, the
+* **Fees.** Each fill pays ``notional × bps / 10000`` USD (:func:`botkit.core.money.fee`, the
   sandbox's rule too), maker rate for resting fills and taker rate for crossing ones, exact (never
   rounded), as the contract says.
 * **Funds.** Open orders reserve funds: a buy its limit price × quantity plus the larger fee, a
   sell its BTC. An order that the available (unreserved) funds cannot cover is refused with
-  :class:`~botkit.errors.OrderRejected`, as the exchange's 400 would. A market buy is checked
+  :class:`~botkit.core.errors.OrderRejected`, as the exchange's 400 would. A market buy is checked
   against the book it would meet now, and fills only what the funds cover when it arrives.
   Cancelling an order that is not open raises ``OrderRejected``.
 * Simulated orders never trade with each other, and the recorded market never reacts to them.
 
 Money is exact: every amount is a :class:`~decimal.Decimal` computed in
-:data:`botkit.money.EXACT`, which raises on any rounding. Order ids are deterministic (``sim-000001``, ...).
+:data:`botkit.core.money.EXACT`, which raises on any rounding. Order ids are deterministic (``sim-000001``, ...).
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_DOWN, Decimal
 from typing import Protocol
 
-from botkit.errors import OrderRejected
+from botkit.core.errors import OrderRejected
+from botkit.core.money import BTC_STEP, EXACT, FLOOR, fee
+from botkit.core.numbers import exact_decimal
 from botkit.model import (
     USD_TICK,
     ZERO,
@@ -59,8 +61,6 @@ from botkit.model import (
     Snapshot,
     TradeCursor,
 )
-from botkit.money import BTC_STEP, EXACT, FLOOR, fee
-from botkit.numbers import exact_decimal
 
 log = logging.getLogger("botkit.venues.simulated")
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from botkit.backtest import JsonlReader, StoreReader, generate
-from botkit.backtest.cli import parse_initial, parse_param, parse_value
-from botkit.errors import ConfigError
+from botkit.cli.backtest import parse_initial, parse_param, parse_value
+from botkit.core.errors import ConfigError
+from botkit.data import JsonlReader, StoreReader, generate
 from tests.backtest.commands import SHIPPED, invoke
 
 

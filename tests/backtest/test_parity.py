@@ -12,11 +12,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from botkit.backtest import JsonlWriter
 from botkit.backtest.runner import BacktestSettings, run_backtest
-from botkit.bot import plan_engine
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.config import parse
+from botkit.data import JsonlWriter
+from botkit.engine.assembly import plan_engine
 from botkit.journal import Journal
 from botkit.model import Order
 from botkit.sandbox import Sandbox

@@ -9,13 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 from botkit.client import Buttercoin, ButtercoinClient
-from botkit.context import StrategyContext
-from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
+from botkit.engine.risk import AccountRisk, RiskLimits
+from botkit.engine.tick import RISK_PLUGIN_NAME, Engine, EngineSettings
 from botkit.journal import Journal
 from botkit.model import Side, Snapshot
-from botkit.plugins import make_manager, register
-from botkit.risk import AccountRisk, RiskLimits
-from botkit.strategy_host import StrategyHost
+from botkit.strategy.context import StrategyContext
+from botkit.strategy.host import StrategyHost
+from botkit.strategy.plugins import make_manager, register
 from botkit.venues.buttercoin import LiveMarketData, LiveVenue
 
 D = Decimal

@@ -187,8 +187,8 @@ def test_hook_botkit_on_stop_runs_before_open_orders_are_cancelled(rig: Rig) -> 
     watcher = Watcher()
     engine = rig.engine
     engine.pm.register(watcher, name="watcher")
-    from botkit.context import StrategyContext
-    from botkit.strategy_host import StrategyHost
+    from botkit.strategy.context import StrategyContext
+    from botkit.strategy.host import StrategyHost
 
     host = StrategyHost("watcher", engine.pm, watcher, StrategyContext.create("watcher", {}), timeout=None,
                         max_failures=3)

@@ -21,14 +21,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import botkit
 from botkit import config as config_mod
-from botkit.bot import Bot
 from botkit.client import Buttercoin, ButtercoinClient
-from botkit.context import StrategyContext
-from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
+from botkit.engine.assembly import Bot
+from botkit.engine.risk import AccountRisk, RiskLimits
+from botkit.engine.tick import RISK_PLUGIN_NAME, Engine, EngineSettings
 from botkit.journal import Journal
-from botkit.plugins import make_manager, register
-from botkit.risk import AccountRisk, RiskLimits
-from botkit.strategy_host import StrategyHost
+from botkit.strategy.context import StrategyContext
+from botkit.strategy.host import StrategyHost
+from botkit.strategy.plugins import make_manager, register
 from botkit.venues.buttercoin import LiveMarketData, LiveVenue
 from tests.plugins.recorder import Recorder
 from tests.polling import wait  # noqa: F401 - the ops tests import it from here

@@ -21,11 +21,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, select, text
 
 from botkit.cli import main
-from botkit.journal import Journal, migrate
-from botkit.journal.journal import StrategyHealth
-from botkit.journal.schema import StrategyHealthRow
-from botkit.scheduler import Daemon
-from botkit.status import (
+from botkit.cli.status import (
     EXIT_DEGRADED,
     EXIT_DOWN,
     EXIT_HEALTHY,
@@ -35,6 +31,10 @@ from botkit.status import (
     read_status,
     render_status,
 )
+from botkit.daemon.scheduler import Daemon
+from botkit.journal import Journal, migrate
+from botkit.journal.journal import StrategyHealth
+from botkit.journal.schema import StrategyHealthRow
 from tests.ops.helpers import (
     account,
     botkit_once,

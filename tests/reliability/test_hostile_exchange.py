@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 
-from botkit.breaker import CircuitBreaker
 from botkit.client import Buttercoin, ButtercoinClient, MalformedResponseError, RetryPolicy, TransportError
 from botkit.client.client import MAX_REPLY_BYTES
-from botkit.scheduler import Daemon, StopTimedOut
+from botkit.daemon.breaker import CircuitBreaker
+from botkit.daemon.scheduler import Daemon, StopTimedOut
 from botkit.venues.buttercoin import LiveMarketData
 from tests.client.hostile_server import HostileServer, dripping_body, gzip_bomb, reply
 from tests.polling import wait
