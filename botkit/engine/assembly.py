@@ -116,6 +116,7 @@ def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Seque
         resolve_window_ms=int(engine_cfg["resolve_window_seconds"] * 1000),
         max_intents_per_tick=int(engine_cfg["max_intents_per_tick"]),
         log_ticks=live,
+        keep_bars=live,
     )
     return EnginePlan(pm, hosts, risk, settings)
 

@@ -13,7 +13,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from botkit.model import ZERO, Balances, Order
+from botkit.model import ZERO, Balances, Order, Snapshot
+from botkit.strategy.history import BarHistory, StrategyMarket
 
 MAX_STATE_KEY = 128
 """Longest key of ``ctx.state``: the journal's column width."""
@@ -67,7 +68,7 @@ class StrategyState(MutableMapping[str, Any]):
         return changes
 
 
-_FIXED = frozenset({"name", "params", "state", "log"})
+_FIXED = frozenset({"name", "params", "state", "log", "market"})
 
 
 @dataclass(slots=True)
@@ -87,6 +88,18 @@ class StrategyContext:
     open_orders: tuple[Order, ...] = ()
     """This strategy's own open orders, and those whose placement is not confirmed yet: these have
     ``is_placed`` False (and an ``order_id`` of botkit's, ``local-N``) and cannot be cancelled yet."""
+    market: StrategyMarket = field(default_factory=StrategyMarket.empty)
+    """What :meth:`history` and :meth:`snapshots` read: the engine's one store, seen through this
+    strategy's declarations (``TIMEFRAMES``, ``HISTORY``, ``SNAPSHOTS``)."""
+
+    def history(self, timeframe: str, n: int | None = None) -> BarHistory:
+        """The last ``n`` closed bars of a declared timeframe, oldest first (all it keeps when
+        ``n`` is None): a sequence of :class:`Bar` with numpy columns and ``to_pandas()``."""
+        return self.market.history(timeframe, n)
+
+    def snapshots(self, n: int) -> tuple[Snapshot, ...]:
+        """The last ``n`` snapshots, oldest first (this tick's last); fewer early in a run."""
+        return self.market.snapshots(n)
 
     def __setattr__(self, key: str, value: Any) -> None:
         # The engine refreshes now/position/balances/open_orders before each call; these four it
@@ -103,6 +116,10 @@ class StrategyContext:
         setter(self, "position", position)
         setter(self, "balances", balances)
         setter(self, "open_orders", open_orders)
+
+    def attach(self, market: StrategyMarket) -> None:
+        """The engine's hand-over of the history this strategy declared (once, before on_start)."""
+        object.__setattr__(self, "market", market)
 
     @classmethod
     def create(cls, name: str, params: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> StrategyContext:

@@ -10,9 +10,12 @@ newer bar is added it refuses to be read (copy what you want to keep).
 
 from __future__ import annotations
 
+import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -240,6 +243,11 @@ class StrategyMarket:
         self.bounds = dict(bounds)
         self.snapshot_bound = snapshots
 
+    @classmethod
+    def empty(cls) -> StrategyMarket:
+        """A strategy's window before the engine attaches one: nothing declared, nothing kept."""
+        return cls("", MarketHistory({}, snapshots=0), {}, 0)
+
     @property
     def timeframes(self) -> tuple[str, ...]:
         return tuple(self.bounds)
@@ -266,6 +274,33 @@ class StrategyMarket:
             raise ValueError(f"strategy {self.strategy} asked for {n} snapshots but keeps {self.snapshot_bound} "
                              f"(SNAPSHOTS); raise SNAPSHOTS to at least {n}")
         return self.market.snapshots(n)
+
+
+@dataclass(frozen=True, slots=True)
+class Declarations:
+    """What a strategy declared it remembers: bars kept per timeframe, and snapshots kept."""
+
+    bounds: Mapping[str, int]
+    snapshots: int = DEFAULT_SNAPSHOTS
+
+
+def declarations(strategy: str, plugin: object) -> Declarations:
+    """Read ``TIMEFRAMES``, ``HISTORY`` and ``SNAPSHOTS`` from a strategy's class or, failing
+    that, its module; ValueError with one line naming the strategy, the key and the fix."""
+    module = sys.modules.get(getattr(type(plugin), "__module__", ""), None) if not isinstance(plugin, ModuleType) \
+        else plugin
+
+    def read(key: str) -> object:
+        value = getattr(plugin, key, None)
+        return getattr(module, key, None) if value is None and module is not None else value
+
+    snapshots = read("SNAPSHOTS")
+    if snapshots is None:
+        snapshots = DEFAULT_SNAPSHOTS
+    if not isinstance(snapshots, int) or isinstance(snapshots, bool) or not 0 <= snapshots <= MAX_HISTORY:
+        raise ValueError(f"strategy {strategy}: SNAPSHOTS must be a whole number from 0 to {MAX_HISTORY}, "
+                         f"got {snapshots!r}")
+    return Declarations(declared_bounds(strategy, read("TIMEFRAMES"), read("HISTORY")), snapshots)
 
 
 def declared_bounds(strategy: str, timeframes: object, history: object) -> dict[str, int]:

@@ -22,6 +22,7 @@ import pluggy
 
 from botkit.core.errors import DataFileError
 from botkit.model import Snapshot
+from botkit.strategy.bars import Bar
 from botkit.strategy.context import StrategyContext
 from botkit.strategy.health import StrategyHealth
 from botkit.strategy.validation import Checked, JunkResult, vet
@@ -32,7 +33,7 @@ MAX_DRAWN = 100_000
 """Most items drawn from a strategy's returned iterator (the engine's own limit is far lower)."""
 MAX_MESSAGE = 300
 """Longest exception text kept in ``last_error`` and the failure line (the traceback has it all)."""
-HOOKS = ("botkit_on_start", "botkit_on_stop", "botkit_on_snapshot", "botkit_on_order_update",
+HOOKS = ("botkit_on_start", "botkit_on_stop", "botkit_on_snapshot", "botkit_on_bar", "botkit_on_order_update",
          "botkit_on_fill", "botkit_on_rejection")
 
 
@@ -95,6 +96,12 @@ class StrategyHost:
         result that is not intents at all is a failure (StrategyFailure)."""
         checked: list[Checked] | None = self.call("botkit_on_snapshot", then=lambda result: vet(result, limit),
                                                   snapshot=snapshot, ctx=self.ctx)
+        return checked or []
+
+    def ask_bar(self, bar: Bar, limit: int) -> list[Checked]:
+        """The strategy's intents on a closed bar, drawn and checked in isolation as :meth:`ask`'s."""
+        checked: list[Checked] | None = self.call("botkit_on_bar", then=lambda result: vet(result, limit),
+                                                  bar=bar, ctx=self.ctx)
         return checked or []
 
     def call(self, hook_name: str, *, then: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:

@@ -30,6 +30,7 @@ import pluggy
 from botkit.core.errors import ConfigError, PluginError, did_you_mean
 from botkit.core.numbers import exact_number
 from botkit.strategy import hookspecs
+from botkit.strategy.history import declarations
 
 log = logging.getLogger("botkit.plugins")
 
@@ -189,6 +190,10 @@ def _spec(name: str, module: ModuleType, source: str, path: Path | None, where: 
     defaults = getattr(plugin, "PARAMS", None) or getattr(module, "PARAMS", None) or {}
     if not isinstance(defaults, Mapping):
         raise PluginError(f"strategy {name}: PARAMS must be a dict of defaults")
+    try:
+        declarations(name, plugin)
+    except ValueError as exc:
+        raise PluginError(str(exc)) from None
     # A class strategy without a docstring of its own is described by its module's.
     doc = (inspect.getdoc(type(plugin)) if plugin is not module else None) or inspect.getdoc(module)
     return StrategySpec(name, plugin, source, (doc or "").strip(), dict(defaults), path)
