@@ -20,7 +20,8 @@ def snap(ts: int, trades: Sequence[Trade] = (), bid: str = "99", ask: str = "101
          bids: Sequence[tuple[str, str]] | None = None, asks: Sequence[tuple[str, str]] | None = None) -> Snapshot:
     book = OrderBook(tuple(BookLevel(D(p), D(q)) for p, q in (bids or [(bid, "1")])),
                      tuple(BookLevel(D(p), D(q)) for p, q in (asks or [(ask, "1")])))
-    return Snapshot(ts, Ticker(D(bid), D(bid), D(ask)), book, tuple(sorted(trades, key=lambda t: -t.ts)))
+    # Trades are given oldest first; the exchange lists them newest first.
+    return Snapshot(ts, Ticker(D(bid), D(bid), D(ask)), book, tuple(reversed(sorted(trades, key=lambda t: t.ts))))
 
 
 def trade(ts: int, price: str, quantity: str = "1") -> Trade:
