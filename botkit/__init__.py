@@ -28,13 +28,17 @@ from botkit.model import (
     cancel_all,
     sell,
 )
+from botkit.strategy.bars import Bar
 from botkit.strategy.context import StrategyContext, StrategyState
+from botkit.strategy.history import BarHistory
 from botkit.strategy.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Balances",
+    "Bar",
+    "BarHistory",
     "BookLevel",
     "CancelAll",
     "CancelOrder",

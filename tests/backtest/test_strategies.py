@@ -15,12 +15,13 @@ D = Decimal
 SHIPPED = Path(__file__).resolve().parents[2] / "strategies"
 
 
-def write(path: Path, quotes: list[tuple[str, str]]) -> Path:
-    """One snapshot a second, best bid and ask as given, 10 BTC on each side."""
+def write(path: Path, quotes: list[tuple[str, str]], every_ms: int = 1000) -> Path:
+    """One snapshot every ``every_ms`` (a second by default), best bid and ask as given, 10 BTC on
+    each side."""
     with JsonlWriter(path) as writer:
         for i, (bid, ask) in enumerate(quotes, 1):
             book = OrderBook((BookLevel(D(bid), D(10)),), (BookLevel(D(ask), D(10)),))
-            writer.write(Snapshot(i * 1000, Ticker(D(bid), D(bid), D(ask)), book))
+            writer.write(Snapshot(i * every_ms, Ticker(D(bid), D(bid), D(ask)), book))
     return path
 
 
@@ -39,19 +40,21 @@ def fills(result: BacktestResult) -> list[tuple[int, Side, Decimal, Decimal]]:
 
 
 def test_sma_crossover(tmp_path: Path) -> None:
-    mids = [100, 100, 100, 103, 106, 109, 106, 100, 94]
-    data = write(tmp_path / "trend.jsonl", [(f"{m - D('0.5')}", f"{m + D('0.5')}") for m in map(D, mids)])
+    mids = [100, 100, 100, 103, 106, 109, 106, 100, 94, 94]
+    data = write(tmp_path / "trend.jsonl", [(f"{m - D('0.5')}", f"{m + D('0.5')}") for m in map(D, mids)],
+                 every_ms=60_000)
     result = run(tmp_path, data, "sma_crossover", {"fast": 2, "slow": 3, "size": "1"}, {"USD": D(10000)})
-    # windows of 3 mids; fast = last 2:
-    #   t3 100,100,100   fast 100   slow 100  -> flat (not above)
-    #   t4 100,100,103   fast 101.5 slow 101  -> long: buy 1 at the ask 103.5
-    #   t5..t7           fast stays above slow (104.5>103, 107.5>106, 107.5>107)
-    #   t8 109,106,100   fast 103   slow 105  -> flat: sell 1 at the bid 99.5
-    #   t9 106,100,94    fast 97    slow 100  -> flat already
-    assert fills(result) == [(4000, Side.BUY, D("103.5"), D(1)), (8000, Side.SELL, D("99.5"), D(1))]
+    # One snapshot a minute, no trades: minute k's bar is made from snapshot k's mid and closed by
+    # snapshot k+1, which decides on it and trades at its own touch. SMAs of the closes:
+    #   t4  closes 100,100,100        fast 100   slow 100  -> flat (not above)
+    #   t5  closes ..,100,100,103     fast 101.5 slow 101  -> long: buy 1 at t5's ask 106.5
+    #   t6..t8                        fast stays above slow (104.5>103, 107.5>106, 107.5>107)
+    #   t9  closes ..,109,106,100     fast 103   slow 105  -> flat: sell 1 at t9's bid 93.5
+    #   t10 closes ..,106,100,94      fast 97    slow 100  -> flat already
+    assert fills(result) == [(5 * 60_000, Side.BUY, D("106.5"), D(1)), (9 * 60_000, Side.SELL, D("93.5"), D(1))]
     m = result.metrics
-    assert m.realized_pnl == D(-4)
-    assert m.end_equity == D(9996)
+    assert m.realized_pnl == D(-13)
+    assert m.end_equity == D(9987)
     assert (m.orders, m.fills) == (2, 2)
 
 
