@@ -85,3 +85,22 @@ def test_grid(tmp_path: Path) -> None:
     assert m.strategy_pnl == D("0.45")  # 1 - 0.55, no fees
     assert m.end_equity == m.benchmark_end_equity + m.strategy_pnl
     assert m.win_rate == 1.0  # one closing fill (the sell at 100), +1 > its fee 0
+
+
+def test_book_imbalance(tmp_path: Path) -> None:
+    # One snapshot a minute; bid 99.5 / ask 100.5 always; the sizes at the touch lean the book.
+    sizes = [(1, 1), (3, 1), (3, 1), (3, 1), (1, 1), (1, 3), (1, 3), (1, 3)]
+    with JsonlWriter(tmp_path / "lean.jsonl") as writer:
+        for i, (bid_size, ask_size) in enumerate(sizes, 1):
+            book = OrderBook((BookLevel(D("99.5"), D(bid_size)),), (BookLevel(D("100.5"), D(ask_size)),))
+            writer.write(Snapshot(i * 60_000, Ticker(D("99.5"), D("99.5"), D("100.5")), book))
+    result = run(tmp_path, tmp_path / "lean.jsonl", "book_imbalance",
+                 {"window": 2, "threshold": "0.4", "size": "1"}, {"USD": D(10000)})
+    # Minute k's bar keeps snapshot k's book: imbalance (b - a) / (b + a) = 0, .5, .5, .5, 0, -.5, -.5, -.5;
+    # snapshot k+1 closes it and decides on the mean of the last two:
+    #   t3 (0 + .5)/2 = .25       within ±0.4: hold (flat)
+    #   t4 (.5 + .5)/2 = .5       > 0.4: long, buy 1 at t4's ask 100.5
+    #   t5 .5, t6 .25, t7 -.25    hold
+    #   t8 (-.5 - .5)/2 = -.5     < -0.4: flat, sell 1 at t8's bid 99.5
+    assert fills(result) == [(4 * 60_000, Side.BUY, D("100.5"), D(1)), (8 * 60_000, Side.SELL, D("99.5"), D(1))]
+    assert result.metrics.realized_pnl == D(-1)
