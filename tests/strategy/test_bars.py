@@ -21,7 +21,7 @@ def snap(ts: int, trades: Sequence[Trade] = (), bid: str = "99", ask: str = "101
     book = OrderBook(tuple(BookLevel(D(p), D(q)) for p, q in (bids or [(bid, "1")])),
                      tuple(BookLevel(D(p), D(q)) for p, q in (asks or [(ask, "1")])))
     # Trades are given oldest first; the exchange lists them newest first.
-    return Snapshot(ts, Ticker(D(bid), D(bid), D(ask)), book, tuple(reversed(sorted(trades, key=lambda t: t.ts))))
+    return Snapshot(ts, Ticker(D(bid), D(bid), D(ask)), book, tuple(sorted(trades, key=lambda t: t.ts)[::-1]))
 
 
 def trade(ts: int, price: str, quantity: str = "1") -> Trade:
