@@ -19,16 +19,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botkit.backtest.performance import DEFAULT_BAR_MS, Performance, PerformanceRecorder
 from botkit.backtest.provenance import describe_run
 from botkit.backtest.report import CsvLog, report_dict, table, write_json
 from botkit.config import Config, default
-from botkit.core.errors import DataFileError
+from botkit.core.errors import ConfigError, DataFileError
 from botkit.data.files import open_snapshots
 from botkit.model import Snapshot
 from botkit.venues.simulated import SimulatedVenue
+
+if TYPE_CHECKING:
+    from botkit.engine.tick import Engine
 
 log = logging.getLogger("botkit.backtest")
 
@@ -68,6 +71,9 @@ class BacktestSettings:
     """Stop after this many snapshots (None: the whole file)."""
     journal_url: str | None = None
     """Keep the run's journal here (None: a temporary SQLite file, deleted afterwards)."""
+    warmup_bars: int = 0
+    """Build this many bars of each declared timeframe from the first snapshots before any
+    strategy is asked (they are in ``ctx.history`` at ``botkit_on_start``); nothing trades then."""
 
     @staticmethod
     def options(config: Config, *, initial: Mapping[str, Decimal] | None = None,
@@ -170,6 +176,8 @@ def run_backtest(
         engine = plan.build(venue, journal)
         snapshots = iter(_progress(_limited(reader, settings.limit), total, progress))
         first = next(snapshots, None)
+        if first is not None and settings.warmup_bars:
+            first = _warm_up(engine, first, snapshots, settings)
         if first is None:
             raise DataFileError(f"{settings.data}: no readable snapshot")
         engine.start(first.ts)
@@ -206,6 +214,22 @@ def run_backtest(
     if out is not None:
         write_report(result, out)
     return result
+
+
+def _warm_up(engine: Engine, first: Snapshot, rest: Iterator[Snapshot], settings: BacktestSettings) -> Snapshot:
+    """Feed the first snapshots to the bars only; the first snapshot after the warm-up."""
+    bars = engine.bars
+    if not bars.active:
+        raise ConfigError("--warmup", "no strategy of this run declares TIMEFRAMES, so there are no bars to warm up",
+                          "declare TIMEFRAMES in the strategy, or leave --warmup out")
+    shortest = min(bars.market.keep.values())
+    if settings.warmup_bars > shortest:
+        raise ConfigError("--warmup", f"{settings.warmup_bars} bars is more than the strategies keep ({shortest}, "
+                                      "their HISTORY)", f"use at most {shortest} or raise HISTORY")
+    after = bars.warm_up(first, rest, settings.warmup_bars)
+    if after is None:
+        raise DataFileError(f"{settings.data}: the data ran out during the warm-up of {settings.warmup_bars} bars")
+    return after
 
 
 def _chain(first: Snapshot, rest: Iterator[Snapshot]) -> Iterator[Snapshot]:

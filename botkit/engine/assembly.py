@@ -18,6 +18,7 @@ from typing import Any
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.config import Config
 from botkit.core.errors import ConfigError, did_you_mean
+from botkit.engine.bars import read_warmup
 from botkit.engine.risk import AccountRisk, RiskLimits
 from botkit.engine.state import RISK_PLUGIN_NAME, EngineSettings
 from botkit.engine.tick import Engine
@@ -170,9 +171,12 @@ def connect(config: Config, closers: list[Callable[[], None]]) -> tuple[Butterco
     return Buttercoin(client), base_url, secret
 
 
-def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Path] = ()) -> Bot:
-    """Everything a daemon needs, started in the right order and closed in reverse."""
+def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Path] = (),
+              warmup: Path | None = None) -> Bot:
+    """Everything a daemon needs, started in the right order and closed in reverse. ``warmup``: a
+    recording whose snapshots build bars before the first tick (after those the journal kept)."""
     plan = plan_engine(config, extra_paths=extra_paths)
+    warmup_snapshots = read_warmup(warmup) if warmup is not None else None
     closers: list[Callable[[], None]] = []
     try:
         api, base_url, secret = connect(config, closers)
@@ -189,6 +193,7 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
                           auto_upgrade=config["journal"]["auto_upgrade"], exclusive=True, secrets=bot_secrets)
         closers.append(journal.close)
         engine = plan.build(venue, journal)
+        engine.bars.warmup = warmup_snapshots
         return Bot(config, engine, journal, market_data.fetch, closers, base_url, market_data,
                    secrets=bot_secrets)
     except BaseException:

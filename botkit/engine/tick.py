@@ -99,7 +99,7 @@ class Engine(Execution, Reconciliation):
         deferred, self._deferred = self._deferred, None
         restored = self.bars.restore()
         if restored:
-            log.info("history: %d bars restored from the journal", restored)
+            log.info("history: %d bars before the first tick (journal and warm-up)", restored)
         for host in self.strategies:
             host.ctx.state.update(self.journal.load_state(host.name))
             host.ctx.state.take_changes()
