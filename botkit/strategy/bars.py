@@ -104,20 +104,17 @@ class BookState:
 NO_BOOK = BookState(None, None, None, None)
 
 
-class _Open:
-    """A bar being built: its trades' running figures and the mids of the snapshots inside it."""
+class _Trades:
+    """Running OHLCV figures of some trades: a bar's, or one snapshot's new trades (added to each
+    timeframe's bar at once when they all fall in it, the usual case)."""
 
-    __slots__ = ("close", "high", "last_book", "low", "mid_close", "mid_high", "mid_low", "mid_open", "mids",
-                 "open", "quote", "trades", "volume")
+    __slots__ = ("close", "high", "low", "open", "quote", "trades", "volume")
 
     def __init__(self) -> None:
         self.open = self.high = self.low = self.close = ZERO
         self.volume = ZERO
         self.quote = ZERO
         self.trades = 0
-        self.mid_open = self.mid_high = self.mid_low = self.mid_close = ZERO
-        self.mids = 0
-        self.last_book: OrderBook | None = None
 
     def add_trade(self, trade: Trade) -> None:
         price = trade.price
@@ -132,8 +129,32 @@ class _Open:
         self.quote += price * trade.quantity
         self.trades += 1
 
-    def add_snapshot(self, book: OrderBook, mid: Decimal | None) -> None:
-        self.last_book = book
+    def merge(self, later: _Trades) -> None:
+        """Add trades that came after these."""
+        if not self.trades:
+            self.open, self.high, self.low = later.open, later.high, later.low
+        else:
+            self.high = max(self.high, later.high)
+            self.low = min(self.low, later.low)
+        self.close = later.close
+        self.volume += later.volume
+        self.quote += later.quote
+        self.trades += later.trades
+
+
+class _Open(_Trades):
+    """A bar being built: its trades' figures, the mids of the snapshots inside it (used only if
+    it gets no trade) and the last snapshot inside it (whose book is kept at the close)."""
+
+    __slots__ = ("last", "mid_close", "mid_high", "mid_low", "mid_open", "mids")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.mid_open = self.mid_high = self.mid_low = self.mid_close = ZERO
+        self.mids = 0
+        self.last: Snapshot | None = None
+
+    def add_mid(self, mid: Decimal | None) -> None:
         if mid is None:
             return
         if not self.mids:
@@ -146,7 +167,7 @@ class _Open:
         self.mids += 1
 
     def bar(self, timeframe: str, start: int, end: int, complete: bool) -> Bar:
-        book = NO_BOOK if self.last_book is None else BookState.of(self.last_book)
+        book = NO_BOOK if self.last is None else BookState.of(self.last.book)
         if complete and self.trades:
             return Bar(timeframe, start, end, self.open, self.high, self.low, self.close, self.volume, self.quote,
                        self.trades, self.quote / self.volume if self.volume else None,
@@ -233,18 +254,11 @@ class BarBuilder:
         if not self._started:
             self._start(snapshot, trades)
         frames = self._frames
-        for trade in trades:
-            t = trade.ts
-            for frame in frames:
-                if t >= frame.next_start:
-                    start = t - t % frame.length
-                    building = frame.open.get(start)
-                    if building is None:
-                        building = frame.open[start] = _Open()
-                    building.add_trade(trade)
+        if trades:
+            self._add_trades(trades)
         closed: list[Bar] = []
-        mid = snapshot.mid
-        book = snapshot.book
+        mid: Decimal | None = None
+        mid_known = False  # computed once, and only for a bar without trades (the others need none)
         for frame in frames:
             if ts >= frame.current_end:
                 start = ts - ts % frame.length
@@ -258,10 +272,42 @@ class BarBuilder:
                     frame.current = current
                 else:  # the partial bar before a cold start's first whole one: seen, never emitted
                     frame.current = _Open()
-            frame.current.add_snapshot(book, mid)
+            current = frame.current
+            current.last = snapshot
+            if not current.trades:
+                if not mid_known:
+                    mid, mid_known = snapshot.mid, True
+                current.add_mid(mid)
         if len(closed) > 1 and len(frames) > 1:
             closed.sort(key=lambda bar: (bar.end, bar.end - bar.start))
         return closed
+
+    def _add_trades(self, trades: list[Trade]) -> None:
+        """Each new trade into its bar of each timeframe; when a snapshot's trades all fall in one
+        bar of a timeframe (the usual case), their figures are summed once and added to it."""
+        first, last = trades[0].ts, trades[-1].ts
+        summed: _Trades | None = None
+        for frame in self._frames:
+            length = frame.length
+            if first >= frame.next_start and first - first % length == last - last % length:
+                if summed is None:
+                    summed = _Trades()
+                    for trade in trades:
+                        summed.add_trade(trade)
+                start = first - first % length
+                building = frame.open.get(start)
+                if building is None:
+                    building = frame.open[start] = _Open()
+                building.merge(summed)
+                continue
+            for trade in trades:
+                t = trade.ts
+                if t >= frame.next_start:
+                    start = t - t % length
+                    building = frame.open.get(start)
+                    if building is None:
+                        building = frame.open[start] = _Open()
+                    building.add_trade(trade)
 
     def _start(self, snapshot: Snapshot, trades: list[Trade]) -> None:
         """The first snapshot: a cold start begins with the first whole bar after it; a resumed
