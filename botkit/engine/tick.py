@@ -49,8 +49,8 @@ from botkit.model import (
     Side,
     Snapshot,
 )
+from botkit.strategy.bars import Bar
 from botkit.strategy.host import StrategyFailure, StrategyHost
-from botkit.strategy.validation import Checked
 from botkit.venues.port import Venue
 
 log = logging.getLogger("botkit.engine")
@@ -187,28 +187,12 @@ class Engine(Execution, Reconciliation):
             if not host.active or not account_known:
                 continue
             self._refresh_ctx(host, now)
-            try:
-                checked = host.ask(snapshot, self.settings.max_intents_per_tick)
-            except StrategyFailure:
-                report.failures += 1
-                continue
-            finally:
-                if not self._save_state(host):
-                    report.failures += 1
-            self._act(host, "botkit_on_snapshot", checked, snapshot, now, report)
+            self._ask(host, "botkit_on_snapshot", snapshot, snapshot, now, report)
             for bar in self.bars.for_strategy(host.name, closed) if closed else ():
                 if host.paused:  # by its failures this tick
                     break
                 self._refresh_ctx(host, now)  # orders placed on the snapshot, or on an earlier bar
-                try:
-                    checked = host.ask_bar(bar, self.settings.max_intents_per_tick)
-                except StrategyFailure:
-                    report.failures += 1
-                    continue
-                finally:
-                    if not self._save_state(host):
-                        report.failures += 1
-                self._act(host, "botkit_on_bar", checked, snapshot, now, report)
+                self._ask(host, "botkit_on_bar", bar, snapshot, now, report)
         if report.placed or report.cancelled:
             self._sync(now, report)
         report.open_orders = sum(1 for r in self.live.values() if r.status.is_open)
@@ -221,9 +205,21 @@ class Engine(Execution, Reconciliation):
             log.info("%s", _tick_line(report))
         return report
 
-    def _act(self, host: StrategyHost, hook_name: str, checked: list[Checked], snapshot: Snapshot, now: int,
+    def _ask(self, host: StrategyHost, hook_name: str, subject: Snapshot | Bar, snapshot: Snapshot, now: int,
              report: TickReport) -> None:
-        """Execute a hook's well-formed intents; refuse the others, and count them as its failure."""
+        """Ask a strategy for intents on a snapshot or a closed bar and execute the well-formed
+        ones; refuse the others, and count them as its failure."""
+        try:
+            if isinstance(subject, Bar):
+                checked = host.ask_bar(subject, self.settings.max_intents_per_tick)
+            else:
+                checked = host.ask(subject, self.settings.max_intents_per_tick)
+        except StrategyFailure:
+            report.failures += 1
+            return
+        finally:
+            if not self._save_state(host):
+                report.failures += 1
         malformed = 0
         first_problem = ""
         for intent, problem in checked:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,15 @@ _NAN = float("nan")
 
 def _float(value: Decimal | float | None) -> float:
     return _NAN if value is None else float(value)
+
+
+ArrayT = TypeVar("ArrayT", bound=np.ndarray[Any, Any])
+
+
+def _read_only(view: ArrayT) -> ArrayT:
+    """A view a strategy cannot write through into the ring."""
+    view.flags.writeable = False
+    return view
 
 
 class BarSeries:
@@ -133,9 +142,7 @@ class BarHistory(Sequence[Bar]):
             row = COLUMNS.index(name)
         except ValueError:
             raise KeyError(f"no column {name!r}: the columns are {', '.join(COLUMNS)}") from None
-        view = self._check()._columns[row, self._start:self._stop]
-        view.flags.writeable = False
-        return view
+        return _read_only(self._check()._columns[row, self._start:self._stop])
 
     @property
     def opens(self) -> FloatArray:
@@ -160,15 +167,11 @@ class BarHistory(Sequence[Bar]):
     @property
     def starts(self) -> IntArray:
         """Each bar's start, epoch ms."""
-        view = self._check()._starts[self._start:self._stop]
-        view.flags.writeable = False
-        return view
+        return _read_only(self._check()._starts[self._start:self._stop])
 
     @property
     def missing(self) -> npt.NDArray[np.bool_]:
-        view = self._check()._flags[0, self._start:self._stop]
-        view.flags.writeable = False
-        return view
+        return _read_only(self._check()._flags[0, self._start:self._stop])
 
     def to_pandas(self) -> pd.DataFrame:
         """A DataFrame of the float columns and the flags, indexed by each bar's start (UTC);
