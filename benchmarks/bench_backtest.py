@@ -63,7 +63,8 @@ def child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
             count += 1
         recorder.result(venue.orders_placed)
     else:
-        from botkit.backtest.runner import BacktestSettings, run_backtest
+        from botkit.backtest.runner import run_backtest
+        from botkit.backtest.settings import BacktestSettings
         from botkit.config import load
 
         strategy = "noop" if mode == "noop" else "market_maker"

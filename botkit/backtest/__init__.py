@@ -8,8 +8,9 @@ The same engine, strategies, risk checks and journal as live trading; only the v
 from __future__ import annotations
 
 from botkit.backtest.performance import Performance, PerformanceRecorder
-from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
+from botkit.backtest.runner import BacktestResult, run_backtest
 from botkit.backtest.sample import SAMPLE
+from botkit.backtest.settings import BacktestSettings
 
 __all__ = [
     "SAMPLE",

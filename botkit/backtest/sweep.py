@@ -92,7 +92,8 @@ class PointResult:
 def run_point(job: SweepJob) -> PointResult:
     """Run one grid point (in a worker process of either executor)."""
     from botkit import config as config_mod
-    from botkit.backtest.runner import BacktestSettings, run_backtest
+    from botkit.backtest.runner import run_backtest
+    from botkit.backtest.settings import BacktestSettings
 
     # Refusals and strategy warnings are counted in the metrics; a line each would flood the sweep.
     logging.getLogger("botkit").setLevel(logging.ERROR)

@@ -12,13 +12,13 @@ from botkit import __version__
 
 COMMANDS: dict[str, str] = {
     "run": "botkit.cli.run:run",
-    "strategies": "botkit.cli.run:strategies",
-    "journal": "botkit.cli.run:journal",
+    "strategies": "botkit.cli.strategies:strategies",
+    "journal": "botkit.cli.journal:journal",
     "status": "botkit.cli.status:status",
     "sandbox": "botkit.cli.sandbox:sandbox_command",
     "backtest": "botkit.cli.backtest:backtest",
-    "record": "botkit.cli.backtest:record",
-    "data": "botkit.cli.backtest:data",
+    "record": "botkit.cli.record:record",
+    "data": "botkit.cli.data:data",
 }
 
 

@@ -6,24 +6,19 @@ import itertools
 import json
 import logging
 import math
-import signal
-import sys
 import tempfile
-import time
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from botkit.cli.options import config_option, fail_cleanly, load_config
 from botkit.config import DEFAULT_CONFIG_NAME, default
-from botkit.core.errors import ConfigError, DataFileError
+from botkit.core.errors import ConfigError
 from botkit.core.numbers import NumberError, exact_decimal
-from botkit.data.store import MAX_LEVELS
 
 if TYPE_CHECKING:
     from botkit.backtest.sweep import SweepExecutor
@@ -197,8 +192,9 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     [backtest] and [paper] sections, else their defaults (no BTC: the result is the strategy's).
     The fill model, the metrics and the file formats are described in docs/backtesting.md.
     """
-    from botkit.backtest.runner import BacktestSettings, run_backtest
+    from botkit.backtest.runner import run_backtest
     from botkit.backtest.sample import SAMPLE
+    from botkit.backtest.settings import BacktestSettings
     from botkit.core import logs
 
     if not sweeps and (executor != "local" or scheduler is not None):
@@ -300,7 +296,8 @@ def _rerun(path: Path, report_dir: Path | None, journal_url: str | None, verbose
            command: Sequence[str]) -> None:
     """``--from-report``: the run a report records, again (its data and strategy sources checked)."""
     from botkit.backtest.provenance import from_report
-    from botkit.backtest.runner import BacktestSettings, run_backtest
+    from botkit.backtest.runner import run_backtest
+    from botkit.backtest.settings import BacktestSettings
     from botkit.core import logs
 
     logs.configure("text", "WARNING")
@@ -444,217 +441,3 @@ def _sort_key(text: str) -> tuple[int, Any]:
         return (0, Decimal(text))
     except InvalidOperation:
         return (1, text)
-
-
-# --------------------------------------------------------------------------- record
-
-
-class _Stop:
-    def __init__(self) -> None:
-        self.requested = False
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self.requested = True
-
-
-@click.command()
-@config_option
-@click.option("--out", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Snapshot file to write (.jsonl, .jsonl.gz, or .bks: converted when the recording ends).")
-@click.option("--interval", default=1.0, show_default=True, type=click.FloatRange(min=0.01),
-              help="Seconds between snapshots.")
-@click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds (default: until Ctrl-C).")
-@click.option("--append", is_flag=True, help="Add to an existing JSON Lines file instead of replacing it.")
-@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal).")
-@fail_cleanly
-def record(config_path: Path | None, out: Path, interval: float, duration: float | None, append: bool,
-           progress: bool | None) -> None:
-    """Record market snapshots from the configured exchange (the embedded sandbox by default).
-
-    Each line is what the exchange returned (ticker, order book, trades) at that time, flushed as
-    soon as written: killing the recorder loses at most the line being written. A failed fetch is
-    logged as a gap and recording goes on.
-    """
-    from botkit.core import logs
-    from botkit.data.files import convert, file_format
-
-    cfg = load_config(config_path)
-    logs.configure(cfg["log"]["format"], cfg["log"]["level"], cfg.secrets)
-    target = out
-    to_store = file_format(out) == "store"
-    if to_store and append:
-        raise ConfigError("--append", "a store cannot be appended to", "record to .jsonl(.gz) and convert")
-    if to_store:
-        target = out.with_name(out.name + ".partial.jsonl")
-    stop = _Stop()
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        written, gaps = record_snapshots(cfg, target, interval=interval, duration=duration, append=append,
-                                         stop=stop, progress=progress)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    if to_store:
-        convert(target, out)
-        target.unlink()
-    click.echo(f"recorded {written} snapshot(s) to {out} ({gaps} gap(s))", err=True)
-
-
-def record_snapshots(cfg: Any, out: Path, *, interval: float, duration: float | None, append: bool = False,
-                     stop: _Stop | None = None, progress: bool | None = None) -> tuple[int, int]:
-    """Poll the exchange every ``interval`` seconds and append each snapshot to ``out``."""
-    from botkit.core.errors import VenueError
-    from botkit.data.jsonl import JsonlWriter
-    from botkit.engine.assembly import connect
-    from botkit.venues.buttercoin import LiveMarketData
-
-    closers: list[Callable[[], None]] = []
-    try:
-        api, _base_url, _secret = connect(cfg, closers)
-        market = LiveMarketData(api)
-        bar = _record_bar(duration, interval, progress)
-        written = gaps = 0
-        started = time.monotonic()
-        deadline = None if duration is None else started + duration
-        with JsonlWriter(out, append=append) as writer:
-            next_at = started
-            while not (stop is not None and stop.requested):
-                now = time.monotonic()
-                if deadline is not None and now >= deadline:
-                    break
-                if now < next_at:
-                    time.sleep(min(next_at - now, 0.2))
-                    continue
-                next_at += interval
-                if next_at < now:  # fell behind (slow exchange): do not burst to catch up
-                    next_at = now + interval
-                try:
-                    market.fetch()
-                except VenueError as exc:
-                    gaps += 1
-                    log.warning("gap in the recording: %s", exc)
-                    continue
-                raw = market.last_raw
-                assert raw is not None
-                trades = raw.get("trades")
-                writer.write_wire(raw["ts"], raw["ticker"], raw["orderbook"],  # type: ignore[arg-type]
-                                  trades if isinstance(trades, list) else None)
-                written += 1
-                if bar is not None:
-                    bar.update(1)
-        if bar is not None:
-            bar.close()
-        return written, gaps
-    finally:
-        for close in reversed(closers):
-            close()
-
-
-def _record_bar(duration: float | None, interval: float, progress: bool | None) -> Any:
-    if progress is None:
-        progress = sys.stderr.isatty()
-    if not progress:
-        return None
-    from tqdm import tqdm
-
-    total = None if duration is None else int(duration / interval)
-    return tqdm(total=total, unit="snap", file=sys.stderr, mininterval=0.5)
-
-
-# --------------------------------------------------------------------------- data
-
-
-@click.group()
-def data() -> None:
-    """Snapshot files: convert, generate, check."""
-
-
-@data.command("convert")
-@click.argument("src", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@click.argument("dst", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--levels", type=click.IntRange(min=1, max=MAX_LEVELS),
-              help="Book levels a side in a store (default: the deepest).")
-@click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
-@fail_cleanly
-def data_convert(src: Path, dst: Path, levels: int | None, strict: bool) -> None:
-    """Convert SRC to DST, the formats chosen by suffix.
-
-    \b
-    .jsonl .ndjson          JSON Lines
-    .jsonl.gz .ndjson.gz    JSON Lines, gzip-compressed
-    .bks                    the fast store (integer cents and satoshis)
-
-    Every line is checked in full; a value the store cannot hold exactly is an error.
-    """
-    from botkit.core import logs
-    from botkit.data.files import convert
-
-    logs.configure("text", "WARNING")
-    result = convert(src, dst, levels=levels, strict=strict)
-    click.echo(f"{result.snapshots} snapshot(s) written to {dst}"
-               + (f", {result.bad_lines} unreadable line(s) skipped" if result.bad_lines else ""), err=True)
-
-
-@data.command("generate")
-@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--snapshots", "count", default=10_000, show_default=True, type=click.IntRange(min=1))
-@click.option("--levels", default=20, show_default=True, type=click.IntRange(min=1, max=MAX_LEVELS))
-@click.option("--seed", default=1, show_default=True, type=int)
-@click.option("--interval-ms", default=1000, show_default=True, type=click.IntRange(min=1))
-@click.option("--trades", "trades_kept", default=10, show_default=True, type=click.IntRange(min=0),
-              help="Length of each snapshot's trades list (0: none).")
-@fail_cleanly
-def data_generate(out: Path, count: int, levels: int, seed: int, interval_ms: int, trades_kept: int) -> None:
-    """Write a seeded synthetic market (for tests and benchmarks) to OUT."""
-    from botkit.data.generate import generate
-
-    generate(out, count, levels=levels, seed=seed, interval_ms=interval_ms, trades_kept=trades_kept)
-    click.echo(f"{count} snapshot(s) written to {out}", err=True)
-
-
-@data.command("check")
-@click.argument("path", type=click.Path(path_type=Path, dir_okay=False, exists=True))
-@fail_cleanly
-def data_check(path: Path) -> None:
-    """Read every line of a snapshot file in full and report what is wrong with it."""
-    from botkit.core import logs
-    from botkit.data.files import open_snapshots
-    from botkit.data.jsonl import check_snapshot
-    from botkit.data.store import StoreReader
-
-    logs.configure("text", "WARNING")
-    reader = open_snapshots(path)
-    count = bad = 0
-    first = last = None
-    for snapshot in reader:
-        try:
-            check_snapshot(snapshot)
-        except DataFileError as exc:
-            bad += 1
-            log.warning("%s", exc)
-            continue
-        count += 1
-        first = snapshot.ts if first is None else first
-        last = snapshot.ts
-    bad += reader.bad_lines
-    span = "" if first is None or last is None else f", {(last - first) / 1000:.0f} s of market"
-    unchecked = isinstance(reader, StoreReader) and not reader.checksummed
-    note = " (store format 1: it carries no checksum, so a damaged value may pass)" if unchecked else ""
-    click.echo(f"{path}: {count} good snapshot(s), {bad} bad{span}{note}")
-    if unchecked:
-        click.echo(f"botkit data convert {path} NEW.bks writes the checksummed format 2", err=True)
-    if bad:
-        sys.exit(1)
-
-
-@data.command("sandbox-sample")
-@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--snapshots", "count", default=3600, show_default=True, type=click.IntRange(min=1))
-@click.option("--seed", default=1, show_default=True, type=int)
-@fail_cleanly
-def data_sandbox_sample(out: Path, count: int, seed: int) -> None:
-    """Record the sandbox's simulated market to OUT on a hand-stepped clock (how the sample is made)."""
-    from botkit.backtest.sample import record_sample
-
-    record_sample(out, count, seed=seed)
-    click.echo(f"{count} snapshot(s) of the sandbox's market written to {out}", err=True)

@@ -1,4 +1,4 @@
-"""``botkit run``, ``botkit strategies`` and ``botkit journal``: the bot's own commands."""
+"""``botkit run``: the bot as a daemon on the configured exchange, paper trading with --dry-run."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import click
 from botkit.cli.options import config_option, fail_cleanly, load_config
 from botkit.config import Config
 from botkit.core import logs
-from botkit.core.errors import JournalError
 
 
 @click.command()
@@ -72,18 +71,12 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
 
 
 def _recorder(bot: Any, path: Path) -> Any:
-    """An ``on_tick`` that writes the bodies the engine's snapshot was built from, so that a replay
-    of the file decides exactly as this run did."""
-    from botkit.data.jsonl import JsonlWriter
+    """The one recorder as an ``on_tick``: a replay of the file decides exactly as this run did."""
+    from botkit.data.recorder import SnapshotRecorder
 
-    writer = JsonlWriter(path, append=path.exists())
-    bot.closers.append(writer.close)
-
-    def record(_snapshot: Any, _report: Any) -> None:
-        raw = bot.market_data.last_raw
-        writer.write_wire(raw["ts"], raw["ticker"], raw["orderbook"], raw.get("trades"))
-
-    return record
+    recorder = SnapshotRecorder(bot.market_data, path, append=path.exists())
+    bot.on_close(recorder.close)
+    return recorder
 
 
 def _serve_metrics(cfg: Config, port_option: int | None, bot: Any, breaker: Any) -> Any:
@@ -96,92 +89,5 @@ def _serve_metrics(cfg: Config, port_option: int | None, bot: Any, breaker: Any)
 
     server = metrics.serve(cfg["metrics"]["host"], port,
                            source="--metrics-port" if port_option is not None else "metrics.port")
-    bot.closers.append(server.close)
+    bot.on_close(server.close)
     return server.attach(bot, breaker)
-
-
-@click.command()
-@config_option
-@click.option("--strategy-path", "strategy_paths", multiple=True, type=click.Path(path_type=Path, file_okay=False))
-@fail_cleanly
-def strategies(config_path: Path | None, strategy_paths: tuple[Path, ...]) -> None:
-    """List the strategies botkit can find, with their source, parameters and description."""
-    from botkit.strategy.plugins import discover
-
-    cfg = load_config(config_path)
-    found = discover([*cfg.strategy_paths, *strategy_paths])
-    enabled = cfg.enabled_strategies()
-    if not found:
-        click.echo("no strategies found")
-    for name, spec in sorted(found.items()):
-        mark = "enabled" if name in enabled else "available"
-        click.echo(f"{name}  ({mark})\n  source: {spec.source}")
-        if spec.defaults:
-            params = ", ".join(f"{k}={v}" for k, v in spec.defaults.items())
-            click.echo(f"  params: {params}")
-        if spec.doc:
-            click.echo("  " + spec.doc.splitlines()[0])
-
-
-@click.command()
-@click.argument("what", type=click.Choice(["orders", "fills", "pnl", "upgrade"]))
-@config_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--run", "run_id", type=int, help="Only this run's records.")
-@click.option("--bot", "bot_id", metavar="ID",
-              help="Another bot's records: default [bot] id; paper runs are ID.paper, backtests kept with "
-                   "--journal are 'backtest'.")
-@click.option("--paper", is_flag=True, help="This bot's paper (--dry-run) sessions.")
-@click.option("--strategy", metavar="NAME", help="Only this strategy's records.")
-@click.option("--since", "since", metavar="WHEN",
-              help="Only records from WHEN on: an ISO 8601 UTC date or time (2026-12-01, 2026-12-01T09:30), "
-                   "or a span back from now (90m, 12h, 7d).")
-@click.option("--limit", type=click.IntRange(1), metavar="N", help="Only the newest N orders or fills.")
-@fail_cleanly
-def journal(what: str, config_path: Path | None, fmt: str, run_id: int | None, bot_id: str | None,
-            paper: bool, strategy: str | None, since: str | None, limit: int | None) -> None:
-    """Show the journal's orders, fills or PnL, or apply pending schema migrations (upgrade).
-
-    Reading never creates or migrates a journal: where none exists, it says so (exit 2)."""
-    from botkit.core.output import render
-    from botkit.journal import Journal, queries
-    from botkit.journal.queries import open_journal
-
-    cfg = load_config(config_path)
-    if what == "upgrade":
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from botkit.core.urlmask import mask_in, mask_url
-        from botkit.journal import migrate
-
-        url = cfg["journal"]["url"]
-        engine = Journal.make_engine(url)
-        try:
-            before, after = migrate.upgrade(engine)
-        except SQLAlchemyError as exc:
-            reason = mask_in(str(exc).splitlines()[0][:200], url)
-            raise JournalError(f"cannot upgrade journal {mask_url(url)}: {reason}") from None
-        finally:
-            engine.dispose()
-        click.echo(f"journal schema: {before or 'none'} -> {after}" if before != after
-                   else f"journal schema is up to date ({after})")
-        return
-    from botkit.core.times import since_ms
-    from botkit.engine.assembly import paper_bot_id
-
-    where = queries.Filter(run_id, strategy, None if since is None else since_ms(since, "--since"), limit)
-    open_journal(cfg["journal"]["url"]).dispose()  # refuses a journal that is not there, or is out of date
-    bot = bot_id or cfg["bot"]["id"]
-    store = Journal(cfg["journal"]["url"], bot_id=paper_bot_id(bot) if paper else bot, auto_upgrade=False)
-    def show(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
-        click.echo(render(rows, fmt, columns, units=queries.UNITS, machine_only=queries.EPOCH_COLUMNS))
-
-    try:
-        if what == "orders":
-            show(queries.orders(store, where=where), queries.ORDER_COLUMNS)
-        elif what == "fills":
-            show(queries.fills(store, where=where), queries.FILL_COLUMNS)
-        else:
-            show(queries.pnl(store, where=where), queries.PNL_COLUMNS)
-    finally:
-        store.close()

@@ -29,7 +29,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -47,11 +46,10 @@ from prometheus_client import (
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import bindparam, func, select
 
 from botkit.core.errors import ConfigError, MarketDataError, VenueError, VenueUnavailable
 from botkit.core.http_server import ConnectionLimits, HttpServer
-from botkit.journal.schema import FillRow, OrderEvent, OrderRow, RiskRejection
+from botkit.journal.tail import JournalTail
 
 if TYPE_CHECKING:
     from botkit.daemon.breaker import CircuitBreaker
@@ -358,74 +356,6 @@ def skip_reason(error: BaseException) -> str:
     return "exception"
 
 
-# ---------------------------------------------------------------------- the journal's new rows
-
-
-@dataclass(frozen=True, slots=True)
-class FillFact:
-    strategy: str
-    side: str
-    liquidity: str
-    price: Decimal
-    quantity: Decimal
-    fee: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class JournalNews:
-    events: list[tuple[str, str]]
-    """(strategy, event) of each order event, in order."""
-    fills: list[FillFact]
-    rejections: list[tuple[str, str]]
-    """(strategy, rule) of each risk rejection."""
-
-
-# Built once: building a select costs more than running it (this runs after every tick). Each
-# reads every bot's new rows by primary-key range and the bot's own are kept in Python: with a
-# condition on bot_id or run_id the planner could walk the bot's whole history by that index
-# instead (seen on PostgreSQL before its statistics caught up: 3 ms a tick after 2,000 ticks).
-_NEW_EVENTS = (select(OrderEvent.id, OrderRow.bot_id, OrderRow.strategy, OrderEvent.event)
-               .join(OrderRow, OrderRow.id == OrderEvent.order_id)
-               .where(OrderEvent.id > bindparam("after")).order_by(OrderEvent.id))
-_NEW_FILLS = select(FillRow.id, FillRow.bot_id, FillRow.strategy, FillRow.side, FillRow.liquidity, FillRow.price,
-                    FillRow.quantity, FillRow.fee).where(FillRow.id > bindparam("after")).order_by(FillRow.id)
-_NEW_REJECTIONS = select(RiskRejection.id, RiskRejection.run_id, RiskRejection.strategy, RiskRejection.rule).where(
-    RiskRejection.id > bindparam("after")).order_by(RiskRejection.id)
-
-
-class JournalTail:
-    """Reads the rows one bot journaled since the last read: order events, fills, rejections.
-
-    It starts after the rows already there, so counters count what this process did (Prometheus
-    counters start from zero at every restart anyway). Other bots' rows are read past: a cursor
-    may move beyond this bot's rows because this bot's own rows are all committed before each
-    read (one daemon writes them, on the thread that reads them).
-    """
-
-    def __init__(self, journal: Journal) -> None:
-        self.journal = journal
-        with journal.engine.connect() as conn:
-            self._event = conn.scalar(select(func.max(OrderEvent.id))) or 0
-            self._fill = conn.scalar(select(func.max(FillRow.id))) or 0
-            self._rejection = conn.scalar(select(func.max(RiskRejection.id))) or 0
-
-    def read(self, run_id: int | None) -> JournalNews:
-        bot_id = self.journal.bot_id
-        with self.journal.engine.connect() as conn:
-            events = conn.execute(_NEW_EVENTS, {"after": self._event}).all()
-            fills = conn.execute(_NEW_FILLS, {"after": self._fill}).all()
-            rejections = conn.execute(_NEW_REJECTIONS, {"after": self._rejection}).all()
-        self._event = max((row.id for row in events), default=self._event)
-        self._fill = max((row.id for row in fills), default=self._fill)
-        self._rejection = max((row.id for row in rejections), default=self._rejection)
-        return JournalNews(
-            events=[(row.strategy, row.event) for row in events if row.bot_id == bot_id],
-            fills=[FillFact(row.strategy, row.side, row.liquidity, row.price, row.quantity, row.fee)
-                   for row in fills if row.bot_id == bot_id],
-            rejections=[(row.strategy, row.rule) for row in rejections if run_id is not None and row.run_id == run_id],
-        )
-
-
 # ---------------------------------------------------------------------- serving
 
 
@@ -449,8 +379,7 @@ class MetricsServer:
         """Observe a built bot: its client's calls and its daemon's breaker now, its ticks through
         the returned observer (pass it to the :class:`~botkit.daemon.scheduler.Daemon`)."""
         observer = self.metrics.for_bot(bot.engine, bot.journal)
-        if bot.market_data is not None:  # the live client; a paper venue shares it for market data
-            bot.market_data.api.client.on_call = observer.exchange_call
+        bot.watch_calls(observer.exchange_call)
         if breaker is not None:
             observer.watch_breaker(breaker)
         return observer

@@ -63,7 +63,7 @@ from botkit.core.errors import DataFileError
 from botkit.core.jsonutil import decimal_text, dumps
 from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
-from botkit.data.lazy import LazyBook, LazySnapshot
+from botkit.data.lazy import LazyBook, LazySnapshot, trade_amounts
 from botkit.data.store import (
     PRICE_DECIMALS,
     QUANTITY_DECIMALS,
@@ -427,19 +427,6 @@ def _amounts(row: _WireTrade, index: int, where: str) -> tuple[int, Decimal, Dec
     if wire["spentCurrency"] == "BTC":
         return (row.timestamp, wire["spent"], wire["earned"], Side.SELL)
     return (row.timestamp, wire["earned"], wire["spent"], Side.BUY)
-
-
-def trade_amounts(snapshot: Snapshot) -> list[tuple[int, Decimal, Decimal, Side]]:
-    """The snapshot's trades as (ts, BTC, USD, taker side), newest first, exact where recorded.
-
-    Lazy snapshots answer from the recorded amounts; an eager snapshot's USD amount is
-    ``price × quantity`` (exact whenever the recorded price was).
-    """
-    amounts = getattr(snapshot, "trade_amounts", None)
-    if amounts is not None:
-        result: list[tuple[int, Decimal, Decimal, Side]] = amounts()
-        return result
-    return [(t.ts, t.quantity, t.price * t.quantity, t.taker_side) for t in snapshot.trades]
 
 
 # --------------------------------------------------------------------------- reading

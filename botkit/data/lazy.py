@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from botkit.core.money import BTC_PLACES, EXACT, USD_PLACES
-from botkit.model import BookLevel, OrderBook, Snapshot, Ticker, Trade
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
 _new = object.__new__
 _set = object.__setattr__
@@ -198,3 +198,16 @@ class LazySnapshot(Snapshot):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Snapshot, (self.ts, self.ticker, OrderBook(self.book.bids, self.book.asks), self.trades))
+
+
+def trade_amounts(snapshot: Snapshot) -> list[tuple[int, Decimal, Decimal, Side]]:
+    """The snapshot's trades as (ts, BTC, USD, taker side), newest first, exact where recorded.
+
+    Lazy snapshots answer from the recorded amounts; an eager snapshot's USD amount is
+    ``price × quantity`` (exact whenever the recorded price was).
+    """
+    amounts = getattr(snapshot, "trade_amounts", None)
+    if amounts is not None:
+        result: list[tuple[int, Decimal, Decimal, Side]] = amounts()
+        return result
+    return [(t.ts, t.quantity, t.price * t.quantity, t.taker_side) for t in snapshot.trades]

@@ -75,7 +75,7 @@ import numpy.typing as npt
 from botkit.core.errors import DataFileError
 from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
-from botkit.data.lazy import LazyBook, LazySnapshot, cents, satoshis, units_text, units_to_decimal
+from botkit.data.lazy import LazyBook, LazySnapshot, cents, satoshis, trade_amounts, units_text, units_to_decimal
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
 log = logging.getLogger("botkit.backtest")
@@ -362,7 +362,6 @@ class StoreWriter:
         if units is not None:
             self.add_units(units())
             return
-        from botkit.data.jsonl import trade_amounts
 
         t = snapshot.ticker
         trades = trade_amounts(snapshot)

@@ -11,6 +11,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,20 +44,37 @@ class Bot:
     engine: Engine
     journal: Journal
     fetch: Callable[[], Snapshot]
-    closers: list[Callable[[], None]] = field(default_factory=list)
+    closers: ExitStack = field(default_factory=ExitStack)
+    """What closing the bot closes, last opened first (the journal, the client, the sandbox...)."""
     base_url: str | None = None
     market_data: LiveMarketData | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """Every secret this bot holds, redacted from its logs and from the error texts its journal
     keeps (never in ``repr()``)."""
 
+    def on_close(self, close: Callable[[], None]) -> None:
+        """Close ``close`` with the bot (before what was there already); a failure is logged and
+        the rest still closes."""
+        self.closers.callback(_logged, close)
+
+    def watch_calls(self, observer: Callable[..., None]) -> None:
+        """Tell ``observer`` of each HTTP attempt of the bot's client (for metrics); the client a
+        paper venue uses for market data included. A backtest's bot has none."""
+        if self.market_data is not None:
+            self.market_data.api.client.on_call = observer
+
     def close(self) -> None:
-        for close in reversed(self.closers):
-            try:
-                close()
-            except Exception:
-                log.exception("error while shutting down")
-        self.closers.clear()
+        try:
+            self.closers.close()  # runs every closer, whatever one of them raises
+        except Exception:
+            log.exception("error while shutting down")
+
+
+def _logged(close: Callable[[], None]) -> None:
+    try:
+        close()
+    except Exception:
+        log.exception("error while shutting down")
 
 
 def build_strategies(config: Config, pm: Any, extra_paths: Sequence[Path] = (), *, only: Sequence[str] = (),
@@ -102,15 +120,18 @@ class EnginePlan:
 
 
 def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Sequence[str] = (),
-                params: Mapping[str, Mapping[str, Any]] | None = None, live: bool = True) -> EnginePlan:
+                params: Mapping[str, Mapping[str, Any]] | None = None, live: bool = True,
+                strategies: bool = True) -> EnginePlan:
     """Strategies, risk rules and settings from the config. ``live`` False (backtests) disables
-    wall-clock time limits and the per-tick log line, which would make a replay non-deterministic."""
+    wall-clock time limits and the per-tick log line, which would make a replay non-deterministic.
+    ``strategies`` False plans an engine that only watches the market (``botkit record``)."""
     engine_cfg = config["engine"]
     pm = make_manager()
     risk = AccountRisk(RiskLimits.from_config(config["risk"]))
     register(pm, [(RISK_PLUGIN_NAME, risk)])
     timeout_s = float(engine_cfg["strategy_timeout_seconds"]) if live else 0.0
-    hosts = build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None)
+    hosts = (build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None)
+             if strategies else [])
     settings = EngineSettings(
         on_shutdown=engine_cfg["on_shutdown"],
         unknown_orders=engine_cfg["unknown_orders"],
@@ -156,18 +177,18 @@ def start_embedded_sandbox(config: Config) -> tuple[Any, str, str, str]:
     return sandbox, base_url, key, secret
 
 
-def connect(config: Config, closers: list[Callable[[], None]]) -> tuple[Buttercoin, str, str]:
+def connect(config: Config, closers: ExitStack) -> tuple[Buttercoin, str, str]:
     """The typed client for the configured exchange, starting the embedded sandbox when no
     ``base_url`` is set; returns (api, base_url, secret) and appends what must be closed."""
     exchange = config["exchange"]
     if config.uses_embedded_sandbox:
         sandbox, base_url, key, secret = start_embedded_sandbox(config)
-        closers.append(sandbox.stop)
+        closers.callback(sandbox.stop)
     else:
         base_url, key, secret = exchange["base_url"], exchange["api_key"], exchange["api_secret"]
     client = ButtercoinClient(api_key=key, api_secret=secret, base_url=base_url,
                               timeout=float(exchange["timeout_seconds"]))
-    closers.append(client.close)
+    closers.callback(client.close)
     return Buttercoin(client), base_url, secret
 
 
@@ -177,7 +198,7 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
     recording whose snapshots build bars before the first tick (after those the journal kept)."""
     plan = plan_engine(config, extra_paths=extra_paths)
     warmup_snapshots = read_warmup(warmup) if warmup is not None else None
-    closers: list[Callable[[], None]] = []
+    closers = ExitStack()
     try:
         api, base_url, secret = connect(config, closers)
         market_data = LiveMarketData(api)
@@ -191,14 +212,35 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         bot_secrets = (*config.secrets, secret) if secret else config.secrets
         journal = Journal(config["journal"]["url"], bot_id=bot_id,
                           auto_upgrade=config["journal"]["auto_upgrade"], exclusive=True, secrets=bot_secrets)
-        closers.append(journal.close)
+        closers.callback(journal.close)
         engine = plan.build(venue, journal)
         engine.bars.warmup = warmup_snapshots
         return Bot(config, engine, journal, market_data.fetch, closers, base_url, market_data,
                    secrets=bot_secrets)
     except BaseException:
-        for close in reversed(closers):
-            close()
+        closers.close()
+        raise
+
+
+def build_recorder(config: Config) -> Bot:
+    """A bot that only watches the market: the daemon's loop for ``botkit record``, with no
+    strategies, a simulated venue with nothing to trade and a journal in memory (a recording
+    neither reads nor changes any bot's orders)."""
+    from botkit.venues.simulated import SimulatedVenue
+
+    plan = plan_engine(config, live=False, strategies=False)
+    closers = ExitStack()
+    try:
+        api, base_url, secret = connect(config, closers)
+        market_data = LiveMarketData(api)
+        bot_secrets = (*config.secrets, secret) if secret else config.secrets
+        journal = Journal("sqlite://", bot_id=f"{config['bot']['id']}-recorder", secrets=bot_secrets)
+        closers.callback(journal.close)
+        venue = SimulatedVenue(initial={}, name="recording", label=f"recording from {base_url} (no orders)")
+        return Bot(config, plan.build(venue, journal), journal, market_data.fetch, closers, base_url,
+                   market_data, secrets=bot_secrets)
+    except BaseException:
+        closers.close()
         raise
 
 

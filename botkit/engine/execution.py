@@ -96,21 +96,18 @@ class Execution(EngineBase):
         Fail closed: a check that raises, or answers anything but a reason or None, refuses the
         order under rule ``risk`` (logged with its traceback), and the tick goes on.
         """
-        try:
-            self.risk.check(intent, snapshot, ctx)
-        except RiskRejected as exc:
-            return exc.rule, exc.reason
-        except Exception as exc:
-            log.exception("the built-in risk rules raised on %s; order refused", describe(intent))
-            return "risk", f"the built-in risk rules raised {type(exc).__name__}"
-        for impl in self._checks:
+        for impl in self._checks:  # the built-in rules first: an ordinary plugin, registered first
             name = str(impl.plugin_name)
-            if name == RISK_PLUGIN_NAME:
-                continue
+            built_in = name == RISK_PLUGIN_NAME
             arguments = {"intent": intent, "snapshot": snapshot, "ctx": ctx}
             try:
                 reason = impl.function(**{k: arguments[k] for k in impl.argnames})
+            except RiskRejected as exc:  # a check that names its rule (the built-in ones do)
+                return exc.rule, exc.reason
             except (Exception, SystemExit) as exc:  # sys.exit() in a check must not stop the daemon
+                if built_in:
+                    log.error("the built-in risk rules raised on %s; order refused", describe(intent), exc_info=exc)
+                    return "risk", f"the built-in risk rules raised {type(exc).__name__}"
                 log.error("pre-trade check %s raised %s on %s; order refused (fail closed)", name,
                           type(exc).__name__, describe(intent), exc_info=exc)
                 return "risk", f"pre-trade check {name} raised {type(exc).__name__}"

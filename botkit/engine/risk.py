@@ -127,9 +127,7 @@ class AccountRisk:
 
     @hookimpl
     def botkit_check_intent(self, intent: PlaceOrder, snapshot: Snapshot, ctx: StrategyContext) -> str | None:
-        """The built-in rules as a hook implementation: ``"<rule>: <reason>"`` or None."""
-        try:
-            self.check(intent, snapshot, ctx)
-        except RiskRejected as exc:
-            return f"{exc.rule}: {exc.reason}"
+        """The built-in rules as an ordinary pre-trade check: None, or :class:`RiskRejected` naming
+        the rule that refuses (the engine records the rule, not just a reason)."""
+        self.check(intent, snapshot, ctx)
         return None

@@ -81,7 +81,10 @@ class Engine(Execution, Reconciliation):
         self.totals = TickReport(ts=0)
         self._hosts = {host.name: host for host in self.strategies}
         self._deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None = None
-        self._checks = list(pm.hook.botkit_check_intent.get_hookimpls())
+        if pm.get_plugin(RISK_PLUGIN_NAME) is None:  # the built-in rules are checked like any plugin's
+            pm.register(risk, name=RISK_PLUGIN_NAME)
+        self._checks = sorted(pm.hook.botkit_check_intent.get_hookimpls(),
+                              key=lambda impl: impl.plugin_name != RISK_PLUGIN_NAME)
         self._health_journaled: dict[str, tuple[bool, int, str | None]] = {}
         self._kill_switch_journaled: str | None = None
         self.bars = BarFeed(self.strategies, journal, keep_in_journal=self.settings.keep_bars)

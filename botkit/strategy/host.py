@@ -22,6 +22,7 @@ import pluggy
 
 from botkit.core.errors import DataFileError
 from botkit.model import Snapshot
+from botkit.strategy import hookspecs
 from botkit.strategy.bars import Bar
 from botkit.strategy.context import StrategyContext
 from botkit.strategy.health import StrategyHealth
@@ -33,8 +34,9 @@ MAX_DRAWN = 100_000
 """Most items drawn from a strategy's returned iterator (the engine's own limit is far lower)."""
 MAX_MESSAGE = 300
 """Longest exception text kept in ``last_error`` and the failure line (the traceback has it all)."""
-HOOKS = ("botkit_on_start", "botkit_on_stop", "botkit_on_snapshot", "botkit_on_bar", "botkit_on_order_update",
-         "botkit_on_fill", "botkit_on_rejection")
+HOOKS = tuple(name for name in vars(hookspecs) if name.startswith("botkit_on_"))
+"""The hooks a strategy implements, as hookspecs.py declares them (``botkit_check_intent`` is a
+risk check's, called by the engine's risk step, not the strategy's host)."""
 
 
 class StrategyFailure(Exception):

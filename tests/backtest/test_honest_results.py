@@ -16,7 +16,7 @@ import pytest
 
 from botkit.backtest.performance import PerformanceRecorder
 from botkit.backtest.plots import curves
-from botkit.backtest.runner import BacktestSettings
+from botkit.backtest.settings import BacktestSettings
 from botkit.config import parse
 from botkit.data import generate
 from botkit.model import Fill, Liquidity, Side

@@ -12,7 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from botkit.backtest.runner import BacktestSettings, run_backtest
+from botkit.backtest.runner import run_backtest
+from botkit.backtest.settings import BacktestSettings
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.config import parse
 from botkit.data import JsonlWriter

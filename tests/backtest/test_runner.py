@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
+from botkit.backtest.runner import BacktestResult, run_backtest
+from botkit.backtest.settings import BacktestSettings
 from botkit.config import Config, parse
 from botkit.data import JsonlWriter, convert
 from botkit.model import BookLevel, OrderBook, OrderStatus, Snapshot, Ticker

@@ -6,7 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
+from botkit.backtest.runner import BacktestResult, run_backtest
+from botkit.backtest.settings import BacktestSettings
 from botkit.config import parse
 from botkit.data import JsonlWriter
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker

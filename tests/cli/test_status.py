@@ -14,9 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from botkit.cli import main
-from botkit.cli.status import BotStatus, default_stale_after, open_journal, read_status, render_status
+from botkit.cli.status import render_status
 from botkit.core.errors import JournalError
 from botkit.journal import Journal, migrate
+from botkit.journal.queries import open_journal
+from botkit.journal.status import BotStatus, default_stale_after, read_status
 from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
 from tests.ops.helpers import botkit_once
 

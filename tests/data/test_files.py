@@ -246,7 +246,7 @@ def test_a_broken_level_is_found_when_the_book_is_built(tmp_path: Path) -> None:
         check_snapshot(snapshot)
 
 
-FORMAT1 = Path(__file__).parent / "data" / "format1.bks"
+FORMAT1 = Path(__file__).parent / "files" / "format1.bks"
 
 
 def test_a_format_1_store_is_still_read_exactly() -> None:

@@ -39,7 +39,7 @@ from botkit.data.store import HEADER_SIZE, MAX_LEVELS, StoreWriter
 from tests.reliability.conftest import Figures, scaled
 
 SHIPPED = Path(__file__).resolve().parents[2] / "strategies"
-FORMAT1 = Path(__file__).resolve().parents[1] / "backtest" / "data" / "format1.bks"
+FORMAT1 = Path(__file__).resolve().parents[1] / "data" / "files" / "format1.bks"
 
 
 @pytest.fixture(scope="module")
