@@ -1,7 +1,8 @@
 """kill -9 and bars: a daemon killed with SIGKILL and restarted has, at its first bar, the history
-it had before the kill (the bars are journaled as they close, before any strategy sees them), and
-the seconds it was down are rebuilt from the exchange's trade list, exactly, or
-marked missing, never priced out of thin air. The sandbox (this process) outlives the kill."""
+it had before the kill (the bars are journaled as they close, before any strategy sees them); the
+seconds it was down are rebuilt from the exchange's trade list, exactly, or marked missing, never
+priced out of thin air; and its trade bars are those of a bot on the same market that was never
+killed. The sandbox (this process) outlives the kill."""
 
 from __future__ import annotations
 
