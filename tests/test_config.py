@@ -17,7 +17,7 @@ import pytest
 from botkit import config
 from botkit.core.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config.example.toml"
 
 

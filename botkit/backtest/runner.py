@@ -100,7 +100,7 @@ def run_backtest(
     from botkit.journal import Journal
 
     plan = plan_engine(config, extra_paths=settings.strategy_paths, only=settings.strategies,
-                       params=settings.params, live=False)
+                       params=settings.params, wall_clock=False)
     venue = SimulatedVenue(settings.initial, settings.maker_fee_bps, settings.taker_fee_bps,
                            latency_ms=settings.latency_ms, name="backtest")
     recorder = PerformanceRecorder(bar_ms=settings.bar_ms)

@@ -14,7 +14,7 @@ from botkit.data.jsonl import JsonlWriter
 
 
 class RawSource(Protocol):
-    """Where the last snapshot's wire bodies are kept (``LiveMarketData``)."""
+    """Where the last snapshot's wire bodies are kept (``ButtercoinMarketData``)."""
 
     @property
     def last_raw(self) -> dict[str, Any] | None: ...

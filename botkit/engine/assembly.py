@@ -28,7 +28,7 @@ from botkit.model import Snapshot
 from botkit.strategy.context import StrategyContext
 from botkit.strategy.host import StrategyHost
 from botkit.strategy.plugins import StrategySpec, discover, make_manager, register, resolve_params
-from botkit.venues.buttercoin import LiveMarketData, LiveVenue
+from botkit.venues.buttercoin import ButtercoinMarketData, ButtercoinVenue
 from botkit.venues.port import Venue
 
 log = logging.getLogger("botkit.bot")
@@ -47,7 +47,7 @@ class Bot:
     closers: ExitStack = field(default_factory=ExitStack)
     """What closing the bot closes, last opened first (the journal, the client, the sandbox...)."""
     base_url: str | None = None
-    market_data: LiveMarketData | None = None
+    market_data: ButtercoinMarketData | None = None
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """Every secret this bot holds, redacted from its logs and from the error texts its journal
     keeps (never in ``repr()``)."""
@@ -120,16 +120,17 @@ class EnginePlan:
 
 
 def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Sequence[str] = (),
-                params: Mapping[str, Mapping[str, Any]] | None = None, live: bool = True,
+                params: Mapping[str, Mapping[str, Any]] | None = None, wall_clock: bool = True,
                 strategies: bool = True) -> EnginePlan:
-    """Strategies, risk rules and settings from the config. ``live`` False (backtests) disables
-    wall-clock time limits and the per-tick log line, which would make a replay non-deterministic.
+    """Strategies, risk rules and settings from the config. ``wall_clock`` False (backtests) disables
+    wall-clock time limits and the per-tick log line, which would make a replay non-deterministic,
+    and keeping bars in the journal (each backtest starts afresh).
     ``strategies`` False plans an engine that only watches the market (``botkit record``)."""
     engine_cfg = config["engine"]
     pm = make_manager()
     risk = AccountRisk(RiskLimits.from_config(config["risk"]))
     register(pm, [(RISK_PLUGIN_NAME, risk)])
-    timeout_s = float(engine_cfg["strategy_timeout_seconds"]) if live else 0.0
+    timeout_s = float(engine_cfg["strategy_timeout_seconds"]) if wall_clock else 0.0
     hosts = (build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None)
              if strategies else [])
     settings = EngineSettings(
@@ -137,8 +138,8 @@ def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Seque
         unknown_orders=engine_cfg["unknown_orders"],
         resolve_window_ms=int(engine_cfg["resolve_window_seconds"] * 1000),
         max_intents_per_tick=int(engine_cfg["max_intents_per_tick"]),
-        log_ticks=live,
-        keep_bars=live,
+        log_ticks=wall_clock,
+        keep_bars=wall_clock,
     )
     return EnginePlan(pm, hosts, risk, settings)
 
@@ -201,11 +202,11 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
     closers = ExitStack()
     try:
         api, base_url, secret = connect(config, closers)
-        market_data = LiveMarketData(api)
+        market_data = ButtercoinMarketData(api)
         venue: Venue
         where = (f"the embedded sandbox at {base_url}" if config.uses_embedded_sandbox
                  else f"the exchange at {base_url}")
-        venue = _paper_venue(api, config, where) if dry_run else LiveVenue(api, label=where)
+        venue = _paper_venue(api, config, where) if dry_run else ButtercoinVenue(api, label=where)
         # Paper orders and fills are journaled under their own bot id, so they never mix with the
         # live bot's reconciliation, positions, PnL or status.
         bot_id = paper_bot_id(config["bot"]["id"]) if dry_run else config["bot"]["id"]
@@ -228,11 +229,11 @@ def build_recorder(config: Config) -> Bot:
     neither reads nor changes any bot's orders)."""
     from botkit.venues.simulated import SimulatedVenue
 
-    plan = plan_engine(config, live=False, strategies=False)
+    plan = plan_engine(config, wall_clock=False, strategies=False)
     closers = ExitStack()
     try:
         api, base_url, secret = connect(config, closers)
-        market_data = LiveMarketData(api)
+        market_data = ButtercoinMarketData(api)
         bot_secrets = (*config.secrets, secret) if secret else config.secrets
         journal = Journal("sqlite://", bot_id=f"{config['bot']['id']}-recorder", secrets=bot_secrets)
         closers.callback(journal.close)

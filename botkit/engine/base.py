@@ -28,8 +28,8 @@ class EngineBase:
     settings: EngineSettings
     run_id: int | None
     ticks: int
-    live: dict[int, OrderRecord]
-    """Orders not finished yet, by journal id: open on the venue or of unresolved outcome."""
+    unfinished: dict[int, OrderRecord]
+    """Unfinished orders by journal id: open on the venue, or of an outcome not resolved yet."""
     positions: dict[str, Decimal]
     balances: Balances
     start_equity: Decimal | None
@@ -44,8 +44,8 @@ class EngineBase:
 
     def _refresh_ctx(self, host: StrategyHost, now: int) -> None:
         name = host.name
-        mine = tuple(_as_order(r) for r in self.live.values()
-                     if r.strategy == name and r.status.is_live) if self.live else ()
+        mine = tuple(_as_order(r) for r in self.unfinished.values()
+                     if r.strategy == name and r.status.is_live) if self.unfinished else ()
         host.ctx.refresh(now, self.positions.get(name, ZERO), self.balances, mine)
 
     def _save_state(self, host: StrategyHost) -> bool:
@@ -76,7 +76,7 @@ class EngineBase:
 
 
 def _as_order(record: OrderRecord) -> Order:
-    """The strategies' view of a live order: one not placed yet (its outcome unresolved) reads as
+    """The strategies' view of an unfinished order: one not placed yet (its outcome unresolved) reads as
     opened, under its ``local-N`` id, with ``is_placed`` False."""
     status = OrderStatus(record.status.value) if record.status.is_open else OrderStatus.OPENED
     return Order(

@@ -38,7 +38,7 @@ class Execution(EngineBase):
             elif self._send_cancel(record, now):
                 report.cancelled += 1
         elif isinstance(intent, CancelAll):
-            for record in list(self.live.values()):
+            for record in list(self.unfinished.values()):
                 if (record.strategy == host.name and record.exchange_order_id is not None
                         and record.status.is_open and intent.side in (None, record.side)
                         and self._send_cancel(record, now)):
@@ -49,7 +49,7 @@ class Execution(EngineBase):
             self._reject(host, intent, "min_quantity",
                          f"quantity {intent.quantity} BTC is below the minimum of {MIN_QUANTITY}", now, report)
             return
-        if any(r.is_unresolved and r.side is intent.side for r in self.live.values()):
+        if any(r.is_unresolved and r.side is intent.side for r in self.unfinished.values()):
             self._reject(host, intent, "unresolved",
                          f"an earlier {intent.side.value} order's outcome is still unknown; waiting to resolve it",
                          now, report)
@@ -64,18 +64,18 @@ class Execution(EngineBase):
         assert self.run_id is not None
         record = self.journal.record_pending(self.run_id, self.venue.name, host.name, intent.tag, intent.side,
                                              intent.order_type.value, intent.price, intent.quantity, now)
-        self.live[record.local_id] = record
+        self.unfinished[record.local_id] = record
         crashpoint("order.pending")
         try:
             order_id = self.venue.place_order(intent.side, intent.quantity, intent.price)
         except OrderRejected as exc:
             self.journal.set_status(record, OrderState.REJECTED, now, error=str(exc))
-            del self.live[record.local_id]
+            del self.unfinished[record.local_id]
             self._reject(host, intent, "exchange", str(exc), now, report, journal=False)
             return
         except VenueUnavailable as exc:
             self.journal.set_status(record, OrderState.NOT_PLACED, now, error=str(exc))
-            del self.live[record.local_id]
+            del self.unfinished[record.local_id]
             self._reject(host, intent, "unavailable", str(exc), now, report, journal=False)
             return
         except (OutcomeUnknown, VenueError) as exc:
@@ -130,7 +130,7 @@ class Execution(EngineBase):
         self._call(host, "botkit_on_rejection", intent=intent, reason=f"{rule}: {reason}", ctx=host.ctx)
 
     def _find_own(self, strategy: str, order_id: str) -> OrderRecord | None:
-        for record in self.live.values():
+        for record in self.unfinished.values():
             if record.strategy != strategy:
                 continue
             if order_id in (record.exchange_order_id, record.local_order_id):

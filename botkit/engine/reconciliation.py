@@ -24,7 +24,7 @@ class Reconciliation(EngineBase):
     def _sync(self, now: int, report: TickReport | None = None) -> bool:
         """Learn fills and status changes of the open orders and deliver them to their strategies;
         False when the venue could not be read."""
-        bound = [r for r in self.live.values() if r.exchange_order_id is not None and r.status.is_open]
+        bound = [r for r in self.unfinished.values() if r.exchange_order_id is not None and r.status.is_open]
         if not bound:
             return True
         try:
@@ -41,7 +41,7 @@ class Reconciliation(EngineBase):
                 # The venue says it has no such order (an exchange restored from an older state):
                 # nothing more can be learnt about it, so stop tracking it, loudly.
                 self.journal.set_status(record, OrderState.VANISHED, now, detail="the venue does not know this order")
-                self.live.pop(record.local_id, None)
+                self.unfinished.pop(record.local_id, None)
                 report_error(report, f"order {record.local_id} ({record.exchange_order_id}) vanished from the venue")
         return True
 
@@ -67,13 +67,13 @@ class Reconciliation(EngineBase):
                 self._refresh_ctx(host, now)
                 self._call(host, "botkit_on_fill", fill=fill, order=view, ctx=host.ctx)
         if not order.is_open:
-            self.live.pop(record.local_id, None)
+            self.unfinished.pop(record.local_id, None)
         if host is not None and OrderState.of(order.status) is not old_status:
             self._refresh_ctx(host, now)
             self._call(host, "botkit_on_order_update", order=view, ctx=host.ctx)
 
     def _resolve_unknown(self, now: int, report: TickReport | None = None) -> None:
-        unresolved = [r for r in self.live.values() if r.is_unresolved]
+        unresolved = [r for r in self.unfinished.values() if r.is_unresolved]
         if not unresolved:
             return
         since = min(r.sent_at for r in unresolved) - CLOCK_SKEW_MS
@@ -83,7 +83,7 @@ class Reconciliation(EngineBase):
             report_error(report, f"cannot read orders to resolve unknown outcomes: {exc}")
             return
         taken = self.journal.known_exchange_ids(o.order_id for o in orders)
-        taken |= {r.exchange_order_id for r in self.live.values() if r.exchange_order_id}
+        taken |= {r.exchange_order_id for r in self.unfinished.values() if r.exchange_order_id}
         for record in sorted(unresolved, key=lambda r: r.local_id):
             candidates = [o for o in orders if o.order_id not in taken and _matches(record, o)]
             if len(candidates) == 1:
@@ -100,7 +100,7 @@ class Reconciliation(EngineBase):
             elif now - record.sent_at >= self.settings.resolve_window_ms:
                 self.journal.set_status(record, OrderState.NOT_PLACED, now,
                                         detail=f"not found on the exchange within {self.settings.resolve_window_ms} ms")
-                self.live.pop(record.local_id, None)
+                self.unfinished.pop(record.local_id, None)
                 log.warning("order %d declared not placed: not on the exchange after %d ms", record.local_id,
                             now - record.sent_at)
         self._find_late(orders, taken, now, report)
@@ -118,14 +118,14 @@ class Reconciliation(EngineBase):
                     self.journal.bind(record, order.order_id, now, flag=OrderFlag.LATE)
                     log.error("order %d turned up late on the exchange as %s (declared not placed before); "
                               "now tracked", record.local_id, order.order_id)
-                    self.live[record.local_id] = record
+                    self.unfinished[record.local_id] = record
                     self._apply(record, order, now, report)
                     break
 
     def _reconcile_at_start(self, now: int) -> None:
         """Before any strategy runs: resolve unknowns, journal fills missed while down, and deal
         with exchange orders the journal does not know."""
-        for record in self.live.values():
+        for record in self.unfinished.values():
             if record.status is OrderState.PENDING:
                 # The daemon stopped between journaling and learning the reply: maybe sent.
                 self.journal.set_status(record, OrderState.UNKNOWN, now, detail="found pending at start-up")
@@ -146,7 +146,7 @@ class Reconciliation(EngineBase):
             if policy == "adopt":
                 assert self.run_id is not None
                 record = self.journal.adopt(self.run_id, self.venue.name, order, now)
-                self.live[record.local_id] = record
+                self.unfinished[record.local_id] = record
                 self._apply(record, order, now, None)
             elif policy == "cancel":
                 try:

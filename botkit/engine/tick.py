@@ -70,7 +70,7 @@ class Engine(Execution, Reconciliation):
         self.settings = settings or EngineSettings()
         self.run_id: int | None = None
         self.ticks = 0
-        self.live: dict[int, OrderRecord] = {}
+        self.unfinished: dict[int, OrderRecord] = {}
         self.positions: dict[str, Decimal] = {}
         self.balances = Balances()
         self._balances_at = -1
@@ -96,7 +96,7 @@ class Engine(Execution, Reconciliation):
         self.run_id = self.journal.begin_run(self.venue.name, now)
         self.positions = self.journal.positions()
         for record in self.journal.live_orders():
-            self.live[record.local_id] = record
+            self.unfinished[record.local_id] = record
         self._deferred = []  # fills found while reconciling reach strategies after their on_start
         self._reconcile_at_start(now)
         deferred, self._deferred = self._deferred, None
@@ -125,7 +125,7 @@ class Engine(Execution, Reconciliation):
             self._call(host, "botkit_on_stop", ctx=host.ctx)
         if self.settings.on_shutdown == "cancel":
             final = TickReport(ts=now)  # fills that race the cancels count in the run's totals
-            for record in list(self.live.values()):
+            for record in list(self.unfinished.values()):
                 if record.exchange_order_id and record.status.is_open:
                     self._send_cancel(record, now, force=True)
                     final.cancelled += 1
@@ -141,7 +141,7 @@ class Engine(Execution, Reconciliation):
         """A read-only copy of what observers may know (see :class:`EngineView`)."""
         open_orders: dict[str, int] = {}
         unresolved = 0
-        for record in self.live.values():
+        for record in self.unfinished.values():
             if record.status.is_open:
                 open_orders[record.strategy] = open_orders.get(record.strategy, 0) + 1
             elif record.is_unresolved:
@@ -161,8 +161,8 @@ class Engine(Execution, Reconciliation):
         return {
             "ticks": self.ticks, "placed": t.placed, "cancelled": t.cancelled, "rejected": t.rejected,
             "fills": t.fills, "strategy_failures": t.failures,
-            "open_orders": sum(1 for r in self.live.values() if r.status.is_open),
-            "unresolved_orders": sum(1 for r in self.live.values() if r.is_unresolved),
+            "open_orders": sum(1 for r in self.unfinished.values() if r.status.is_open),
+            "unresolved_orders": sum(1 for r in self.unfinished.values() if r.is_unresolved),
             "start_equity": self.start_equity, "end_equity": self.equity,
             "equity_change": self._equity_change(),
             "positions": dict(sorted(self.positions.items())),
@@ -198,7 +198,7 @@ class Engine(Execution, Reconciliation):
                 self._ask(host, "botkit_on_bar", bar, snapshot, now, report)
         if report.placed or report.cancelled:
             self._sync(now, report)
-        report.open_orders = sum(1 for r in self.live.values() if r.status.is_open)
+        report.open_orders = sum(1 for r in self.unfinished.values() if r.status.is_open)
         report.position = sum(self.positions.values(), ZERO)
         report.equity = self.equity
         report.equity_change = self._equity_change()
@@ -286,7 +286,7 @@ class Engine(Execution, Reconciliation):
         reserved_usd = ZERO
         reserved_btc = ZERO
         open_count = 0
-        for record in self.live.values():
+        for record in self.unfinished.values():
             open_count += 1
             remaining = record.remaining
             if record.side is Side.BUY:

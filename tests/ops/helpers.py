@@ -29,7 +29,7 @@ from botkit.journal import Journal
 from botkit.strategy.context import StrategyContext
 from botkit.strategy.host import StrategyHost
 from botkit.strategy.plugins import make_manager, register
-from botkit.venues.buttercoin import LiveMarketData, LiveVenue
+from botkit.venues.buttercoin import ButtercoinMarketData, ButtercoinVenue
 from tests.plugins.recorder import Recorder
 from tests.polling import wait  # noqa: F401 - the ops tests import it from here
 
@@ -91,9 +91,9 @@ def rig(sandbox: Any, journal_url: str, bot_id: str, key: str, plugins: Mapping[
         hosts.append(StrategyHost(name, pm, plugin, StrategyContext.create(name, {}), timeout=None,
                                   max_failures=max_failures))
     journal = Journal(journal_url, bot_id)
-    engine = Engine(venue=LiveVenue(api), pm=pm, strategies=hosts, risk=risk, journal=journal,
+    engine = Engine(venue=ButtercoinVenue(api), pm=pm, strategies=hosts, risk=risk, journal=journal,
                     settings=EngineSettings(log_ticks=False))
-    market = LiveMarketData(api)
+    market = ButtercoinMarketData(api)
     bot = Bot(config_mod.parse({}, environ={}), engine, journal, market.fetch, market_data=market)
     return Rig(bot, client)
 

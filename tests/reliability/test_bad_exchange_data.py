@@ -1,7 +1,7 @@
 """Scenario 4: bad exchange data. Whatever the exchange sends, the bot trades on nothing of it.
 
-The real daemon's tick (``Daemon.tick``: ``LiveMarketData.fetch``, then ``Engine.tick`` on a
-``LiveVenue`` with a SQLite journal, all built by ``build_bot`` from a config) runs against the
+The real daemon's tick (``Daemon.tick``: ``ButtercoinMarketData.fetch``, then ``Engine.tick`` on a
+``ButtercoinVenue`` with a SQLite journal, all built by ``build_bot`` from a config) runs against the
 contract server, which answers like an exchange (orders it was sent are kept and read back) but
 can serve one scripted bad body for any call. The sandbox cannot be made to lie; this server can.
 
