@@ -33,6 +33,7 @@ from botkit.strategy.bars import Bar
 from botkit.strategy.context import StrategyContext, StrategyState
 from botkit.strategy.history import BarHistory
 from botkit.strategy.hookspecs import hookimpl
+from botkit.strategy.params import Param, Params, param
 
 __version__ = "0.1.0"
 
@@ -52,6 +53,8 @@ __all__ = [
     "OrderState",
     "OrderStatus",
     "OrderType",
+    "Param",
+    "Params",
     "PlaceOrder",
     "Side",
     "Snapshot",
@@ -65,5 +68,6 @@ __all__ = [
     "cancel",
     "cancel_all",
     "hookimpl",
+    "param",
     "sell",
 ]

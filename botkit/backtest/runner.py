@@ -117,40 +117,17 @@ def run_backtest(
     url = settings.journal_url or f"sqlite:///{Path(scratch.name) / 'journal.sqlite'}"
     journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None)
     try:
-        engine = plan.build(venue, journal)
-        snapshots = iter(_progress(_limited(reader, settings.limit), total, progress))
-        first = next(snapshots, None)
-        if first is not None and settings.warmup_bars:
-            first = _warm_up(engine, first, snapshots, settings)
-        if first is None:
-            raise DataFileError(f"{settings.data}: no readable snapshot")
-        engine.start(first.ts)
-        recorder.begin(first.ts, first.mid, venue.usd, venue.btc)
-        tick = engine.tick
-        sample = recorder.sample
-        unreadable = 0
-        last = first
-        for snapshot in _chain(first, snapshots):
-            try:
-                tick(snapshot)
-            except DataFileError as exc:
-                # A part of the line checked only when first built (a deeper level, the ticker, the
-                # trades) is unreadable: the line is skipped like one the reader refused.
-                if settings.strict:
-                    raise
-                unreadable += 1
-                log.warning("skipped unreadable line: %s", exc)
-                continue
-            sample(snapshot.ts, snapshot.mid, venue.usd, venue.btc)
-            last = snapshot
-        # Cancelling at the end (on_shutdown) frees reserved funds but changes no total: the last
-        # equity sample stands.
-        summary = engine.stop(last.ts, status="finished")
+        replayed = replay(plan.build(venue, journal), venue, recorder,
+                          _progress(_limited(reader, settings.limit), total, progress), strict=settings.strict,
+                          warmup_bars=settings.warmup_bars)
     finally:
         journal.close()
         scratch.cleanup()
         if csv_log is not None:
             csv_log.finish(venue.open_orders())
+    if replayed is None:
+        raise DataFileError(f"{settings.data}: no readable snapshot")
+    first, last, summary, unreadable = replayed
     metrics = recorder.result(venue.orders_placed)
     run = describe_run(config, settings, plan.hosts, first_ts=first.ts, last_ts=last.ts,
                        snapshots=recorder.snapshots, command=command)
@@ -160,19 +137,57 @@ def run_backtest(
     return result
 
 
-def _warm_up(engine: Engine, first: Snapshot, rest: Iterator[Snapshot], settings: BacktestSettings) -> Snapshot:
+def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder, snapshots: Iterable[Snapshot],
+           *, strict: bool = False, warmup_bars: int = 0) -> tuple[Snapshot, Snapshot, dict[str, Any], int] | None:
+    """The backtest's loop, for ``botkit backtest`` and :mod:`botkit.testing` alike: start the
+    engine at the first snapshot, tick it on each (sampling equity after each tick), stop it at
+    the last. Returns (first, last, the engine's summary, lines found unreadable as they were
+    built), or None when there was no snapshot at all. With ``warmup_bars``, the first snapshots
+    only build that many bars of each declared timeframe; the engine starts after them."""
+    iterator = iter(snapshots)
+    first = next(iterator, None)
+    if first is None:
+        return None
+    if warmup_bars:
+        first = _warm_up(engine, first, iterator, warmup_bars)
+    engine.start(first.ts)
+    recorder.begin(first.ts, first.mid, venue.usd, venue.btc)
+    tick = engine.tick
+    sample = recorder.sample
+    unreadable = 0
+    last = first
+    for snapshot in _chain(first, iterator):
+        try:
+            tick(snapshot)
+        except DataFileError as exc:
+            # A part of the line checked only when first built (a deeper level, the ticker, the
+            # trades) is unreadable: the line is skipped like one the reader refused.
+            if strict:
+                raise
+            unreadable += 1
+            log.warning("skipped unreadable line: %s", exc)
+            continue
+        sample(snapshot.ts, snapshot.mid, venue.usd, venue.btc)
+        last = snapshot
+    # Cancelling at the end (on_shutdown) frees reserved funds but changes no total: the last
+    # equity sample stands.
+    return first, last, engine.stop(last.ts, status="finished"), unreadable
+
+
+def _warm_up(engine: Engine, first: Snapshot, rest: Iterator[Snapshot], warmup_bars: int) -> Snapshot:
     """Feed the first snapshots to the bars only; the first snapshot after the warm-up."""
     bars = engine.bars
     if not bars.active:
         raise ConfigError("--warmup", "no strategy of this run declares TIMEFRAMES, so there are no bars to warm up",
                           "declare TIMEFRAMES in the strategy, or leave --warmup out")
     shortest = min(bars.market.keep.values())
-    if settings.warmup_bars > shortest:
-        raise ConfigError("--warmup", f"{settings.warmup_bars} bars is more than the strategies keep ({shortest}, "
+    if warmup_bars > shortest:
+        raise ConfigError("--warmup", f"{warmup_bars} bars is more than the strategies keep ({shortest}, "
                                       "their HISTORY)", f"use at most {shortest} or raise HISTORY")
-    after = bars.warm_up(first, rest, settings.warmup_bars)
+    after = bars.warm_up(first, rest, warmup_bars)
     if after is None:
-        raise DataFileError(f"{settings.data}: the data ran out during the warm-up of {settings.warmup_bars} bars")
+        raise ConfigError("--warmup", f"the data ran out during the warm-up of {warmup_bars} bars",
+                          "use a smaller --warmup, or more data")
     return after
 
 

@@ -8,7 +8,7 @@ import logging
 import math
 import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from botkit.core.numbers import NumberError, exact_decimal
 
 if TYPE_CHECKING:
     from botkit.backtest.sweep import SweepExecutor
+    from botkit.strategy.plugins import StrategySpec
 
 log = logging.getLogger("botkit.backtest")
 
@@ -107,9 +108,23 @@ def check_report_dir(directory: Path, *, force: bool) -> None:
                           "choose a writable directory") from None
 
 
-def _sweep_grid(sweeps: Sequence[str]) -> list[tuple[tuple[str, str], list[Any]]]:
+def _sweep_grid(sweeps: Sequence[str], find: Callable[[], Mapping[str, StrategySpec]]
+                ) -> list[tuple[tuple[str, str], list[Any]]]:
+    """Each ``--sweep``'s parameter and values: those listed (``NAME.KEY=V1,V2``), or the grid the
+    strategy declares for it (``NAME.KEY``: see :func:`~botkit.backtest.sweep.declared_grid`).
+    ``find`` discovers the strategies, only when a sweep asks for a declared grid."""
+    from botkit.backtest.sweep import declared_grid
+
     grid: list[tuple[tuple[str, str], list[Any]]] = []
     for spec in sweeps:
+        if "=" not in spec:
+            name, dot, key = spec.partition(".")
+            if not dot or not name.strip() or not key.strip():
+                raise ConfigError("--sweep", f"{spec!r} is not NAME.KEY or NAME.KEY=V1,V2,...",
+                                  "e.g. market_maker.spread_bps or market_maker.spread_bps=10,20,40")
+            name, key = name.strip(), key.strip()
+            grid.append(((name, key), declared_grid(find(), name, key)))
+            continue
         name, key, values = parse_param(spec, "--sweep")
         options = [parse_value(v.strip()) for v in values.split(",") if v.strip()]
         if not options:
@@ -152,8 +167,9 @@ def _rank_key(metric: str) -> Any:
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Write report.json, fills.csv, orders.csv and equity.png here (a new or empty directory).")
 @click.option("--force", is_flag=True, help="Write the report into a --report directory that already holds files.")
-@click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY=V1,V2,...",
-              help="Run every combination of these parameter values (repeatable) and rank them.")
+@click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY[=V1,V2,...]",
+              help="Run every combination of these parameter values (repeatable) and rank them; NAME.KEY "
+                   "alone tries the values the strategy declares (botkit.param's low..high by step, or choices).")
 @click.option("--workers", default=0, type=click.IntRange(min=0),
               help="Processes for a sweep (0: one per CPU; with --executor dask and no --scheduler: the "
                    "LocalCluster's workers, 0: 2).")
@@ -235,8 +251,16 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     }
     if sweeps:
         from botkit.backtest.sweep import make_executor
+        from botkit.strategy.plugins import discover
 
-        grid = _sweep_grid(sweeps)
+        found: dict[str, StrategySpec] = {}
+
+        def find() -> Mapping[str, StrategySpec]:
+            if not found:
+                found.update(discover([*cfg.strategy_paths, *strategy_paths]))
+            return found
+
+        grid = _sweep_grid(sweeps, find)
         pool = make_executor(executor, workers=workers, scheduler=scheduler, timeout=scheduler_timeout,
                              quiet=not verbose)
         _run_sweep(config_path, settings_kwargs, overrides, grid, pool, rank_by, report_dir, progress, command)

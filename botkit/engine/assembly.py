@@ -78,10 +78,12 @@ def _logged(close: Callable[[], None]) -> None:
 
 
 def build_strategies(config: Config, pm: Any, extra_paths: Sequence[Path] = (), *, only: Sequence[str] = (),
-                     params: Mapping[str, Mapping[str, Any]] | None = None, timeout: float | None = None
-                     ) -> list[StrategyHost]:
-    """Discover, configure and register the enabled strategies (or just ``only``)."""
-    specs = discover([*config.strategy_paths, *extra_paths])
+                     params: Mapping[str, Mapping[str, Any]] | None = None, timeout: float | None = None,
+                     specs: Mapping[str, StrategySpec] | None = None) -> list[StrategyHost]:
+    """Discover, configure and register the enabled strategies (or just ``only``); ``specs``, when
+    given, are the strategies to choose from instead of those discovered (:mod:`botkit.testing`)."""
+    if specs is None:
+        specs = discover([*config.strategy_paths, *extra_paths])
     chosen = list(only) if only else list(config.enabled_strategies())
     tables: dict[str, dict[str, Any]] = {name: dict(config.strategies.get(name, {})) for name in chosen}
     for name, overrides in (params or {}).items():
@@ -121,7 +123,7 @@ class EnginePlan:
 
 def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Sequence[str] = (),
                 params: Mapping[str, Mapping[str, Any]] | None = None, wall_clock: bool = True,
-                strategies: bool = True) -> EnginePlan:
+                strategies: bool = True, specs: Mapping[str, StrategySpec] | None = None) -> EnginePlan:
     """Strategies, risk rules and settings from the config. ``wall_clock`` False (backtests) disables
     wall-clock time limits and the per-tick log line, which would make a replay non-deterministic,
     and keeping bars in the journal (each backtest starts afresh).
@@ -131,7 +133,8 @@ def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Seque
     risk = AccountRisk(RiskLimits.from_config(config["risk"]))
     register(pm, [(RISK_PLUGIN_NAME, risk)])
     timeout_s = float(engine_cfg["strategy_timeout_seconds"]) if wall_clock else 0.0
-    hosts = (build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None)
+    hosts = (build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None,
+                              specs=specs)
              if strategies else [])
     settings = EngineSettings(
         on_shutdown=engine_cfg["on_shutdown"],

@@ -10,11 +10,11 @@ import logging
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 from botkit.model import ZERO, Balances, Order, Snapshot
 from botkit.strategy.history import BarHistory, StrategyMarket
+from botkit.strategy.params import Params
 
 MAX_STATE_KEY = 128
 """Longest key of ``ctx.state``: the journal's column width."""
@@ -76,7 +76,8 @@ class StrategyContext:
     """The strategy's view of its account, refreshed by the engine before each hook call."""
 
     name: str
-    params: Mapping[str, Any]
+    params: Params
+    """The validated parameters, read-only: ``ctx.params.size`` or ``ctx.params["size"]``."""
     state: StrategyState
     log: logging.Logger
     now: int = 0
@@ -125,7 +126,7 @@ class StrategyContext:
     def create(cls, name: str, params: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> StrategyContext:
         return cls(
             name=name,
-            params=MappingProxyType(dict(params)),
+            params=Params(params),
             state=StrategyState(state),
             log=logging.getLogger(f"botkit.strategy.{name}"),
         )

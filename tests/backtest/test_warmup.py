@@ -9,36 +9,34 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from botkit.backtest.runner import BacktestSettings, run_backtest
 from botkit.cli import main
-from botkit.config import parse
 from botkit.core.errors import ConfigError
 from botkit.data import JsonlWriter
 from botkit.engine.bars import read_warmup
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker
-from tests.backtest.test_strategies import SHIPPED, fills, write
+from botkit.testing import StrategyRun, mids, run_strategy
 
 D = Decimal
 MIDS = [100, 100, 100, 103, 106, 109, 106, 100, 94, 94]
 
 
-def test_a_warmed_up_backtest_decides_as_one_that_ran_through(tmp_path: Path) -> None:
-    data = write(tmp_path / "trend.jsonl", [(f"{m - D('0.5')}", f"{m + D('0.5')}") for m in map(D, MIDS)],
-                 every_ms=60_000)
-    cfg = parse({"strategy_paths": [str(SHIPPED)]})
-
-    def run(warmup: int) -> object:
-        settings = BacktestSettings(data=data, initial={"USD": D(10000)}, strategies=("sma_crossover",),
-                                    params={"sma_crossover": {"fast": 2, "slow": 3, "size": "1"}},
-                                    maker_fee_bps=D(0), taker_fee_bps=D(0), warmup_bars=warmup)
-        return run_backtest(cfg, settings)
+def test_a_warmed_up_backtest_decides_as_one_that_ran_through() -> None:
+    def run(warmup: int) -> StrategyRun:
+        return run_strategy("sma_crossover", mids(MIDS, start=60_000, every_ms=60_000),
+                            params={"fast": 2, "slow": 3, "size": "1"}, initial={"USD": D(10000)},
+                            maker_fee_bps=0, taker_fee_bps=0, warmup_bars=warmup)
 
     through, warmed = run(0), run(3)
     # Three bars (closed by t2, t3, t4) are built first; the strategy starts at t5 with them in
     # ctx.history, seeds its SMAs from them, and decides t5 as the bot that ran through did.
-    assert warmed.run["data"]["first_ts"] == 5 * 60_000  # type: ignore[attr-defined]
-    assert fills(warmed) == fills(through) == [  # type: ignore[arg-type]
+    assert warmed.metrics.snapshots == through.metrics.snapshots - 4
+    assert warmed.executions() == through.executions() == [
         (5 * 60_000, Side.BUY, D("106.5"), D(1)), (9 * 60_000, Side.SELL, D("93.5"), D(1))]
+
+
+def test_a_warmup_longer_than_the_data_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"--warmup: the data ran out during the warm-up of 20 bars"):
+        run_strategy("sma_crossover", mids(MIDS, start=60_000, every_ms=60_000), warmup_bars=20)
 
 
 def test_a_warmup_beyond_the_history_kept_is_refused(tmp_path: Path) -> None:

@@ -181,3 +181,13 @@ def test_bars_equal_their_definition_whatever_the_polling(data: tuple[list[int],
     # Bars after the first snapshot only: trades before it are history the builder never saw.
     assert closed == reference(times, [t for t in trades if t.ts > times[0] or t.ts == times[0]])
     assert [b.end for b in closed] == sorted(b.end for b in closed)
+
+
+def test_the_testing_kits_candles_make_exactly_their_bars() -> None:
+    from botkit.testing import candles
+
+    ohlc = [("100", "104", "99", "101"), ("101", "101", "95", "96"), ("96", "98", "96", "98")]
+    builder = BarBuilder(["1m"])
+    closed = [bar for s in candles(ohlc, timeframe="1m", start=600_000) for bar in builder.update(s)]
+    assert [(b.start, b.open, b.high, b.low, b.close, b.trades) for b in closed] == [
+        (600_000 + k * 60_000, *(D(p) for p in prices), 4) for k, prices in enumerate(ohlc)]
