@@ -249,7 +249,7 @@ def run_strategy(strategy: str | Path | ModuleType | object, snapshots: Iterable
     for host in plan.hosts:
         _record_decisions(host, decisions)
     # One in-memory SQLite database (one connection, this thread): the journal is real, its file is not.
-    journal = Journal("sqlite://", bot_id="test", durable=False)
+    journal = Journal("sqlite://", bot_id="test", durable=False, batched=True)
     try:
         engine = plan.build(venue, journal)
         replayed = replay(engine, venue, recorder, snapshots, strict=True, warmup_bars=warmup_bars)

@@ -46,7 +46,7 @@ def test_hook_has_its_own_test(hook: str) -> None:
         f"no test named test_hook_{hook}... in tests/"
 
 
-ENGINE_ONLY = {"refresh", "attach", "create"}
+ENGINE_ONLY = {"refresh", "attach", "trade", "create"}
 """StrategyContext methods the engine calls, not strategies."""
 
 

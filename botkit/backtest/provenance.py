@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from botkit import __version__
 from botkit.config import Config, parse
 from botkit.core.errors import ConfigError
+from botkit.data.files import file_instrument
 
 if TYPE_CHECKING:
     from botkit.backtest.settings import BacktestSettings
@@ -87,6 +88,7 @@ def describe_run(config: Config, settings: BacktestSettings, hosts: Sequence[Str
                  "snapshots": snapshots, "limit": settings.limit, "strict": settings.strict,
                  "warmup_bars": settings.warmup_bars},
         "initial": plain(settings.initial),
+        "instrument": file_instrument(data).to_json(),
         "fees": {"maker_fee_bps": plain(settings.maker_fee_bps), "taker_fee_bps": plain(settings.taker_fee_bps)},
         "fill_model": {"model": FILL_MODEL, "latency_ms": settings.latency_ms},
         "bar_ms": settings.bar_ms,

@@ -226,23 +226,28 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         raise
 
 
-def build_recorder(config: Config) -> Bot:
+def build_recorder(config: Config, *, feed: Callable[[], Snapshot] | None = None, where: str = "") -> Bot:
     """A bot that only watches the market: the daemon's loop for ``botkit record``, with no
     strategies, a simulated venue with nothing to trade and a journal in memory (a recording
-    neither reads nor changes any bot's orders)."""
+    neither reads nor changes any bot's orders). ``feed`` (with ``where`` it comes from) replaces
+    the configured exchange's market data: ``botkit record --source ccxt:...``."""
     from botkit.venues.simulated import SimulatedVenue
 
     plan = plan_engine(config, wall_clock=False, strategies=False)
     closers = ExitStack()
     try:
-        api, base_url, secret = connect(config, closers)
-        market_data = ButtercoinMarketData(api)
+        market_data: ButtercoinMarketData | None = None
+        secret = ""
+        if feed is None:
+            api, where, secret = connect(config, closers)
+            market_data = ButtercoinMarketData(api)
+            feed = market_data.fetch
         bot_secrets = (*config.secrets, secret) if secret else config.secrets
         journal = Journal("sqlite://", bot_id=f"{config['bot']['id']}-recorder", secrets=bot_secrets)
         closers.callback(journal.close)
-        venue = SimulatedVenue(initial={}, name="recording", label=f"recording from {base_url} (no orders)")
-        return Bot(config, plan.build(venue, journal), journal, market_data.fetch, closers, base_url,
-                   market_data, secrets=bot_secrets)
+        venue = SimulatedVenue(initial={}, name="recording", label=f"recording from {where} (no orders)")
+        return Bot(config, plan.build(venue, journal), journal, feed, closers, where, market_data,
+                   secrets=bot_secrets)
     except BaseException:
         closers.close()
         raise

@@ -63,6 +63,8 @@ class Engine(Execution, Reconciliation):
     def __init__(self, *, venue: Venue, pm: pluggy.PluginManager, strategies: Sequence[StrategyHost],
                  risk: AccountRisk, journal: Journal, settings: EngineSettings | None = None) -> None:
         self.venue = venue
+        for host in strategies:
+            host.ctx.trade(venue.instrument)
         self.pm = pm
         self.strategies = list(strategies)
         self.risk = risk

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from botkit.instrument import BUTTERCOIN, Instrument
 from botkit.model import ZERO, Balances, Order, Snapshot
 from botkit.strategy.history import BarHistory, StrategyMarket
 from botkit.strategy.params import Params
@@ -68,7 +69,7 @@ class StrategyState(MutableMapping[str, Any]):
         return changes
 
 
-_FIXED = frozenset({"name", "params", "state", "log", "market"})
+_FIXED = frozenset({"name", "params", "state", "log", "instrument", "market"})
 
 
 @dataclass(slots=True)
@@ -89,6 +90,9 @@ class StrategyContext:
     open_orders: tuple[Order, ...] = ()
     """This strategy's own open orders, and those whose placement is not confirmed yet: these have
     ``is_placed`` False (and an ``order_id`` of botkit's, ``local-N``) and cannot be cancelled yet."""
+    instrument: Instrument = BUTTERCOIN
+    """The market traded: price and size increments, minimum size, base/quote, fees. An intent
+    off its grid is refused; in a backtest it is the data file's."""
     market: StrategyMarket = field(default_factory=StrategyMarket.empty)
     """What :meth:`history` and :meth:`snapshots` read: the engine's one store, seen through this
     strategy's declarations (``TIMEFRAMES``, ``HISTORY``, ``SNAPSHOTS``)."""
@@ -118,6 +122,9 @@ class StrategyContext:
         setter(self, "balances", balances)
         setter(self, "open_orders", open_orders)
 
+    def trade(self, instrument: Instrument) -> None:
+        """Set the market this strategy trades (the engine's, once, when it is built)."""
+        object.__setattr__(self, "instrument", instrument)
     def attach(self, market: StrategyMarket) -> None:
         """The engine's hand-over of the history this strategy declared (once, before on_start)."""
         object.__setattr__(self, "market", market)

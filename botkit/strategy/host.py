@@ -96,7 +96,9 @@ class StrategyHost:
         formed). They are drawn, collected and checked inside the isolated (and timed) call, so
         whatever the strategy returned, its cost and any exception in judging it are its own; a
         result that is not intents at all is a failure (StrategyFailure)."""
-        checked: list[Checked] | None = self.call("botkit_on_snapshot", then=lambda result: vet(result, limit),
+        instrument = self.ctx.instrument
+        checked: list[Checked] | None = self.call("botkit_on_snapshot",
+                                                  then=lambda result: vet(result, limit, instrument),
                                                   snapshot=snapshot, ctx=self.ctx)
         return checked or []
 

@@ -25,9 +25,10 @@ this model decides the fills and hands each to ``_fill``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-from botkit.core.money import BTC_STEP, EXACT, FLOOR, fee
+from botkit.core.money import EXACT, FLOOR, fee
+from botkit.instrument import Instrument
 from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, OrderType, Side, Snapshot, TradeCursor
 
 _BUY = Side.BUY
@@ -108,6 +109,7 @@ class FillModel:
     usd: Decimal
     reserved_usd: Decimal
     taker_fee_bps: Decimal
+    instrument: Instrument
     _bids: list[SimOrder]
     _asks: list[SimOrder]
     _consumed: dict[tuple[bool, Decimal], Decimal]
@@ -203,9 +205,11 @@ class FillModel:
         book.insert(index, order)
 
     def _affordable(self, price: Decimal) -> Decimal:
-        """The most BTC (whole satoshis) that free USD buys at ``price`` with the taker fee."""
+        """The most BTC (whole size increments of the instrument) that free USD buys at ``price``
+        with the taker fee."""
         free = self.usd - self.reserved_usd
         unit = EXACT.add(price, fee(price, self.taker_fee_bps))
         if free <= 0:
             return ZERO
-        return FLOOR.divide(free, unit).quantize(BTC_STEP, rounding=ROUND_DOWN)
+        step = self.instrument.size_increment
+        return FLOOR.multiply(FLOOR.divide_int(FLOOR.divide(free, unit), step), step)
