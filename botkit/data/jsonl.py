@@ -77,7 +77,7 @@ from botkit.data.store import (
     text_units,
 )
 from botkit.instrument import BUTTERCOIN, Instrument
-from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade, book_level
 
 log = logging.getLogger("botkit.backtest")
 
@@ -287,13 +287,13 @@ class JsonBook(LazyBook):
         book = _book_of(line)
         rows = book.bid if bids else book.ask
         try:
-            levels = tuple(
-                BookLevel(
+            levels = tuple([
+                book_level(
                     _amount(row.price, f"orderbook.{name}[{i}].price", positive=True),
                     _amount(row.quantity, f"orderbook.{name}[{i}].quantity", positive=True),
                 )
                 for i, row in enumerate(rows)
-            )
+            ])
             for prev, cur in pairwise(levels):
                 if (cur.price >= prev.price) if bids else (cur.price <= prev.price):
                     raise _Bad(f"orderbook.{name} is not sorted best first ({prev.price} then {cur.price})")

@@ -81,7 +81,7 @@ from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
 from botkit.data.lazy import LazyBook, LazySnapshot, cents, satoshis, trade_amounts, units_text, units_to_decimal
 from botkit.instrument import BUTTERCOIN, Instrument
-from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade, book_level
 
 log = logging.getLogger("botkit.backtest")
 
@@ -506,6 +506,14 @@ class _Chunk:
         return rows[end - self.ntrades[row] : end][::-1]
 
 
+def _top_of(chunk: _Chunk, row: int) -> tuple[Decimal | None, Decimal | None]:
+    """Best bid and ask of one record, from their own columns (no level is built)."""
+    return (
+        cents(chunk.bid0[row]) if chunk.nbid[row] else None,
+        cents(chunk.ask0[row]) if chunk.nask[row] else None,
+    )
+
+
 class StoreBook(LazyBook):
     """The book of one store record: levels built from its integer columns on first access."""
 
@@ -514,11 +522,7 @@ class StoreBook(LazyBook):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        chunk, row = self._chunk, self._row
-        return (
-            cents(chunk.bid0[row]) if chunk.nbid[row] else None,
-            cents(chunk.ask0[row]) if chunk.nask[row] else None,
-        )
+        return _top_of(self._chunk, self._row)
 
     def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
         chunk, row = self._chunk, self._row
@@ -526,7 +530,7 @@ class StoreBook(LazyBook):
         n = chunk.nbid[row] if bids else chunk.nask[row]
         px = (rec["bid_px"] if bids else rec["ask_px"])[:n].tolist()
         qty = (rec["bid_qty"] if bids else rec["ask_qty"])[:n].tolist()
-        return tuple(BookLevel(cents(p), satoshis(q)) for p, q in zip(px, qty, strict=True))
+        return tuple([book_level(cents(p), satoshis(q)) for p, q in zip(px, qty, strict=True)])
 
 
 class StoreSnapshot(LazySnapshot):
@@ -537,11 +541,7 @@ class StoreSnapshot(LazySnapshot):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        chunk, row = self._chunk, self._row
-        return (
-            cents(chunk.bid0[row]) if chunk.nbid[row] else None,
-            cents(chunk.ask0[row]) if chunk.nask[row] else None,
-        )
+        return _top_of(self._chunk, self._row)
 
     def _build_book(self) -> OrderBook:
         book = _new(StoreBook)
