@@ -1,7 +1,7 @@
 """Bars: the closed bars a bot built, per timeframe, kept (bounded) so that history survives a
 restart (issue 13).
 
-Revision ID: 0004_bars
+Revision ID: 0003
 Revises: 0002
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004_bars'
-# 0003_control_actions is not on this branch yet: the lead points this at it at merge.
+revision = '0003'
 down_revision = '0002'
 branch_labels = None
 depends_on = None
