@@ -86,12 +86,9 @@ def describe_run(config: Config, settings: BacktestSettings, hosts: Sequence[Str
         "config_file": None if config.path is None else str(config.path.resolve()),
         "data": {"path": str(data), "sha256": sha256(data), "first_ts": first_ts, "last_ts": last_ts,
                  "snapshots": snapshots, "limit": settings.limit, "strict": settings.strict,
-<<<<<<< HEAD
+                 "warmup_bars": settings.warmup_bars,
                  **({"from_ts": settings.from_ts} if settings.from_ts is not None else {}),
                  **({"to_ts": settings.to_ts} if settings.to_ts is not None else {})},
-=======
-                 "warmup_bars": settings.warmup_bars},
->>>>>>> main
         "initial": plain(settings.initial),
         "instrument": file_instrument(data).to_json(),
         "fees": {"maker_fee_bps": plain(settings.maker_fee_bps), "taker_fee_bps": plain(settings.taker_fee_bps)},

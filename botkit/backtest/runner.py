@@ -132,15 +132,9 @@ def run_backtest(
     url = settings.journal_url or f"sqlite:///{Path(scratch.name) / 'journal.sqlite'}"
     journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None, batched=True)
     try:
-<<<<<<< HEAD
         snapshots = _limited(reader, settings.limit, settings.from_ts, settings.to_ts)
         replayed = replay(plan.build(venue, journal), venue, recorder, _progress(snapshots, total, progress),
-                          strict=settings.strict)
-=======
-        replayed = replay(plan.build(venue, journal), venue, recorder,
-                          _progress(_limited(reader, settings.limit), total, progress), strict=settings.strict,
-                          warmup_bars=settings.warmup_bars)
->>>>>>> main
+                          strict=settings.strict, warmup_bars=settings.warmup_bars)
     finally:
         journal.close()
         scratch.cleanup()
