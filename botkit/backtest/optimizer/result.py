@@ -1,10 +1,10 @@
 """What ``botkit optimize`` leaves behind: ``optimize.json``, the plots, the terminal table, and
 for notebooks :class:`OptimizeResult` (pandas DataFrames and ``.plot()``).
 
-The plots are optuna's matplotlib ones (optimisation history, parameter importances with a seeded
-fANOVA, a contour of the first two parameters), and with a walk-forward the stitched out-of-sample
+The plots are optuna's matplotlib ones (optimisation history, parameter importances by
+PED-ANOVA (deterministic, no scikit-learn), a contour of the first two parameters), and with a walk-forward the stitched out-of-sample
 equity. Parameter axes show grid indexes (what the sampler chose; ``optimize.json`` maps them to
-values). Each is saved with fixed PNG metadata under a fixed name.
+values; the contour's ticks are labelled with the values). Each is saved with fixed PNG metadata under a fixed name.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def study_plots(study: StudyResult, directory: Path, seed: int, prefix: str = ""
     made = []
     plots: list[tuple[str, Any]] = [("history", lambda: oplt.plot_optimization_history(study.study, **target))]
     if len(names) >= 2:
-        evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+        evaluator = optuna.importance.PedAnovaImportanceEvaluator()
         plots.append(("importances", lambda: oplt.plot_param_importances(study.study, evaluator=evaluator, **target)))
         plots.append(("contour", lambda: oplt.plot_contour(study.study, params=names[:2], **target)))
     for name, draw in plots:
@@ -138,12 +138,22 @@ def study_plots(study: StudyResult, directory: Path, seed: int, prefix: str = ""
                 log.warning("%s not drawn: %s", path.name, exc)
                 continue
         figure = getattr(axes, "figure", None) or axes.flat[0].figure
+        if name == "contour":
+            _value_ticks(axes, study.grids, names[:2])
         try:
             _save(figure, path)
         finally:
             plt.close(figure)
         made.append(path)
     return made
+
+
+def _value_ticks(axis: Any, grids: dict[str, list[str]], names: list[str]) -> None:
+    """Label a contour's index axes with the grid values they stand for (at most ~8 ticks)."""
+    for grid, set_ticks in ((grids[names[0]], axis.set_xticks), (grids[names[1]], axis.set_yticks)):
+        every = max(1, len(grid) // 8)
+        positions = list(range(0, len(grid), every))
+        set_ticks(positions, [grid[i] for i in positions])
 
 
 def equity_figure(outcome: RunOutcome) -> Any:

@@ -94,6 +94,8 @@ class StudyResult:
     """Trial numbers on the Pareto front (the best trial alone with one objective)."""
     best_values: dict[str, Any]
     """The best trial's parameter values, exact (Decimal, int, bool, str)."""
+    grids: dict[str, list[str]]
+    """Each searched parameter's grid as text (a plot's index axis labelled with values)."""
     study: Any = field(repr=False)
     """The optuna study (for its plots)."""
 
@@ -221,7 +223,8 @@ class Optimiser:
         best = front[0] if len(self.objectives) == 1 else _first_objective_best(front, self.objectives[0])
         by_number = {record.number: record for record in records}
         return StudyResult(study.study_name, self.objectives, records, by_number[best.number],
-                           [t.number for t in front], self.space.values_of(best.params), study)
+                           [t.number for t in front], self.space.values_of(best.params),
+                           self.space.signature(), study)
 
 
 def _first_objective_best(front: Sequence[Any], metric: str) -> Any:
