@@ -1,10 +1,11 @@
 """What ``botkit optimize`` leaves behind: ``optimize.json``, the plots, the terminal table, and
 for notebooks :class:`OptimizeResult` (pandas DataFrames and ``.plot()``).
 
-The plots are optuna's matplotlib ones (optimisation history, parameter importances by
-PED-ANOVA (deterministic, no scikit-learn), a contour of the first two parameters), and with a walk-forward the stitched out-of-sample
-equity. Parameter axes show grid indexes (what the sampler chose; ``optimize.json`` maps them to
-values; the contour's ticks are labelled with the values). Each is saved with fixed PNG metadata under a fixed name.
+The plots are optuna's matplotlib ones (optimisation history, parameter importances by PED-ANOVA,
+deterministic and without scikit-learn, a contour of the first two parameters), and with a
+walk-forward the stitched out-of-sample equity. Parameter axes show grid indexes (what the sampler
+chose; ``optimize.json`` maps them to values, and the contour's ticks are labelled with them).
+Each is saved with fixed PNG metadata under a fixed name.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ When ``BOTKIT_TEST_SEEN_LOG`` names a file, each run appends one line per snapsh
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
 from collections import deque
@@ -56,7 +57,7 @@ class Tuned:
             return
         if len(self.mids) == self.mids.maxlen:
             window = list(self.mids)
-            rising = all(b > a for a, b in zip(window, window[1:]))
+            rising = all(b > a for a, b in itertools.pairwise(window))
             if rising and window[-1] - window[0] >= ctx.params["threshold"] and not ctx.open_orders:
                 self.held = 0
                 yield botkit.buy(size, snapshot.best_ask)
