@@ -166,7 +166,8 @@ def equity_figure(outcome: RunOutcome) -> Any:
 
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(10, 4))
+    figure, axes = plt.subplots(figsize=(10, 4))
+    axis: Any = axes  # matplotlib's stubs take floats for the time axis; it plots datetimes as such
     curve = outcome.equity or []
     axis.plot([datetime.fromtimestamp(ts / 1000, tz=UTC) for ts, _ in curve], [e for _, e in curve],
               color="tab:blue", linewidth=1, label="out-of-sample equity (stitched)")
@@ -264,8 +265,9 @@ class OptimizeResult:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             study = self.outcome.studies[0]
-            target = {"target": lambda t: t.values[0], "target_name": study.objectives[0]} \
-                if len(study.objectives) > 1 else {}
+            target: dict[str, Any] = {}
+            if len(study.objectives) > 1:
+                target = {"target": lambda t: t.values[0], "target_name": study.objectives[0]}
             return oplt.plot_optimization_history(study.study, **target).figure
 
     def __repr__(self) -> str:
