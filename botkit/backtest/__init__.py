@@ -7,6 +7,8 @@ The same engine, strategies, risk checks and journal as live trading; only the v
 
 from __future__ import annotations
 
+from botkit.backtest.notebook import BacktestRun, run
+from botkit.backtest.optimizer import OptimizeResult, optimize
 from botkit.backtest.performance import Performance, PerformanceRecorder
 from botkit.backtest.runner import BacktestResult, run_backtest
 from botkit.backtest.sample import SAMPLE
@@ -15,8 +17,12 @@ from botkit.backtest.settings import BacktestSettings
 __all__ = [
     "SAMPLE",
     "BacktestResult",
+    "BacktestRun",
     "BacktestSettings",
+    "OptimizeResult",
     "Performance",
     "PerformanceRecorder",
+    "optimize",
+    "run",
     "run_backtest",
 ]

@@ -39,7 +39,21 @@ def plot_equity(recorder: PerformanceRecorder, path: str | os.PathLike[str], tit
     """Write the four-panel figure to ``path`` and return it."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # no display needed, nor wanted, for a file
+    import matplotlib.pyplot as plt
+
+    figure = equity_figure(recorder, title)
+    try:
+        out = Path(path)
+        metadata: dict[str, Any] = {"Software": None}
+        figure.savefig(out, dpi=100, metadata=metadata)
+    finally:
+        plt.close(figure)
+    return out
+
+
+def equity_figure(recorder: PerformanceRecorder, title: str = "backtest") -> Any:
+    """The four-panel figure as a matplotlib Figure (a notebook shows it; :func:`plot_equity` saves it)."""
     import matplotlib.pyplot as plt
 
     points = recorder.equity_series.points
@@ -84,9 +98,7 @@ def plot_equity(recorder: PerformanceRecorder, path: str | os.PathLike[str], tit
             axis.grid(True, alpha=0.3)
         figure.autofmt_xdate()
         figure.tight_layout()
-        out = Path(path)
-        metadata: dict[str, Any] = {"Software": None}
-        figure.savefig(out, dpi=100, metadata=metadata)
-    finally:
+    except BaseException:
         plt.close(figure)
-    return out
+        raise
+    return figure

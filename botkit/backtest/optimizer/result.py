@@ -157,11 +157,8 @@ def _value_ticks(axis: Any, grids: dict[str, list[str]], names: list[str]) -> No
         set_ticks(positions, [grid[i] for i in positions])
 
 
-def equity_figure(outcome: RunOutcome) -> Any:
+def walk_forward_figure(outcome: RunOutcome) -> Any:
     """The stitched out-of-sample equity, each test window shaded: a matplotlib Figure."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     from datetime import UTC, datetime
 
     import matplotlib.pyplot as plt
@@ -186,6 +183,9 @@ def equity_figure(outcome: RunOutcome) -> Any:
 
 def write_report(outcome: RunOutcome, directory: Path) -> None:
     """``optimize.json`` and the plots (fixed names: the same run gives the same files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
     import matplotlib.pyplot as plt
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -193,7 +193,7 @@ def write_report(outcome: RunOutcome, directory: Path) -> None:
     if outcome.windows is None:
         study_plots(outcome.studies[0], directory, outcome.optimiser.seed)
         return
-    figure = equity_figure(outcome)
+    figure = walk_forward_figure(outcome)
     try:
         _save(figure, directory / "walk_forward.png")
     finally:
@@ -256,10 +256,7 @@ class OptimizeResult:
     def plot(self) -> Any:
         """A matplotlib Figure: the stitched out-of-sample equity, or the optimisation history."""
         if self.outcome.windows is not None:
-            return equity_figure(self.outcome)
-        import matplotlib
-
-        matplotlib.use("Agg")
+            return walk_forward_figure(self.outcome)
         from optuna.visualization import matplotlib as oplt
 
         with warnings.catch_warnings():
