@@ -26,7 +26,12 @@ TIMEFRAME = "1m"
 class SmaCrossover:
     """Long while the fast SMA of 1-minute closes is above the slow SMA, flat otherwise."""
 
-    PARAMS: ClassVar[dict[str, Any]] = {"fast": 10, "slow": 30, "size": Decimal("0.01")}
+    PARAMS: ClassVar[dict[str, Any]] = {
+        # Typed ranges: the config is checked against them, and `botkit optimize` searches them.
+        "fast": botkit.param(10, low=1, high=60, step=1, doc="snapshots in the fast average"),
+        "slow": botkit.param(30, low=2, high=240, step=1, doc="snapshots in the slow average"),
+        "size": botkit.param(Decimal("0.01"), low="0.001", high="1", step="0.001", doc="BTC held while long"),
+    }
     TIMEFRAMES = (TIMEFRAME,)
     HISTORY = 500
     SNAPSHOTS = 1
