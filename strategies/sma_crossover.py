@@ -28,8 +28,8 @@ class SmaCrossover:
 
     PARAMS: ClassVar[dict[str, Any]] = {
         # Typed ranges: the config is checked against them, and `botkit optimize` searches them.
-        "fast": botkit.param(10, low=1, high=60, step=1, doc="snapshots in the fast average"),
-        "slow": botkit.param(30, low=2, high=240, step=1, doc="snapshots in the slow average"),
+        "fast": botkit.param(10, low=1, high=30, step=1, doc="1-minute bars in the fast average"),
+        "slow": botkit.param(30, low=2, high=120, step=1, doc="1-minute bars in the slow average"),
         "size": botkit.param(Decimal("0.01"), low="0.001", high="1", step="0.001", doc="BTC held while long"),
     }
     TIMEFRAMES = (TIMEFRAME,)

@@ -143,6 +143,10 @@ def run_backtest(
     if replayed is None:
         raise DataFileError(f"{settings.data}: no readable snapshot")
     first, last, summary, unreadable = replayed
+    # The engine's tick totals miss a strategy that raised in on_start (a refused parameter): the
+    # hosts count every hook's failures.
+    summary["strategy_failures"] = max(int(summary.get("strategy_failures", 0)),
+                                       sum(host.total_failures for host in plan.hosts))
     metrics = recorder.result(venue.orders_placed)
     run = describe_run(config, settings, plan.hosts, first_ts=first.ts, last_ts=last.ts,
                        snapshots=recorder.snapshots, command=command)

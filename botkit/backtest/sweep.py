@@ -69,6 +69,10 @@ class SweepJob:
     """The swept values, for error messages (``grid.step=2 grid.levels=1``)."""
     command: tuple[str, ...] = ()
     """The sweep's command line, recorded in each point's ``run``."""
+    log_level: int = logging.ERROR
+    """The worker's botkit log level: refusals and strategy warnings are counted in the metrics,
+    and a line each would flood the sweep (an optimiser also holds back strategy failures, which
+    it reports as failed trials)."""
 
     def paths(self) -> list[Path]:
         """The files and folders a worker must be able to read to run this point."""
@@ -90,6 +94,8 @@ class PointResult:
     error: str | None = None
     usage_error: bool = False
     """True when the failure is the user's to fix (a bad parameter, config or strategy): exit 2."""
+    strategy_failures: int = 0
+    """Times a strategy raised during the run (one that refuses its parameters at start, too)."""
 
 
 def run_point(job: SweepJob) -> PointResult:
@@ -98,13 +104,13 @@ def run_point(job: SweepJob) -> PointResult:
     from botkit.backtest.runner import run_backtest
     from botkit.backtest.settings import BacktestSettings
 
-    # Refusals and strategy warnings are counted in the metrics; a line each would flood the sweep.
-    logging.getLogger("botkit").setLevel(logging.ERROR)
+    logging.getLogger("botkit").setLevel(job.log_level)
     try:
         cfg = config_mod.load(job.config_path) if job.config_path is not None else config_mod.parse({})
         settings = BacktestSettings(**{**job.settings, "params": job.params})
         result = run_backtest(cfg, settings, command=job.command)
-        return PointResult(result.metrics, result.run)
+        return PointResult(result.metrics, result.run,
+                           strategy_failures=int(result.summary.get("strategy_failures", 0)))
     except BotkitError as exc:
         usage = isinstance(exc, ConfigError | PluginError | JournalError)
         return PointResult(None, None, str(exc), usage)

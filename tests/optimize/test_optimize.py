@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import botkit.backtest
 from botkit.backtest.optimizer.space import SearchSpace
 from botkit.backtest.optimizer.study import parse_objectives
 from botkit.core.errors import ConfigError
@@ -138,3 +139,16 @@ def test_a_postgresql_study_resumes(tmp_path: Path, market: Path) -> None:
                                          trials=1))
     assert code == 0, err
     assert [t["number"] for t in read(report)["trials"]] == [0, 1, 2]
+
+
+def test_a_trial_whose_strategy_refuses_its_parameters_fails_and_the_study_goes_on(market: Path) -> None:
+    result = botkit.backtest.optimize(market, "sma_crossover", trials=6, seed=1,
+                                      params={"size": Decimal("0.01"), "fast": 60 // 2})
+    trials = result.document["trials"]
+    assert len(trials) == 6
+    for trial in trials:
+        refused = int(trial["params"]["slow"]) <= 30  # sma_crossover raises at start unless fast < slow
+        assert (trial["state"] == "failed") is refused, trial
+        if refused:
+            assert "the strategy raised" in trial["error"]
+    assert {trial["state"] for trial in trials} == {"complete", "failed"}

@@ -118,7 +118,8 @@ class Optimiser:
         if span is not None:
             settings["from_ts"], settings["to_ts"] = span
         label = " ".join(f"{self.space.strategy}.{k}={text(v)}" for k, v in values.items())
-        return SweepJob(self.config_path, settings, self.space.params(values), label, self.command)
+        return SweepJob(self.config_path, settings, self.space.params(values), label, self.command,
+                        log_level=logging.CRITICAL)
 
     def _study(self, name: str, workers: int, optuna: Any) -> Any:
         storage = None
@@ -196,6 +197,12 @@ class Optimiser:
             return
         metrics = metrics_dict(outcome.metrics)
         trial.set_user_attr("metrics", metrics)
+        if outcome.strategy_failures:
+            # e.g. sma_crossover refusing fast >= slow at start: its flat run would score as a real one
+            trial.set_user_attr("error", f"{label}: the strategy raised {outcome.strategy_failures} time(s) "
+                                         "(run this point with botkit backtest --param to see why)")
+            study.tell(trial, state=TrialState.FAIL)
+            return
         missing = [m for m in self.objectives if metrics.get(m) is None]
         if missing:
             trial.set_user_attr("error", f"{', '.join(missing)} undefined for this run (e.g. too few bars or no "
