@@ -76,7 +76,8 @@ def optimize(data: Path, strategy: str, trials: int, objective: str, params: tup
         check_report_dir(report_dir, force=force)
     cfg = load_config(config_path)
     logs.configure("text", "WARNING", cfg.secrets)
-    logging.getLogger("botkit.engine").setLevel(logging.ERROR)  # refusals are counted in the metrics
+    # Refusals are counted in the metrics and a failing trial is recorded with its reason: a line each would flood.
+    logging.getLogger("botkit.engine").setLevel(logging.CRITICAL)
     fixed: dict[str, Any] = {}
     for spec in params:
         name, key, value = parse_param(spec, "--param")
