@@ -32,6 +32,15 @@ RANKABLE = ("total_return", "strategy_pnl", "end_equity", "realized_pnl", "sharp
 """Metrics a sweep ranks by and an optimiser aims at."""
 LOWER_IS_BETTER = frozenset({"max_drawdown", "fees"})
 
+
+def cell(value: Any) -> str:
+    """A metric in a ranked table: ratios to four places, n/a for an undefined one."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
 def _money(value: Decimal | None) -> str | None:
     return None if value is None else decimal_text(value)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from botkit.backtest.report import LOWER_IS_BETTER, RANKABLE
+from botkit.backtest.report import LOWER_IS_BETTER, RANKABLE, cell
 from botkit.cli.options import config_option, fail_cleanly, load_config
 from botkit.config import DEFAULT_CONFIG_NAME, default
 from botkit.core.errors import ConfigError
@@ -382,17 +382,9 @@ SWEEP_COLUMNS = ("total_return", "strategy_pnl", "end_equity", "realized_pnl", "
                  "orders", "fills")
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
-
 def sweep_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str], rank_by: str) -> str:
     columns = ["rank", *names, *dict.fromkeys([rank_by, *SWEEP_COLUMNS])]
-    cells = [[str(i), *(_cell(row.get(c)) for c in columns[1:])] for i, row in enumerate(rows, 1)]
+    cells = [[str(i), *(cell(row.get(c)) for c in columns[1:])] for i, row in enumerate(rows, 1)]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]

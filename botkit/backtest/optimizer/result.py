@@ -18,18 +18,11 @@ from typing import Any
 
 from botkit.backtest.optimizer.run import RunOutcome
 from botkit.backtest.optimizer.study import StudyResult
+from botkit.backtest.report import cell
 
 log = logging.getLogger("botkit.backtest")
 
 TABLE_METRICS = ("total_return", "strategy_pnl", "max_drawdown", "sharpe", "fills")
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
 
 
 def _grid(header: list[str], rows: list[list[str]]) -> str:
@@ -47,7 +40,7 @@ def study_table(study: StudyResult, top: int = 10) -> str:
     order = {n: i for i, n in enumerate(study.pareto)}
     done.sort(key=lambda t: (t.number not in order, _rank(t.values, study), t.number))
     rows = [[str(t.number), *(t.params.get(n, "") for n in names),
-             *(_cell((t.metrics or {}).get(m)) for m in metrics)] for t in done[:top]]
+             *(cell((t.metrics or {}).get(m)) for m in metrics)] for t in done[:top]]
     failed = len(study.trials) - len(done)
     text = _grid(["trial", *names, *metrics], rows)
     return text + (f"\n({failed} failed trial(s): see optimize.json)" if failed else "")
@@ -69,8 +62,8 @@ def windows_table(outcome: RunOutcome) -> str:
     for w in outcome.windows:
         ins = w.study.best.metrics or {}
         rows.append([str(w.window.index), iso_ms(w.window.test_start), *(w.study.best.params[n] for n in names),
-                     _cell(ins.get("total_return")), _cell(w.test.metrics.total_return),
-                     _cell(w.test.metrics.max_drawdown), str(w.test.metrics.fills)])
+                     cell(ins.get("total_return")), cell(w.test.metrics.total_return),
+                     cell(w.test.metrics.max_drawdown), str(w.test.metrics.fills)])
     return _grid(["window", "test from", *names, "in-sample return", "out-of-sample return", "oos drawdown",
                   "oos fills"], rows)
 
@@ -96,9 +89,9 @@ def summary(outcome: RunOutcome) -> str:
         return study_table(outcome.studies[0])
     oos = outcome.out_of_sample or {}
     lines = [windows_table(outcome), "",
-             f"out of sample over {oos.get('windows')} window(s): return {_cell(oos.get('total_return'))}, "
-             f"max drawdown {_cell(oos.get('max_drawdown'))}, strategy PnL {oos.get('strategy_pnl')} USD, "
-             f"fills {oos.get('fills')} (in-sample mean return {_cell(oos.get('in_sample_total_return_mean'))})"]
+             f"out of sample over {oos.get('windows')} window(s): return {cell(oos.get('total_return'))}, "
+             f"max drawdown {cell(oos.get('max_drawdown'))}, strategy PnL {oos.get('strategy_pnl')} USD, "
+             f"fills {oos.get('fills')} (in-sample mean return {cell(oos.get('in_sample_total_return_mean'))})"]
     if outcome.robustness is not None:
         lines += robustness_lines(outcome.robustness)
     return "\n".join(lines)
