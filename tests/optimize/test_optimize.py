@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from decimal import Decimal
 from pathlib import Path
@@ -152,3 +153,16 @@ def test_a_trial_whose_strategy_refuses_its_parameters_fails_and_the_study_goes_
         if refused:
             assert "the strategy raised" in trial["error"]
     assert {trial["state"] for trial in trials} == {"complete", "failed"}
+
+
+def test_without_optuna_the_error_says_how_to_install_it(market: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "optuna", None)  # import optuna raises ImportError
+    code, _, err = invoke(*optimize_args(market))
+    assert code == 2
+    assert 'optuna is not installed (pip install "botkit[optimize]")' in err
+
+
+def test_a_param_of_another_strategy_is_refused(market: Path) -> None:
+    code, _, err = invoke(*optimize_args(market, "--param", "grid.size=0.1"))
+    assert code == 2
+    assert "is not a parameter of --strategy tuned" in err
