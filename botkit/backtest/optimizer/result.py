@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from botkit.backtest.optimizer.run import RunOutcome
 from botkit.backtest.optimizer.study import StudyResult
+from botkit.backtest.performance import Performance
 from botkit.backtest.report import cell
+from botkit.core.output import money
 
 log = logging.getLogger("botkit.backtest")
 
@@ -40,10 +43,17 @@ def study_table(study: StudyResult, top: int = 10) -> str:
     order = {n: i for i, n in enumerate(study.pareto)}
     done.sort(key=lambda t: (t.number not in order, _rank(t.values, study), t.number))
     rows = [[str(t.number), *(t.params.get(n, "") for n in names),
-             *(cell((t.metrics or {}).get(m)) for m in metrics)] for t in done[:top]]
+             *(_shown(m, (t.metrics or {}).get(m)) for m in metrics)] for t in done[:top]]
     failed = len(study.trials) - len(done)
     text = _grid(["trial", *names, *metrics], rows)
     return text + (f"\n({failed} failed trial(s): see optimize.json)" if failed else "")
+
+
+def _shown(metric: str, value: Any) -> str:
+    """A table cell: money (exact text in optimize.json) to the cent, ratios to four places."""
+    if metric in Performance.MONEY and isinstance(value, str):
+        return money(Decimal(value), "USD")
+    return cell(value)
 
 
 def _rank(values: Any, study: StudyResult) -> float:
@@ -90,7 +100,8 @@ def summary(outcome: RunOutcome) -> str:
     oos = outcome.out_of_sample or {}
     lines = [windows_table(outcome), "",
              f"out of sample over {oos.get('windows')} window(s): return {cell(oos.get('total_return'))}, "
-             f"max drawdown {cell(oos.get('max_drawdown'))}, strategy PnL {oos.get('strategy_pnl')} USD, "
+             f"max drawdown {cell(oos.get('max_drawdown'))}, strategy PnL {_shown('strategy_pnl', oos.get('strategy_pnl'))} "
+             "USD, "
              f"fills {oos.get('fills')} (in-sample mean return {cell(oos.get('in_sample_total_return_mean'))})"]
     if outcome.robustness is not None:
         lines += robustness_lines(outcome.robustness)
