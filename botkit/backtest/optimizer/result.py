@@ -98,10 +98,10 @@ def summary(outcome: RunOutcome) -> str:
     if outcome.windows is None:
         return study_table(outcome.studies[0])
     oos = outcome.out_of_sample or {}
+    pnl = _shown("strategy_pnl", oos.get("strategy_pnl"))
     lines = [windows_table(outcome), "",
              f"out of sample over {oos.get('windows')} window(s): return {cell(oos.get('total_return'))}, "
-             f"max drawdown {cell(oos.get('max_drawdown'))}, strategy PnL {_shown('strategy_pnl', oos.get('strategy_pnl'))} "
-             "USD, "
+             f"max drawdown {cell(oos.get('max_drawdown'))}, strategy PnL {pnl} USD, "
              f"fills {oos.get('fills')} (in-sample mean return {cell(oos.get('in_sample_total_return_mean'))})"]
     if outcome.robustness is not None:
         lines += robustness_lines(outcome.robustness)
