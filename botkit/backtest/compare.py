@@ -364,7 +364,7 @@ def _divergence(kind: str, order: OrderLine, run: str, replay_: str, cause: str,
 
 def _after(earlier: int | None, ts: int) -> str:
     return (f"after the divergence at {iso_ms(earlier)}: the strategy may have seen another position and other orders"
-            if earlier is not None and earlier <= ts else "")
+            if earlier is not None and earlier < ts else "")
 
 
 def _order_cause(order: OrderLine, earlier: int | None, placed_by: str) -> str:
