@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -393,31 +394,32 @@ def _diff_pair(ours: OrderLine, theirs: OrderLine, tol: Tolerance, earlier: int 
 
 
 def _diff_fills(ours: OrderLine, theirs: OrderLine, tol: Tolerance, later: str, found: list[Divergence]) -> None:
-    for index in range(max(len(ours.fills), len(theirs.fills))):
-        a = ours.fills[index] if index < len(ours.fills) else None
-        b = theirs.fills[index] if index < len(theirs.fills) else None
-        if a is not None and b is None:
+    for a, b in zip_longest(ours.fills, theirs.fills):
+        if b is None:
             found.append(_divergence("missing fill", ours, _fill_text(a), "",
                                      later or "a fill the model did not give", a.ts))
-            continue
-        if b is not None and a is None:
+        elif a is None:
             cause = (f"exchange refusal: {ours.error or ours.status}" if ours.status in REFUSED
                      else later or "a fill the model gave that the market did not")
             found.append(_divergence("extra fill", ours, "", _fill_text(b), cause, b.ts))
-            continue
-        assert a is not None and b is not None
-        if _bps_apart(a.price, b.price, tol.price_bps):
-            found.append(_divergence("fill price", ours, decimal_text(a.price), decimal_text(b.price),
-                                     later or "the model priced the fill otherwise (slippage)", a.ts))
-        if a.quantity != b.quantity:
-            found.append(_divergence("fill quantity", ours, decimal_text(a.quantity), decimal_text(b.quantity),
-                                     later or "the model filled another amount (depth)", a.ts))
-        if a.fee != b.fee:
-            found.append(_divergence("fee", ours, decimal_text(a.fee), decimal_text(b.fee),
-                                     later or "another fee rate or liquidity (maker/taker) than [paper]'s", a.ts))
-        if abs(a.ts - b.ts) > tol.time_ms:
-            found.append(_divergence("fill time", ours, iso_ms(a.ts), iso_ms(b.ts),
-                                     f"latency: the run's fill came {a.ts - b.ts:+d} ms from the model's", a.ts))
+        else:
+            _diff_fill(ours, a, b, tol, later, found)
+
+
+def _diff_fill(ours: OrderLine, a: FillLine, b: FillLine, tol: Tolerance, later: str,
+               found: list[Divergence]) -> None:
+    if _bps_apart(a.price, b.price, tol.price_bps):
+        found.append(_divergence("fill price", ours, decimal_text(a.price), decimal_text(b.price),
+                                 later or "the model priced the fill otherwise (slippage)", a.ts))
+    if a.quantity != b.quantity:
+        found.append(_divergence("fill quantity", ours, decimal_text(a.quantity), decimal_text(b.quantity),
+                                 later or "the model filled another amount (depth)", a.ts))
+    if a.fee != b.fee:
+        found.append(_divergence("fee", ours, decimal_text(a.fee), decimal_text(b.fee),
+                                 later or "another fee rate or liquidity (maker/taker) than [paper]'s", a.ts))
+    if abs(a.ts - b.ts) > tol.time_ms:
+        found.append(_divergence("fill time", ours, iso_ms(a.ts), iso_ms(b.ts),
+                                 f"latency: the run's fill came {a.ts - b.ts:+d} ms from the model's", a.ts))
 
 
 def _fill_text(fill: FillLine) -> str:

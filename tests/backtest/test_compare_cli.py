@@ -9,19 +9,12 @@ import json
 import re
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.backtest.commands import invoke
-
-
-def _botkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "botkit", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, check=False)
+from tests.backtest.commands import botkit_process, invoke, paper_config
 
 
 @pytest.fixture(scope="module")
@@ -29,25 +22,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding a paper session's config, journal and recording (kept pristine: each test
     tampers with a copy)."""
     folder = tmp_path_factory.mktemp("paper")
-    (folder / "botkit.toml").write_text(f"""
-strategy_paths = []
-[journal]
-url = "sqlite:///{folder / 'journal.sqlite'}"
-[engine]
-interval_seconds = 0.2
-[sandbox]
-state_path = "{folder / 'sandbox.sqlite'}"
-seed = 4
-usd = 100000
-btc = 10
-[paper]
-maker_fee_bps = 10
-taker_fee_bps = 20
-[strategies.market_maker]
-spread_bps = 4
-size = 0.05
-""")
-    live = _botkit("run", "--config", "botkit.toml", "--dry-run", "--record", "rec.jsonl", "--duration", "6",
+    paper_config(folder)
+    live = botkit_process("run", "--config", "botkit.toml", "--dry-run", "--record", "rec.jsonl", "--duration", "6",
                    cwd=folder)
     assert live.returncode == 0, live.stderr[-3000:]
     return folder
