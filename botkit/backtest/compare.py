@@ -87,7 +87,7 @@ class Tolerance:
                 raise ValueError(f"{part!r}: {text!r} is not a number") from None
             except ValueError:
                 raise ValueError(f"{part!r}: {text!r} is not a whole number") from None
-            if value < 0 or (isinstance(value, Decimal) and not value.is_finite()):
+            if (isinstance(value, Decimal) and not value.is_finite()) or value < 0:
                 raise ValueError(f"{part!r}: must be a number of 0 or more")
             values[key] = value
         return cls(**values)
@@ -299,7 +299,9 @@ def compare(run_orders: Sequence[OrderLine], replay_orders: Sequence[OrderLine],
     matched = 0
     for ours, theirs in sorted(pairs, key=_pair_time):
         before = len(found)
-        strategy = (ours or theirs).strategy  # type: ignore[union-attr]
+        either = ours if ours is not None else theirs
+        assert either is not None  # a pair has at least one side
+        strategy = either.strategy
         earlier = first_seen.get(strategy)
         if ours is not None and theirs is not None:
             matched += 1

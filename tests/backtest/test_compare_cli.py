@@ -9,11 +9,13 @@ import json
 import re
 import shutil
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from botkit.backtest.compare import Tolerance
 from tests.backtest.commands import botkit_process, invoke, paper_config
 
 
@@ -77,6 +79,9 @@ def test_a_changed_price_and_a_deleted_fill_are_reported(copy: Path) -> None:
     summary = result["summary"]
     spec = f"orders={summary['order_divergences']},fills={summary['fill_divergences']}"
     assert _compare(copy, "--tolerance", spec)[0] == 0
+    # A price within price_bps of the run's is no divergence (1 USD on ~400 USD is ~25 bps).
+    code, loose, _ = _compare(copy, "--tolerance", "price_bps=30,fills=1")
+    assert code == 0 and not [d for d in loose["divergences"] if d["kind"] == "price"]
 
 
 def test_a_tick_missing_from_the_recording_is_reported(copy: Path) -> None:
@@ -104,6 +109,14 @@ def test_a_recording_of_another_time_is_refused_in_one_line(copy: Path) -> None:
     assert err.count("\n") == 1 and "does not belong to run 1" in err
     code, _, err = _compare(copy, "--run", "7")
     assert code == 2 and "no run 7" in err
+
+
+def test_the_tolerance_spec() -> None:
+    assert Tolerance.parse("orders=0,fills=2,price_bps=5") == Tolerance(fills=2, price_bps=Decimal(5))
+    assert Tolerance.parse("") == Tolerance()
+    for bad in ("orders", "speed=1", "fills=-1", "time_ms=1.5", "price_bps=NaN"):
+        with pytest.raises(ValueError, match=r"KEY=VALUE|number"):
+            Tolerance.parse(bad)
 
 
 def test_a_bad_tolerance_is_refused(copy: Path) -> None:
