@@ -20,6 +20,8 @@ the same strategy (from then on it saw another position and other open orders).
 from __future__ import annotations
 
 import tempfile
+from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -322,26 +324,34 @@ def _pair_time(pair: tuple[OrderLine | None, OrderLine | None]) -> int:
 
 def _pair(run_orders: Sequence[OrderLine], replay_orders: Sequence[OrderLine],
           window_ms: int) -> list[tuple[OrderLine | None, OrderLine | None]]:
-    """Pairs (run order, replay order); a side is None where the order has no partner."""
-    left = list(replay_orders)
+    """Pairs (run order, replay order); a side is None where the order has no partner. Indexed
+    (by the whole order, then by strategy and side in time order), so that an hour of a busy
+    market maker, thousands of orders a side, pairs in milliseconds."""
+    twins: dict[tuple[Any, ...], deque[OrderLine]] = {}
+    for theirs in replay_orders:
+        twins.setdefault(_key(theirs), deque()).append(theirs)
     pairs: list[tuple[OrderLine | None, OrderLine | None]] = []
     unpaired: list[OrderLine] = []
     for ours in run_orders:  # first: the same order at the same moment
-        twin = next((i for i, o in enumerate(left) if _key(o) == _key(ours)), None)
-        if twin is None:
-            unpaired.append(ours)
+        same = twins.get(_key(ours))
+        if same:
+            pairs.append((ours, same.popleft()))
         else:
-            pairs.append((ours, left.pop(twin)))
+            unpaired.append(ours)
+    left: dict[tuple[str, str], list[OrderLine]] = {}
+    for theirs in sorted((o for same in twins.values() for o in same), key=lambda o: o.ts):
+        left.setdefault((theirs.strategy, theirs.side), []).append(theirs)
     for ours in unpaired:  # then the nearest of the same strategy and side, within the window
-        candidates = [(i, o) for i, o in enumerate(left) if o.strategy == ours.strategy and o.side == ours.side
-                      and abs(o.ts - ours.ts) <= window_ms]
-        if not candidates:
+        lane = left.get((ours.strategy, ours.side), [])
+        times = [o.ts for o in lane]
+        start, stop = bisect_left(times, ours.ts - window_ms), bisect_right(times, ours.ts + window_ms)
+        if start == stop:
             pairs.append((ours, None))
             continue
-        best, _ = min(candidates, key=lambda c: (c[1].price != ours.price or c[1].quantity != ours.quantity,
-                                                 abs(c[1].ts - ours.ts), _distance(c[1].price, ours.price)))
-        pairs.append((ours, left.pop(best)))
-    pairs.extend((None, theirs) for theirs in left)
+        best = min(range(start, stop), key=lambda i: (lane[i].price != ours.price or lane[i].quantity != ours.quantity,
+                                                     abs(lane[i].ts - ours.ts), _distance(lane[i].price, ours.price)))
+        pairs.append((ours, lane.pop(best)))
+    pairs.extend((None, theirs) for lane in left.values() for theirs in lane)
     return pairs
 
 
