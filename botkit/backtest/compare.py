@@ -443,10 +443,24 @@ def compare_run(config: Config, recording: Path, journal: Journal, *, run_id: in
     """Replay the run's recording and compare the replay with the journaled run."""
     recorded = read_run(journal, run_id)
     snapshots = run_snapshots(recording, recorded.run)
+    _own_snapshots(recording, recorded, snapshots)
     replayed = replay_run(config, recording, recorded, snapshots, strategy_paths=strategy_paths)
     divergences, matched = compare(recorded.orders, replayed, tolerance)
     return Comparison(recorded.run.id, journal.bot_id, len(snapshots), recorded.run.ticks, len(recorded.orders),
                       len(replayed), matched, _fill_count(recorded.orders), _fill_count(replayed), divergences)
+
+
+def _own_snapshots(recording: Path, recorded: RecordedRun, snapshots: Sequence[Snapshot]) -> None:
+    """Refuse a recording of the same span that is not the run's (another bot's, another
+    exchange's): a run decides at its snapshots' times, so each of its orders was placed at the
+    time of one of its snapshots."""
+    times = {snapshot.ts for snapshot in snapshots}
+    decided = [o for o in recorded.orders if o.strategy != "_adopted"]
+    if decided and not any(o.ts in times for o in decided):
+        run = recorded.run
+        raise RunMismatch(f"{recording} does not belong to run {run.id} of bot {run.bot_id!r}: none of the run's "
+                          f"{len(decided)} orders was placed at the time of one of its snapshots; give the run's "
+                          "recording (botkit run --record)")
 
 
 def _fill_count(orders: Iterable[OrderLine]) -> int:

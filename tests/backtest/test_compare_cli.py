@@ -107,6 +107,12 @@ def test_a_recording_of_another_time_is_refused_in_one_line(copy: Path) -> None:
     code, _, err = _compare(copy)
     assert code == 2
     assert err.count("\n") == 1 and "does not belong to run 1" in err
+    # Snapshots within the run's span that are not its own (a millisecond off: another feed's).
+    shifted = re.sub(r'^\{"ts":(\d+)', lambda m: '{"ts":' + str(int(m.group(1)) + 1), text, flags=re.M)
+    (copy / "rec.jsonl").write_text(shifted)
+    code, _, err = _compare(copy)
+    assert code == 2
+    assert err.count("\n") == 1 and "none of the run's" in err
     code, _, err = _compare(copy, "--run", "7")
     assert code == 2 and "no run 7" in err
 
