@@ -19,24 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-CONFIG = """
-strategy_paths = []
-[journal]
-url = "sqlite:///{dir}/journal.sqlite"
-[engine]
-interval_seconds = {interval}
-[sandbox]
-state_path = "{dir}/sandbox.sqlite"
-seed = 4
-usd = 100000
-btc = 10
-[paper]
-maker_fee_bps = 10
-taker_fee_bps = 20
-[strategies.market_maker]
-spread_bps = 4
-size = 0.05
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.backtest.commands import paper_config
 
 
 def botkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -46,7 +30,8 @@ def botkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def record(folder: Path, ticks: int, interval: float) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "botkit.toml").write_text(CONFIG.format(dir=folder.resolve(), interval=interval))
+    config = paper_config(folder.resolve())  # the compare tests' session, ticking every --interval
+    config.write_text(config.read_text().replace("interval_seconds = 0.2", f"interval_seconds = {interval}"))
     # The daemon ticks at most every interval; HTTP and the sandbox make it a little slower, so
     # run until the recording holds the ticks asked for.
     started = time.monotonic()
