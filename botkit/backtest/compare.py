@@ -260,19 +260,21 @@ class _SeededJournal(Journal):
 
 
 def replay_run(config: Config, recording: Path, recorded: RecordedRun, snapshots: Sequence[Snapshot], *,
-               strategy_paths: Sequence[Path] = ()) -> list[OrderLine]:
-    """The orders (with fills) the configured strategies place on the run's snapshots."""
+               strategy_paths: Sequence[Path] = (), initial: Mapping[str, Decimal] | None = None) -> list[OrderLine]:
+    """The orders (with fills) the configured strategies place on the run's snapshots, from
+    ``initial`` balances (None: those the run journaled at its first tick)."""
     plan = plan_engine(config, extra_paths=strategy_paths, wall_clock=False)
     enabled = {host.name for host in plan.hosts}
     strangers = sorted({o.strategy for o in recorded.orders} - enabled - {"_adopted"})
     if strangers:
         raise RunMismatch(f"run {recorded.run.id} has orders of {', '.join(strangers)}, which the config does not "
                           f"enable (it runs {', '.join(sorted(enabled)) or 'none'}): give the run's config (--config)")
-    if not recorded.balances:
+    balances = recorded.balances if initial is None else initial
+    if not balances:
         raise RunMismatch(f"run {recorded.run.id} journaled no balances (it never ticked, or an older botkit "
-                          "ran it): nothing to start the replay from")
+                          "ran it): give the balances it started from with --initial USD=N,BTC=N")
     paper = config["paper"]
-    venue = SimulatedVenue(recorded.balances, paper["maker_fee_bps"], paper["taker_fee_bps"], name="paper",
+    venue = SimulatedVenue(balances, paper["maker_fee_bps"], paper["taker_fee_bps"], name="paper",
                            instrument=file_instrument(recording))
     with tempfile.TemporaryDirectory(prefix="botkit-compare-") as scratch:
         journal = _SeededJournal(f"sqlite:///{Path(scratch) / 'journal.sqlite'}", recorded.positions)
@@ -439,12 +441,14 @@ def _fill_text(fill: FillLine) -> str:
 
 
 def compare_run(config: Config, recording: Path, journal: Journal, *, run_id: int | None = None,
-                tolerance: Tolerance = Tolerance(), strategy_paths: Sequence[Path] = ()) -> Comparison:
-    """Replay the run's recording and compare the replay with the journaled run."""
+                tolerance: Tolerance = Tolerance(), strategy_paths: Sequence[Path] = (),
+                initial: Mapping[str, Decimal] | None = None) -> Comparison:
+    """Replay the run's recording and compare the replay with the journaled run (from ``initial``
+    balances when given, else from those the run journaled)."""
     recorded = read_run(journal, run_id)
     snapshots = run_snapshots(recording, recorded.run)
     _own_snapshots(recording, recorded, snapshots)
-    replayed = replay_run(config, recording, recorded, snapshots, strategy_paths=strategy_paths)
+    replayed = replay_run(config, recording, recorded, snapshots, strategy_paths=strategy_paths, initial=initial)
     divergences, matched = compare(recorded.orders, replayed, tolerance)
     return Comparison(recorded.run.id, journal.bot_id, len(snapshots), recorded.run.ticks, len(recorded.orders),
                       len(replayed), matched, _fill_count(recorded.orders), _fill_count(replayed), divergences)

@@ -25,15 +25,19 @@ COLUMNS = ("time", "ts", "kind", "strategy", "side", "run", "replay", "cause")
               help="Divergences accepted before exiting 1: orders=N,fills=N (counts, default 0), price_bps=X, "
                    "time_ms=N (differences this small are none), window_ms=N (how far apart two orders may "
                    "be and still be paired, default 60000).")
+@click.option("--initial", metavar="USD=N,BTC=N",
+              help="The balances the run started from (default: those it journaled at its first tick; "
+                   "a run of a botkit that did not journal them needs this).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @fail_cleanly
 def compare(recording: Path, config_path: Path | None, run_id: int | None, bot_id: str | None, paper: bool,
-            strategy_paths: tuple[Path, ...], tolerance_spec: str, fmt: str) -> None:
+            strategy_paths: tuple[Path, ...], tolerance_spec: str, initial: str | None, fmt: str) -> None:
     """List where a run and the replay of its recording diverge, order by order and fill by fill.
 
     Exit 0 within --tolerance, 1 past it, 2 for bad input (a recording or config that is not
     the run's)."""
     from botkit.backtest.compare import RunMismatch, Tolerance, compare_run
+    from botkit.cli.backtest import parse_initial
     from botkit.core import jsonutil
     from botkit.core.errors import DataFileError
     from botkit.core.output import render
@@ -51,7 +55,8 @@ def compare(recording: Path, config_path: Path | None, run_id: int | None, bot_i
     journal = Journal(cfg["journal"]["url"], bot_id=paper_bot_id(bot) if paper else bot, auto_upgrade=False)
     try:
         result = compare_run(cfg, recording, journal, run_id=run_id, tolerance=tolerance,
-                             strategy_paths=strategy_paths)
+                             strategy_paths=strategy_paths,
+                             initial=None if initial is None else parse_initial(initial))
     except (RunMismatch, DataFileError) as exc:
         click.echo(f"botkit: {exc}", err=True)
         sys.exit(2)

@@ -117,6 +117,16 @@ def test_a_recording_of_another_time_is_refused_in_one_line(copy: Path) -> None:
     assert code == 2 and "no run 7" in err
 
 
+def test_a_run_without_journaled_balances_needs_initial(copy: Path) -> None:
+    with sqlite3.connect(copy / "journal.sqlite") as db:
+        db.execute("DELETE FROM balance_snapshots")
+    code, _, err = _compare(copy)
+    assert code == 2 and "--initial" in err
+    code, result, err = _compare(copy, "--initial", "USD=100000,BTC=10")  # the sandbox's demo account
+    assert code == 0, err
+    assert result["divergences"] == []
+
+
 def test_the_tolerance_spec() -> None:
     assert Tolerance.parse("orders=0,fills=2,price_bps=5") == Tolerance(fills=2, price_bps=Decimal(5))
     assert Tolerance.parse("") == Tolerance()
