@@ -84,6 +84,21 @@ def test_a_changed_price_and_a_deleted_fill_are_reported(copy: Path) -> None:
     assert code == 0 and not [d for d in loose["divergences"] if d["kind"] == "price"]
 
 
+def test_an_exchange_refusal_is_named_as_the_cause(copy: Path) -> None:
+    with sqlite3.connect(copy / "journal.sqlite") as db:
+        (order_id,) = db.execute("SELECT order_id FROM fills ORDER BY id LIMIT 1").fetchone()
+        db.execute("DELETE FROM fills WHERE order_id = ?", (order_id,))
+        db.execute("UPDATE orders SET status = 'rejected', error = 'insufficient funds', filled_quantity = '0' "
+                   "WHERE id = ?", (order_id,))
+    code, result, _ = _compare(copy)
+    assert code == 1
+    first = result["divergences"][0]
+    assert first["kind"] == "refused" and first["run"] == "rejected"
+    assert first["cause"] == "exchange refusal: insufficient funds"
+    extra = next(d for d in result["divergences"] if d["kind"] == "extra fill")
+    assert extra["cause"] == "exchange refusal: insufficient funds"
+
+
 def test_a_tick_missing_from_the_recording_is_reported(copy: Path) -> None:
     with sqlite3.connect(copy / "journal.sqlite") as db:
         (first_order_ts,) = db.execute("SELECT min(created_at) FROM orders").fetchone()
