@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from types import FrameType
 
 import botkit
 from botkit import hookimpl
 
 
 def _future(now: int) -> list[botkit.Snapshot]:
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         for value in frame.f_locals.values():
             if isinstance(value, list) and value and isinstance(value[0], botkit.Snapshot):
                 return [s for s in value if s.ts > now]
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return []
 
 
