@@ -23,12 +23,15 @@ from botkit.model import (
     Snapshot,
     Ticker,
     Trade,
+    TradeCursor,
     buy,
     cancel,
     cancel_all,
     sell,
 )
+from botkit.strategy.bars import Bar
 from botkit.strategy.context import StrategyContext, StrategyState
+from botkit.strategy.history import BarHistory
 from botkit.strategy.hookspecs import hookimpl
 from botkit.strategy.params import Param, Params, param
 
@@ -36,6 +39,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Balances",
+    "Bar",
+    "BarHistory",
     "BookLevel",
     "CancelAll",
     "CancelOrder",
@@ -57,6 +62,7 @@ __all__ = [
     "StrategyState",
     "Ticker",
     "Trade",
+    "TradeCursor",
     "__version__",
     "buy",
     "cancel",

@@ -37,6 +37,7 @@ from botkit.engine.assembly import plan_engine
 from botkit.journal import Journal
 from botkit.journal.schema import RiskRejection
 from botkit.model import BookLevel, Fill, Intent, Order, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.strategy.bars import timeframe_ms
 from botkit.strategy.host import StrategyHost
 from botkit.strategy.params import declared
 from botkit.strategy.params import defaults as param_defaults
@@ -103,9 +104,6 @@ def mids(values: Iterable[Number], *, half_spread: Number = "0.5", start: int = 
                   every_ms=every_ms, size=size)
 
 
-TIMEFRAME_UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-
-
 def candles(ohlc: Iterable[tuple[Number, Number, Number, Number]], *, timeframe: str = "1m", start: int = 0,
             quantity: Number = "0.01", half_spread: Number = "0.5", size: Number = DEFAULT_DEPTH) -> list[Snapshot]:
     """Snapshots whose trades make the bars ``ohlc`` (``(open, high, low, close)`` each) of
@@ -117,7 +115,7 @@ def candles(ohlc: Iterable[tuple[Number, Number, Number, Number]], *, timeframe:
     the middle of the bar, its touch ``half_spread`` around the close; a last snapshot at the end of
     the last bar closes it (a bar is closed by the first snapshot at or after its end). So bar k
     closes at the snapshot ``start + (k + 1.5) × timeframe`` (the last one at the end)."""
-    length = _timeframe_ms(timeframe)
+    length = timeframe_ms(timeframe)
     if start % length:
         raise ValueError(f"start {start} is not on a {timeframe} boundary")
     half = _exact(half_spread, "half_spread")
@@ -131,13 +129,6 @@ def candles(ohlc: Iterable[tuple[Number, Number, Number, Number]], *, timeframe:
         found.append(snapshot(begin + length // 2, prices[-1] - half, prices[-1] + half, size=size, trades=trades))
     found.append(snapshot(start + len(bars) * length, bars[-1][-1] - half, bars[-1][-1] + half, size=size))
     return found
-
-
-def _timeframe_ms(timeframe: str) -> int:
-    number, unit = timeframe[:-1], timeframe[-1:]
-    if not number.isdigit() or int(number) < 1 or unit not in TIMEFRAME_UNITS:
-        raise ValueError(f"timeframe {timeframe!r} is not a whole number of s, m, h or d (e.g. 1m, 15m, 4h)")
-    return int(number) * TIMEFRAME_UNITS[unit]
 
 
 # --------------------------------------------------------------------------- running a strategy
@@ -227,7 +218,7 @@ def run_strategy(strategy: str | Path | ModuleType | object, snapshots: Iterable
                  params: Mapping[str, Any] | None = None, initial: Mapping[str, Number] | None = None,
                  maker_fee_bps: Number | None = None, taker_fee_bps: Number | None = None,
                  latency_ms: int | None = None, config: Config | Mapping[str, Any] | None = None,
-                 strategy_paths: Sequence[Path] = (), name: str | None = None) -> StrategyRun:
+                 strategy_paths: Sequence[Path] = (), name: str | None = None, warmup_bars: int = 0) -> StrategyRun:
     """Run one strategy over ``snapshots`` through the real engine and the simulated venue.
 
     ``strategy`` is a strategy's name (found as ``botkit backtest`` finds it: entry points, the
@@ -236,7 +227,8 @@ def run_strategy(strategy: str | Path | ModuleType | object, snapshots: Iterable
     ``params`` are checked as the config's ``[strategies.NAME]`` table is. Balances, fees and
     latency default to the config's ``[backtest]`` and ``[paper]`` values, as in a backtest
     (``config`` is a :class:`~botkit.config.Config` or the dict of a TOML document; its risk
-    limits apply).
+    limits apply). ``warmup_bars``: the first snapshots only build that many bars of each
+    declared timeframe, as ``botkit backtest --warmup N`` does; the strategy starts after them.
     """
     cfg = _config(config)
     spec = _spec(strategy, cfg, strategy_paths, name)
@@ -260,7 +252,7 @@ def run_strategy(strategy: str | Path | ModuleType | object, snapshots: Iterable
     journal = Journal("sqlite://", bot_id="test", durable=False, batched=True)
     try:
         engine = plan.build(venue, journal)
-        replayed = replay(engine, venue, recorder, snapshots, strict=True)
+        replayed = replay(engine, venue, recorder, snapshots, strict=True, warmup_bars=warmup_bars)
         if replayed is None:
             raise ValueError("run_strategy needs at least one snapshot")
         summary = replayed[2]

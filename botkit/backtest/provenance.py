@@ -85,7 +85,8 @@ def describe_run(config: Config, settings: BacktestSettings, hosts: Sequence[Str
         "command": list(command),
         "config_file": None if config.path is None else str(config.path.resolve()),
         "data": {"path": str(data), "sha256": sha256(data), "first_ts": first_ts, "last_ts": last_ts,
-                 "snapshots": snapshots, "limit": settings.limit, "strict": settings.strict},
+                 "snapshots": snapshots, "limit": settings.limit, "strict": settings.strict,
+                 "warmup_bars": settings.warmup_bars},
         "initial": plain(settings.initial),
         "instrument": file_instrument(data).to_json(),
         "fees": {"maker_fee_bps": plain(settings.maker_fee_bps), "taker_fee_bps": plain(settings.taker_fee_bps)},
@@ -158,6 +159,7 @@ def from_report(path: Path) -> tuple[Config, dict[str, Any]]:
         "strategies": tuple(tables),
         "limit": data.get("limit"),
         "strict": bool(data.get("strict", False)),
+        "warmup_bars": int(data.get("warmup_bars", 0)),
     }
     if run["fill_model"].get("model", FILL_MODEL) != FILL_MODEL:
         raise ConfigError("--from-report", f"the report used fill model {run['fill_model']['model']!r}, "

@@ -25,7 +25,7 @@ from botkit.backtest.provenance import describe_run
 from botkit.backtest.report import CsvLog, report_dict, table, write_json
 from botkit.backtest.settings import BacktestSettings
 from botkit.config import Config
-from botkit.core.errors import DataFileError
+from botkit.core.errors import ConfigError, DataFileError
 from botkit.data.files import file_instrument, open_snapshots
 from botkit.instrument import BUTTERCOIN
 from botkit.model import Snapshot
@@ -123,7 +123,8 @@ def run_backtest(
     journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None, batched=True)
     try:
         replayed = replay(plan.build(venue, journal), venue, recorder,
-                          _progress(_limited(reader, settings.limit), total, progress), strict=settings.strict)
+                          _progress(_limited(reader, settings.limit), total, progress), strict=settings.strict,
+                          warmup_bars=settings.warmup_bars)
     finally:
         journal.close()
         scratch.cleanup()
@@ -147,15 +148,18 @@ a fraction of the cost, and a kept ``--journal`` is readable while a long run go
 
 
 def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder, snapshots: Iterable[Snapshot],
-           *, strict: bool = False) -> tuple[Snapshot, Snapshot, dict[str, Any], int] | None:
+           *, strict: bool = False, warmup_bars: int = 0) -> tuple[Snapshot, Snapshot, dict[str, Any], int] | None:
     """The backtest's loop, for ``botkit backtest`` and :mod:`botkit.testing` alike: start the
     engine at the first snapshot, tick it on each (sampling equity after each tick), stop it at
     the last. Returns (first, last, the engine's summary, lines found unreadable as they were
-    built), or None when there was no snapshot at all."""
+    built), or None when there was no snapshot at all. With ``warmup_bars``, the first snapshots
+    only build that many bars of each declared timeframe; the engine starts after them."""
     iterator = iter(snapshots)
     first = next(iterator, None)
     if first is None:
         return None
+    if warmup_bars:
+        first = _warm_up(engine, first, iterator, warmup_bars)
     engine.start(first.ts)
     recorder.begin(first.ts, first.mid, venue.usd, venue.btc)
     tick = engine.tick
@@ -181,6 +185,23 @@ def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder,
     # Cancelling at the end (on_shutdown) frees reserved funds but changes no total: the last
     # equity sample stands.
     return first, last, engine.stop(last.ts, status="finished"), unreadable
+
+
+def _warm_up(engine: Engine, first: Snapshot, rest: Iterator[Snapshot], warmup_bars: int) -> Snapshot:
+    """Feed the first snapshots to the bars only; the first snapshot after the warm-up."""
+    bars = engine.bars
+    if not bars.active:
+        raise ConfigError("--warmup", "no strategy of this run declares TIMEFRAMES, so there are no bars to warm up",
+                          "declare TIMEFRAMES in the strategy, or leave --warmup out")
+    shortest = min(bars.market.keep.values())
+    if warmup_bars > shortest:
+        raise ConfigError("--warmup", f"{warmup_bars} bars is more than the strategies keep ({shortest}, "
+                                      "their HISTORY)", f"use at most {shortest} or raise HISTORY")
+    after = bars.warm_up(first, rest, warmup_bars)
+    if after is None:
+        raise ConfigError("--warmup", f"the data ran out during the warm-up of {warmup_bars} bars",
+                          "use a smaller --warmup, or more data")
+    return after
 
 
 def _chain(first: Snapshot, rest: Iterator[Snapshot]) -> Iterator[Snapshot]:

@@ -49,6 +49,9 @@ class BacktestSettings:
     """Stop after this many snapshots (None: the whole file)."""
     journal_url: str | None = None
     """Keep the run's journal here (None: a temporary SQLite file, deleted afterwards)."""
+    warmup_bars: int = 0
+    """Build this many bars of each declared timeframe from the first snapshots before any
+    strategy is asked (they are in ``ctx.history`` at ``botkit_on_start``); nothing trades then."""
 
     @staticmethod
     def options(config: Config, *, initial: Mapping[str, Decimal] | None = None,

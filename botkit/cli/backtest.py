@@ -185,6 +185,9 @@ def _rank_key(metric: str) -> Any:
               help="Bar length of the returns behind Sharpe and Sortino "
                    f"(default: [backtest] bar_seconds, {default('backtest', 'bar_seconds')}).")
 @click.option("--limit", type=click.IntRange(min=1), help="Replay only the first N snapshots.")
+@click.option("--warmup", "warmup_bars", default=0, type=click.IntRange(min=0), metavar="N",
+              help="Build N bars of each declared timeframe from the first snapshots before any strategy is asked "
+                   "(nothing trades during the warm-up; the bars are in ctx.history at botkit_on_start).")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
 @click.option("--journal", "journal_url", help="Keep the run's journal at this SQLAlchemy URL (default: discarded).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every refused intent and strategy warning as it happens.")
@@ -197,8 +200,8 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
              params: tuple[str, ...], initial: str | None, maker_fee_bps: str | None, taker_fee_bps: str | None,
              latency_ms: int | None, report_dir: Path | None, force: bool, sweeps: tuple[str, ...], workers: int,
              executor: str, scheduler: str | None, scheduler_timeout: float, rank_by: str, bar_seconds: int | None,
-             limit: int | None, strict: bool, journal_url: str | None, verbose: bool, progress: bool | None,
-             from_report: Path | None) -> None:
+             limit: int | None, warmup_bars: int, strict: bool, journal_url: str | None, verbose: bool,
+             progress: bool | None, from_report: Path | None) -> None:
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
 
     Starting balances, fees, latency and bar length come from the options, else the config's
@@ -243,6 +246,7 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
         "strategy_paths": strategy_paths,
         "strict": strict,
         "limit": limit,
+        "warmup_bars": warmup_bars,
         "journal_url": journal_url,
     }
     if sweeps:
@@ -271,7 +275,7 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
 
 
 _REPORT_OWNS = ("data", "config_path", "strategies", "strategy_paths", "params", "initial", "maker_fee_bps",
-                "taker_fee_bps", "latency_ms", "sweeps", "bar_seconds", "limit", "strict")
+                "taker_fee_bps", "latency_ms", "sweeps", "bar_seconds", "limit", "strict", "warmup_bars")
 """Options whose value a report records: given with --from-report they would contradict it."""
 
 

@@ -28,7 +28,6 @@ from botkit.strategy.params import Param
 
 TEMPLATES = {"snapshot": "snapshot", "bars": "bars", "market-maker": "market_maker"}
 """``--template`` → the files in templates/ (``X.py.tmpl`` and ``X_test.py.tmpl``)."""
-BAR_HOOK = "botkit_on_bar"
 
 
 def _template(stem: str, name: str) -> str:
@@ -104,11 +103,6 @@ def new_strategy_command(name: str, directory: Path | None, template: str, force
         directory = paths[0]
     strategy, test = (_shown(p) for p in new_strategy(name, directory, template, force=force))
     click.echo(f"wrote {strategy} and {test}")
-    from botkit.strategy.plugins import HOOK_NAMES
-
-    if template == "bars" and BAR_HOOK not in HOOK_NAMES:
-        click.echo(f"note: this botkit has no {BAR_HOOK} hook yet: the strategy loads only with a botkit that has "
-                   "bars, and its test is skipped until then", err=True)
     default_folder = directory.resolve() == (Path.cwd() / "strategies").resolve()
     folder = "" if default_folder else f" --strategy-path {_shown(directory)}"
     click.echo("next:")

@@ -506,6 +506,14 @@ class _Chunk:
         return rows[end - self.ntrades[row] : end][::-1]
 
 
+def _top_of(chunk: _Chunk, row: int) -> tuple[Decimal | None, Decimal | None]:
+    """Best bid and ask of one record, from their own columns (no level is built)."""
+    return (
+        cents(chunk.bid0[row]) if chunk.nbid[row] else None,
+        cents(chunk.ask0[row]) if chunk.nask[row] else None,
+    )
+
+
 class StoreBook(LazyBook):
     """The book of one store record: levels built from its integer columns on first access."""
 
@@ -514,11 +522,7 @@ class StoreBook(LazyBook):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        chunk, row = self._chunk, self._row
-        return (
-            cents(chunk.bid0[row]) if chunk.nbid[row] else None,
-            cents(chunk.ask0[row]) if chunk.nask[row] else None,
-        )
+        return _top_of(self._chunk, self._row)
 
     def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
         chunk, row = self._chunk, self._row
@@ -537,11 +541,7 @@ class StoreSnapshot(LazySnapshot):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        chunk, row = self._chunk, self._row
-        return (
-            cents(chunk.bid0[row]) if chunk.nbid[row] else None,
-            cents(chunk.ask0[row]) if chunk.nask[row] else None,
-        )
+        return _top_of(self._chunk, self._row)
 
     def _build_book(self) -> OrderBook:
         book = _new(StoreBook)

@@ -19,6 +19,7 @@ from typing import Any
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.config import Config
 from botkit.core.errors import ConfigError, did_you_mean
+from botkit.engine.bars import read_warmup
 from botkit.engine.risk import AccountRisk, RiskLimits
 from botkit.engine.state import RISK_PLUGIN_NAME, EngineSettings
 from botkit.engine.tick import Engine
@@ -124,7 +125,8 @@ def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Seque
                 params: Mapping[str, Mapping[str, Any]] | None = None, wall_clock: bool = True,
                 strategies: bool = True, specs: Mapping[str, StrategySpec] | None = None) -> EnginePlan:
     """Strategies, risk rules and settings from the config. ``wall_clock`` False (backtests) disables
-    wall-clock time limits and the per-tick log line, which would make a replay non-deterministic.
+    wall-clock time limits and the per-tick log line, which would make a replay non-deterministic,
+    and keeping bars in the journal (each backtest starts afresh).
     ``strategies`` False plans an engine that only watches the market (``botkit record``)."""
     engine_cfg = config["engine"]
     pm = make_manager()
@@ -140,6 +142,7 @@ def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Seque
         resolve_window_ms=int(engine_cfg["resolve_window_seconds"] * 1000),
         max_intents_per_tick=int(engine_cfg["max_intents_per_tick"]),
         log_ticks=wall_clock,
+        keep_bars=wall_clock,
     )
     return EnginePlan(pm, hosts, risk, settings)
 
@@ -193,9 +196,12 @@ def connect(config: Config, closers: ExitStack) -> tuple[Buttercoin, str, str]:
     return Buttercoin(client), base_url, secret
 
 
-def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Path] = ()) -> Bot:
-    """Everything a daemon needs, started in the right order and closed in reverse."""
+def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Path] = (),
+              warmup: Path | None = None) -> Bot:
+    """Everything a daemon needs, started in the right order and closed in reverse. ``warmup``: a
+    recording whose snapshots build bars before the first tick (after those the journal kept)."""
     plan = plan_engine(config, extra_paths=extra_paths)
+    warmup_snapshots = read_warmup(warmup) if warmup is not None else None
     closers = ExitStack()
     try:
         api, base_url, secret = connect(config, closers)
@@ -212,6 +218,7 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
                           auto_upgrade=config["journal"]["auto_upgrade"], exclusive=True, secrets=bot_secrets)
         closers.callback(journal.close)
         engine = plan.build(venue, journal)
+        engine.bars.warmup = warmup_snapshots
         return Bot(config, engine, journal, market_data.fetch, closers, base_url, market_data,
                    secrets=bot_secrets)
     except BaseException:

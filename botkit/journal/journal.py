@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -36,6 +36,7 @@ from botkit.journal import migrate
 from botkit.journal.lock import JournalLock, PostgresAdvisoryLock, SqliteFileLock
 from botkit.journal.schema import (
     BalanceSnapshot,
+    BarRow,
     FillRow,
     OrderEvent,
     OrderRow,
@@ -54,6 +55,7 @@ from botkit.model import (
     OrderState,
     Side,
 )
+from botkit.strategy.bars import Bar, timeframe_ms
 from botkit.strategy.health import StrategyHealth
 
 log = logging.getLogger("botkit.journal")
@@ -518,6 +520,41 @@ class Journal:
                     s.add(StrategyStateRow(bot_id=self.bot_id, strategy=strategy, key=key, value=encoded))
                 else:
                     row.value = encoded
+
+    # ------------------------------------------------------------------ bars
+
+    def save_bars(self, bars: Sequence[Bar], keep: Mapping[str, int]) -> None:
+        """Keep closed bars (oldest first), and only the last ``keep[timeframe]`` of each
+        timeframe: bars are contiguous, so those older are those starting before the newest's end
+        minus that many bars."""
+        if not bars:
+            return
+        newest: dict[str, Bar] = {}
+        with self.session() as s, s.begin():
+            for bar in bars:
+                s.merge(BarRow(
+                    bot_id=self.bot_id, timeframe=bar.timeframe, start_at=bar.start, end_at=bar.end,
+                    open=bar.open, high=bar.high, low=bar.low, close=bar.close, volume=bar.volume,
+                    quote_volume=bar.quote_volume, trades=bar.trades, vwap=bar.vwap, from_mid=bar.from_mid,
+                    missing=bar.missing, mid=bar.mid, microprice=bar.microprice, spread=bar.spread,
+                    imbalance=bar.imbalance))
+                newest[bar.timeframe] = bar
+            for timeframe, bar in newest.items():
+                oldest_kept = bar.end - keep.get(timeframe, 1) * timeframe_ms(timeframe)
+                s.execute(delete(BarRow).where(BarRow.bot_id == self.bot_id, BarRow.timeframe == timeframe,
+                                               BarRow.start_at < oldest_kept))
+
+    def load_bars(self, keep: Mapping[str, int]) -> list[Bar]:
+        """The kept bars of these timeframes, at most ``keep[timeframe]`` each, oldest first."""
+        found: list[Bar] = []
+        with self.session() as s:
+            for timeframe, bound in keep.items():
+                rows = s.execute(select(BarRow).where(BarRow.bot_id == self.bot_id, BarRow.timeframe == timeframe)
+                                 .order_by(BarRow.start_at.desc()).limit(bound)).scalars().all()
+                found.extend(Bar(row.timeframe, row.start_at, row.end_at, row.open, row.high, row.low, row.close,
+                                 row.volume, row.quote_volume, row.trades, row.vwap, row.from_mid, row.missing,
+                                 row.mid, row.microprice, row.spread, row.imbalance) for row in reversed(rows))
+        return found
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -13,7 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from botkit.instrument import BUTTERCOIN, Instrument
-from botkit.model import ZERO, Balances, Order
+from botkit.model import ZERO, Balances, Order, Snapshot
+from botkit.strategy.history import BarHistory, StrategyMarket
 from botkit.strategy.params import Params
 
 MAX_STATE_KEY = 128
@@ -68,7 +69,7 @@ class StrategyState(MutableMapping[str, Any]):
         return changes
 
 
-_FIXED = frozenset({"name", "params", "state", "log", "instrument"})
+_FIXED = frozenset({"name", "params", "state", "log", "instrument", "market"})
 
 
 @dataclass(slots=True)
@@ -92,6 +93,18 @@ class StrategyContext:
     instrument: Instrument = BUTTERCOIN
     """The market traded: price and size increments, minimum size, base/quote, fees. An intent
     off its grid is refused; in a backtest it is the data file's."""
+    market: StrategyMarket = field(default_factory=StrategyMarket.empty)
+    """What :meth:`history` and :meth:`snapshots` read: the engine's one store, seen through this
+    strategy's declarations (``TIMEFRAMES``, ``HISTORY``, ``SNAPSHOTS``)."""
+
+    def history(self, timeframe: str, n: int | None = None) -> BarHistory:
+        """The last ``n`` closed bars of a declared timeframe, oldest first (all it keeps when
+        ``n`` is None): a sequence of :class:`Bar` with numpy columns and ``to_pandas()``."""
+        return self.market.history(timeframe, n)
+
+    def snapshots(self, n: int) -> tuple[Snapshot, ...]:
+        """The last ``n`` snapshots, oldest first (this tick's last); fewer early in a run."""
+        return self.market.snapshots(n)
 
     def __setattr__(self, key: str, value: Any) -> None:
         # The engine refreshes now/position/balances/open_orders before each call; these four it
@@ -112,6 +125,9 @@ class StrategyContext:
     def trade(self, instrument: Instrument) -> None:
         """Set the market this strategy trades (the engine's, once, when it is built)."""
         object.__setattr__(self, "instrument", instrument)
+    def attach(self, market: StrategyMarket) -> None:
+        """The engine's hand-over of the history this strategy declared (once, before on_start)."""
+        object.__setattr__(self, "market", market)
 
     @classmethod
     def create(cls, name: str, params: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> StrategyContext:

@@ -29,6 +29,7 @@ import pluggy
 
 from botkit.core.errors import ConfigError, PluginError, did_you_mean
 from botkit.strategy import hookspecs
+from botkit.strategy.history import declarations
 from botkit.strategy.params import Param, declared
 from botkit.strategy.params import defaults as param_defaults
 
@@ -199,6 +200,10 @@ def strategy_spec(name: str, plugin: object, module: ModuleType, source: str, pa
     raw = getattr(plugin, "PARAMS", None) or getattr(module, "PARAMS", None) or {}
     if not isinstance(raw, Mapping):
         raise PluginError(f"strategy {name}: PARAMS must be a dict of defaults")
+    try:
+        declarations(name, plugin)
+    except ValueError as exc:
+        raise PluginError(str(exc)) from None
     # A class strategy without a docstring of its own is described by its module's.
     doc = (inspect.getdoc(type(plugin)) if plugin is not module else None) or inspect.getdoc(module)
     return StrategySpec(name, plugin, source, (doc or "").strip(), param_defaults(raw), path, declared=declared(raw))

@@ -47,6 +47,7 @@ from botkit.model import (
     OrderType,
     Side,
     Snapshot,
+    TradeCursor,
 )
 from botkit.venues.fill_model import FillModel, SimOrder
 
@@ -133,7 +134,7 @@ class SimulatedVenue(FillModel):
         self._asks: list[SimOrder] = []  # resting, best (lowest) first, then oldest first
         self._pending: deque[tuple[int, bool, SimOrder]] = deque()  # (arrival ts, is_cancel, order)
         self._consumed: dict[tuple[bool, Decimal], Decimal] = {}
-        self._trade_mark = (-1, 0)  # newest trade ts processed, and how many trades had that ts
+        self._trades = TradeCursor()
         self._balances: Balances | None = None
 
     # ------------------------------------------------------------------ market data

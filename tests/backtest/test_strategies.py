@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from botkit.model import Side, Snapshot, buy, cancel, sell
-from botkit.testing import StrategyRun, mids, quotes, run_strategy
+from botkit.testing import StrategyRun, book, mids, quotes, run_strategy, snapshot
 
 D = Decimal
 
@@ -17,18 +17,19 @@ def run(strategy: str, snapshots: list[Snapshot], params: dict[str, Any], initia
 
 
 def test_sma_crossover() -> None:
-    result = run("sma_crossover", mids([100, 100, 100, 103, 106, 109, 106, 100, 94]),
+    result = run("sma_crossover", mids([100, 100, 100, 103, 106, 109, 106, 100, 94, 94], start=60_000, every_ms=60_000),
                  {"fast": 2, "slow": 3, "size": "1"}, {"USD": D(10000)})
-    # windows of 3 mids; fast = last 2:
-    #   t3 100,100,100   fast 100   slow 100  -> flat (not above)
-    #   t4 100,100,103   fast 101.5 slow 101  -> long: buy 1 at the ask 103.5
-    #   t5..t7           fast stays above slow (104.5>103, 107.5>106, 107.5>107)
-    #   t8 109,106,100   fast 103   slow 105  -> flat: sell 1 at the bid 99.5
-    #   t9 106,100,94    fast 97    slow 100  -> flat already
-    assert result.executions() == [(4000, Side.BUY, D("103.5"), D(1)), (8000, Side.SELL, D("99.5"), D(1))]
+    # One snapshot a minute, no trades: minute k's bar is made from snapshot k's mid and closed by
+    # snapshot k+1, which decides on it and trades at its own touch. SMAs of the closes:
+    #   t4  closes 100,100,100        fast 100   slow 100  -> flat (not above)
+    #   t5  closes ..,100,100,103     fast 101.5 slow 101  -> long: buy 1 at t5's ask 106.5
+    #   t6..t8                        fast stays above slow (104.5>103, 107.5>106, 107.5>107)
+    #   t9  closes ..,109,106,100     fast 103   slow 105  -> flat: sell 1 at t9's bid 93.5
+    #   t10 closes ..,106,100,94      fast 97    slow 100  -> flat already
+    assert result.executions() == [(5 * 60_000, Side.BUY, D("106.5"), D(1)), (9 * 60_000, Side.SELL, D("93.5"), D(1))]
     m = result.metrics
-    assert m.realized_pnl == D(-4)
-    assert m.end_equity == D(9996)
+    assert m.realized_pnl == D(-13)
+    assert m.end_equity == D(9987)
     assert (m.orders, m.fills) == (2, 2)
 
 
@@ -58,6 +59,22 @@ def test_grid() -> None:
     assert m.strategy_pnl == D("0.45")  # 1 - 0.55, no fees
     assert m.end_equity == m.benchmark_end_equity + m.strategy_pnl
     assert m.win_rate == 1.0  # one closing fill (the sell at 100), +1 > its fee 0
+
+
+def test_book_imbalance() -> None:
+    # One snapshot a minute; bid 99.5 / ask 100.5 always; the sizes at the touch lean the book.
+    sizes = [(1, 1), (3, 1), (3, 1), (3, 1), (1, 1), (1, 3), (1, 3), (1, 3)]
+    snapshots = [snapshot(i * 60_000, order_book=book([("99.5", b)], [("100.5", a)]))
+                 for i, (b, a) in enumerate(sizes, 1)]
+    result = run("book_imbalance", snapshots, {"window": 2, "threshold": "0.4", "size": "1"}, {"USD": D(10000)})
+    # Minute k's bar keeps snapshot k's book: imbalance (b - a) / (b + a) = 0, .5, .5, .5, 0, -.5, -.5, -.5;
+    # snapshot k+1 closes it and decides on the mean of the last two:
+    #   t3 (0 + .5)/2 = .25       within ±0.4: hold (flat)
+    #   t4 (.5 + .5)/2 = .5       > 0.4: long, buy 1 at t4's ask 100.5
+    #   t5 .5, t6 .25, t7 -.25    hold
+    #   t8 (-.5 - .5)/2 = -.5     < -0.4: flat, sell 1 at t8's bid 99.5
+    assert result.executions() == [(4 * 60_000, Side.BUY, D("100.5"), D(1)), (8 * 60_000, Side.SELL, D("99.5"), D(1))]
+    assert result.metrics.realized_pnl == D(-1)
 
 
 def test_market_maker() -> None:
