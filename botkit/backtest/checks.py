@@ -8,8 +8,8 @@ orders in sequence, so the same history gives the same ids.
 
 - **restarts**: the strategy is stopped and started again before seeded random ticks, as the
   daemon would be: ``botkit_on_stop``, then a fresh engine and a fresh import of the strategy's
-  module (its globals start over), the same journal (``ctx.state``, positions and open orders
-  carry over) and the same exchange (orders stay open: ``on_shutdown = "leave"``), then
+  module (its globals start over), the same journal (``ctx.state``, positions, open orders and
+  the bars of ``ctx.history`` carry over) and the same exchange (orders stay open), then
   ``botkit_on_start``. A tick whose decisions differ from the uninterrupted run's is a finding:
   the strategy kept something outside ``ctx`` that a restart lost.
 - **look-ahead**: the strategy runs on truncated copies of the data (cut at seeded random ticks);
@@ -130,7 +130,9 @@ class _Runner:
     def plan(self) -> EnginePlan:
         plan = plan_engine(self.config, extra_paths=self.strategy_paths, only=(self.name,), wall_clock=False,
                            specs=self._fresh_specs())
-        plan.settings = dataclasses.replace(plan.settings, on_shutdown="leave")
+        # As the daemon: orders stay open at a stop, and the bars are journaled, so that a
+        # restarted strategy has its history back (a backtest keeps them only in memory).
+        plan.settings = dataclasses.replace(plan.settings, on_shutdown="leave", keep_bars=True)
         return plan
 
     def _fresh_specs(self) -> dict[str, StrategySpec]:
