@@ -66,6 +66,18 @@ def parse_initial(text: str) -> dict[str, Decimal]:
     return balances
 
 
+def parse_time(text: str, option: str) -> int:
+    """``--from``/``--to``: epoch milliseconds, or an ISO 8601 time (UTC unless it gives an offset)."""
+    from botkit.core.times import iso_to_ms
+
+    if text.strip().isdigit():
+        return int(text)
+    try:
+        return iso_to_ms(text.strip())
+    except (ValueError, OverflowError):
+        raise ConfigError(option, f"{text!r} is not a time", "e.g. 2024-05-06T13:00:00Z or 1715000400000") from None
+
+
 def _decimal(value: str, option: str) -> Decimal:
     try:
         number = exact_decimal(value, option)
@@ -183,6 +195,10 @@ def _rank_key(metric: str) -> Any:
               help="Bar length of the returns behind Sharpe and Sortino "
                    f"(default: [backtest] bar_seconds, {default('backtest', 'bar_seconds')}).")
 @click.option("--limit", type=click.IntRange(min=1), help="Replay only the first N snapshots.")
+@click.option("--from", "from_time", metavar="TIME",
+              help="Replay only snapshots at or after TIME (ISO 8601, UTC unless an offset is given, or epoch ms).")
+@click.option("--to", "to_time", metavar="TIME",
+              help="Replay only snapshots before TIME (ISO 8601 or epoch ms): --from and --to make a half-open span.")
 @click.option("--warmup", "warmup_bars", default=0, type=click.IntRange(min=0), metavar="N",
               help="Build N bars of each declared timeframe from the first snapshots before any strategy is asked "
                    "(nothing trades during the warm-up; the bars are in ctx.history at botkit_on_start).")
@@ -198,8 +214,8 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
              params: tuple[str, ...], initial: str | None, maker_fee_bps: str | None, taker_fee_bps: str | None,
              latency_ms: int | None, report_dir: Path | None, force: bool, sweeps: tuple[str, ...], workers: int,
              executor: str, scheduler: str | None, scheduler_timeout: float, rank_by: str, bar_seconds: int | None,
-             limit: int | None, warmup_bars: int, strict: bool, journal_url: str | None, verbose: bool,
-             progress: bool | None, from_report: Path | None) -> None:
+             limit: int | None, from_time: str | None, to_time: str | None, warmup_bars: int, strict: bool,
+             journal_url: str | None, verbose: bool, progress: bool | None, from_report: Path | None) -> None:
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
 
     Starting balances, fees, latency and bar length come from the options, else the config's
@@ -244,6 +260,8 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
         "strategy_paths": strategy_paths,
         "strict": strict,
         "limit": limit,
+        "from_ts": None if from_time is None else parse_time(from_time, "--from"),
+        "to_ts": None if to_time is None else parse_time(to_time, "--to"),
         "warmup_bars": warmup_bars,
         "journal_url": journal_url,
     }
@@ -273,7 +291,8 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
 
 
 _REPORT_OWNS = ("data", "config_path", "strategies", "strategy_paths", "params", "initial", "maker_fee_bps",
-                "taker_fee_bps", "latency_ms", "sweeps", "bar_seconds", "limit", "strict", "warmup_bars")
+                "taker_fee_bps", "latency_ms", "sweeps", "bar_seconds", "limit", "from_time", "to_time", "strict",
+                "warmup_bars")
 """Options whose value a report records: given with --from-report they would contradict it."""
 
 

@@ -163,7 +163,8 @@ class Optimiser:
         if announce is not None:
             before = len(study.trials)
             resumed = f", resuming {before} stored trial(s)" if before else ""
-            announce(f"optimize: {trials} trial(s) of study {name!r} on {executor.describe(workers)}{resumed}")
+            announce(f"optimize: {trials} trial(s) of study {name!r} over {self.space.size()} grid points on "
+                     f"{executor.describe(workers)}{resumed}")
         bar = progress_bar(trials, progress, unit="trial")
         checked = False
         try:
