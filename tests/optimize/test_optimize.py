@@ -17,7 +17,6 @@ from botkit.backtest.optimizer.study import parse_objectives
 from botkit.core.errors import ConfigError
 from botkit.strategy.plugins import discover
 from tests.backtest.commands import invoke
-from tests.conftest import postgres_url
 from tests.optimize.conftest import STRATEGIES, optimize_args
 
 GRIDS = {"lookback": ["1", "2", "3", "4", "5", "6"], "threshold": ["0.00", "0.05", "0.10", "0.15", "0.20"],
@@ -131,8 +130,10 @@ def test_a_stored_study_of_another_objective_is_refused(tmp_path: Path, market: 
 
 
 @pytest.mark.postgres
-def test_a_postgresql_study_resumes(tmp_path: Path, market: Path) -> None:
-    storage = postgres_url()  # skips with the reason when BOTKIT_TEST_POSTGRES_URL is unset
+def test_a_postgresql_study_resumes(tmp_path: Path, market: Path, fresh_postgres: str) -> None:
+    # A schema of its own (fresh_postgres skips, with the reason, when BOTKIT_TEST_POSTGRES_URL is
+    # unset): optuna's storage keeps its own alembic_version table, which the journal's would meet.
+    storage = fresh_postgres
     study = f"pg-{tmp_path.name}"
     assert invoke(*optimize_args(market, "--storage", storage, "--study", study, trials=2))[0] == 0
     report = tmp_path / "report"
