@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "backtest": "botkit.backtest.cli:backtest",
     "record": "botkit.backtest.cli:record",
     "data": "botkit.backtest.cli:data",
+    "web": "botkit.web.cli:web",
 }
 
 

@@ -23,12 +23,16 @@ from botkit.errors import JournalError
               help="Another folder of strategy files (repeatable).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535),
               help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics ([metrics] port; 0: any free port).")
+@click.option("--web-port", type=click.IntRange(0, 65535),
+              help="Serve this bot's dashboard and control API at http://127.0.0.1:PORT/ ([web] port; 0: any free "
+                   "port, logged); needs [web] token.")
 @click.option("--record", "record_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write every tick's snapshot as the exchange sent it (JSON Lines, .gz to compress), "
                    "for replay with botkit backtest.")
 @fail_cleanly
 def run(config_path: Path | None, duration: float | None, dry_run: bool, log_format: str | None,
-        strategy_paths: tuple[Path, ...], metrics_port: int | None, record_path: Path | None) -> None:
+        strategy_paths: tuple[Path, ...], metrics_port: int | None, web_port: int | None,
+        record_path: Path | None) -> None:
     """Run the bot as a daemon until SIGINT/SIGTERM (or --duration).
 
     With no config, or no [exchange] base_url, botkit starts its sandbox exchange in-process, with a
@@ -55,6 +59,7 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
         breaker = CircuitBreaker(cfg["engine"]["breaker_threshold"],
                                  max_cooldown=float(cfg["engine"]["breaker_max_cooldown_seconds"]))
         observer = _serve_metrics(cfg, metrics_port, bot, breaker)
+        _serve_web(cfg, web_port, bot)
         daemon = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer, breaker=breaker,
                         stopping=stopping, on_tick=_recorder(bot, record_path) if record_path else None,
                         stop_timeout=stop_timeout)
@@ -94,6 +99,18 @@ def _serve_metrics(cfg: Config, port_option: int | None, bot: Any, breaker: Any)
                            source="--metrics-port" if port_option is not None else "metrics.port")
     bot.closers.append(server.close)
     return server.attach(bot, breaker)
+
+
+def _serve_web(cfg: Config, port_option: int | None, bot: Any) -> None:
+    """Serve this bot's dashboard when asked (--web-port, else [web] port); the bot's closers stop it."""
+    port = port_option if port_option is not None else cfg["web"]["port"]
+    if port is None:
+        return
+    from botkit.web.server import serve_bot
+
+    server = serve_bot(cfg, port, "--web-port" if port_option is not None else "web.port", bot.journal.engine,
+                       bot.journal.bot_id)
+    bot.closers.append(server.close)
 
 
 @click.command()

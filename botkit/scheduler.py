@@ -34,11 +34,15 @@ from botkit.bot import Bot
 from botkit.breaker import CircuitBreaker
 from botkit.engine import TickReport
 from botkit.errors import BotkitError, JournalLockLost, MarketDataError, VenueError, VenueUnavailable
+from botkit.journal import control
+from botkit.journal.dashboard import EQUITY
 
 log = logging.getLogger("botkit.daemon")
 
 EXIT_STOP_TIMEOUT = 1
 """Exit status of a process that did not stop cleanly within its stop timeout."""
+EQUITY_SAMPLE_MS = 10_000
+"""The daemon journals the account's equity this often, for the dashboard's chart."""
 
 
 class StopTimedOut(BotkitError):
@@ -103,6 +107,7 @@ class Daemon:
         self._late_logged_count = 0
         self.lock_lost: JournalLockLost | None = None
         """Set when a check found the journal lock gone: :meth:`run` then raises it."""
+        self._sampled_at = -EQUITY_SAMPLE_MS
 
     def tick(self) -> None:
         """One scheduled tick; never raises (a failed tick is logged and the daemon goes on)."""
@@ -122,6 +127,8 @@ class Daemon:
         try:
             engine = self.bot.engine
             error: str | None = None
+            if self._carry_out_requests():
+                return
             try:
                 snapshot = self.bot.fetch()
             except (MarketDataError, VenueError) as exc:
@@ -141,8 +148,12 @@ class Daemon:
                     self.on_tick(snapshot, report)
             view = engine.view()
             if view.run_id is not None:
-                self.bot.journal.heartbeat(view.run_id, now_ms(), view.ticks, view.equity, view.position, error,
+                now = now_ms()
+                self.bot.journal.heartbeat(view.run_id, now, view.ticks, view.equity, view.position, error,
                                            view.start_equity)
+                if view.equity is not None and now - self._sampled_at >= EQUITY_SAMPLE_MS:
+                    self.bot.journal.record_balances(view.run_id, now, {EQUITY: view.equity})
+                    self._sampled_at = now
         except JournalLockLost as exc:
             self._lose_lock(exc)
         except Exception as exc:
@@ -154,6 +165,47 @@ class Daemon:
                 self._notify(outcome, time.perf_counter() - started)
             finally:
                 self._tick_lock.release()
+
+    def _carry_out_requests(self) -> bool:
+        """Carry out the operators' pending requests (journaled by the web app), oldest first, and
+        journal what came of each; True when one was to stop (then no tick follows)."""
+        journal = self.bot.journal
+        requests = control.pending(journal.engine, journal.bot_id)
+        if requests:
+            journal.check_lock()  # a request is ours to carry out only while we run the bot
+        stop = False
+        for request in requests:
+            now = now_ms()
+            outcome = self._carry_out(request, now)
+            stop = stop or request.action == "stop"
+            control.finish(journal.engine, request.id, now, outcome)
+            log.warning("%s asked to %s%s: %s", request.who, request.action.replace("_", " "),
+                        f" {request.strategy}" if request.strategy else "", outcome)
+        if stop:
+            self.stopping.set()
+        return stop
+
+    def _carry_out(self, request: control.Request, now: int) -> str:
+        engine = self.bot.engine
+        by = f"by {request.who}"
+        try:
+            if request.action == "pause":
+                sent = engine.pause_strategy(request.strategy or "", f"paused {by}", now)
+                return f"paused; {sent} open order(s) cancelled"
+            if request.action == "resume":
+                engine.resume_strategy(request.strategy or "")
+                return "resumed"
+        except KeyError as exc:
+            return f"refused: {exc.args[0]}"
+        if request.action == "trip_kill_switch":
+            engine.trip_kill_switch(f"tripped {by}: new orders halted until reset or the next UTC day")
+            return "kill switch tripped"
+        if request.action == "reset_kill_switch":
+            engine.reset_kill_switch()
+            return "kill switch reset"
+        if request.action == "cancel_all":
+            return f"{engine.cancel_all(now)} cancel(s) sent"
+        return "stopping" if request.action == "stop" else f"refused: unknown action {request.action}"
 
     def _lose_lock(self, exc: JournalLockLost) -> None:
         if self.lock_lost is None:

@@ -1,0 +1,119 @@
+"""The JSON API under ``/api``: what the dashboard shows, and operators' requests to a bot.
+
+Reads go through the journal's query functions (:mod:`botkit.journal.dashboard`, the status of
+``botkit status``); a request is journaled (:mod:`botkit.journal.control`) and answered 202: the
+bot's daemon carries it out at its next tick, and ``GET /api/bots/{bot}/actions`` tells what came
+of it. Money is written as exact JSON numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from botkit import jsonutil
+from botkit.journal import control, dashboard
+from botkit.status import BotStatus, read_status
+
+
+class ExactJSON(JSONResponse):
+    """JSON with Decimals as their exact digits (``botkit.jsonutil``)."""
+
+    def render(self, content: Any) -> bytes:
+        return jsonutil.dumps(content).encode()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the app serves: the journal, which bots (None: all), when a running bot is stale."""
+
+    engine: Engine
+    bots: frozenset[str] | None
+    stale_after_ms: int
+
+    def statuses(self) -> list[BotStatus]:
+        found = read_status(self.engine, time.time_ns() // 1_000_000, self.stale_after_ms)
+        return [s for s in found if self.bots is None or s.bot in self.bots]
+
+    def status(self, bot: str) -> BotStatus | None:
+        return next((s for s in self.statuses() if s.bot == bot), None)
+
+
+def not_found(what: str) -> Response:
+    return ExactJSON({"error": what}, status_code=404)
+
+
+def routes(scope: Scope) -> list[Route]:
+    def bots(_request: Request) -> Response:
+        return ExactJSON([s.as_row() for s in scope.statuses()])
+
+    def bot(request: Request) -> Response:
+        status = scope.status(request.path_params["bot"])
+        if status is None:
+            return not_found(f"no bot {request.path_params['bot']!r} here")
+        return ExactJSON(detail(scope.engine, status))
+
+    def actions(request: Request) -> Response:
+        name = request.path_params["bot"]
+        if scope.status(name) is None:
+            return not_found(f"no bot {name!r} here")
+        return ExactJSON(control.recent(scope.engine, name, limit=50))
+
+    return [
+        Route("/api/bots", bots, methods=["GET"]),
+        Route("/api/bots/{bot}", bot, methods=["GET"]),
+        Route("/api/bots/{bot}/actions", actions, methods=["GET"]),
+        Route("/api/bots/{bot}/strategies/{name}/pause", _action(scope, "pause"), methods=["POST"]),
+        Route("/api/bots/{bot}/strategies/{name}/resume", _action(scope, "resume"), methods=["POST"]),
+        Route("/api/bots/{bot}/kill-switch/trip", _action(scope, "trip_kill_switch"), methods=["POST"]),
+        Route("/api/bots/{bot}/kill-switch/reset", _action(scope, "reset_kill_switch"), methods=["POST"]),
+        Route("/api/bots/{bot}/orders/cancel-all", _action(scope, "cancel_all"), methods=["POST"]),
+        Route("/api/bots/{bot}/stop", _action(scope, "stop"), methods=["POST"]),
+    ]
+
+
+def detail(engine: Engine, status: BotStatus) -> dict[str, Any]:
+    """Everything the dashboard shows of one bot."""
+    bot = status.bot
+    return {
+        "status": status.as_row(),
+        "strategies": dashboard.strategies(engine, bot),
+        "open_orders": dashboard.open_orders(engine, bot),
+        "fills": dashboard.recent_fills(engine, bot),
+        "rejections": dashboard.recent_rejections(engine, status.run_id),
+        "errors": dashboard.last_errors(engine, bot),
+        "actions": control.recent(engine, bot, limit=10),
+        "equity": dashboard.equity_series(engine, status.run_id),
+        "position": dashboard.position_series(engine, bot),
+    }
+
+
+def _action(scope: Scope, action: str) -> Callable[[Request], Response]:
+    """The endpoint of one request: refused (404, 409) when it cannot reach a running bot."""
+
+    def endpoint(request: Request) -> Response:
+        name = request.path_params["bot"]
+        status = scope.status(name)
+        if status is None:
+            return not_found(f"no bot {name!r} here")
+        if status.state not in ("running", "degraded"):
+            return ExactJSON({"error": f"bot {name} is {status.state}, not running: nobody would carry it out"},
+                             status_code=409)
+        strategy = request.path_params.get("name")
+        if strategy is not None and strategy not in {s.health.strategy for s in status.strategies}:
+            return not_found(f"bot {name} runs no strategy {strategy!r}")
+        who = str(request.state.who)
+        now = time.time_ns() // 1_000_000
+        action_id = control.request(scope.engine, name, action, who, now, strategy)
+        return ExactJSON({"id": action_id, "bot": name, "action": action, "strategy": strategy, "who": who,
+                          "outcome": "pending"}, status_code=202)
+
+    return endpoint
+
