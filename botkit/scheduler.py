@@ -108,6 +108,8 @@ class Daemon:
         self.lock_lost: JournalLockLost | None = None
         """Set when a check found the journal lock gone: :meth:`run` then raises it."""
         self._sampled_at = -EQUITY_SAMPLE_MS
+        self._started_at = now_ms()
+        """Requests made before this are not carried out: nobody ran the bot when they were made."""
 
     def tick(self) -> None:
         """One scheduled tick; never raises (a failed tick is logged and the daemon goes on)."""
@@ -185,9 +187,11 @@ class Daemon:
             self.stopping.set()
         return stop
 
-    def _carry_out(self, request: control.Request, now: int) -> str:
+    def _carry_out(self, request: control.ControlRequest, now: int) -> str:
         engine = self.bot.engine
         by = f"by {request.who}"
+        if request.requested_at < self._started_at:
+            return "not carried out: asked before this run started"
         try:
             if request.action == "pause":
                 sent = engine.pause_strategy(request.strategy or "", f"paused {by}", now)
@@ -243,7 +247,8 @@ class Daemon:
         (its run is closed as crashed and reconciled at the next start), and the tick's thread
         is still running, so a process should exit at once (:func:`exit_now`)."""
         engine = self.bot.engine
-        engine.start(now_ms())
+        self._started_at = now_ms()
+        engine.start(self._started_at)
         if install_signals:
             self._install_signals()
         logging.getLogger("apscheduler.scheduler").addFilter(_drop_max_instances)

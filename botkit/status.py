@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from botkit.cli_options import config_option, fail_cleanly, load_config
 from botkit.errors import JournalError
+from botkit.journal import control
 from botkit.journal.journal import StrategyHealth
 from botkit.journal.queries import open_journal
 from botkit.journal.schema import FillRow, OrderRow, Run, StrategyHealthRow
@@ -58,6 +59,8 @@ EXIT_DEGRADED = 3
 """No bot shown is stale or crashed, but a running one has a paused strategy or a tripped kill
 switch. (2 is botkit's exit status for an error: here, a journal that cannot be read.)"""
 CELL_WIDTH = 60
+RECENT_ACTIONS = 5
+"""Control actions shown per bot (the newest; `botkit web` and its API list more)."""
 TABLE_COLUMNS = ("bot", "state", "last_tick", "ticks", "position", "open_orders", "pnl_today", "strategies",
                  "kill_switch", "last_error")
 JSON_COLUMNS = ("bot", "state", "run_id", "venue", "host", "pid", "started_at", "stopped_at", "last_tick_at",
@@ -238,17 +241,35 @@ def default_stale_after(interval_seconds: Decimal) -> Decimal:
     return max(3 * interval_seconds, Decimal(MIN_STALE_AFTER_S))
 
 
-def render_status(statuses: Sequence[BotStatus], fmt: str) -> str:
+def render_status(statuses: Sequence[BotStatus], fmt: str,
+                  actions: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> str:
+    """The statuses as a table (with a line for each problem and each recent control action
+    under it) or as JSON (``recent_actions`` in each row when ``actions`` is given)."""
     from botkit.output import render
 
+    actions = actions or {}
     if fmt == "json":
-        return render([s.as_row() for s in statuses], "json", JSON_COLUMNS)
+        rows = [s.as_row() for s in statuses]
+        columns: tuple[str, ...] = JSON_COLUMNS
+        if actions:
+            columns = (*JSON_COLUMNS, "recent_actions")
+            for row in rows:
+                row["recent_actions"] = list(actions.get(row["bot"], ()))
+        return render(rows, "json", columns)
     if not statuses:
         return "(no bots in the journal)"
     table = render([s.as_table_row() for s in statuses], "table", TABLE_COLUMNS,
                    units={"position": "BTC", "pnl_today": "USD"})
     problems = [f"{s.bot}: {line}" for s in statuses for line in s.problems]
-    return "\n\n".join([table, "\n".join(problems)]) if problems else table
+    done = [f"{s.bot}: {_action_line(a)}" for s in statuses for a in actions.get(s.bot, ())]
+    blocks = [table, *(["\n".join(problems)] if problems else []),
+              *(["recent control actions:\n" + "\n".join(done)] if done else [])]
+    return "\n\n".join(blocks)
+
+
+def _action_line(action: Mapping[str, Any]) -> str:
+    what = str(action["action"]).replace("_", " ") + (f" {action['strategy']}" if action["strategy"] else "")
+    return f"{action['requested_at']} {action['who']} asked to {what}: {action['outcome']}"
 
 
 def _failures(count: int, kind: str = "") -> str:
@@ -292,6 +313,8 @@ def status(config_path: Path | None, stale_after: float | None, fmt: str, bots: 
     engine = open_journal(cfg["journal"]["url"])
     try:
         statuses = read_status(engine, time.time_ns() // 1_000_000, int(threshold * 1000))
+        actions = {s.bot: control.recent(engine, s.bot, limit=RECENT_ACTIONS) for s in statuses
+                   if not bots or s.bot in bots}
     except SQLAlchemyError as exc:
         reason = mask_in(str(exc).splitlines()[0][:200], cfg["journal"]["url"])
         raise JournalError(f"cannot read the journal: {reason}") from None
@@ -302,7 +325,7 @@ def status(config_path: Path | None, stale_after: float | None, fmt: str, bots: 
         if missing:
             raise JournalError(f"no bot {', '.join(map(repr, missing))} in the journal")
         statuses = [s for s in statuses if s.bot in bots]
-    click.echo(render_status(statuses, fmt))
+    click.echo(render_status(statuses, fmt, {bot: found for bot, found in actions.items() if found}))
     sys.exit(exit_status(statuses))
 
 

@@ -27,7 +27,7 @@ _PENDING = (select(ControlAction.id, ControlAction.action, ControlAction.strateg
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
+class ControlRequest:
     """A pending action, as the daemon reads it."""
 
     id: int
@@ -47,10 +47,10 @@ def request(engine: Engine, bot_id: str, action: str, who: str, now: int, strate
         return int(row.scalar_one())
 
 
-def pending(engine: Engine, bot_id: str) -> list[Request]:
+def pending(engine: Engine, bot_id: str) -> list[ControlRequest]:
     """The bot's requests not carried out yet, oldest first."""
     with engine.connect() as conn:
-        return [Request(r.id, r.action, r.strategy, r.who, r.requested_at)
+        return [ControlRequest(r.id, r.action, r.strategy, r.who, r.requested_at)
                 for r in conn.execute(_PENDING, {"bot": bot_id})]
 
 

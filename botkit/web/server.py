@@ -7,10 +7,14 @@ and a port in use is a clear error naming where the port came from.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
 import socket
 import threading
 import time
+from collections.abc import Generator
+from types import FrameType
 
 import uvicorn
 from sqlalchemy import Engine
@@ -45,8 +49,29 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, but a SIGINT or SIGTERM is a clean stop (exit 0): uvicorn re-raises the
+    signal once it has stopped, which would end ``botkit web`` as killed by it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def stop(_signum: int, _frame: FrameType | None) -> None:
+            self.should_exit = True
+
+        original = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
 def _server(app: Starlette) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+    return _Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                          timeout_keep_alive=5, limit_concurrency=64, server_header=False))
 
 
