@@ -55,19 +55,36 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
     guard_stop(stopping, stop_timeout, stopped)
     bot = build_bot(cfg, dry_run=dry_run, extra_paths=strategy_paths)
     logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], bot.secrets)
+    notifier = None
     try:
         breaker = CircuitBreaker(cfg["engine"]["breaker_threshold"],
                                  max_cooldown=float(cfg["engine"]["breaker_max_cooldown_seconds"]))
         observer = _serve_metrics(cfg, metrics_port, bot, breaker)
         _serve_web(cfg, web_port, bot)
+        notifier = _notifier(cfg, bot)
+        if notifier is not None:
+            from botkit.notify import NotifyObserver, Observers
+
+            observer = Observers(observer, NotifyObserver(notifier, bot.engine.view, breaker))
         daemon = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer, breaker=breaker,
                         stopping=stopping, on_tick=_recorder(bot, record_path) if record_path else None,
                         stop_timeout=stop_timeout)
         summary = daemon.run(duration, install_signals=False)
+        if notifier is not None:
+            notifier.send("stop", "stopped", f"after {summary.get('ticks')} ticks, {summary.get('fills')} fills")
     except StopTimedOut as exc:
+        if notifier is not None:
+            notifier.send("crash", "stopped without the clean stop", str(exc), "failure")
+            notifier.close()
         exit_now(str(exc))  # the tick's thread still runs: no clean close is possible
+    except BaseException as exc:
+        if notifier is not None:
+            notifier.send("crash", "crashed", f"{type(exc).__name__}: {exc}", "failure")
+        raise
     finally:
         bot.close()
+        if notifier is not None:
+            notifier.close()
     stopped.set()
     logging.getLogger("botkit").info("stopped after %s ticks", summary.get("ticks"))
 
@@ -99,6 +116,25 @@ def _serve_metrics(cfg: Config, port_option: int | None, bot: Any, breaker: Any)
                            source="--metrics-port" if port_option is not None else "metrics.port")
     bot.closers.append(server.close)
     return server.attach(bot, breaker)
+
+
+def _notifier(cfg: Config, bot: Any) -> Any:
+    """The bot's notifier when [notify] urls has any (its start, or restart after a crash, is the
+    first message), else None."""
+    urls = cfg["notify"]["urls"]
+    if not urls:
+        return None
+    from botkit.journal.queries import runs
+    from botkit.notify import Notifier
+
+    notifier = Notifier(urls, bot.journal.bot_id, min_interval=float(cfg["notify"]["min_interval_seconds"]),
+                        secrets=bot.secrets)
+    earlier = runs(bot.journal)
+    if earlier and earlier[-1].status in ("running", "crashed"):
+        notifier.send("start", "restarted after a crash", f"its run {earlier[-1].id} did not stop cleanly", "warning")
+    else:
+        notifier.send("start", "started", f"strategies: {', '.join(cfg.enabled_strategies()) or 'none'}")
+    return notifier
 
 
 def _serve_web(cfg: Config, port_option: int | None, bot: Any) -> None:

@@ -130,6 +130,7 @@ def _html(value: Any) -> str:
 
 def _page(title: str, body: str) -> str:
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/page.css"></head><body><header><h1>{html.escape(title)}</h1>'
+            '<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/page.css"></head>'
+            f'<body><header><h1>{html.escape(title)}</h1>'
             f'<a href="/">dashboard</a><a href="/reports">reports</a></header><main><section>{body}</section></main>'
             "</body></html>")
