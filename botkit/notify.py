@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from botkit.breaker import CircuitBreaker
 from botkit.engine import EngineView, TickReport
+from botkit.errors import ConfigError
 from botkit.logs import Redactor
 from botkit.scheduler import TickObserver
 
@@ -100,13 +101,15 @@ class Notifier:
 
 
 def _apprise(urls: Sequence[str]) -> Callable[[Message], bool]:
-    import apprise
+    try:
+        import apprise
+    except ModuleNotFoundError:
+        raise ConfigError("notify.urls", "notifications need the notify extra (apprise is not installed)",
+                          'pip install "botkit[notify]"') from None
 
     sender = apprise.Apprise()
     for index, url in enumerate(urls):
         if not sender.add(url):
-            from botkit.errors import ConfigError
-
             raise ConfigError(f"notify.urls[{index}]", "is not a URL apprise knows",
                               "see apprise's list of services, e.g. json://host:port or tgram://TOKEN/CHAT_ID")
 

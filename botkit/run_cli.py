@@ -11,7 +11,7 @@ import click
 from botkit import logs
 from botkit.cli_options import config_option, fail_cleanly, load_config
 from botkit.config import Config
-from botkit.errors import JournalError
+from botkit.errors import ConfigError, JournalError
 
 
 @click.command()
@@ -142,10 +142,14 @@ def _serve_web(cfg: Config, port_option: int | None, bot: Any) -> None:
     port = port_option if port_option is not None else cfg["web"]["port"]
     if port is None:
         return
-    from botkit.web.server import serve_bot
+    source = "--web-port" if port_option is not None else "web.port"
+    try:
+        from botkit.web.server import serve_bot
+    except ModuleNotFoundError as exc:
+        raise ConfigError(source, f"the dashboard needs the web extra ({exc.name} is not installed)",
+                          'pip install "botkit[web]"') from None
 
-    server = serve_bot(cfg, port, "--web-port" if port_option is not None else "web.port", bot.journal.engine,
-                       bot.journal.bot_id)
+    server = serve_bot(cfg, port, source, bot.journal.engine, bot.journal.bot_id)
     bot.closers.append(server.close)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -179,11 +179,14 @@ def exit_status(statuses: Sequence[BotStatus]) -> int:
     return EXIT_HEALTHY
 
 
-def read_status(engine: Engine, now_ms: int, stale_after_ms: int) -> list[BotStatus]:
-    """The status of every bot in the journal (sorted by bot id), as of ``now_ms``."""
+def read_status(engine: Engine, now_ms: int, stale_after_ms: int,
+                bots: Collection[str] | None = None) -> list[BotStatus]:
+    """The status of every bot in the journal (or of ``bots`` only), sorted by bot id, as of ``now_ms``."""
     day_start = now_ms - now_ms % DAY_MS
     with engine.connect() as conn:
         latest = select(func.max(Run.id)).group_by(Run.bot_id)
+        if bots is not None:
+            latest = latest.where(Run.bot_id.in_(sorted(bots)))
         runs = conn.execute(select(Run.__table__).where(Run.id.in_(latest)).order_by(Run.bot_id)).all()
         counts: dict[tuple[str, str], int] = {
             (row.bot_id, row.status): row.n for row in conn.execute(

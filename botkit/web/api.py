@@ -38,12 +38,13 @@ class Scope:
     bots: frozenset[str] | None
     stale_after_ms: int
 
-    def statuses(self) -> list[BotStatus]:
-        found = read_status(self.engine, time.time_ns() // 1_000_000, self.stale_after_ms)
-        return [s for s in found if self.bots is None or s.bot in self.bots]
+    def statuses(self, only: str | None = None) -> list[BotStatus]:
+        """The bots served (or bot ``only``, if served)."""
+        bots = self.bots if only is None else ({only} if self.bots is None or only in self.bots else set())
+        return read_status(self.engine, time.time_ns() // 1_000_000, self.stale_after_ms, bots)
 
     def status(self, bot: str) -> BotStatus | None:
-        return next((s for s in self.statuses() if s.bot == bot), None)
+        return next(iter(self.statuses(bot)), None)
 
 
 def not_found(what: str) -> Response:

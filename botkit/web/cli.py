@@ -27,8 +27,13 @@ def web(config_path: Path | None, port: int | None, host: str | None, reports: t
     Every page and call needs the token ([web] token, token_file or BOTKIT_WEB_TOKEN). Control
     actions are journaled; each bot's daemon carries them out at its next tick."""
     from botkit.journal.queries import open_journal
-    from botkit.web.app import build_app
-    from botkit.web.server import bind, serve_forever, stale_after_ms, token_of, url_of
+
+    try:
+        from botkit.web.app import build_app
+        from botkit.web.server import bind, serve_forever, stale_after_ms, token_of, url_of
+    except ModuleNotFoundError as exc:
+        raise ConfigError("botkit web", f"needs the web extra ({exc.name} is not installed)",
+                          'pip install "botkit[web]"') from None
 
     cfg = load_config(config_path)
     logs.configure(cfg["log"]["format"], cfg["log"]["level"], cfg.secrets)
