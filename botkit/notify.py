@@ -170,15 +170,14 @@ class Observers:
         self.observers = [o for o in observers if o is not None]
 
     def tick_done(self, report: TickReport, seconds: float) -> None:
-        for observer in self.observers:
-            try:
-                observer.tick_done(report, seconds)
-            except Exception:
-                log.exception("a tick observer failed; the daemon goes on")
+        self._tell("tick_done", report, seconds)
 
     def tick_skipped(self, error: BaseException, seconds: float) -> None:
+        self._tell("tick_skipped", error, seconds)
+
+    def _tell(self, method: str, *args: object) -> None:
         for observer in self.observers:
             try:
-                observer.tick_skipped(error, seconds)
+                getattr(observer, method)(*args)
             except Exception:
                 log.exception("a tick observer failed; the daemon goes on")

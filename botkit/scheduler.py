@@ -41,6 +41,8 @@ log = logging.getLogger("botkit.daemon")
 
 EXIT_STOP_TIMEOUT = 1
 """Exit status of a process that did not stop cleanly within its stop timeout."""
+STOPPING = "stopping"
+"""The outcome of an operator's stop request that is carried out."""
 EQUITY_SAMPLE_MS = 10_000
 """The daemon journals the account's equity this often, for the dashboard's chart."""
 
@@ -179,7 +181,7 @@ class Daemon:
         for request in requests:
             now = now_ms()
             outcome = self._carry_out(request, now)
-            stop = stop or request.action == "stop"
+            stop = stop or outcome == STOPPING
             control.finish(journal.engine, request.id, now, outcome)
             log.warning("%s asked to %s%s: %s", request.who, request.action.replace("_", " "),
                         f" {request.strategy}" if request.strategy else "", outcome)
@@ -209,7 +211,7 @@ class Daemon:
             return "kill switch reset"
         if request.action == "cancel_all":
             return f"{engine.cancel_all(now)} cancel(s) sent"
-        return "stopping" if request.action == "stop" else f"refused: unknown action {request.action}"
+        return STOPPING if request.action == "stop" else f"refused: unknown action {request.action}"
 
     def _lose_lock(self, exc: JournalLockLost) -> None:
         if self.lock_lost is None:

@@ -47,6 +47,11 @@ class Scope:
         return next(iter(self.statuses(bot)), None)
 
 
+RUNNING = ("running", "degraded", "stale")
+"""States whose daemon may carry out a request (a stale one, once it ticks again; if it died
+instead, its next run does not carry out what was asked before it started)."""
+
+
 def not_found(what: str) -> Response:
     return ExactJSON({"error": what}, status_code=404)
 
@@ -104,7 +109,7 @@ def _action(scope: Scope, action: str) -> Callable[[Request], Response]:
         status = scope.status(name)
         if status is None:
             return not_found(f"no bot {name!r} here")
-        if status.state not in ("running", "degraded"):
+        if status.state not in RUNNING:
             return ExactJSON({"error": f"bot {name} is {status.state}, not running: nobody would carry it out"},
                              status_code=409)
         strategy = request.path_params.get("name")

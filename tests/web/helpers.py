@@ -83,7 +83,10 @@ def running_bot(workdir: Path, *, extra: str = "") -> Iterator[RunningBot]:
     proc = start_botkit("run", "--config", str(config), "--web-port", "0", cwd=workdir, log=log)
     try:
         url = wait(lambda: web_url(log) if proc.poll() is None else _died(log), 90, "the dashboard to be served")
-        yield RunningBot(proc, url, config, log)
+        bot = RunningBot(proc, url, config, log)
+        # served from before the run begins (reconciliation first): wait for the bot's run
+        wait(lambda: any(b["state"] == "running" for b in bot.get("/api/bots")), 90, "the bot's run to begin")
+        yield bot
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

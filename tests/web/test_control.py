@@ -77,3 +77,26 @@ def test_pause_resume_kill_switch_cancel_all_and_stop(tmp_path: Path) -> None:
     assert row["state"] == "stopped"
     (last, *_) = row["recent_actions"]
     assert (last["id"], last["action"], last["outcome"]) == (stop["id"], "stop", "stopping")
+
+
+def test_a_request_left_from_before_a_crash_is_not_carried_out_and_the_restart_is_told(tmp_path: Path) -> None:
+    """kill -9, a stop request journaled while nobody runs the bot, a restart: the bot does not
+    stop on that stale request, says why, and its notifier tells of the restart after a crash."""
+    from botkit.journal import control
+    from botkit.journal.queries import open_journal
+    from tests.notify.receiver import receiver
+
+    with receiver() as hook:
+        extra = f'[notify]\nurls = ["{hook.url}"]\nmin_interval_seconds = 0\n'
+        with running_bot(tmp_path, extra=extra) as bot:
+            wait(lambda: bot.get("/api/bots")[0]["ticks"] > 2, 60, "a few ticks")
+            bot.proc.kill()
+            bot.proc.wait(timeout=60)
+        engine = open_journal(f"sqlite:///{tmp_path / 'journal.sqlite'}")
+        stale = control.request(engine, "default", "stop", "api token from 127.0.0.1", 1_000)
+        engine.dispose()
+        with running_bot(tmp_path, extra=extra) as again:
+            assert again.outcome(stale) == "not carried out: asked before this run started"
+            assert again.proc.poll() is None
+            assert again.get("/api/bots")[0]["state"] == "running"
+            wait(lambda: "botkit default: restarted after a crash" in hook.titles(), 60, "the restart message")
