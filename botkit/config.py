@@ -169,6 +169,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "min_interval_seconds": Key("seconds", Decimal(60), "at most one notification of each kind this often "
                                     "(more are counted and told in the next one)",
                                     minimum=Decimal(0), maximum=Decimal(86400)),
+        "fills": Key("bool", False, "also notify of fills (rate-limited like the rest)"),
+        "daily_summary": Key("bool", True, "notify each UTC day's ticks, fills and equity change once it is over"),
     },
     "log": {
         "format": Key("choice", "text", "log format", ("text", "json")),

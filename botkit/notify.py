@@ -1,6 +1,7 @@
 """Notifications through apprise (``[notify] urls``: Telegram, Discord, Slack, e-mail, webhooks,
 ``json://`` ... one URL scheme): the bot's start and stop, a restart after a crash, the kill
-switch, the circuit breaker, a paused strategy, orders of unknown outcome or vanished, a crash.
+switch, the circuit breaker, a paused strategy, orders of unknown outcome or vanished, a crash,
+each UTC day's summary and, when asked, fills.
 
 Sending is a background thread's job: :meth:`Notifier.send` only queues, so a slow or failing
 notifier (an SMTP server that takes a minute, a chat service that is down) is logged and never
@@ -16,15 +17,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from botkit.breaker import CircuitBreaker
 from botkit.engine import EngineView, TickReport
 from botkit.errors import ConfigError
 from botkit.logs import Redactor
+from botkit.output import money
 from botkit.scheduler import TickObserver
+from botkit.times import iso_ms
 
 log = logging.getLogger("botkit.notify")
 
+DAY_MS = 86_400_000
 QUEUE_SIZE = 100
 """Messages waiting at most; past it new ones are dropped (and counted in the log)."""
 CLOSE_WAIT_S = 10.0
@@ -122,22 +127,53 @@ def _apprise(urls: Sequence[str]) -> Callable[[Message], bool]:
 class NotifyObserver:
     """The daemon's tick observer that notices what is worth a message: the kill switch tripping
     or resetting, a strategy paused or resumed, the circuit breaker opening, orders of unknown
-    outcome or vanished. It compares the engine's view after each tick with the one before."""
+    outcome or vanished, fills (when asked), and each UTC day's summary once the day is over. It
+    compares the engine's view after each tick with the one before."""
 
-    def __init__(self, notifier: Notifier, view: Callable[[], EngineView], breaker: CircuitBreaker | None) -> None:
+    def __init__(self, notifier: Notifier, view: Callable[[], EngineView], breaker: CircuitBreaker | None, *,
+                 fills: bool = False, daily_summary: bool = True) -> None:
         self.notifier = notifier
         self.view = view
         self.breaker = breaker
+        self.fills = fills
+        self.daily_summary = daily_summary
         self._trips = 0 if breaker is None else breaker.trips
         first = view()
         self._kill_switch = first.kill_switch
         self._paused = {s.name for s in first.strategies if s.paused}
+        self._day: int | None = None
+        self._day_ticks = 0
+        self._day_fills = 0
+        self._day_equity: tuple[Decimal | None, Decimal | None] = (None, None)
+        """The day's first and last equity."""
 
     def tick_done(self, report: TickReport, seconds: float) -> None:
+        self._count_day(report)
+        if self.fills and report.fills:
+            self.notifier.send("fills", f"{report.fills} fill(s)", f"position {money(report.position, 'BTC')} BTC, "
+                                                                  f"equity {money(report.equity, 'USD')} USD")
         self._compare(report.errors)
 
     def tick_skipped(self, error: BaseException, seconds: float) -> None:
         self._compare([])
+
+    def _count_day(self, report: TickReport) -> None:
+        day = report.ts // DAY_MS
+        if self._day is not None and day != self._day:
+            if self.daily_summary:
+                first, last = self._day_equity
+                change = "" if first is None or last is None else f" ({money(last - first, 'USD')} USD)"
+                self.notifier.send(
+                    "daily", f"summary of {iso_ms(self._day * DAY_MS)[:10]}",
+                    f"{self._day_ticks} ticks, {self._day_fills} fills, equity {money(first, 'USD')} -> "
+                    f"{money(last, 'USD')} USD{change}")
+            self._day_ticks = self._day_fills = 0
+            self._day_equity = (None, None)
+        self._day = day
+        self._day_ticks += 1
+        self._day_fills += report.fills
+        if report.equity is not None:
+            self._day_equity = (self._day_equity[0] or report.equity, report.equity)
 
     def _compare(self, errors: Sequence[str]) -> None:
         send = self.notifier.send

@@ -65,7 +65,9 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
         if notifier is not None:
             from botkit.notify import NotifyObserver, Observers
 
-            observer = Observers(observer, NotifyObserver(notifier, bot.engine.view, breaker))
+            observer = Observers(observer, NotifyObserver(notifier, bot.engine.view, breaker,
+                                                          fills=cfg["notify"]["fills"],
+                                                          daily_summary=cfg["notify"]["daily_summary"]))
         daemon = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer, breaker=breaker,
                         stopping=stopping, on_tick=_recorder(bot, record_path) if record_path else None,
                         stop_timeout=stop_timeout)
