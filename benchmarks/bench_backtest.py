@@ -42,7 +42,7 @@ def botkit_on_snapshot(snapshot, ctx):
 
 
 def child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
-    from botkit.backtest import open_snapshots
+    from botkit.data import open_snapshots
 
     started = time.perf_counter()
     count = 0
@@ -63,7 +63,8 @@ def child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
             count += 1
         recorder.result(venue.orders_placed)
     else:
-        from botkit.backtest.runner import BacktestSettings, run_backtest
+        from botkit.backtest.runner import run_backtest
+        from botkit.backtest.settings import BacktestSettings
         from botkit.config import load
 
         strategy = "noop" if mode == "noop" else "market_maker"
@@ -120,7 +121,7 @@ def main() -> None:
         print(json.dumps(child(mode, Path(path), Path(strategy_dir))))
         return
 
-    from botkit.backtest import convert, generate
+    from botkit.data import convert, generate
 
     args.dir.mkdir(parents=True, exist_ok=True)
     strategy_dir = args.dir / "strategies"

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from botkit import config as config_mod  # noqa: E402
-from botkit.bot import plan_engine  # noqa: E402
 from botkit.client import Buttercoin, ButtercoinClient  # noqa: E402
+from botkit.engine.assembly import plan_engine  # noqa: E402
 from botkit.journal import Journal  # noqa: E402
 from botkit.model import (  # noqa: E402
     Balances,
@@ -40,7 +40,7 @@ from botkit.model import (  # noqa: E402
     Snapshot,
     Ticker,
 )
-from botkit.venues.buttercoin import LiveMarketData, LiveVenue  # noqa: E402
+from botkit.venues.buttercoin import ButtercoinMarketData, ButtercoinVenue  # noqa: E402
 
 D = Decimal
 
@@ -57,6 +57,7 @@ class MemoryVenue:
     """Accepts every order and never fills: the engine's own cost, with no exchange behind it."""
 
     name = "bench"
+    label = "an in-memory venue (benchmark)"
 
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}
@@ -124,7 +125,7 @@ def bench_tick_overhead(ticks: int) -> None:
             cfg = config_mod.parse({"strategy_paths": [str(folder)], "strategies": {name: {}},
                                     "risk": {"max_open_orders": 1000}}, environ={})
             journal = Journal(f"sqlite:///{tmp}/{name}.sqlite")
-            engine = plan_engine(cfg, live=False).build(MemoryVenue(), journal)
+            engine = plan_engine(cfg, wall_clock=False).build(MemoryVenue(), journal)
             engine.start(data[0].ts)
             started = time.perf_counter()
             for snapshot in data:
@@ -164,8 +165,8 @@ def bench_rss(ticks: int) -> None:
         api = Buttercoin(ButtercoinClient("bench", account.secret, base_url=sandbox.base_url))
         cfg = config_mod.parse({"risk": {"max_position": 10**6, "daily_loss_limit": 10**9}}, environ={})
         journal = Journal(f"sqlite:///{tmp}/rss.sqlite")
-        engine = plan_engine(cfg, live=False).build(LiveVenue(api), journal)
-        market = LiveMarketData(api, with_trades=False)
+        engine = plan_engine(cfg, wall_clock=False).build(ButtercoinVenue(api), journal)
+        market = ButtercoinMarketData(api, with_trades=False)
         engine.start(0)
         rss_100 = 0.0
         started = time.perf_counter()

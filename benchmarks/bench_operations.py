@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_engine import MemoryVenue, bench_journal, snapshots  # noqa: E402
 
 from botkit import config as config_mod  # noqa: E402
-from botkit import metrics as metrics_mod  # noqa: E402
-from botkit.bot import plan_engine  # noqa: E402
+from botkit.daemon import metrics as metrics_mod  # noqa: E402
+from botkit.engine.assembly import plan_engine  # noqa: E402
 from botkit.journal import Journal  # noqa: E402
 
 D = Decimal
@@ -144,7 +144,7 @@ def bench_tick_metrics(url: str, label: str, ticks: int) -> None:
     for observed in (False, True, False, True):  # twice each, the best kept: other load only adds time
         cfg = config_mod.parse({"strategies": {"market_maker": {}}, "risk": {"max_open_orders": 1000}}, environ={})
         journal = Journal(url, bot_id=f"bench-{time.time_ns()}")
-        engine = plan_engine(cfg, live=False).build(MemoryVenue(), journal)
+        engine = plan_engine(cfg, wall_clock=False).build(MemoryVenue(), journal)
         observer = metrics_mod.Metrics(process_metrics=False).for_bot(engine, journal) if observed else None
         engine.start(data[0].ts)
         warm_up, measured = data[: len(data) // 5], data[len(data) // 5:]

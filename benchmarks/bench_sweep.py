@@ -60,8 +60,8 @@ def main() -> None:
 
     import distributed
 
-    from botkit.backtest import generate
     from botkit.backtest.sweep import DaskExecutor, LocalExecutor
+    from botkit.data import generate
 
     logging.getLogger("botkit").setLevel(logging.ERROR)
     args.dir.mkdir(parents=True, exist_ok=True)

@@ -4,8 +4,6 @@ Strategies import what they need from here: the ``hookimpl`` marker, the intent 
 domain types. Nothing in a strategy touches HTTP.
 """
 
-from botkit.context import StrategyContext, StrategyState
-from botkit.hookspecs import hookimpl
 from botkit.model import (
     Balances,
     BookLevel,
@@ -30,6 +28,8 @@ from botkit.model import (
     cancel_all,
     sell,
 )
+from botkit.strategy.context import StrategyContext, StrategyState
+from botkit.strategy.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 

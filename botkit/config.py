@@ -1,7 +1,7 @@
 """Loading and validating ``botkit.toml``.
 
 Every key is declared once in :data:`SCHEMA` with its type, default and a line of help; the loader
-checks types and ranges and reports the first problem as a :class:`~botkit.errors.ConfigError`
+checks types and ranges and reports the first problem as a :class:`~botkit.core.errors.ConfigError`
 naming the key and the fix (the CLI prints it on one line and exits 2). TOML floats are read as
 ``Decimal`` so money in the config is exact. Unknown keys are errors: a misspelt risk limit that
 silently does nothing is worse than a refusal to start.
@@ -19,9 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from botkit.errors import ConfigError, did_you_mean
-from botkit.numbers import NumberError, exact_decimal, short
-from botkit.urlmask import MaskedUrl, mask_url, url_password
+from botkit.core.errors import ConfigError, did_you_mean
+from botkit.core.numbers import exact_number, short
+from botkit.core.urlmask import MaskedUrl, mask_url, url_password
 
 log = logging.getLogger("botkit.config")
 
@@ -245,18 +245,6 @@ def _check(key_path: str, spec: Key, value: Any) -> Any:
             raise ConfigError(key_path, f"expected a list of strings, got {_show(value, spec)}", 'e.g. ["strategies"]')
         return list(value)
     raise AssertionError(kind)
-
-
-def exact_number(value: Any, key: str, shown: str) -> Decimal:
-    """A config or parameter value as an exact, bounded Decimal (TOML floats arrive as Decimal),
-    through the one gate for external numbers (:func:`botkit.numbers.exact_decimal`); ``shown`` is
-    how a value of the wrong type may appear in the error (a secret's is hidden)."""
-    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
-        raise ConfigError(key, f"expected a number, got {shown}", 'write it as 1.5 or "1.5"')
-    try:
-        return exact_decimal(value, key)
-    except NumberError as exc:
-        raise ConfigError(key, exc.reason) from None
 
 
 def _in_range(key: str, spec: Key, number: Decimal | int) -> None:

@@ -16,8 +16,8 @@ from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
 
-from botkit.money import USD_STEP
-from botkit.money import ZERO as ZERO  # noqa: PLC0414 - re-exported: the domain types' users take it from here
+from botkit.core.money import USD_STEP
+from botkit.core.money import ZERO as ZERO  # noqa: PLC0414 - re-exported: the domain types' users take it from here
 
 USD_TICK = USD_STEP
 """Smallest price increment of BTC_USD, one cent (botkit's validation rule for limit prices)."""

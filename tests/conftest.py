@@ -58,6 +58,28 @@ def _server_url() -> str:
     return url
 
 
+@pytest.fixture
+def fresh_postgres() -> Iterator[str]:
+    """A PostgreSQL URL on a new, empty schema (dropped afterwards): for first start-ups, which
+    must create the journal's tables, and for listing every bot of one database."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    postgres_url()  # skips, or fails under BOTKIT_REQUIRE_POSTGRES, when there is no server
+    server = os.environ[POSTGRES_ENV]
+    schema = f"botkit_ops_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(make_url(server).set(drivername="postgresql+psycopg"))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def journal_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A journal URL on SQLite (a fresh file) and on the real PostgreSQL server."""

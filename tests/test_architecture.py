@@ -37,11 +37,9 @@ def _modules() -> dict[str, Path]:
 
 
 def _part(module: str) -> str:
-    """The part a module belongs to: ``*.cli`` modules are commands; else the root module or
-    subpackage (``botkit.journal.queries`` → ``journal``); the package itself is ``botkit``."""
+    """The part a module belongs to: its subpackage or root module (``botkit.journal.queries`` →
+    ``journal``); the package itself is ``botkit``."""
     names = module.split(".")
-    if names[-1] == "cli" and len(names) > 2:
-        return "*.cli"
     return names[1] if len(names) > 1 else "botkit"
 
 

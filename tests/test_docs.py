@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from botkit import hookspecs
+from botkit.strategy import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("botkit_"))

@@ -8,7 +8,7 @@ Definitions (also in ``docs/backtesting.md``):
 * **equity**: USD + BTC × mid, at every snapshot that has both a bid and an ask. Exact.
 * ``start_equity``/``end_equity``: at the first and the last such snapshot; ``total_return`` =
   end / start − 1.
-* ``realized_pnl``, ``unrealized_pnl``, ``fees``: the strategy's own fills by :mod:`botkit.pnl`
+* ``realized_pnl``, ``unrealized_pnl``, ``fees``: the strategy's own fills by :mod:`botkit.journal.pnl`
   (the one PnL method, average cost, the same as ``botkit journal pnl`` of the run's journal),
   from a flat position: the BTC held at the start is the benchmark's, not a position of the
   strategy's. ``realized_pnl`` is before fees; ``unrealized_pnl`` is the position still open
@@ -47,9 +47,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from botkit.config import default
+from botkit.core.money import EXACT
+from botkit.journal.pnl import PnL
 from botkit.model import ZERO, Fill, Order, Side
-from botkit.money import EXACT
-from botkit.pnl import PnL
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 DEFAULT_BAR_MS = default("backtest", "bar_seconds") * 1000
@@ -60,7 +60,7 @@ MIN_ANNUALIZED_MS = 30 * 24 * 3600 * 1000
 @dataclass(frozen=True, slots=True)
 class Performance:
     """A backtest's statistics (the report's metrics), defined in the module docstring. Named apart
-    from :class:`botkit.metrics.Metrics`, the daemon's Prometheus metrics."""
+    from :class:`botkit.daemon.metrics.Metrics`, the daemon's Prometheus metrics."""
 
     start_ts: int | None
     end_ts: int | None

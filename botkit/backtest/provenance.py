@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from botkit import __version__
 from botkit.config import Config, parse
-from botkit.errors import ConfigError
+from botkit.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from botkit.backtest.runner import BacktestSettings
-    from botkit.strategy_host import StrategyHost
+    from botkit.backtest.settings import BacktestSettings
+    from botkit.strategy.host import StrategyHost
 
 log = logging.getLogger("botkit.backtest")
 
@@ -124,7 +124,7 @@ def _check_file(recorded: Any, what: str) -> Path:
 
 
 def from_report(path: Path) -> tuple[Config, dict[str, Any]]:
-    """The config and :class:`~botkit.backtest.runner.BacktestSettings` keywords a report was made with.
+    """The config and :class:`~botkit.backtest.settings.BacktestSettings` keywords a report was made with.
 
     The strategies' effective parameters become their config tables, so nothing of today's
     ``botkit.toml`` leaks into the re-run; the data file and each strategy's source must be the

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from botkit.backtest.performance import Performance
-from botkit.jsonutil import decimal_text
+from botkit.core.jsonutil import decimal_text
+from botkit.core.output import money
 from botkit.model import Fill, Order, Side
-from botkit.output import money
 
 FILL_COLUMNS = ["ts", "order_id", "seq", "side", "price", "quantity", "notional", "fee", "liquidity"]
 ORDER_COLUMNS = ["created_ts", "order_id", "side", "type", "status", "price", "quantity", "filled",

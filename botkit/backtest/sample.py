@@ -26,11 +26,11 @@ def record_sample(
     start_ts: int = 1_700_000_000_000,
 ) -> Path:
     """Record ``snapshots`` snapshots of a seeded sandbox market to ``path`` (any suffix)."""
-    from botkit.backtest.files import convert, file_format
-    from botkit.backtest.jsonl import JsonlWriter
     from botkit.client import Buttercoin, ButtercoinClient
+    from botkit.data.files import convert, file_format
+    from botkit.data.jsonl import JsonlWriter
     from botkit.sandbox import Sandbox
-    from botkit.venues.buttercoin import LiveMarketData
+    from botkit.venues.buttercoin import ButtercoinMarketData
 
     out = Path(path)
     target = out if file_format(out) == "jsonl" else out.with_name(out.name + ".partial.jsonl")
@@ -39,7 +39,7 @@ def record_sample(
     base_url = sandbox.start()
     try:
         client = ButtercoinClient(api_key="", api_secret="", base_url=base_url)
-        market = LiveMarketData(Buttercoin(client))
+        market = ButtercoinMarketData(Buttercoin(client))
         assert sandbox.market is not None
         with JsonlWriter(target, flush=False) as writer:
             for _ in range(snapshots):

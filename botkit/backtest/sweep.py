@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from botkit.backtest.performance import Performance
-from botkit.errors import BotkitError, ConfigError, JournalError, PluginError
+from botkit.core.errors import BotkitError, ConfigError, JournalError, PluginError
 
 log = logging.getLogger("botkit.backtest")
 
@@ -92,7 +92,8 @@ class PointResult:
 def run_point(job: SweepJob) -> PointResult:
     """Run one grid point (in a worker process of either executor)."""
     from botkit import config as config_mod
-    from botkit.backtest.runner import BacktestSettings, run_backtest
+    from botkit.backtest.runner import run_backtest
+    from botkit.backtest.settings import BacktestSettings
 
     # Refusals and strategy warnings are counted in the metrics; a line each would flood the sweep.
     logging.getLogger("botkit").setLevel(logging.ERROR)

@@ -24,7 +24,6 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from requests.utils import resolve_proxies
 
-from botkit import jsonutil
 from botkit.client import body as reply_body
 from botkit.client.auth import ButtercoinAuth
 from botkit.client.base_url import normalize_base_url
@@ -41,6 +40,7 @@ from botkit.client.errors import (
     api_error_for,
 )
 from botkit.client.turn import KeyTurn, key_turn
+from botkit.core import jsonutil
 
 log = logging.getLogger("botkit.client")
 

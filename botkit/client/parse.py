@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 from botkit.client.errors import MalformedResponseError
+from botkit.core.numbers import NumberError, exact_decimal
+from botkit.core.times import date_ms
 from botkit.model import (
     ZERO,
     Balances,
@@ -26,8 +28,6 @@ from botkit.model import (
     Ticker,
     Trade,
 )
-from botkit.numbers import NumberError, exact_decimal
-from botkit.times import date_ms
 
 MAX_AMOUNT = Decimal("1e15")
 """Larger numbers than this are not a price or a quantity but corrupt data."""
@@ -62,7 +62,7 @@ def amount(value: Any, what: str, *, positive: bool = False) -> Decimal:
 
 def timestamp_ms(text: Any, what: str) -> int:
     """ISO-8601 UTC (``2014-05-06T13:15:30Z``, milliseconds optional) or epoch milliseconds →
-    epoch milliseconds, between 1970 and the end of year 9999 (:func:`botkit.times.date_ms`)."""
+    epoch milliseconds, between 1970 and the end of year 9999 (:func:`botkit.core.times.date_ms`)."""
     ms = date_ms(text)
     if ms is None:
         raise _bad(what, text)

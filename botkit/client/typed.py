@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from botkit import times
 from botkit.client import parse
 from botkit.client.client import ButtercoinClient
-from botkit.jsonutil import decimal_text
+from botkit.core import times
+from botkit.core.jsonutil import decimal_text
 from botkit.model import Balances, Order, OrderBook, OrderStatus, Side, Ticker, Trade
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
+from botkit.core.times import iso_ms
 from botkit.journal.schema import ControlAction
-from botkit.times import iso_ms
 
 ACTIONS = ("pause", "resume", "trip_kill_switch", "reset_kill_switch", "cancel_all", "stop")
 """What an operator may ask of a running bot; ``pause`` and ``resume`` name a strategy."""

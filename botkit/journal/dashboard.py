@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from botkit.core.times import iso_ms
 from botkit.journal.schema import BalanceSnapshot, FillRow, OrderRow, RiskRejection, Run, StrategyHealthRow
 from botkit.model import LIVE_STATES, ZERO, Side
-from botkit.times import iso_ms
 
 EQUITY = "EQUITY"
 """The ``balance_snapshots.currency`` of the daemon's equity samples (USD at mid)."""

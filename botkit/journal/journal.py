@@ -22,9 +22,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from botkit import jsonutil
-from botkit.crashpoints import crashpoint
-from botkit.errors import JournalError
+from botkit.core import jsonutil
+from botkit.core.crashpoints import crashpoint
+from botkit.core.errors import JournalError
+from botkit.core.logs import Redactor
+from botkit.core.urlmask import mask_in, mask_url
 from botkit.journal import migrate
 from botkit.journal.lock import JournalLock, PostgresAdvisoryLock, SqliteFileLock
 from botkit.journal.schema import (
@@ -37,7 +39,6 @@ from botkit.journal.schema import (
     StrategyHealthRow,
     StrategyStateRow,
 )
-from botkit.logs import Redactor
 from botkit.model import (
     LIVE_STATES,
     ZERO,
@@ -48,7 +49,7 @@ from botkit.model import (
     OrderState,
     Side,
 )
-from botkit.urlmask import mask_in, mask_url
+from botkit.strategy.health import StrategyHealth
 
 log = logging.getLogger("botkit.journal")
 
@@ -63,20 +64,6 @@ _FILL = insert(FillRow)
 
 _LIVE = tuple(sorted(state.value for state in LIVE_STATES))
 """The ``orders.status`` words of the orders :meth:`Journal.live_orders` reads back."""
-
-
-@dataclass(frozen=True, slots=True)
-class StrategyHealth:
-    """One strategy's health as the journal keeps it for ``botkit status``."""
-
-    strategy: str
-    state: str
-    """``active`` or ``paused``."""
-    reason: str | None
-    """Why it is paused; None while active."""
-    failures: int
-    """Consecutive failures (the streak that pauses it)."""
-    last_error: str | None
 
 
 @dataclass(slots=True)
@@ -224,7 +211,7 @@ class Journal:
             self._lock = pg_lock
 
     def check_lock(self) -> None:
-        """Raise :class:`~botkit.errors.JournalLockLost` if this daemon's lock (taken by
+        """Raise :class:`~botkit.core.errors.JournalLockLost` if this daemon's lock (taken by
         :meth:`acquire`) is no longer its own; a journal never acquired has nothing to check."""
         if self._lock is not None:
             self._lock.check()
@@ -534,4 +521,4 @@ def _short(exc: BaseException) -> str:
     return text_[:200]
 
 
-__all__ = ["Journal", "OrderRecord", "StrategyHealth"]
+__all__ = ["Journal", "OrderRecord"]

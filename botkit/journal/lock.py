@@ -5,7 +5,7 @@ marks the first's run crashed and cancels its orders while the first trades on. 
 follow what is really shared, and a daemon that loses its lock must notice before it sends the
 next order (:meth:`JournalLock.check`, called by the daemon every tick), then stop.
 
-- **SQLite**: the exclusive :class:`botkit.filelock.FileLock` on the journal file itself (an
+- **SQLite**: the exclusive :class:`botkit.core.filelock.FileLock` on the journal file itself (an
   open-file-description lock on one byte far beyond what SQLite locks, ``flock`` where there are
   no such locks). It belongs to the inode, so a symlink or a hard link to the journal reaches the
   same lock, and there is no lock file to delete. The check compares the locked file with what the
@@ -29,8 +29,8 @@ from typing import Protocol
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from botkit.errors import JournalError, JournalLockLost
-from botkit.filelock import FileInUse, FileLock, FileLost, LockFailed
+from botkit.core.errors import JournalError, JournalLockLost
+from botkit.core.filelock import FileInUse, FileLock, FileLost, LockFailed
 
 log = logging.getLogger("botkit.journal")
 

@@ -11,14 +11,14 @@ from sqlalchemy import Engine, Select, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from botkit.errors import JournalError
+from botkit.core.errors import JournalError
+from botkit.core.times import iso_ms
+from botkit.core.urlmask import mask_in, mask_url
 from botkit.journal import migrate
 from botkit.journal.journal import Journal
+from botkit.journal.pnl import PnL
 from botkit.journal.schema import FillRow, OrderRow, Run
 from botkit.model import Side
-from botkit.pnl import PnL
-from botkit.times import iso_ms
-from botkit.urlmask import mask_in, mask_url
 
 ORDER_COLUMNS = ("id", "exchange_order_id", "strategy", "side", "order_type", "price", "quantity",
                  "filled_quantity", "average_price", "fees", "status", "flag", "created_at", "created_ts", "run_id")
@@ -31,7 +31,7 @@ EPOCH_COLUMNS = frozenset({"ts", "created_ts"})
 UNITS = {"price": "USD", "average_price": "USD", "average_cost": "USD", "fees": "USD", "fee": "USD",
          "realized_pnl": "USD", "net_pnl": "USD", "volume": "USD", "quantity": "BTC", "filled_quantity": "BTC",
          "position": "BTC"}
-"""The unit of each money column, for :func:`botkit.output.render`'s tables."""
+"""The unit of each money column, for :func:`botkit.core.output.render`'s tables."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +103,7 @@ def pnl(journal: Journal, run_id: int | None = None, *, where: Filter = ALL) -> 
 
 def _pnl_row(name: str, book: PnL) -> dict[str, Any]:
     # Average cost is a ratio (up to 28 digits) and a partial close's share of the cost is rounded to
-    # 1e-20 (botkit.pnl): shown to 1e-8 USD (a hundred-millionth of a cent is far below any fee),
+    # 1e-20 (botkit.journal.pnl): shown to 1e-8 USD (a hundred-millionth of a cent is far below any fee),
     # fills and fees stay exact.
     return {"strategy": name, "fills": book.fills, "position": book.position,
             "average_cost": _display(book.average_cost), "volume": book.volume,

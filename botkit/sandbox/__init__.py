@@ -18,8 +18,8 @@ Where each part lives:
 ``admin``          the ``/admin`` endpoints (off unless enabled)
 ``exchange``       accounts, orders, fills, fees, reserves, trades, transactions: the state
 ``book``           the price-time priority order book and its matching loop (integers)
-``fees``           the maker/taker schedule (the fee rule itself is botkit.money.fee)
-``units``          integer cents and satoshis of the book as exact Decimals (botkit.money)
+``fees``           the maker/taker schedule (the fee rule itself is botkit.core.money.fee)
+``units``          integer cents and satoshis of the book as exact Decimals (botkit.core.money)
 ``orders``         the order record and its wire/domain views
 ``transactions``   deposits, withdrawals, bitcoin sends
 ``accounts``       account specs, state and permissions

@@ -13,8 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from botkit import money
-from botkit.numbers import exact_decimal
+from botkit.core import money
+from botkit.core.numbers import exact_decimal
 
 CURRENCIES = ("BTC", "USD")
 

@@ -36,7 +36,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from botkit import jsonutil
+from botkit.core import jsonutil
 from botkit.sandbox.accounts import ALL_PERMISSIONS, SandboxAccount
 from botkit.sandbox.errors import ApiError
 from botkit.sandbox.exchange import Exchange

@@ -11,7 +11,7 @@ The pipeline of a ``/v1`` call, in order (each step may answer instead of the ne
 6. content negotiation: 406 when ``Accept`` excludes JSON, 415 when a body is not
    ``application/json`` or names a charset other than UTF-8; then the handler (400 for anything
    malformed, including a number that is not ASCII decimal notation within
-   :mod:`botkit.numbers`' bounds);
+   :mod:`botkit.core.numbers`' bounds);
 7. an ``accept_then_drop`` fault cuts the connection after the handler acted.
 
 Every answer carries the ``X-Rate-Limit-*`` headers. Any unexpected exception becomes a 500 with
@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from botkit.core.times import date_ms
 from botkit.sandbox import faults as fault_kinds
 from botkit.sandbox.admin import AdminApi
 from botkit.sandbox.auth import DATE_HEADER, KEY_HEADER, SIGNATURE_HEADER, authenticate, require
@@ -44,7 +45,6 @@ from botkit.sandbox.wsgi import (
     error_response,
     json_response,
 )
-from botkit.times import date_ms
 
 log = logging.getLogger("botkit.sandbox")
 

@@ -1,5 +1,5 @@
 """The sandbox's fee schedule: each fill is charged in USD by botkit's one fee rule,
-:func:`botkit.money.fee` (``notional × bps / 10000``, exact), as the simulated venue's fills are.
+:func:`botkit.core.money.fee` (``notional × bps / 10000``, exact), as the simulated venue's fills are.
 
 The resting order pays the maker rate and the incoming one the taker rate. A buy order reserves
 its worst case, the higher of the two rates, because when it is placed nobody knows whether it
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from botkit import money
-from botkit.numbers import exact_decimal
+from botkit.core import money
+from botkit.core.numbers import exact_decimal
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from botkit import money
+from botkit.core import money
 from botkit.sandbox import units
 from botkit.sandbox.accounts import MARKET, SandboxAccount
 from botkit.sandbox.errors import ApiError

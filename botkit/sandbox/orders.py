@@ -14,11 +14,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from botkit import money
+from botkit.core import money
+from botkit.core.times import iso_ms
 from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
 from botkit.sandbox import units
 from botkit.sandbox.book import BookOrder
-from botkit.times import iso_ms
 
 OPENED = "opened"
 PARTIAL = "partial-filled"

@@ -1,6 +1,6 @@
 """:class:`Sandbox`, the embeddable whole (exchange + API + simulated market + store) that tests,
 ``botkit run`` and the ``botkit sandbox`` command start and stop, served by
-:class:`botkit.http_server.HttpServer` (waitress, with connection limits a hostile client cannot
+:class:`botkit.core.http_server.HttpServer` (waitress, with connection limits a hostile client cannot
 get around). Stopping loses nothing: the server finishes the requests it holds, then the state is
 saved.
 """
@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from botkit.http_server import ConnectionLimits, HttpServer
+from botkit.core.http_server import ConnectionLimits, HttpServer
 from botkit.sandbox.accounts import USER, SandboxAccount
 from botkit.sandbox.admin import AdminApi
 from botkit.sandbox.api import SandboxApi
@@ -53,7 +53,7 @@ class Sandbox:
     ``rate_limit`` is calls a minute per key (0 = off), bursting to ``rate_limit_capacity``
     (default five times the rate). ``public_url`` is the base URL clients address when it is not
     scheme + Host (behind a proxy); signatures are checked against it. ``limits`` bounds the
-    connections (:class:`~botkit.http_server.ConnectionLimits`).
+    connections (:class:`~botkit.core.http_server.ConnectionLimits`).
     """
 
     def __init__(

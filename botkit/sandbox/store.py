@@ -18,8 +18,9 @@ dropped. Failures and the recovery are logged and counted (:meth:`Store.status`,
 
 The file holds account secrets: it is created 0600 (SQLite gives its ``-wal``, ``-shm`` and
 ``-journal`` the same mode) and a wider existing one is tightened with a warning. One sandbox at
-a time owns it (a :class:`botkit.filelock.FileLock` on the real file). A file that is not a sandbox state file (another
-SQLite database, random bytes, a truncated copy) is refused with one line naming it.
+a time owns it (a :class:`botkit.core.filelock.FileLock` on the real file). A file that is not a
+sandbox state file (another SQLite database, random bytes, a truncated copy) is refused with one
+line naming it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from botkit.filelock import FileInUse, FileLock, FileLost
+from botkit.core.filelock import FileInUse, FileLock, FileLost
 from botkit.sandbox.exchange import ChangeSet, Exchange, TradeRecord
 
 log = logging.getLogger("botkit.sandbox")

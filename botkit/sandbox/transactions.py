@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from botkit.times import iso_ms
+from botkit.core.times import iso_ms
 
 DEPOSIT = "deposit"
 WITHDRAWAL = "withdrawal"

@@ -2,14 +2,14 @@
 
 The matching loop compares and subtracts plain integers (price in cents, quantity in satoshis);
 only settlement turns them into exact :class:`~decimal.Decimal` amounts, with the helpers here and
-the arithmetic of :mod:`botkit.money` (which traps any rounding).
+the arithmetic of :mod:`botkit.core.money` (which traps any rounding).
 """
 
 from __future__ import annotations
 
 from decimal import Context, Decimal
 
-from botkit.money import BTC_PLACES, EXACT, USD_PLACES
+from botkit.core.money import BTC_PLACES, EXACT, USD_PLACES
 
 ROUNDING = Context(prec=40)
 """For the one derived number that cannot be exact: an order's average price."""

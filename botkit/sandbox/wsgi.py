@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, quote
 
 from waitress.channel import ClientDisconnected
 
-from botkit import jsonutil
+from botkit.core import jsonutil
 from botkit.sandbox.errors import ApiError
 
 StartResponse = Callable[..., Any]

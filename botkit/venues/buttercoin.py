@@ -33,7 +33,7 @@ from botkit.client import (
     TransportError,
     parse,
 )
-from botkit.errors import (
+from botkit.core.errors import (
     MarketDataError,
     OrderRejected,
     OutcomeUnknown,
@@ -57,7 +57,7 @@ def _read_error(exc: BaseButtercoinClientError, what: str) -> VenueError:
     return VenueError(f"{what}: {exc}")
 
 
-class LiveMarketData:
+class ButtercoinMarketData:
     """Fetches the ticker, the order book and recent trades as one snapshot.
 
     ``last_raw`` keeps the exact bodies of the last fetch so that a recorder can write what the
@@ -90,7 +90,7 @@ class LiveMarketData:
         return snapshot
 
 
-class LiveVenue:
+class ButtercoinVenue:
     """The :class:`~botkit.venues.port.Venue` port over the signed Buttercoin client."""
 
     name = "live"
@@ -102,7 +102,7 @@ class LiveVenue:
         self._last: Snapshot | None = None
 
     def __repr__(self) -> str:
-        return f"LiveVenue({self.api.client.base_url!r})"
+        return f"ButtercoinVenue({self.api.client.base_url!r})"
 
     def observe(self, snapshot: Snapshot) -> None:
         self._last = snapshot

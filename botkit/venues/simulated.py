@@ -4,37 +4,21 @@
 snapshots; paper trading (``botkit run --dry-run``) feeds it live ones. The engine cannot tell it
 from the live venue: it places, cancels and reads orders and balances the same way.
 
-The fill model (also in ``docs/backtesting.md``, with its assumptions):
+The fill model (arrival, taking, resting, no reuse of taken liquidity) is in
+:mod:`botkit.venues.fill_model` and ``docs/backtesting.md``; settlement here:
 
-* **Arrival.** An order *arrives* at the first snapshot whose ``ts`` is at or after the time it
-  was sent plus ``latency_ms`` (with no latency: at once, against the snapshot of the current
-  tick). A cancel travels the same way; until it arrives the order can still fill.
-* **Taker.** A limit order that crosses the book on arrival fills as taker, walking the levels
-  at their own prices as far as its limit allows, partially if the book is thinner; the rest
-  rests. A market order walks the book the same way without a limit; what the book cannot fill
-  is canceled. A market *buy*'s quantity is BTC here (the venue port's unit), not USD.
-* **No reuse.** Liquidity that a simulated order took from a snapshot's level is gone for the
-  other simulated orders arriving at that same snapshot; the next snapshot brings the recorded
-  book back.
-* **Maker.** A resting order fills as maker *at its own price* when a later snapshot's opposite
-  side trades through it (best ask below a resting bid: the whole bid fills; best bid above a
-  resting ask: the whole ask fills), or when a trade recorded after its arrival prints strictly
-  through its price (a bid fills up to the printed quantity when a trade prints below it; an ask
-  when one prints above it; one print's quantity is shared by price, then time priority). A print
-  *at* the order's price does not fill it: its place in the queue is unknown. At each snapshot the
-  market's moves are applied first, then the orders and cancels that arrive at it.
-* **Fees.** Each fill pays ``notional × bps / 10000`` USD (:func:`botkit.money.fee`, the
+* **Fees.** Each fill pays ``notional × bps / 10000`` USD (:func:`botkit.core.money.fee`, the
   sandbox's rule too), maker rate for resting fills and taker rate for crossing ones, exact (never
   rounded), as the contract says.
 * **Funds.** Open orders reserve funds: a buy its limit price × quantity plus the larger fee, a
   sell its BTC. An order that the available (unreserved) funds cannot cover is refused with
-  :class:`~botkit.errors.OrderRejected`, as the exchange's 400 would. A market buy is checked
+  :class:`~botkit.core.errors.OrderRejected`, as the exchange's 400 would. A market buy is checked
   against the book it would meet now, and fills only what the funds cover when it arrives.
   Cancelling an order that is not open raises ``OrderRejected``.
 * Simulated orders never trade with each other, and the recorded market never reacts to them.
 
 Money is exact: every amount is a :class:`~decimal.Decimal` computed in
-:data:`botkit.money.EXACT`, which raises on any rounding. Order ids are deterministic (``sim-000001``, ...).
+:data:`botkit.core.money.EXACT`, which raises on any rounding. Order ids are deterministic (``sim-000001``, ...).
 """
 
 from __future__ import annotations
@@ -42,10 +26,12 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from typing import Protocol
 
-from botkit.errors import OrderRejected
+from botkit.core.errors import OrderRejected
+from botkit.core.money import BTC_STEP, EXACT, fee
+from botkit.core.numbers import exact_decimal
 from botkit.model import (
     USD_TICK,
     ZERO,
@@ -57,10 +43,8 @@ from botkit.model import (
     OrderType,
     Side,
     Snapshot,
-    Trade,
 )
-from botkit.money import BTC_STEP, EXACT, FLOOR, fee
-from botkit.numbers import exact_decimal
+from botkit.venues.fill_model import FillModel, SimOrder
 
 log = logging.getLogger("botkit.venues.simulated")
 
@@ -86,76 +70,7 @@ class VenueListener(Protocol):
     def on_order_closed(self, order: Order) -> None: ...
 
 
-class _SimOrder:
-    """The venue's mutable record of one order; :meth:`view` is its immutable ``Order``."""
-
-    __slots__ = (
-        "arrived_ts",
-        "created_ts",
-        "fees",
-        "filled",
-        "fills",
-        "limit",
-        "notional",
-        "order_id",
-        "order_type",
-        "price",
-        "quantity",
-        "reserve_unit",
-        "reserved",
-        "seq",
-        "side",
-        "status",
-        "view_cache",
-    )
-
-    def __init__(self, order_id: str, seq: int, side: Side, order_type: OrderType, price: Decimal | None,
-                 quantity: Decimal, created_ts: int) -> None:
-        self.order_id = order_id
-        self.seq = seq
-        self.side = side
-        self.order_type = order_type
-        self.price = price
-        self.limit = ZERO if price is None else price
-        """The price as a plain Decimal (resting orders are limit orders)."""
-        self.quantity = quantity
-        self.created_ts = created_ts
-        self.arrived_ts = -1
-        """``ts`` of the snapshot at which the order reached the venue (-1: still travelling)."""
-        self.status = OrderStatus.OPENED
-        self.filled = ZERO
-        self.notional = ZERO
-        self.fees = ZERO
-        self.fills: list[Fill] = []
-        self.reserve_unit = ZERO
-        """Funds reserved per unit of remaining quantity (USD for buys, 1 BTC for sells)."""
-        self.reserved = ZERO
-        self.view_cache: Order | None = None
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.quantity - self.filled
-
-    def view(self) -> Order:
-        view = self.view_cache
-        if view is None:
-            view = self.view_cache = Order(
-                order_id=self.order_id,
-                side=self.side,
-                order_type=self.order_type,
-                status=self.status,
-                price=self.price,
-                quantity=self.quantity,
-                filled=self.filled,
-                created_ts=self.created_ts,
-                average_price=self.notional / self.filled if self.filled else None,
-                fees=self.fees,
-                fills=tuple(self.fills),
-            )
-        return view
-
-
-class SimulatedVenue:
+class SimulatedVenue(FillModel):
     """A :class:`~botkit.venues.port.Venue` that fills orders with the model in the module docstring.
 
     :param initial: starting balances, e.g. ``{"USD": Decimal(10000), "BTC": Decimal(0)}``.
@@ -204,11 +119,11 @@ class SimulatedVenue:
         self.listeners: list[VenueListener] = []
         self._reserve_rate = EXACT.add(1, EXACT.divide(max(self.maker_fee_bps, self.taker_fee_bps), _BPS))
         self._seq = 0
-        self._orders: dict[str, _SimOrder] = {}
+        self._orders: dict[str, SimOrder] = {}
         self._closed: deque[str] = deque()
-        self._bids: list[_SimOrder] = []  # resting, best (highest) first, then oldest first
-        self._asks: list[_SimOrder] = []  # resting, best (lowest) first, then oldest first
-        self._pending: deque[tuple[int, bool, _SimOrder]] = deque()  # (arrival ts, is_cancel, order)
+        self._bids: list[SimOrder] = []  # resting, best (highest) first, then oldest first
+        self._asks: list[SimOrder] = []  # resting, best (lowest) first, then oldest first
+        self._pending: deque[tuple[int, bool, SimOrder]] = deque()  # (arrival ts, is_cancel, order)
         self._consumed: dict[tuple[bool, Decimal], Decimal] = {}
         self._trade_mark = (-1, 0)  # newest trade ts processed, and how many trades had that ts
         self._balances: Balances | None = None
@@ -231,70 +146,6 @@ class SimulatedVenue:
             self._market_moves(snapshot, ts)
         if self._pending and self._pending[0][0] <= ts:
             self._deliver(snapshot, ts)
-
-    def _market_moves(self, snapshot: Snapshot, ts: int) -> None:
-        """Maker fills of the orders resting before this snapshot: book, then trades, through them."""
-        maker = Liquidity.MAKER
-        best_ask = snapshot.best_ask
-        if best_ask is not None and self._bids and self._bids[0].limit > best_ask:
-            for order in [o for o in self._bids if o.limit > best_ask and o.arrived_ts < ts]:
-                self._fill(order, order.limit, order.remaining, maker, ts)
-        best_bid = snapshot.best_bid
-        if best_bid is not None and self._asks and self._asks[0].limit < best_bid:
-            for order in [o for o in self._asks if o.limit < best_bid and o.arrived_ts < ts]:
-                self._fill(order, order.limit, order.remaining, maker, ts)
-        if not (self._bids or self._asks):
-            return
-        # Trades older than an order's arrival never fill it, so while nothing rests the trade
-        # lists need not be read at all.
-        for trade in self._new_trades(snapshot):
-            left = trade.quantity
-            price = trade.price
-            if self._bids and price < self._bids[0].limit:
-                for order in list(self._bids):
-                    if left <= 0 or price >= order.limit:
-                        break
-                    if trade.ts > order.arrived_ts:
-                        qty = min(left, order.remaining)
-                        self._fill(order, order.limit, qty, maker, trade.ts)
-                        left -= qty
-            if self._asks and price > self._asks[0].limit:
-                for order in list(self._asks):
-                    if left <= 0 or price <= order.limit:
-                        break
-                    if trade.ts > order.arrived_ts:
-                        qty = min(left, order.remaining)
-                        self._fill(order, order.limit, qty, maker, trade.ts)
-                        left -= qty
-
-    def _new_trades(self, snapshot: Snapshot) -> list[Trade]:
-        """Trades not seen in an earlier snapshot, oldest first (lists overlap between polls)."""
-        mark_ts, mark_count = self._trade_mark
-        fresh: list[Trade] = []
-        at_mark: list[Trade] = []
-        newest_ts = -1
-        newest_count = 0
-        for trade in snapshot.iter_trades(mark_ts):
-            t = trade.ts
-            if newest_ts < 0:
-                newest_ts = t
-            if t == newest_ts:
-                newest_count += 1
-            if t > mark_ts:
-                fresh.append(trade)
-            elif t == mark_ts:
-                at_mark.append(trade)
-            else:
-                break
-        if newest_ts < 0 or newest_ts < mark_ts:
-            return []
-        # Of the trades sharing the mark's time, the list's first (newest) ones are the new ones.
-        fresh.extend(at_mark[: max(0, len(at_mark) - mark_count)])
-        if newest_ts == mark_ts:
-            newest_count = max(newest_count, mark_count)
-        self._trade_mark = (newest_ts, newest_count)
-        fresh.reverse()
-        return fresh
 
     def _deliver(self, snapshot: Snapshot, ts: int) -> None:
         pending = self._pending
@@ -336,7 +187,7 @@ class SimulatedVenue:
             raise OrderRejected(f"insufficient funds: needs {need} {currency}, {free} available",
                                 code="insufficient_funds")
         self._seq += 1
-        order = _SimOrder(f"{self.id_prefix}{self._seq:06d}", self._seq, side, order_type, price, quantity, self.now)
+        order = SimOrder(f"{self.id_prefix}{self._seq:06d}", self._seq, side, order_type, price, quantity, self.now)
         order.reserve_unit = reserve_unit
         order.reserved = need
         if currency == "BTC":
@@ -352,67 +203,7 @@ class SimulatedVenue:
             self._arrive(order, snapshot, self.now)
         return order.order_id
 
-    def _market_buy_cost(self, snapshot: Snapshot, quantity: Decimal) -> Decimal:
-        """What buying ``quantity`` at market would cost now, taker fee included."""
-        cost = ZERO
-        left = quantity
-        for level in snapshot.book.asks:
-            take = min(left, level.quantity - self._consumed.get((False, level.price), ZERO))
-            if take > 0:
-                cost = EXACT.add(cost, EXACT.multiply(level.price, take))
-                left -= take
-            if not left:
-                break
-        return EXACT.add(cost, fee(cost, self.taker_fee_bps))
-
-    def _arrive(self, order: _SimOrder, snapshot: Snapshot, ts: int) -> None:
-        """The order reaches the venue at this snapshot (time ``ts``): take what crosses, rest the rest."""
-        order.arrived_ts = ts
-        buy = order.side is _BUY
-        limit = order.price
-        if buy and limit is None:  # market buy: its estimate is released; funds are checked per level
-            self.reserved_usd = EXACT.subtract(self.reserved_usd, order.reserved)
-            order.reserved = ZERO
-        levels = snapshot.book.asks if buy else snapshot.book.bids
-        consumed = self._consumed
-        for level in levels:
-            px = level.price
-            if limit is not None and (px > limit if buy else px < limit):
-                break
-            key = (not buy, px)
-            available = level.quantity - consumed.get(key, ZERO)
-            if available <= 0:
-                continue
-            qty = min(order.remaining, available)
-            if buy and limit is None:
-                qty = min(qty, self._affordable(px))
-                if qty <= 0:
-                    break
-            consumed[key] = consumed.get(key, ZERO) + qty
-            self._fill(order, px, qty, Liquidity.TAKER, ts)
-            if not order.remaining:
-                return
-        if limit is None:
-            self._close(order, OrderStatus.CANCELED if order.remaining else OrderStatus.FILLED)
-            return
-        book = self._bids if buy else self._asks
-        index = 0
-        index = len(book)
-        for position, other in enumerate(book):  # best price first, then time priority
-            if other.limit < limit if buy else other.limit > limit:
-                index = position
-                break
-        book.insert(index, order)
-
-    def _affordable(self, price: Decimal) -> Decimal:
-        """The most BTC (whole satoshis) that free USD buys at ``price`` with the taker fee."""
-        free = self.usd - self.reserved_usd
-        unit = EXACT.add(price, fee(price, self.taker_fee_bps))
-        if free <= 0:
-            return ZERO
-        return FLOOR.divide(free, unit).quantize(BTC_STEP, rounding=ROUND_DOWN)
-
-    def _fill(self, order: _SimOrder, price: Decimal, qty: Decimal, liquidity: Liquidity, ts: int) -> None:
+    def _fill(self, order: SimOrder, price: Decimal, qty: Decimal, liquidity: Liquidity, ts: int) -> None:
         notional = EXACT.multiply(price, qty)
         bps = self.maker_fee_bps if liquidity is Liquidity.MAKER else self.taker_fee_bps
         paid = fee(notional, bps)
@@ -442,7 +233,7 @@ class SimulatedVenue:
         else:
             order.status = OrderStatus.PARTIAL
 
-    def _close(self, order: _SimOrder, status: OrderStatus) -> None:
+    def _close(self, order: SimOrder, status: OrderStatus) -> None:
         if order.reserved:
             if order.side is _BUY:
                 self.reserved_usd = EXACT.subtract(self.reserved_usd, order.reserved)
@@ -462,7 +253,7 @@ class SimulatedVenue:
         while len(self._closed) > self.keep_closed:
             self._orders.pop(self._closed.popleft(), None)
 
-    def _cancel_now(self, order: _SimOrder) -> None:
+    def _cancel_now(self, order: SimOrder) -> None:
         self._close(order, OrderStatus.CANCELED)
 
     def cancel_order(self, order_id: str) -> None:

@@ -18,9 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from botkit import jsonutil
+from botkit.core import jsonutil
 from botkit.journal import control, dashboard
-from botkit.status import BotStatus, read_status
+from botkit.journal.status import BotStatus, read_status
 
 
 class ExactJSON(JSONResponse):

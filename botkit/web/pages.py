@@ -97,7 +97,7 @@ def routes(guard: Guard, reports: Sequence[Path]) -> list[Route]:
 
 def report_page(directory: Path, index: int) -> str:
     """A report directory as one HTML page (read at each request: a rerun's report shows at once)."""
-    from botkit import jsonutil
+    from botkit.core import jsonutil
 
     try:
         data = jsonutil.loads((directory / "report.json").read_text(encoding="utf-8"))

@@ -21,8 +21,8 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 
 from botkit.config import Config
-from botkit.errors import BotkitError, ConfigError
-from botkit.status import default_stale_after
+from botkit.core.errors import BotkitError, ConfigError
+from botkit.journal.status import default_stale_after
 
 log = logging.getLogger("botkit.web")
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from botkit.backtest import generate
 from botkit.backtest.performance import PerformanceRecorder
 from botkit.backtest.plots import curves
-from botkit.backtest.runner import BacktestSettings
+from botkit.backtest.settings import BacktestSettings
 from botkit.config import parse
+from botkit.data import generate
 from botkit.model import Fill, Liquidity, Side
 from tests.backtest.commands import SHIPPED, invoke
 

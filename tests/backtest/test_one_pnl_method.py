@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from botkit.backtest import JsonlWriter
+from botkit.data import JsonlWriter
 from botkit.model import BookLevel, OrderBook, Snapshot, Ticker
 from tests.backtest.commands import invoke
 

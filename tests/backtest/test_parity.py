@@ -1,7 +1,7 @@
 """Parity: a paper session on the sandbox, recorded while it runs, replays to the same orders.
 
 The paper session is the daemon's tick with live snapshots from the sandbox over HTTP (the typed
-client, ``LiveMarketData``) and the paper venue; each snapshot's raw bodies are recorded as
+client, ``ButtercoinMarketData``) and the paper venue; each snapshot's raw bodies are recorded as
 ``botkit record`` writes them. Replaying the recording with ``run_backtest`` must produce the same
 intents, placed at the same times, with the same fills: the same engine, the same venue model, the
 same values in the snapshots (lazy or not).
@@ -12,15 +12,16 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from botkit.backtest import JsonlWriter
-from botkit.backtest.runner import BacktestSettings, run_backtest
-from botkit.bot import plan_engine
+from botkit.backtest.runner import run_backtest
+from botkit.backtest.settings import BacktestSettings
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.config import parse
+from botkit.data import JsonlWriter
+from botkit.engine.assembly import plan_engine
 from botkit.journal import Journal
 from botkit.model import Order
 from botkit.sandbox import Sandbox
-from botkit.venues.buttercoin import LiveMarketData
+from botkit.venues.buttercoin import ButtercoinMarketData
 from botkit.venues.simulated import SimulatedVenue
 
 INITIAL = {"USD": Decimal(10000), "BTC": Decimal(2)}
@@ -45,9 +46,9 @@ def test_a_recorded_paper_session_replays_to_the_same_orders(tmp_path: Path) -> 
     client = ButtercoinClient(api_key="", api_secret="", base_url=base_url)
     journal = Journal(f"sqlite:///{tmp_path / 'paper.sqlite'}", bot_id="paper")
     try:
-        market = LiveMarketData(Buttercoin(client))
+        market = ButtercoinMarketData(Buttercoin(client))
         venue = SimulatedVenue(INITIAL, *FEES, name="paper")
-        engine = plan_engine(cfg, only=("market_maker",), live=False).build(venue, journal)
+        engine = plan_engine(cfg, only=("market_maker",), wall_clock=False).build(venue, journal)
         assert sandbox.market is not None
         with JsonlWriter(recording) as writer:
             for step in range(STEPS):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import botkit
-from botkit.backtest import generate, open_snapshots
+from botkit.data import generate, open_snapshots
 from tests.backtest.commands import SHIPPED, invoke
 
 CONFIG = """\

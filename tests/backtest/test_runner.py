@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from botkit.backtest import JsonlWriter, convert
-from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
+from botkit.backtest.runner import BacktestResult, run_backtest
+from botkit.backtest.settings import BacktestSettings
 from botkit.config import Config, parse
+from botkit.data import JsonlWriter, convert
 from botkit.model import BookLevel, OrderBook, OrderStatus, Snapshot, Ticker
 
 D = Decimal
@@ -119,7 +120,7 @@ def test_reports_are_byte_identical_across_runs(tmp_path: Path) -> None:
 
 
 def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
-    from botkit.errors import DataFileError
+    from botkit.core.errors import DataFileError
 
     (tmp_path / "empty.jsonl").write_text("")
     with pytest.raises(DataFileError, match="no readable snapshot"):

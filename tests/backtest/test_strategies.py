@@ -6,9 +6,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from botkit.backtest import JsonlWriter
-from botkit.backtest.runner import BacktestResult, BacktestSettings, run_backtest
+from botkit.backtest.runner import BacktestResult, run_backtest
+from botkit.backtest.settings import BacktestSettings
 from botkit.config import parse
+from botkit.data import JsonlWriter
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker
 
 D = Decimal

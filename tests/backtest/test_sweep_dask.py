@@ -19,9 +19,9 @@ import pytest
 # sys.stderr of its first import, and CliRunner's stderr is closed once the call returns.
 distributed = pytest.importorskip("distributed", reason='sweeps on Dask need pip install "botkit[dask]"')
 
-from botkit.backtest import generate  # noqa: E402
 from botkit.backtest.sweep import DaskExecutor, SweepJob  # noqa: E402
-from botkit.errors import ConfigError  # noqa: E402
+from botkit.core.errors import ConfigError  # noqa: E402
+from botkit.data import generate  # noqa: E402
 from tests.backtest.commands import SHIPPED, invoke  # noqa: E402
 
 

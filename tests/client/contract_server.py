@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from botkit import jsonutil
 from botkit.client.signing import verify
+from botkit.core import jsonutil
 
 KEY = "test-key-0001"
 SECRET = "S3cr3t-never-in-text-4f9c2a7e1b"
@@ -88,7 +88,7 @@ class Reply:
     """One scripted answer.
 
     ``body``: bytes or str are sent as they are; any other value (except None, an empty body)
-    is serialized with :func:`botkit.jsonutil.dumps`. ``delay`` stalls before answering (released
+    is serialized with :func:`botkit.core.jsonutil.dumps`. ``delay`` stalls before answering (released
     when the server stops). ``close`` drops the connection without an answer, ``reset`` does so
     with a TCP RST, ``truncate`` declares the full length but sends only half the body.
     """

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-from botkit import jsonutil
 from botkit.client import ButtercoinClient, InvalidEnvironmentError
 from botkit.client.client import PRODUCTION_URL, SANDBOX_URL
+from botkit.core import jsonutil
 from tests.client.contract_server import (
     KEY,
     ORDER_ID,

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from botkit import jsonutil, times
 from botkit.client import MalformedResponseError, parse
+from botkit.core import jsonutil, times
 from botkit.model import (
     Balances,
     BookLevel,

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from botkit import jsonutil
 from botkit.client import Buttercoin, ButtercoinClient, MalformedResponseError, NotFoundError
+from botkit.core import jsonutil
 from botkit.model import BookLevel, OrderStatus, Side, Ticker
 from tests.client.contract_server import ORDER_ID, ContractServer, Reply, error_json, order_json
 

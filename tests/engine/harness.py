@@ -9,14 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from botkit.client import Buttercoin, ButtercoinClient
-from botkit.context import StrategyContext
-from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
+from botkit.engine.risk import AccountRisk, RiskLimits
+from botkit.engine.tick import RISK_PLUGIN_NAME, Engine, EngineSettings
 from botkit.journal import Journal
 from botkit.model import Side, Snapshot
-from botkit.plugins import make_manager, register
-from botkit.risk import AccountRisk, RiskLimits
-from botkit.strategy_host import StrategyHost
-from botkit.venues.buttercoin import LiveMarketData, LiveVenue
+from botkit.strategy.context import StrategyContext
+from botkit.strategy.host import StrategyHost
+from botkit.strategy.plugins import make_manager, register
+from botkit.venues.buttercoin import ButtercoinMarketData, ButtercoinVenue
 
 D = Decimal
 GENEROUS = RiskLimits(max_order_quantity=D(10), max_position=D(100), max_notional=D(10**7), max_open_orders=100,
@@ -31,7 +31,7 @@ class Rig:
 
     engine: Engine
     journal: Journal
-    market: LiveMarketData
+    market: ButtercoinMarketData
     sandbox: Any
     api: Buttercoin
 
@@ -70,9 +70,9 @@ def build(sandbox: Any, journal_url: str, bot_id: str, plugins: Mapping[str, obj
         ctx = StrategyContext.create(name, dict((params or {}).get(name, {})))
         hosts.append(StrategyHost(name, pm, plugin, ctx, timeout=timeout, max_failures=max_failures))
     journal = Journal(journal_url, bot_id)
-    engine = Engine(venue=LiveVenue(api), pm=pm, strategies=hosts, risk=risk, journal=journal,
+    engine = Engine(venue=ButtercoinVenue(api), pm=pm, strategies=hosts, risk=risk, journal=journal,
                     settings=settings or EngineSettings(log_ticks=False))
-    return Rig(engine, journal, LiveMarketData(api), sandbox, api)
+    return Rig(engine, journal, ButtercoinMarketData(api), sandbox, api)
 
 
 def seed_book(rig: Rig, bid: str = "399.00", ask: str = "401.00", quantity: str = "5") -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import botkit
+from botkit.engine.risk import RiskRejected
 from botkit.journal import queries
 from botkit.model import OrderStatus, Side
 from tests.engine.harness import Rig, accounts, build, seed_book, with_settings
@@ -160,6 +161,29 @@ def test_hook_botkit_check_intent_plugins_can_refuse(sandbox: Any, journal_url: 
     rig.journal.close()
 
 
+class RefuseBigSells:
+    """A check that names its rule, as the built-in rules do: it raises RiskRejected."""
+
+    @botkit.hookimpl
+    def botkit_check_intent(self, intent: botkit.PlaceOrder) -> str | None:
+        if intent.side is Side.SELL and intent.quantity > D("0.5"):
+            raise RiskRejected("no_big_sells", "sells above 0.5 BTC wait for Monday")
+        return None
+
+
+def test_a_check_that_raises_risk_rejected_refuses_under_its_own_rule(sandbox: Any, journal_url: str, bot_id: str,
+                                                                       recorder: Recorder) -> None:
+    """The built-in rules are an ordinary plugin: any check may refuse the way they do."""
+    rig = build(sandbox, journal_url, bot_id, {"rec": recorder, "guard": RefuseBigSells()})
+    seed_book(rig)
+    recorder.script = [[botkit.sell("0.6", "402"), botkit.sell("0.5", "402")]]
+    rig.engine.start(1)
+    report = rig.tick()
+    assert (report.placed, report.rejected) == (1, 1)
+    assert [a for n, a in recorder.calls if n == "rejection"] == ["no_big_sells: sells above 0.5 BTC wait for Monday"]
+    rig.journal.close()
+
+
 def test_hook_botkit_on_start_and_botkit_on_stop_and_cancel_on_shutdown(rig: Rig, recorder: Recorder) -> None:
     recorder.script = [[botkit.buy("0.2", "398"), botkit.sell("0.2", "402")]]
     rig.engine.start(1)
@@ -187,8 +211,8 @@ def test_hook_botkit_on_stop_runs_before_open_orders_are_cancelled(rig: Rig) -> 
     watcher = Watcher()
     engine = rig.engine
     engine.pm.register(watcher, name="watcher")
-    from botkit.context import StrategyContext
-    from botkit.strategy_host import StrategyHost
+    from botkit.strategy.context import StrategyContext
+    from botkit.strategy.host import StrategyHost
 
     host = StrategyHost("watcher", engine.pm, watcher, StrategyContext.create("watcher", {}), timeout=None,
                         max_failures=3)

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 import botkit
-from botkit.context import StrategyContext
+from botkit.engine.risk import DAY_MS, AccountRisk, RiskLimits, RiskRejected
 from botkit.model import BookLevel, Order, OrderBook, OrderStatus, OrderType, Side, Snapshot, Ticker
-from botkit.risk import DAY_MS, AccountRisk, RiskLimits, RiskRejected
+from botkit.strategy.context import StrategyContext
 
 D = Decimal
 LIMITS = RiskLimits(max_order_quantity=D(1), max_position=D(2), max_notional=D(1000), max_open_orders=3,

@@ -21,15 +21,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import botkit
 from botkit import config as config_mod
-from botkit.bot import Bot
 from botkit.client import Buttercoin, ButtercoinClient
-from botkit.context import StrategyContext
-from botkit.engine import RISK_PLUGIN_NAME, Engine, EngineSettings
+from botkit.engine.assembly import Bot
+from botkit.engine.risk import AccountRisk, RiskLimits
+from botkit.engine.tick import RISK_PLUGIN_NAME, Engine, EngineSettings
 from botkit.journal import Journal
-from botkit.plugins import make_manager, register
-from botkit.risk import AccountRisk, RiskLimits
-from botkit.strategy_host import StrategyHost
-from botkit.venues.buttercoin import LiveMarketData, LiveVenue
+from botkit.strategy.context import StrategyContext
+from botkit.strategy.host import StrategyHost
+from botkit.strategy.plugins import make_manager, register
+from botkit.venues.buttercoin import ButtercoinMarketData, ButtercoinVenue
 from tests.plugins.recorder import Recorder
 from tests.polling import wait  # noqa: F401 - the ops tests import it from here
 
@@ -91,9 +91,9 @@ def rig(sandbox: Any, journal_url: str, bot_id: str, key: str, plugins: Mapping[
         hosts.append(StrategyHost(name, pm, plugin, StrategyContext.create(name, {}), timeout=None,
                                   max_failures=max_failures))
     journal = Journal(journal_url, bot_id)
-    engine = Engine(venue=LiveVenue(api), pm=pm, strategies=hosts, risk=risk, journal=journal,
+    engine = Engine(venue=ButtercoinVenue(api), pm=pm, strategies=hosts, risk=risk, journal=journal,
                     settings=EngineSettings(log_ticks=False))
-    market = LiveMarketData(api)
+    market = ButtercoinMarketData(api)
     bot = Bot(config_mod.parse({}, environ={}), engine, journal, market.fetch, market_data=market)
     return Rig(bot, client)
 

@@ -16,9 +16,9 @@ import pytest
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.parser import text_string_to_metric_families
 
+from botkit.daemon.metrics import BreakerCollector, ExactCounter, Metrics
 from botkit.journal import Journal
-from botkit.journal.journal import StrategyHealth
-from botkit.metrics import BreakerCollector, ExactCounter, Metrics
+from botkit.strategy.health import StrategyHealth
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "operations.md").read_text()

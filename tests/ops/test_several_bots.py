@@ -21,7 +21,7 @@ from sqlalchemy import inspect, text
 
 import botkit
 from botkit.cli import main
-from botkit.errors import JournalError
+from botkit.core.errors import JournalError
 from botkit.journal import Journal, migrate, queries
 from botkit.journal.schema import Base
 from tests.conftest import postgres_url

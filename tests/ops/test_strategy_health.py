@@ -21,20 +21,13 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, select, text
 
 from botkit.cli import main
+from botkit.cli.status import render_status
+from botkit.daemon.scheduler import Daemon
 from botkit.journal import Journal, migrate
-from botkit.journal.journal import StrategyHealth
+from botkit.journal.queries import open_journal
 from botkit.journal.schema import StrategyHealthRow
-from botkit.scheduler import Daemon
-from botkit.status import (
-    EXIT_DEGRADED,
-    EXIT_DOWN,
-    EXIT_HEALTHY,
-    BotStatus,
-    exit_status,
-    open_journal,
-    read_status,
-    render_status,
-)
+from botkit.journal.status import EXIT_DEGRADED, EXIT_DOWN, EXIT_HEALTHY, BotStatus, exit_status, read_status
+from botkit.strategy.health import StrategyHealth
 from tests.ops.helpers import (
     account,
     botkit_once,

@@ -14,9 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from botkit import config as config_mod
-from botkit.bot import build_bot
 from botkit.client import RetryPolicy
-from botkit.scheduler import Daemon
+from botkit.daemon.scheduler import Daemon
+from botkit.engine.assembly import build_bot
 
 D = Decimal
 

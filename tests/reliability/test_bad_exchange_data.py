@@ -1,7 +1,7 @@
 """Scenario 4: bad exchange data. Whatever the exchange sends, the bot trades on nothing of it.
 
-The real daemon's tick (``Daemon.tick``: ``LiveMarketData.fetch``, then ``Engine.tick`` on a
-``LiveVenue`` with a SQLite journal, all built by ``build_bot`` from a config) runs against the
+The real daemon's tick (``Daemon.tick``: ``ButtercoinMarketData.fetch``, then ``Engine.tick`` on a
+``ButtercoinVenue`` with a SQLite journal, all built by ``build_bot`` from a config) runs against the
 contract server, which answers like an exchange (orders it was sent are kept and read back) but
 can serve one scripted bad body for any call. The sandbox cannot be made to lie; this server can.
 
@@ -33,13 +33,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from botkit import config as config_mod
-from botkit import jsonutil
-from botkit.bot import Bot, build_bot
 from botkit.client import Buttercoin, ButtercoinClient
-from botkit.engine import TickReport
+from botkit.core import jsonutil
+from botkit.daemon.scheduler import Daemon
+from botkit.engine.assembly import Bot, build_bot
+from botkit.engine.tick import TickReport
 from botkit.journal import queries
 from botkit.model import Snapshot
-from botkit.scheduler import Daemon
 from tests.client.contract_server import KEY, SECRET, ContractServer, Reply, Seen
 from tests.reliability.checks import compare
 from tests.reliability.conftest import Figures, scaled

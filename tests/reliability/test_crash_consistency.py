@@ -2,7 +2,7 @@
 stop it cleanly and compare the journal with the exchange.
 
 Most kills land at random moments; the rest are forced into the risky windows with crash points
-(``botkit/crashpoints.py``): after the pending row is committed but before the POST, after the
+(``botkit/core/crashpoints.py``): after the pending row is committed but before the POST, after the
 exchange accepted the order but before its id is journaled, and inside the transaction that
 journals a fill. The exchange (the sandbox, in this test's process) outlives every kill.
 """

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from botkit import config as config_mod
-from botkit.bot import build_bot
-from botkit.breaker import CircuitBreaker
 from botkit.client import RetryPolicy
-from botkit.scheduler import Daemon
+from botkit.daemon.breaker import CircuitBreaker
+from botkit.daemon.scheduler import Daemon
+from botkit.engine.assembly import build_bot
 from tests.engine.harness import BOT_KEY, BOT_SECRET, MM_KEY, accounts
 from tests.polling import wait
 from tests.reliability.checks import compare

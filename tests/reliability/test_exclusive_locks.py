@@ -26,10 +26,10 @@ from sqlalchemy.engine import make_url
 
 import botkit
 from botkit.client import Buttercoin, ButtercoinClient
-from botkit.errors import JournalError, JournalLockLost
+from botkit.core.errors import JournalError, JournalLockLost
+from botkit.daemon.scheduler import Daemon
 from botkit.journal import Journal, queries
 from botkit.journal.lock import advisory_key
-from botkit.scheduler import Daemon
 from tests.conftest import postgres_url
 from tests.ops.helpers import (
     account,

@@ -13,9 +13,9 @@ import requests
 
 from botkit.client import ButtercoinClient
 from botkit.client.signing import signature
+from tests.cli.test_sandbox_cli import sandbox_process
 from tests.polling import wait
 from tests.reliability.conftest import Figures
-from tests.sandbox.test_sandbox_cli import sandbox_process
 from tests.sockets import closed_by_server, dribble
 
 KEY, SECRET = "alice", "alice-secret-0123456789"

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from botkit.breaker import CircuitBreaker
 from botkit.client import Buttercoin, ButtercoinClient, MalformedResponseError, RetryPolicy, TransportError
 from botkit.client.client import MAX_REPLY_BYTES
-from botkit.scheduler import Daemon, StopTimedOut
-from botkit.venues.buttercoin import LiveMarketData
+from botkit.daemon.breaker import CircuitBreaker
+from botkit.daemon.scheduler import Daemon, StopTimedOut
+from botkit.venues.buttercoin import ButtercoinMarketData
 from tests.client.hostile_server import HostileServer, dripping_body, gzip_bomb, reply
 from tests.polling import wait
 from tests.reliability.conftest import Figures
@@ -150,7 +150,7 @@ def test_a_rate_limit_reset_ten_years_ahead_opens_the_breaker_for_max_cooldown_o
     body = b'{"status":429,"errors":[{"code":"rate_limited","message":"slow down"}]}'
     with HostileServer(reply(429, body, ("X-Rate-Limit-Reset", str(reset)))) as server:
         client = ButtercoinClient(KEY, SECRET, base_url=server.base_url, retry=RetryPolicy(attempts=1))
-        market = LiveMarketData(Buttercoin(client))
+        market = ButtercoinMarketData(Buttercoin(client))
         engine = SimpleNamespace(run_id=None)
         bot: Any = SimpleNamespace(engine=engine, fetch=market.fetch, journal=None)
         breaker = CircuitBreaker(threshold=5, max_cooldown=60.0)

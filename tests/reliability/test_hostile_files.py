@@ -31,15 +31,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from botkit.backtest import JsonlReader, StoreReader, generate
-from botkit.backtest.jsonl import MAX_LINE_BYTES, MAX_NESTING
-from botkit.backtest.store import HEADER_SIZE, MAX_LEVELS, StoreWriter
 from botkit.cli import main
-from botkit.errors import DataFileError
+from botkit.core.errors import DataFileError
+from botkit.data import JsonlReader, StoreReader, generate
+from botkit.data.jsonl import MAX_LINE_BYTES, MAX_NESTING
+from botkit.data.store import HEADER_SIZE, MAX_LEVELS, StoreWriter
 from tests.reliability.conftest import Figures, scaled
 
 SHIPPED = Path(__file__).resolve().parents[2] / "strategies"
-FORMAT1 = Path(__file__).resolve().parents[1] / "backtest" / "data" / "format1.bks"
+FORMAT1 = Path(__file__).resolve().parents[1] / "data" / "files" / "format1.bks"
 
 
 @pytest.fixture(scope="module")
@@ -430,7 +430,7 @@ def test_a_chunk_listing_more_trades_than_a_chunk_may_is_skipped(
     store: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The trades a chunk of snapshots lists are bounded (what reading them holds in memory)."""
-    from botkit.backtest import store as store_module
+    from botkit.data import store as store_module
 
     monkeypatch.setattr(store_module, "MAX_CHUNK_TRADES", 3)
     reader = StoreReader(store)

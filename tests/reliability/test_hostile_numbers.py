@@ -28,10 +28,10 @@ from typing import Any
 import pytest
 import requests
 
-from botkit import jsonutil
 from botkit.client.signing import signature
+from botkit.core import jsonutil
+from tests.cli.test_sandbox_cli import Running, sandbox_process
 from tests.reliability.conftest import Figures
-from tests.sandbox.test_sandbox_cli import Running, sandbox_process
 
 KEY, SECRET = "alice", "alice-secret"
 TINY, HUGE = b"1e-40000000", b"1E+40000000"

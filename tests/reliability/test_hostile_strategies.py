@@ -27,10 +27,10 @@ import pytest
 
 import botkit
 from botkit import hookimpl
-from botkit.engine import TickReport
+from botkit.engine.tick import TickReport
 from botkit.journal import queries
 from botkit.model import CancelAll, CancelOrder, PlaceOrder, Side
-from botkit.strategy_host import StrategyHost
+from botkit.strategy.host import StrategyHost
 from tests.engine.harness import GENEROUS, Rig, accounts, build, seed_book
 from tests.reliability.checks import compare
 from tests.reliability.conftest import Figures

@@ -267,8 +267,8 @@ def test_no_repr_or_error_holds_the_secret(tmp_path: Path, exchange: Exchange,
                                            tally: Figures) -> None:
     """The objects a log line or a traceback might show: config, bot, engine, venue, client, auth,
     strategy hosts and contexts, and the errors of refused calls."""
-    from botkit.bot import build_bot
-    from botkit.scheduler import Daemon
+    from botkit.daemon.scheduler import Daemon
+    from botkit.engine.assembly import build_bot
 
     base_url = exchange.base_url
     cfg = config_mod.parse({
@@ -352,8 +352,8 @@ def test_a_bad_journal_url_never_shows_its_password(tmp_path: Path, url: str, fi
 
 
 def test_the_journal_password_is_in_no_repr_and_redacted_from_logs() -> None:
-    from botkit.errors import ConfigError
-    from botkit.urlmask import mask_url
+    from botkit.core.errors import ConfigError
+    from botkit.core.urlmask import mask_url
 
     for url in BAD_JOURNAL_URLS:
         if "://" not in url:

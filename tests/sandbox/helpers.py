@@ -12,9 +12,9 @@ from typing import Any
 
 import requests
 
-from botkit import jsonutil
 from botkit.client import ButtercoinClient, RetryPolicy
 from botkit.client.signing import signature
+from botkit.core import jsonutil
 from botkit.sandbox import Sandbox, SandboxAccount
 
 ALICE = ("alice", "alice-secret")

@@ -1,4 +1,4 @@
-"""Connection limits (botkit.http_server): idle and dribbling connections give their place back,
+"""Connection limits (botkit.core.http_server): idle and dribbling connections give their place back,
 and well-behaved clients are served while hundreds of them are open. Real sockets on 127.0.0.1."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from botkit.http_server import ConnectionLimits
-from botkit.metrics import Metrics, serve
+from botkit.core.http_server import ConnectionLimits
+from botkit.daemon.metrics import Metrics, serve
 from botkit.sandbox import Sandbox
 from tests.polling import wait
 from tests.sockets import closed_by_server, dribble

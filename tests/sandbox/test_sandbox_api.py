@@ -10,8 +10,8 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from botkit import jsonutil
 from botkit.client import BadRequestError, ButtercoinClient, NotFoundError, parse
+from botkit.core import jsonutil
 from botkit.model import OrderStatus
 from botkit.sandbox import Sandbox, SandboxAccount
 from tests.sandbox.helpers import ALICE, BOB, START, Signer, client_for, error_code, order, order_id

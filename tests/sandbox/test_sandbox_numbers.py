@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from botkit import jsonutil
 from botkit.client import ButtercoinClient
+from botkit.core import jsonutil
 from botkit.sandbox import Sandbox
 from tests.sandbox.helpers import ALICE, START, Signer, error_code
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from botkit.errors import OrderRejected
+from botkit.core.errors import OrderRejected
 from botkit.model import (
     BookLevel,
     Fill,
@@ -306,7 +306,7 @@ def test_the_clock_never_goes_back() -> None:
 def test_lazy_snapshots_and_eager_ones_fill_the_same(tmp_path: object) -> None:
     from pathlib import Path
 
-    from botkit.backtest import JsonlWriter, convert, open_snapshots
+    from botkit.data import JsonlWriter, convert, open_snapshots
 
     path = Path(str(tmp_path)) / "s.jsonl"
     eager = [

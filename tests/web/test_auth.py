@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from botkit import config as config_mod
-from botkit.errors import ConfigError
+from botkit.core.errors import ConfigError
 from botkit.web.server import token_of
 from tests.web.conftest import FIRST_DELAY, Served
 from tests.web.helpers import TOKEN, bearer

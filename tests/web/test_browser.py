@@ -5,8 +5,10 @@ its orders."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from tests.polling import wait
@@ -16,9 +18,20 @@ from tests.web.helpers import running_bot
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason=MISSING)]
 
 
-def _rows(driver: object, table: str) -> list[list[str]]:
-    found = driver.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr")  # type: ignore[attr-defined]
-    return [[cell.text for cell in row.find_elements(By.TAG_NAME, "td")] for row in found]
+def _rows(driver: Any, table: str) -> list[list[str]]:
+    """The table's cells, read in one script call: the page redraws its tables at every poll."""
+    rows: list[list[str]] = driver.execute_script(
+        f"return [...document.querySelectorAll('#{table} tbody tr')].map(r => [...r.cells].map(c => c.textContent))")
+    return rows
+
+
+def _click(driver: Any, selector: str) -> bool:
+    """Click what ``selector`` finds; False when a redraw replaced it under our hands (try again)."""
+    try:
+        driver.find_element(By.CSS_SELECTOR, selector).click()
+    except StaleElementReferenceException:
+        return False
+    return True
 
 
 def test_the_dashboard_shows_fills_and_pausing_from_the_page_stops_the_orders(tmp_path: Path) -> None:
@@ -35,8 +48,7 @@ def test_the_dashboard_shows_fills_and_pausing_from_the_page_stops_the_orders(tm
         assert time == journaled[order]["time"]
         wait(lambda: _rows(driver, "orders"), 60, "its quotes on the page")
 
-        pause = driver.find_element(By.CSS_SELECTOR, '#strategies tr[data-strategy="market_maker"] button.pause')
-        pause.click()
+        wait(lambda: _click(driver, '#strategies tr[data-strategy="market_maker"] button.pause'), 30, "the click")
         wait(lambda: _rows(driver, "strategies")[0][1] == "paused", 60, "the page to show the strategy paused")
         wait(lambda: not _rows(driver, "orders"), 60, "its orders to leave the page")
         ticks = bot.get("/api/bots/default")["status"]["ticks"]

@@ -84,7 +84,7 @@ def test_a_request_left_from_before_a_crash_is_not_carried_out_and_the_restart_i
     stop on that stale request, says why, and its notifier tells of the restart after a crash."""
     from botkit.journal import control
     from botkit.journal.queries import open_journal
-    from tests.notify.receiver import receiver
+    from tests.daemon.webhook import receiver
 
     with receiver() as hook:
         extra = f'[notify]\nurls = ["{hook.url}"]\nmin_interval_seconds = 0\n'

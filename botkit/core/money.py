@@ -1,0 +1,55 @@
+"""Exact money, botkit's one home for it: the arithmetic context, the units and the fee rule.
+
+The sandbox (its accounts and matching loop), the simulated venue (backtests and paper trading),
+the PnL method and the snapshot readers all compute with the contexts here, count in the units
+here and charge fees with :func:`fee`, so that an amount means the same everywhere and a rule
+changed here changes for all of them.
+
+* **Exact.** Every sum and product of money goes through :data:`EXACT`, a context that *traps*
+  inexact results: if an amount could ever be rounded botkit fails loudly instead of silently
+  creating or destroying value. Its 100 digits hold any product of two amounts that passed
+  :func:`botkit.core.numbers.exact_decimal` (at most 80 significant digits each way).
+* **Units.** USD (and prices, USD per BTC) in whole cents, BTC in whole satoshis:
+  :data:`USD_PLACES`/:data:`USD_STEP`, :data:`BTC_PLACES`/:data:`BTC_STEP`, both in
+  :data:`UNIT_STEPS` by currency (what :func:`botkit.core.output.money` rounds to for people).
+* **Fees.** Each fill pays ``notional × bps / 10000`` USD, exact, never rounded: :func:`fee`.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, Rounded
+
+EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation, DivisionByZero, Overflow])
+"""Arithmetic for money: 100 digits, and any rounding raises instead of passing silently."""
+FLOOR = Context(prec=100, rounding=ROUND_DOWN)
+"""For the one inexact question money asks, how many units some amount buys: truncated, never
+rounded up (a budget is never overspent)."""
+
+ZERO = Decimal(0)
+USD_PLACES = 2
+"""Prices and USD amounts are whole cents."""
+BTC_PLACES = 8
+"""Bitcoin quantities are whole satoshis."""
+USD_STEP = Decimal("0.01")
+"""One cent."""
+BTC_STEP = Decimal("0.00000001")
+"""One satoshi: quantities carry at most eight decimals."""
+UNIT_STEPS = {"USD": USD_STEP, "BTC": BTC_STEP}
+"""The smallest unit of each currency: cents and satoshis."""
+
+
+def fee_rate(bps: Decimal) -> Decimal:
+    """Basis points as a plain fraction of the notional (10 bps → 0.0010), exact."""
+    return EXACT.scaleb(bps, -4)
+
+
+def fee(notional: Decimal, bps: Decimal) -> Decimal:
+    """The fee rule: a fill of ``notional`` USD at ``bps`` basis points pays ``notional × bps /
+    10000`` USD, exact (the same digits and exponent as ``notional × fee_rate(bps)``)."""
+    return EXACT.scaleb(EXACT.multiply(notional, bps), -4)
+
+
+add = EXACT.add
+"""Exact sum (the context's bound methods: no wrapper call in a settlement loop)."""
+sub = EXACT.subtract
+mul = EXACT.multiply

@@ -1,0 +1,213 @@
+"""Snapshots that cost almost nothing until a strategy looks inside them.
+
+A replay hands the engine up to a million snapshots of 20+20 book levels. Building 40
+:class:`~botkit.model.BookLevel` values and 80 :class:`~decimal.Decimal` numbers for each one would
+cost tens of microseconds a snapshot, yet most ticks only need the timestamp and the best prices.
+The classes here are real :class:`~botkit.model.Snapshot` and :class:`~botkit.model.OrderBook`
+values (``isinstance`` holds, every attribute and property is there, they compare equal to and hash
+like eagerly built ones) whose ``ticker``, ``book``, ``trades``, ``bids`` and ``asks`` slots start
+empty. The first read of an empty slot lands in ``__getattr__``, which builds the value from the
+source (a decoded JSON line or a row of the fast store), stores it in the slot, and returns it; any
+later read is a plain slot read. ``best_bid``/``best_ask``/``mid``/``spread`` are answered from the
+source's top of book without building any level, once, then kept in slots of the same names.
+
+Each source kind subclasses :class:`LazySnapshot` and :class:`LazyBook` and implements the few
+``_build_*`` methods; the equality, hashing and ``repr`` are shared here so that a lazy value and an
+eager one are interchangeable everywhere (the parity tests rely on it).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from botkit.core.money import BTC_PLACES, EXACT, USD_PLACES
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+
+_new = object.__new__
+_set = object.__setattr__
+
+_PRICE_CACHE: dict[int, Decimal] = {}
+_QTY_CACHE: dict[int, Decimal] = {}
+_CACHE_LIMIT = 1 << 16
+
+
+def units_text(units: int, decimals: int) -> str:
+    """The shortest JSON number text of ``units`` × 10^-``decimals`` (``40410, 2`` → ``404.1``)."""
+    if not decimals:
+        return str(units)
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units), 10**decimals)
+    if not frac:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{frac:0{decimals}d}".rstrip("0")
+
+
+def units_to_decimal(units: int, decimals: int) -> Decimal:
+    """``units`` × 10^-``decimals`` as an exact Decimal (``40410, 2`` → ``Decimal('404.1')``).
+
+    Trailing zeros are dropped, so it is the very Decimal the live client reads from the same
+    JSON number (written in its shortest form); the result never depends on the thread's context.
+    """
+    while decimals and not units % 10:
+        units //= 10
+        decimals -= 1
+    return Decimal(units).scaleb(-decimals, EXACT) if decimals else Decimal(units)
+
+
+def cents(value: int) -> Decimal:
+    """Integer cents → exact USD Decimal, memoized: book prices repeat from one snapshot to the next."""
+    dec = _PRICE_CACHE.get(value)
+    if dec is None:
+        if len(_PRICE_CACHE) >= _CACHE_LIMIT:
+            _PRICE_CACHE.clear()
+        dec = _PRICE_CACHE[value] = units_to_decimal(value, USD_PLACES)
+    return dec
+
+
+def satoshis(value: int) -> Decimal:
+    """Integer satoshis → exact BTC Decimal, memoized like :func:`cents`."""
+    dec = _QTY_CACHE.get(value)
+    if dec is None:
+        if len(_QTY_CACHE) >= _CACHE_LIMIT:
+            _QTY_CACHE.clear()
+        dec = _QTY_CACHE[value] = units_to_decimal(value, BTC_PLACES)
+    return dec
+
+
+_TOP = ("best_bid", "best_ask")
+_SNAPSHOT_TOP = ("best_bid", "best_ask", "mid", "spread")
+
+
+class LazyBook(OrderBook):
+    """An :class:`OrderBook` whose level tuples are built on first access.
+
+    ``best_bid`` and ``best_ask`` are slots here (shadowing the base class's properties), filled
+    from the source's top of book by :meth:`_top` on first access without building any level.
+    Subclasses implement :meth:`_top` and :meth:`_build_side`.
+    """
+
+    __slots__ = _TOP
+
+    def _top(self) -> tuple[Decimal | None, Decimal | None]:
+        raise NotImplementedError
+
+    def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when the slot is still empty (or the attribute does not exist at all).
+        if name == "bids":
+            value: Any = self._build_side(True)
+        elif name == "asks":
+            value = self._build_side(False)
+        elif name in _TOP:
+            bid, ask = self._top()
+            _set(self, "best_bid", bid)
+            _set(self, "best_ask", ask)
+            return bid if name == "best_bid" else ask
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        _set(self, name, value)
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, OrderBook):
+            return self.bids == other.bids and self.asks == other.asks
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.bids, self.asks))
+
+    def __repr__(self) -> str:
+        return f"OrderBook(bids={self.bids!r}, asks={self.asks!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (OrderBook, (self.bids, self.asks))
+
+
+class LazySnapshot(Snapshot):
+    """A :class:`Snapshot` whose ticker, book and trades are built on first access.
+
+    ``ts`` is always set. ``best_bid``, ``best_ask``, ``mid`` and ``spread`` are slots (shadowing
+    the base class's properties, with the same values) computed together on the first read of any
+    of them from the source's top of book, so the engine, the venue and the metrics reading them
+    several times a tick pay once. Subclasses implement :meth:`_top` and the ``_build_*`` methods.
+    """
+
+    __slots__ = _SNAPSHOT_TOP
+
+    def _top(self) -> tuple[Decimal | None, Decimal | None]:
+        raise NotImplementedError
+
+    def _build_ticker(self) -> Ticker:
+        raise NotImplementedError
+
+    def _build_book(self) -> OrderBook:
+        raise NotImplementedError
+
+    def _build_trades(self) -> tuple[Trade, ...]:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "book":
+            value: Any = self._build_book()
+        elif name == "ticker":
+            value = self._build_ticker()
+        elif name == "trades":
+            value = self._build_trades()
+        elif name in _SNAPSHOT_TOP:
+            bid, ask = self._top()
+            if bid is None or ask is None:
+                mid = spread = None
+            else:
+                mid = (bid + ask) / 2
+                spread = ask - bid
+            _set(self, "best_bid", bid)
+            _set(self, "best_ask", ask)
+            _set(self, "mid", mid)
+            _set(self, "spread", spread)
+            if name == "mid":
+                return mid
+            if name == "best_bid":
+                return bid
+            return ask if name == "best_ask" else spread
+        else:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        _set(self, name, value)
+        return value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Snapshot):
+            return (
+                self.ts == other.ts
+                and self.ticker == other.ticker
+                and self.book == other.book
+                and self.trades == other.trades
+            )
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.ts, self.ticker, self.book, self.trades))
+
+    def __repr__(self) -> str:
+        return (
+            f"Snapshot(ts={self.ts!r}, ticker={self.ticker!r}, book={self.book!r}, "
+            f"trades={self.trades!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Snapshot, (self.ts, self.ticker, OrderBook(self.book.bids, self.book.asks), self.trades))
+
+
+def trade_amounts(snapshot: Snapshot) -> list[tuple[int, Decimal, Decimal, Side]]:
+    """The snapshot's trades as (ts, BTC, USD, taker side), newest first, exact where recorded.
+
+    Lazy snapshots answer from the recorded amounts; an eager snapshot's USD amount is
+    ``price × quantity`` (exact whenever the recorded price was).
+    """
+    amounts = getattr(snapshot, "trade_amounts", None)
+    if amounts is not None:
+        result: list[tuple[int, Decimal, Decimal, Side]] = amounts()
+        return result
+    return [(t.ts, t.quantity, t.price * t.quantity, t.taker_side) for t in snapshot.trades]

@@ -1,0 +1,87 @@
+"""What every part of the engine shares: its working state, declared once, and the way a strategy
+is called (isolated, its state journaled after each call). ``Engine`` is built from this base, the
+write-ahead execution (execution.py) and the reconciliation with the venue (reconciliation.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pluggy
+
+from botkit.engine.risk import AccountRisk
+from botkit.engine.state import EngineSettings, TickReport
+from botkit.journal import Journal, OrderRecord
+from botkit.model import ZERO, Balances, Order, OrderStatus, OrderType, Snapshot
+from botkit.strategy.host import StrategyFailure, StrategyHost
+from botkit.venues.port import Venue
+
+
+class EngineBase:
+    """The engine's working state (set up by ``Engine.__init__``) and its strategy calls."""
+
+    venue: Venue
+    pm: pluggy.PluginManager
+    strategies: list[StrategyHost]
+    risk: AccountRisk
+    journal: Journal
+    settings: EngineSettings
+    run_id: int | None
+    ticks: int
+    unfinished: dict[int, OrderRecord]
+    """Unfinished orders by journal id: open on the venue, or of an outcome not resolved yet."""
+    positions: dict[str, Decimal]
+    balances: Balances
+    start_equity: Decimal | None
+    equity: Decimal | None
+    last_snapshot: Snapshot | None
+    totals: TickReport
+    _balances_at: int
+    _balances_dirty: bool
+    _hosts: dict[str, StrategyHost]
+    _deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None
+    _checks: list[Any]
+
+    def _refresh_ctx(self, host: StrategyHost, now: int) -> None:
+        name = host.name
+        mine = tuple(_as_order(r) for r in self.unfinished.values()
+                     if r.strategy == name and r.status.is_live) if self.unfinished else ()
+        host.ctx.refresh(now, self.positions.get(name, ZERO), self.balances, mine)
+
+    def _save_state(self, host: StrategyHost) -> bool:
+        """Journal the strategy's state changes; False (a failure of the strategy) if they cannot be."""
+        if not host.ctx.state.dirty:
+            return True
+        changes = host.ctx.state.take_changes()
+        if changes:
+            try:
+                self.journal.save_state(host.name, changes)
+            except (TypeError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+                host.fail("ctx.state", f"state is not JSON-serializable: {type(exc).__name__}: {exc}")
+                return False
+        return True
+
+    def _call(self, host: StrategyHost, hook_name: str, **kwargs: Any) -> Any:
+        if not host.implements(hook_name) or not host.active:
+            return None
+        if self._deferred is not None:
+            self._deferred.append((host, hook_name, kwargs))
+            return None
+        try:
+            return host.call(hook_name, **kwargs)
+        except StrategyFailure:
+            return None
+        finally:
+            self._save_state(host)
+
+
+def _as_order(record: OrderRecord) -> Order:
+    """The strategies' view of an unfinished order: one not placed yet (its outcome unresolved) reads as
+    opened, under its ``local-N`` id, with ``is_placed`` False."""
+    status = OrderStatus(record.status.value) if record.status.is_open else OrderStatus.OPENED
+    return Order(
+        order_id=record.order_id, side=record.side,
+        order_type=OrderType(record.order_type), status=status, price=record.price, quantity=record.quantity,
+        filled=record.filled, created_ts=record.created_at, average_price=record.average_price, fees=record.fees,
+        tag=record.tag, is_placed=record.status.is_placed,
+    )

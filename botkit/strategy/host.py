@@ -1,0 +1,214 @@
+"""Runs one strategy's hooks in isolation: its exceptions, junk and overruns stay its own.
+
+The intents a strategy returns are drawn, collected and checked (:mod:`botkit.strategy.validation`)
+inside that same isolated call, so whatever it returned, judging it cannot fail outside it.
+A failing call is logged with the strategy's name and counts towards a pause: after
+``max_failures`` consecutive failures the strategy is paused for the rest of the run (its open
+orders stay under the engine's care). With a time limit, each call runs in a worker thread; a call
+that overruns has its result dropped, and the strategy is skipped until that call returns, so a
+stuck strategy costs one thread, never the daemon.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import pluggy
+
+from botkit.core.errors import DataFileError
+from botkit.model import Snapshot
+from botkit.strategy import hookspecs
+from botkit.strategy.context import StrategyContext
+from botkit.strategy.health import StrategyHealth
+from botkit.strategy.validation import Checked, JunkResult, vet
+
+log = logging.getLogger("botkit.engine")
+
+MAX_DRAWN = 100_000
+"""Most items drawn from a strategy's returned iterator (the engine's own limit is far lower)."""
+MAX_MESSAGE = 300
+"""Longest exception text kept in ``last_error`` and the failure line (the traceback has it all)."""
+HOOKS = tuple(name for name in vars(hookspecs) if name.startswith("botkit_on_"))
+"""The hooks a strategy implements, as hookspecs.py declares them (``botkit_check_intent`` is a
+risk check's, called by the engine's risk step, not the strategy's host)."""
+
+
+class StrategyFailure(Exception):
+    """Raised by :meth:`StrategyHost.call` when the call failed (already logged and counted)."""
+
+
+class StrategyHost:
+    """One configured strategy: its plugin's hook functions, its context and its health."""
+
+    def __init__(self, name: str, pm: pluggy.PluginManager, plugin: object, ctx: StrategyContext, *,
+                 timeout: float | None, max_failures: int) -> None:
+        self.name = name
+        self.plugin = plugin
+        self.ctx = ctx
+        self.timeout = timeout
+        self.max_failures = max_failures
+        self.failures = 0
+        self._clean = False
+        """The last call returned and the engine found no fault with its result."""
+        self.total_failures = 0
+        self.paused = False
+        self.pause_reason: str | None = None
+        self.last_error: str | None = None
+        self._busy: Future[Any] | None = None
+        self._calls: dict[str, Callable[[dict[str, Any]], Any]] = {}
+        for hook_name in HOOKS:
+            caller = getattr(pm.hook, hook_name)
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin:
+                    self._calls[hook_name] = _bind(impl.function, tuple(impl.argnames))
+
+    def implements(self, hook_name: str) -> bool:
+        return hook_name in self._calls
+
+    @property
+    def active(self) -> bool:
+        return not self.paused and (self._busy is None or self._busy.done())
+
+    @property
+    def consecutive_failures(self) -> int:
+        """The current failure streak (0 once a call went well; the counter itself is reset lazily,
+        at the next call)."""
+        return 0 if self._clean else self.failures
+
+    @property
+    def health_key(self) -> tuple[bool, int, str | None]:
+        """What :meth:`health` says, as a tuple cheap enough to compare at every tick."""
+        return self.paused, self.consecutive_failures, self.last_error
+
+    def health(self) -> StrategyHealth:
+        """Active or paused, and why: what the journal keeps for ``botkit status``."""
+        return StrategyHealth(self.name, "paused" if self.paused else "active", self.pause_reason,
+                              self.consecutive_failures, self.last_error)
+
+    def ask(self, snapshot: Snapshot, limit: int) -> list[Checked]:
+        """The strategy's intents for this snapshot, each with what is wrong with it (None: well
+        formed). They are drawn, collected and checked inside the isolated (and timed) call, so
+        whatever the strategy returned, its cost and any exception in judging it are its own; a
+        result that is not intents at all is a failure (StrategyFailure)."""
+        checked: list[Checked] | None = self.call("botkit_on_snapshot", then=lambda result: vet(result, limit),
+                                                  snapshot=snapshot, ctx=self.ctx)
+        return checked or []
+
+    def call(self, hook_name: str, *, then: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
+        """Call the strategy's implementation of a hook, isolated; None when it has none.
+
+        ``then`` is applied to the result inside the isolation: what it raises is the strategy's
+        failure too (a :class:`JunkResult` is logged by its own words).
+        """
+        function = self._calls.get(hook_name)
+        if function is None or self.paused:
+            return None
+        if then is not None:
+            function = _then(function, then)
+        if self._busy is not None:
+            if not self._busy.done():
+                raise self._fail(hook_name, "still running its previous call; skipped")
+            self._busy = None
+        if self._clean:
+            self.failures = 0  # the previous call went well all through: the streak is over
+        self._clean = False
+        try:
+            result = function(kwargs) if self.timeout is None else self._call_with_timeout(function, kwargs, hook_name)
+        except (StrategyFailure, DataFileError):
+            raise  # a snapshot line found unreadable as it was built: the data's fault, not the strategy's
+        except JunkResult as exc:
+            raise self._fail(hook_name, str(exc)) from None
+        except (Exception, SystemExit) as exc:  # sys.exit() in a strategy must not stop the daemon
+            raise self._fail(hook_name, f"raised {_exception_text(exc)}", exc_info=exc) from None
+        self._clean = True  # unless the engine finds fault with the result (fail())
+        return result
+
+    def _call_with_timeout(self, function: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any],
+                           hook_name: str) -> Any:
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(function(kwargs))
+            except BaseException as exc:  # delivered to the engine thread below
+                future.set_exception(exc)
+
+        worker = threading.Thread(target=run, name=f"strategy-{self.name}", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if not future.done():
+            self._busy = future
+            raise self._fail(hook_name, f"overran its time limit of {self.timeout}s; its intents are dropped")
+        return future.result()
+
+    def pause(self, reason: str) -> None:
+        """Pause it by an operator's decision (not a failure): no hook is called until :meth:`resume`."""
+        self.paused = True
+        self.pause_reason = reason
+        log.warning("strategy %s %s", self.name, reason)
+
+    def resume(self) -> None:
+        """Call it again, with a clean failure streak (an operator has looked at why it stopped)."""
+        self.paused = False
+        self.pause_reason = None
+        self.failures = 0
+        self._clean = False
+        log.warning("strategy %s resumed", self.name)
+
+    def fail(self, hook_name: str, reason: str) -> StrategyFailure:
+        """Count a failure found by the engine (junk results) and return the exception to raise."""
+        return self._fail(hook_name, reason)
+
+    def _fail(self, hook_name: str, reason: str, exc_info: BaseException | None = None) -> StrategyFailure:
+        self._clean = False
+        self.failures += 1
+        self.total_failures += 1
+        self.last_error = f"{hook_name}: {reason}"
+        log.error("strategy %s %s in %s (failure %d of %d)", self.name, reason, hook_name, self.failures,
+                  self.max_failures, exc_info=exc_info)
+        if self.failures >= self.max_failures and not self.paused:
+            self.paused = True
+            self.pause_reason = f"paused after {self.failures} consecutive failures"
+            log.error("strategy %s %s", self.name, self.pause_reason)
+        return StrategyFailure(reason)
+
+
+def _exception_text(exc: BaseException) -> str:
+    """``Type: message`` on one line, clipped; an exception whose ``str()`` itself raises is not
+    the daemon's end."""
+    try:
+        message = " ".join(str(exc).split())
+    except Exception:
+        message = "(its message could not be read)"
+    text = f"{type(exc).__name__}: {message}"
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
+
+
+def _then(function: Callable[[dict[str, Any]], Any], then: Callable[[Any], Any]) -> Callable[[dict[str, Any]], Any]:
+    def chained(kwargs: dict[str, Any]) -> Any:
+        return then(function(kwargs))
+
+    return chained
+
+
+def _bind(function: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:
+    """Pass an implementation only the arguments it declares (pluggy's convention).
+
+    A generator's body runs only as it is iterated, so a returned iterator is drawn here, inside
+    the isolated (and timed) call: its exceptions and its time are then the strategy's own.
+    """
+    def bound(kwargs: dict[str, Any]) -> Any:
+        result = function(**{name: kwargs[name] for name in argnames})
+        if isinstance(result, Iterator):
+            drawn = list(itertools.islice(result, MAX_DRAWN + 1))
+            if len(drawn) > MAX_DRAWN:
+                raise ValueError(f"its iterator yielded more than {MAX_DRAWN} items")
+            return drawn
+        return result
+
+    return bound

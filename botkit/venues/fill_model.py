@@ -1,0 +1,240 @@
+"""The simulator's fill model: when a simulated order reaches the venue and what it fills against.
+
+* **Arrival.** An order *arrives* at the first snapshot whose ``ts`` is at or after the time it
+  was sent plus ``latency_ms`` (with no latency: at once, against the snapshot of the current
+  tick). A cancel travels the same way; until it arrives the order can still fill.
+* **Taker.** A limit order that crosses the book on arrival fills as taker, walking the levels
+  at their own prices as far as its limit allows, partially if the book is thinner; the rest
+  rests. A market order walks the book the same way without a limit; what the book cannot fill
+  is canceled. A market *buy*'s quantity is BTC here (the venue port's unit), not USD.
+* **No reuse.** Liquidity that a simulated order took from a snapshot's level is gone for the
+  other simulated orders arriving at that same snapshot; the next snapshot brings the recorded
+  book back.
+* **Maker.** A resting order fills as maker *at its own price* when a later snapshot's opposite
+  side trades through it (best ask below a resting bid: the whole bid fills; best bid above a
+  resting ask: the whole ask fills), or when a trade recorded after its arrival prints strictly
+  through its price (a bid fills up to the printed quantity when a trade prints below it; an ask
+  when one prints above it; one print's quantity is shared by price, then time priority). A print
+  *at* the order's price does not fill it: its place in the queue is unknown. At each snapshot the
+  market's moves are applied first, then the orders and cancels that arrive at it.
+
+Settlement (funds, reservations, fees) is :class:`botkit.venues.simulated.SimulatedVenue`'s;
+this model decides the fills and hands each to ``_fill``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import ROUND_DOWN, Decimal
+
+from botkit.core.money import BTC_STEP, EXACT, FLOOR, fee
+from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, OrderType, Side, Snapshot, Trade
+
+_BUY = Side.BUY
+
+
+class SimOrder:
+    """The venue's mutable record of one order; :meth:`view` is its immutable ``Order``."""
+
+    __slots__ = (
+        "arrived_ts",
+        "created_ts",
+        "fees",
+        "filled",
+        "fills",
+        "limit",
+        "notional",
+        "order_id",
+        "order_type",
+        "price",
+        "quantity",
+        "reserve_unit",
+        "reserved",
+        "seq",
+        "side",
+        "status",
+        "view_cache",
+    )
+
+    def __init__(self, order_id: str, seq: int, side: Side, order_type: OrderType, price: Decimal | None,
+                 quantity: Decimal, created_ts: int) -> None:
+        self.order_id = order_id
+        self.seq = seq
+        self.side = side
+        self.order_type = order_type
+        self.price = price
+        self.limit = ZERO if price is None else price
+        """The price as a plain Decimal (resting orders are limit orders)."""
+        self.quantity = quantity
+        self.created_ts = created_ts
+        self.arrived_ts = -1
+        """``ts`` of the snapshot at which the order reached the venue (-1: still travelling)."""
+        self.status = OrderStatus.OPENED
+        self.filled = ZERO
+        self.notional = ZERO
+        self.fees = ZERO
+        self.fills: list[Fill] = []
+        self.reserve_unit = ZERO
+        """Funds reserved per unit of remaining quantity (USD for buys, 1 BTC for sells)."""
+        self.reserved = ZERO
+        self.view_cache: Order | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.quantity - self.filled
+
+    def view(self) -> Order:
+        view = self.view_cache
+        if view is None:
+            view = self.view_cache = Order(
+                order_id=self.order_id,
+                side=self.side,
+                order_type=self.order_type,
+                status=self.status,
+                price=self.price,
+                quantity=self.quantity,
+                filled=self.filled,
+                created_ts=self.created_ts,
+                average_price=self.notional / self.filled if self.filled else None,
+                fees=self.fees,
+                fills=tuple(self.fills),
+            )
+        return view
+
+
+class FillModel:
+    """Taking on arrival, resting, and maker fills when the recorded market trades through."""
+
+    usd: Decimal
+    reserved_usd: Decimal
+    taker_fee_bps: Decimal
+    _bids: list[SimOrder]
+    _asks: list[SimOrder]
+    _consumed: dict[tuple[bool, Decimal], Decimal]
+    _trade_mark: tuple[int, int]
+    _fill: Callable[[SimOrder, Decimal, Decimal, Liquidity, int], None]
+    _close: Callable[[SimOrder, OrderStatus], None]
+
+    def _market_moves(self, snapshot: Snapshot, ts: int) -> None:
+        """Maker fills of the orders resting before this snapshot: book, then trades, through them."""
+        maker = Liquidity.MAKER
+        best_ask = snapshot.best_ask
+        if best_ask is not None and self._bids and self._bids[0].limit > best_ask:
+            for order in [o for o in self._bids if o.limit > best_ask and o.arrived_ts < ts]:
+                self._fill(order, order.limit, order.remaining, maker, ts)
+        best_bid = snapshot.best_bid
+        if best_bid is not None and self._asks and self._asks[0].limit < best_bid:
+            for order in [o for o in self._asks if o.limit < best_bid and o.arrived_ts < ts]:
+                self._fill(order, order.limit, order.remaining, maker, ts)
+        if not (self._bids or self._asks):
+            return
+        # Trades older than an order's arrival never fill it, so while nothing rests the trade
+        # lists need not be read at all.
+        for trade in self._new_trades(snapshot):
+            left = trade.quantity
+            price = trade.price
+            if self._bids and price < self._bids[0].limit:
+                for order in list(self._bids):
+                    if left <= 0 or price >= order.limit:
+                        break
+                    if trade.ts > order.arrived_ts:
+                        qty = min(left, order.remaining)
+                        self._fill(order, order.limit, qty, maker, trade.ts)
+                        left -= qty
+            if self._asks and price > self._asks[0].limit:
+                for order in list(self._asks):
+                    if left <= 0 or price <= order.limit:
+                        break
+                    if trade.ts > order.arrived_ts:
+                        qty = min(left, order.remaining)
+                        self._fill(order, order.limit, qty, maker, trade.ts)
+                        left -= qty
+
+    def _new_trades(self, snapshot: Snapshot) -> list[Trade]:
+        """Trades not seen in an earlier snapshot, oldest first (lists overlap between polls)."""
+        mark_ts, mark_count = self._trade_mark
+        fresh: list[Trade] = []
+        at_mark: list[Trade] = []
+        newest_ts = -1
+        newest_count = 0
+        for trade in snapshot.iter_trades(mark_ts):
+            t = trade.ts
+            if newest_ts < 0:
+                newest_ts = t
+            if t == newest_ts:
+                newest_count += 1
+            if t > mark_ts:
+                fresh.append(trade)
+            elif t == mark_ts:
+                at_mark.append(trade)
+            else:
+                break
+        if newest_ts < 0 or newest_ts < mark_ts:
+            return []
+        # Of the trades sharing the mark's time, the list's first (newest) ones are the new ones.
+        fresh.extend(at_mark[: max(0, len(at_mark) - mark_count)])
+        if newest_ts == mark_ts:
+            newest_count = max(newest_count, mark_count)
+        self._trade_mark = (newest_ts, newest_count)
+        fresh.reverse()
+        return fresh
+
+    def _market_buy_cost(self, snapshot: Snapshot, quantity: Decimal) -> Decimal:
+        """What buying ``quantity`` at market would cost now, taker fee included."""
+        cost = ZERO
+        left = quantity
+        for level in snapshot.book.asks:
+            take = min(left, level.quantity - self._consumed.get((False, level.price), ZERO))
+            if take > 0:
+                cost = EXACT.add(cost, EXACT.multiply(level.price, take))
+                left -= take
+            if not left:
+                break
+        return EXACT.add(cost, fee(cost, self.taker_fee_bps))
+
+    def _arrive(self, order: SimOrder, snapshot: Snapshot, ts: int) -> None:
+        """The order reaches the venue at this snapshot (time ``ts``): take what crosses, rest the rest."""
+        order.arrived_ts = ts
+        buy = order.side is _BUY
+        limit = order.price
+        if buy and limit is None:  # market buy: its estimate is released; funds are checked per level
+            self.reserved_usd = EXACT.subtract(self.reserved_usd, order.reserved)
+            order.reserved = ZERO
+        levels = snapshot.book.asks if buy else snapshot.book.bids
+        consumed = self._consumed
+        for level in levels:
+            px = level.price
+            if limit is not None and (px > limit if buy else px < limit):
+                break
+            key = (not buy, px)
+            available = level.quantity - consumed.get(key, ZERO)
+            if available <= 0:
+                continue
+            qty = min(order.remaining, available)
+            if buy and limit is None:
+                qty = min(qty, self._affordable(px))
+                if qty <= 0:
+                    break
+            consumed[key] = consumed.get(key, ZERO) + qty
+            self._fill(order, px, qty, Liquidity.TAKER, ts)
+            if not order.remaining:
+                return
+        if limit is None:
+            self._close(order, OrderStatus.CANCELED if order.remaining else OrderStatus.FILLED)
+            return
+        book = self._bids if buy else self._asks
+        index = 0
+        index = len(book)
+        for position, other in enumerate(book):  # best price first, then time priority
+            if other.limit < limit if buy else other.limit > limit:
+                index = position
+                break
+        book.insert(index, order)
+
+    def _affordable(self, price: Decimal) -> Decimal:
+        """The most BTC (whole satoshis) that free USD buys at ``price`` with the taker fee."""
+        free = self.usd - self.reserved_usd
+        unit = EXACT.add(price, fee(price, self.taker_fee_bps))
+        if free <= 0:
+            return ZERO
+        return FLOOR.divide(free, unit).quantize(BTC_STEP, rounding=ROUND_DOWN)

@@ -1,0 +1,46 @@
+"""One fee rule: the sandbox and the simulated venue charge a fill the same fee, to the digit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from botkit.core import money
+from botkit.model import BookLevel, Liquidity, OrderBook, Side, Snapshot, Ticker
+from botkit.sandbox import Exchange, FeeSchedule, SandboxAccount
+from botkit.venues.simulated import SimulatedVenue
+
+D = Decimal
+PRICE, QUANTITY = D("404.13"), D("0.12345678")
+MAKER_BPS, TAKER_BPS = D("7.5"), D("12.5")
+
+
+def sandbox_fills() -> tuple[Decimal, Decimal]:
+    """(maker fee, taker fee) of one fill of QUANTITY at PRICE on the sandbox."""
+    ex = Exchange(FeeSchedule(MAKER_BPS, TAKER_BPS))
+    for key in ("maker", "taker"):
+        ex.add_account(SandboxAccount(key, "s" * 32, {"USD": D(100_000), "BTC": D(10)}))
+    ask = ex.submit_order("maker", "sell", "limit", str(PRICE), str(QUANTITY))
+    bid = ex.submit_order("taker", "buy", "limit", str(PRICE), str(QUANTITY))
+    (maker,) = ex.order("maker", ask).fills
+    (taker,) = ex.order("taker", bid).fills
+    assert (maker.liquidity, taker.liquidity) == (Liquidity.MAKER, Liquidity.TAKER)
+    return maker.fee, taker.fee
+
+
+def venue_taker_fee() -> Decimal:
+    """The taker fee of the same fill on the simulated venue (backtests, paper trading)."""
+    venue = SimulatedVenue({"USD": D(100_000), "BTC": D(0)}, MAKER_BPS, TAKER_BPS)
+    book = OrderBook(bids=(BookLevel(D("404.00"), D(1)),), asks=(BookLevel(PRICE, D(1)),))
+    venue.observe(Snapshot(ts=1, ticker=Ticker(last=PRICE, bid=D("404.00"), ask=PRICE), book=book))
+    (fill,) = venue.order(venue.place_order(Side.BUY, QUANTITY, PRICE)).fills
+    assert fill.liquidity is Liquidity.TAKER
+    return fill.fee
+
+
+def test_the_sandbox_and_the_simulated_venue_charge_the_same_fee_to_the_digit() -> None:
+    notional = PRICE * QUANTITY  # 49.8928478... USD, exact
+    maker_fee, taker_fee = sandbox_fills()
+    assert str(taker_fee) == str(venue_taker_fee()) == str(money.fee(notional, TAKER_BPS))
+    assert str(maker_fee) == str(money.fee(notional, MAKER_BPS))
+    assert taker_fee == notional * TAKER_BPS / 10_000  # notional × bps / 10000, never rounded
+    assert maker_fee == notional * MAKER_BPS / 10_000
