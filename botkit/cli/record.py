@@ -67,7 +67,7 @@ def record_snapshots(cfg: Any, out: Path, *, interval: float, duration: float | 
         recorder = SnapshotRecorder(bot.market_data, out, append=append,
                                     progress=progress_bar(duration, interval, progress))
         try:
-            daemon = Daemon(bot, interval, on_tick=recorder)
+            daemon = Daemon(bot, interval, on_tick=recorder, control=False)
             daemon.run(duration)
         finally:
             recorder.close()

@@ -89,8 +89,10 @@ class Daemon:
 
     def __init__(self, bot: Bot, interval_seconds: float, *, on_tick: Any = None,
                  observer: TickObserver | None = None, breaker: CircuitBreaker | None = None,
-                 stopping: threading.Event | None = None, stop_timeout: float = 10.0) -> None:
+                 stopping: threading.Event | None = None, stop_timeout: float = 10.0, control: bool = True) -> None:
         self.bot = bot
+        self.control = control
+        """Carry out operators' requests journaled for the bot (off for a recorder: nothing to steer)."""
         self.stop_timeout = min(stop_timeout, threading.TIMEOUT_MAX)  # 1e400 in a config is inf
         """Seconds :meth:`run` waits for the tick in flight once stopping; then :class:`StopTimedOut`."""
         self.breaker = breaker or CircuitBreaker()
@@ -131,7 +133,7 @@ class Daemon:
         try:
             engine = self.bot.engine
             error: str | None = None
-            if self._carry_out_requests():
+            if self.control and self._carry_out_requests():
                 return
             try:
                 snapshot = self.bot.fetch()
