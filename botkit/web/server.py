@@ -32,7 +32,10 @@ START_TIMEOUT_S = 30.0
 def bind(host: str, port: int, source: str) -> socket.socket:
     """A listening socket on ``host:port``, or a :class:`ConfigError` naming ``source``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP said outright: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on sockets
+    # whose protocol is TCP by name, and with it on, a kept-alive client waits 40 ms for each
+    # answer (the body's write held back until the client's delayed ACK of the headers).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
