@@ -6,7 +6,7 @@
 It starts ``botkit run --web-port 0 --metrics-port 0`` (the example market maker on the embedded
 sandbox, a tick every 0.2 s) and, once it has traded for a while, measures:
 
-* ``api``: the latency of ``GET /api/bots`` and ``GET /api/bots/default`` (everything the dashboard
+* ``api``: the latency of ``GET /api/bots`` and ``GET /api/bots/BOT`` (everything the dashboard
   shows of one bot: status, fills, orders, series...), median and 95th percentile;
 * ``page``: in Debian's headless chromium, from navigation to the dashboard showing the bot's
   data (the fills table filled in), median of several loads;
@@ -18,6 +18,7 @@ sandbox, a tick every 0.2 s) and, once it has traded for a while, measures:
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import statistics
@@ -32,6 +33,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 TOKEN = "bench-web-token-0123456789"
+BOT = f"bench-web-{os.getpid()}"
+"""A bot id of its own: a shared PostgreSQL database may hold other bots (all listed by /api/bots)."""
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 
@@ -79,7 +82,7 @@ def _latencies(url: str, n: int) -> list[float]:
 def _poll(base: str, stop: threading.Event) -> None:
     with requests.Session() as session:
         while not stop.is_set():
-            for path in ("api/bots", "api/bots/default"):
+            for path in ("api/bots", f"api/bots/{BOT}"):
                 session.get(base + path, headers=HEADERS, timeout=30)
             stop.wait(0.5)  # one dashboard polls every 2 s: five of these twice as fast = 10 a second
 
@@ -121,7 +124,7 @@ def main() -> None:
         config = work / "botkit.toml"
         config.write_text(f"""
 [bot]
-id = "default"
+id = "{BOT}"
 [journal]
 url = "{journal}"
 [engine]
@@ -143,15 +146,15 @@ size = 0.05
             base = _wait_for(r"web dashboard at (http://\S+/)", log, proc)
             metrics = _wait_for(r"Prometheus metrics at (http://\S+/metrics)", log, proc)
             deadline = time.monotonic() + 120
-            while not requests.get(base + "api/bots/default", headers=HEADERS, timeout=30).json()["fills"]:
+            while not requests.get(base + f"api/bots/{BOT}", headers=HEADERS, timeout=30).json()["fills"]:
                 if time.monotonic() > deadline:
                     sys.exit("no fill within 120 s")
                 time.sleep(0.5)
             kind = "PostgreSQL" if args.postgres else "SQLite"
-            detail = requests.get(base + "api/bots/default", headers=HEADERS, timeout=30).json()
+            detail = requests.get(base + f"api/bots/{BOT}", headers=HEADERS, timeout=30).json()
             print(f"journal: {kind}; bot at {detail['status']['ticks']} ticks, {len(detail['fills'])} fills shown")
             print(_row("GET /api/bots", _latencies(base + "api/bots", args.requests)))
-            print(_row("GET /api/bots/default", _latencies(base + "api/bots/default", args.requests)))
+            print(_row("GET /api/bots/BOT", _latencies(base + f"api/bots/{BOT}", args.requests)))
             print(_row("dashboard load to data", _page_loads(base, args.loads)))
             quiet = _mean_tick_ms(metrics, args.window)
             stop = threading.Event()

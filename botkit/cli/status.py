@@ -95,8 +95,9 @@ def status(config_path: Path | None, stale_after: float | None, fmt: str, bots: 
     engine = open_journal(cfg["journal"]["url"])
     try:
         statuses = read_status(engine, time.time_ns() // 1_000_000, int(threshold * 1000))
-        actions = {s.bot: control.recent(engine, s.bot, limit=RECENT_ACTIONS) for s in statuses
-                   if not bots or s.bot in bots}
+        with engine.connect() as conn:
+            actions = {s.bot: control.recent(conn, s.bot, limit=RECENT_ACTIONS) for s in statuses
+                       if not bots or s.bot in bots}
     except SQLAlchemyError as exc:
         reason = mask_in(str(exc).splitlines()[0][:200], cfg["journal"]["url"])
         raise JournalError(f"cannot read the journal: {reason}") from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from botkit.core.times import iso_ms
 from botkit.journal.schema import ControlAction
@@ -60,14 +60,13 @@ def finish(engine: Engine, action_id: int, now: int, outcome: str) -> None:
         conn.execute(update(ControlAction).where(ControlAction.id == action_id).values(done_at=now, outcome=outcome))
 
 
-def recent(engine: Engine, bot_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+def recent(conn: Connection, bot_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
     """The newest ``limit`` requests (of one bot, or of all), newest first, for people to read."""
     query = select(ControlAction).order_by(ControlAction.id.desc()).limit(limit)
     if bot_id is not None:
         query = query.where(ControlAction.bot_id == bot_id)
-    with engine.connect() as conn:
-        return [{
-            "id": r.id, "bot": r.bot_id, "action": r.action, "strategy": r.strategy, "who": r.who,
-            "requested_at": iso_ms(r.requested_at), "done_at": None if r.done_at is None else iso_ms(r.done_at),
-            "outcome": r.outcome if r.done_at is not None else "pending",
-        } for r in conn.execute(query)]
+    return [{
+        "id": r.id, "bot": r.bot_id, "action": r.action, "strategy": r.strategy, "who": r.who,
+        "requested_at": iso_ms(r.requested_at), "done_at": None if r.done_at is None else iso_ms(r.done_at),
+        "outcome": r.outcome if r.done_at is not None else "pending",
+    } for r in conn.execute(query)]

@@ -70,7 +70,8 @@ def routes(scope: Scope) -> list[Route]:
         name = request.path_params["bot"]
         if scope.status(name) is None:
             return not_found(f"no bot {name!r} here")
-        return ExactJSON(control.recent(scope.engine, name, limit=50))
+        with scope.engine.connect() as conn:
+            return ExactJSON(control.recent(conn, name, limit=50))
 
     return [
         Route("/api/bots", bots, methods=["GET"]),
@@ -86,19 +87,20 @@ def routes(scope: Scope) -> list[Route]:
 
 
 def detail(engine: Engine, status: BotStatus) -> dict[str, Any]:
-    """Everything the dashboard shows of one bot."""
+    """Everything the dashboard shows of one bot, read on one connection."""
     bot = status.bot
-    return {
-        "status": status.as_row(),
-        "strategies": dashboard.strategies(engine, bot),
-        "open_orders": dashboard.open_orders(engine, bot),
-        "fills": dashboard.recent_fills(engine, bot),
-        "rejections": dashboard.recent_rejections(engine, status.run_id),
-        "errors": dashboard.last_errors(engine, bot),
-        "actions": control.recent(engine, bot, limit=10),
-        "equity": dashboard.equity_series(engine, status.run_id),
-        "position": dashboard.position_series(engine, bot),
-    }
+    with engine.connect() as conn:
+        return {
+            "status": status.as_row(),
+            "strategies": dashboard.strategies(conn, bot),
+            "open_orders": dashboard.open_orders(conn, bot),
+            "fills": dashboard.recent_fills(conn, bot),
+            "rejections": dashboard.recent_rejections(conn, status.run_id),
+            "errors": dashboard.last_errors(conn, bot),
+            "actions": control.recent(conn, bot, limit=10),
+            "equity": dashboard.equity_series(conn, status.run_id),
+            "position": dashboard.position_series(conn, bot),
+        }
 
 
 def _action(scope: Scope, action: str) -> Callable[[Request], Response]:
