@@ -2,7 +2,7 @@
 running bot (web dashboard and API), with who, when, and what became of it.
 
 Revision ID: 0003_control_actions
-Revises: 0002
+Revises: 0003 (the bars)
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0003_control_actions'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
