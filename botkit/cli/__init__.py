@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "status": "botkit.cli.status:status",
     "sandbox": "botkit.cli.sandbox:sandbox_command",
     "backtest": "botkit.cli.backtest:backtest",
+    "compare": "botkit.cli.compare:compare",
+    "check": "botkit.cli.check:check",
     "record": "botkit.cli.record:record",
     "data": "botkit.cli.data:data",
     "new-strategy": "botkit.cli.scaffold:new_strategy_command",

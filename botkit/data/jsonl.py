@@ -67,7 +67,7 @@ from botkit.core.errors import DataFileError
 from botkit.core.jsonutil import decimal_text, dumps
 from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
-from botkit.data.lazy import LazyBook, LazySnapshot, trade_amounts
+from botkit.data.lazy import LazyBook, LazySnapshot, book_level, trade_amounts
 from botkit.data.store import (
     PRICE_DECIMALS,
     QUANTITY_DECIMALS,
@@ -77,7 +77,7 @@ from botkit.data.store import (
     text_units,
 )
 from botkit.instrument import BUTTERCOIN, Instrument
-from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade, book_level
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
 log = logging.getLogger("botkit.backtest")
 

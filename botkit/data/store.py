@@ -79,9 +79,18 @@ import numpy.typing as npt
 from botkit.core.errors import DataFileError
 from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
-from botkit.data.lazy import LazyBook, LazySnapshot, cents, satoshis, trade_amounts, units_text, units_to_decimal
+from botkit.data.lazy import (
+    LazyBook,
+    LazySnapshot,
+    book_level,
+    cents,
+    satoshis,
+    trade_amounts,
+    units_text,
+    units_to_decimal,
+)
 from botkit.instrument import BUTTERCOIN, Instrument
-from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade, book_level
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
 log = logging.getLogger("botkit.backtest")
 

@@ -314,6 +314,10 @@ class Engine(Execution, Reconciliation):
         if self._balances_dirty or self._balances_at < 0 or now - self._balances_at >= BALANCE_REFRESH_MS:
             try:
                 self.balances = self.venue.balances()
+                if self._balances_at < 0 and self.run_id is not None:
+                    # The run's first balances, journaled once: what a replay of the run starts
+                    # from (``botkit compare``), since a paper run starts from the live account's.
+                    self.journal.record_balances(self.run_id, now, dict(self.balances.amounts))
                 self._balances_at = now
                 self._balances_dirty = False
             except VenueError as exc:

@@ -5,40 +5,16 @@ the same order, and gets the same fills."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
 from botkit.journal import Journal, queries
-
-
-def _botkit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "botkit", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, check=False)
+from tests.backtest.commands import botkit_process, paper_config
 
 
 def test_a_recorded_paper_session_replays_to_the_same_orders(tmp_path: Path) -> None:
-    config = tmp_path / "botkit.toml"
-    config.write_text(f"""
-strategy_paths = []
-[journal]
-url = "sqlite:///{tmp_path / 'journal.sqlite'}"
-[engine]
-interval_seconds = 0.2
-[sandbox]
-state_path = "{tmp_path / 'sandbox.sqlite'}"
-seed = 4
-usd = 100000
-btc = 10
-[paper]
-maker_fee_bps = 10
-taker_fee_bps = 20
-[strategies.market_maker]
-spread_bps = 4
-size = 0.05
-""")
-    live = _botkit("run", "--config", str(config), "--dry-run", "--record", "rec.jsonl", "--duration", "8",
+    config = paper_config(tmp_path)
+    live = botkit_process("run", "--config", str(config), "--dry-run", "--record", "rec.jsonl", "--duration", "8",
                    cwd=tmp_path)
     assert live.returncode == 0, live.stderr[-3000:]
     journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}", "default.paper")  # paper's own bot id
@@ -50,9 +26,9 @@ size = 0.05
     recorded = (tmp_path / "rec.jsonl").read_text().splitlines()
     assert len(recorded) == run.ticks
 
-    replay = _botkit("backtest", "--data", "rec.jsonl", "--config", str(config), "--initial", "USD=100000,BTC=10",
-                     "--maker-fee-bps", "10", "--taker-fee-bps", "20", "--report", "rep", "--no-progress",
-                     cwd=tmp_path)
+    replay = botkit_process("backtest", "--data", "rec.jsonl", "--config", str(config),
+                            "--initial", "USD=100000,BTC=10", "--maker-fee-bps", "10", "--taker-fee-bps", "20",
+                            "--report", "rep", "--no-progress", cwd=tmp_path)
     assert replay.returncode == 0, replay.stderr[-3000:]
     with (tmp_path / "rep" / "orders.csv").open() as handle:
         rows = sorted(csv.DictReader(handle), key=lambda r: r["order_id"])  # sim ids count up: placement order
