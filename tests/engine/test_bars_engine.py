@@ -20,7 +20,6 @@ from botkit.strategy.bars import Bar
 from tests.engine.harness import Rig, accounts, build, seed_book
 
 D = Decimal
-T0 = time.time_ns() // 1_000_000 // 60_000 * 60_000
 """A whole minute (UTC) near the wall clock: requests are signed with wall time, which the sandbox
 refuses more than 5 minutes away from its own clock (the test's)."""
 
@@ -59,7 +58,10 @@ class BarRecorder:
 def clocked() -> Iterator[tuple[Any, list[int]]]:
     from botkit.sandbox import Sandbox
 
-    now = [T0]
+    # The minute the test starts in, not the one the module was imported in: the client signs with
+    # the wall clock, which the exchange refuses more than 5 minutes away from its own (a whole
+    # suite takes longer than that).
+    now = [time.time_ns() // 1_000_000 // 60_000 * 60_000]
     with Sandbox(market="off", accounts=accounts(), rate_limit=0, clock=lambda: now[0]) as sb:
         yield sb, now
 
@@ -72,6 +74,7 @@ def _tick(rig: Rig, now: list[int], ts: int) -> Any:
 def test_hook_botkit_on_bar_after_on_snapshot_once_per_closed_bar_in_time_order(
         clocked: tuple[Any, list[int]], journal_url: str, bot_id: str) -> None:
     sandbox, now = clocked
+    T0 = now[0]  # noqa: N806 - the bars' time origin, as in the assertions below
     strategy = BarRecorder()
     rig = build(sandbox, journal_url, bot_id, {"bars": strategy})
     seed_book(rig)  # 399.00 / 401.00
