@@ -1,7 +1,7 @@
 """Control actions: an operator's pause, resume, kill switch, cancel-all or stop request to a
 running bot (web dashboard and API), with who, when, and what became of it.
 
-Revision ID: 0003_control_actions
+Revision ID: 0004
 Revises: 0003 (the bars)
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003_control_actions'
+revision = '0004'
 down_revision = '0003'
 branch_labels = None
 depends_on = None
