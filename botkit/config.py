@@ -29,6 +29,8 @@ DEFAULT_CONFIG_NAME = "botkit.toml"
 DEFAULT_JOURNAL_URL = "sqlite:///botkit-data/journal.sqlite"
 DEFAULT_STRATEGIES: dict[str, dict[str, Any]] = {"market_maker": {"enabled": True}}
 """With no ``[strategies]`` table at all, the shipped market maker runs (the out-of-the-box bot)."""
+MIN_WEB_TOKEN = 16
+"""A web token shorter than this is refused: it guards orders and the kill switch."""
 
 
 class Secret(str):
@@ -150,6 +152,25 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "port": Key("int", None, "serve Prometheus /metrics on this port (absent = off; 0 = any free port, logged)",
                     minimum=Decimal(0), maximum=Decimal(65535)),
         "host": Key("str", "127.0.0.1", "address the /metrics server listens on"),
+    },
+    "web": {
+        "port": Key("int", None, "serve the dashboard and control API of this bot on this port (absent = off; "
+                    "0 = any free port, logged)", minimum=Decimal(0), maximum=Decimal(65535)),
+        "host": Key("str", "127.0.0.1", "address the dashboard listens on; put it behind a TLS proxy, never "
+                    "expose it bare"),
+        "token": Key("str", None, "token every page and call needs (or BOTKIT_WEB_TOKEN, or token_file)",
+                     secret=True),
+        "token_file": Key("str", None, "file holding the web token; should be readable by you only"),
+    },
+    "notify": {
+        "urls": Key("list[str]", [], "apprise URLs told of starts, stops, the kill switch, the breaker, "
+                    "paused strategies, unknown or vanished orders and crashes, e.g. [\"json://127.0.0.1:9000\"]",
+                    secret=True),
+        "min_interval_seconds": Key("seconds", Decimal(60), "at most one notification of each kind this often "
+                                    "(more are counted and told in the next one)",
+                                    minimum=Decimal(0), maximum=Decimal(86400)),
+        "fills": Key("bool", False, "also notify of fills (rate-limited like the rest)"),
+        "daily_summary": Key("bool", True, "notify each UTC day's ticks, fills and equity change once it is over"),
     },
     "log": {
         "format": Key("choice", "text", "log format", ("text", "json")),
@@ -305,8 +326,21 @@ def parse(data: Mapping[str, Any], *, path: Path | None = None, base_dir: Path |
                           "e.g. sqlite:///botkit-data/journal.sqlite or postgresql+psycopg://user@host/db")
     if exchange["api_secret"]:
         exchange["api_secret"] = Secret(exchange["api_secret"])
+    web = sections["web"]
+    if web["token"] is None and web["token_file"] is not None:
+        token_path = Path(web["token_file"])
+        web["token"] = _read_secret_file(token_path if token_path.is_absolute() else root / token_path,
+                                         "web.token_file")
+    web["token"] = web["token"] or env.get("BOTKIT_WEB_TOKEN")
+    if web["token"]:
+        if len(web["token"]) < MIN_WEB_TOKEN:
+            raise ConfigError("web.token", f"is {len(web['token'])} characters long, shorter than {MIN_WEB_TOKEN}",
+                              "use a long random one: python3 -c 'import secrets; print(secrets.token_urlsafe())'")
+        web["token"] = Secret(web["token"])
+    sections["notify"]["urls"] = [Secret(url) for url in sections["notify"]["urls"]]
     sections["journal"]["url"] = MaskedUrl(journal_url)
-    secrets = tuple(s for s in (exchange["api_secret"], url_password(journal_url)) if s)
+    secrets = tuple(s for s in (exchange["api_secret"], url_password(journal_url), web["token"],
+                                *sections["notify"]["urls"]) if s)
     return Config(sections, strategy_paths, {k: dict(v) for k, v in strategies.items()}, path, secrets)
 
 
@@ -323,16 +357,16 @@ def _check_base_url(url: str) -> None:
                           "e.g. http://127.0.0.1:8765, or remove it to use the embedded sandbox") from None
 
 
-def _read_secret_file(path: Path) -> str:
+def _read_secret_file(path: Path, key: str = "exchange.secret_file") -> str:
     try:
         mode = path.stat().st_mode
         text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ConfigError("exchange.secret_file", f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(key, f"cannot read {path}: {exc.strerror}") from None
     if mode & (stat.S_IRGRP | stat.S_IROTH):
         log.warning("secret file %s is readable by other users; run: chmod 600 %s", path, path)
     if not text:
-        raise ConfigError("exchange.secret_file", f"{path} is empty")
+        raise ConfigError(key, f"{path} is empty")
     return text
 
 

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "data": "botkit.cli.data:data",
     "new-strategy": "botkit.cli.scaffold:new_strategy_command",
     "new-config": "botkit.cli.scaffold:new_config_command",
+    "web": "botkit.cli.web:web",
 }
 
 

@@ -95,7 +95,7 @@ def _record(cfg: Any, out: Path, interval: float, duration: float | None, append
         recorder = SnapshotRecorder(raw, out, append=append, progress=progress_bar(duration, interval, progress),
                                     instrument=None if feed is None else feed.instrument)
         try:
-            daemon = Daemon(bot, interval, on_tick=recorder)
+            daemon = Daemon(bot, interval, on_tick=recorder, control=False)
             daemon.run(duration)
         finally:
             recorder.close()

@@ -11,6 +11,7 @@ import click
 from botkit.cli.options import config_option, fail_cleanly, load_config
 from botkit.config import Config
 from botkit.core import logs
+from botkit.core.errors import ConfigError
 
 
 @click.command()
@@ -22,6 +23,9 @@ from botkit.core import logs
               help="Another folder of strategy files (repeatable).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535),
               help="Serve Prometheus metrics at http://127.0.0.1:PORT/metrics ([metrics] port; 0: any free port).")
+@click.option("--web-port", type=click.IntRange(0, 65535),
+              help="Serve this bot's dashboard and control API at http://127.0.0.1:PORT/ ([web] port; 0: any free "
+                   "port, logged); needs [web] token.")
 @click.option("--record", "record_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write every tick's snapshot as the exchange sent it (JSON Lines, .gz to compress), "
                    "for replay with botkit backtest.")
@@ -30,8 +34,8 @@ from botkit.core import logs
                    "first tick, after the bars the journal kept.")
 @fail_cleanly
 def run(config_path: Path | None, duration: float | None, dry_run: bool, log_format: str | None,
-        strategy_paths: tuple[Path, ...], metrics_port: int | None, record_path: Path | None,
-        warmup_path: Path | None) -> None:
+        strategy_paths: tuple[Path, ...], metrics_port: int | None, web_port: int | None,
+        record_path: Path | None, warmup_path: Path | None) -> None:
     """Run the bot as a daemon until SIGINT/SIGTERM (or --duration).
 
     With no config, or no [exchange] base_url, botkit starts its sandbox exchange in-process, with a
@@ -54,18 +58,38 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
     guard_stop(stopping, stop_timeout, stopped)
     bot = build_bot(cfg, dry_run=dry_run, extra_paths=strategy_paths, warmup=warmup_path)
     logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], bot.secrets)
+    notifier = None
     try:
         breaker = CircuitBreaker(cfg["engine"]["breaker_threshold"],
                                  max_cooldown=float(cfg["engine"]["breaker_max_cooldown_seconds"]))
         observer = _serve_metrics(cfg, metrics_port, bot, breaker)
+        _serve_web(cfg, web_port, bot)
+        notifier = _notifier(cfg, bot)
+        if notifier is not None:
+            from botkit.daemon.notify import NotifyObserver, Observers
+
+            observer = Observers(observer, NotifyObserver(notifier, bot.engine.view, breaker,
+                                                          fills=cfg["notify"]["fills"],
+                                                          daily_summary=cfg["notify"]["daily_summary"]))
         daemon = Daemon(bot, float(cfg["engine"]["interval_seconds"]), observer=observer, breaker=breaker,
                         stopping=stopping, on_tick=_recorder(bot, record_path) if record_path else None,
                         stop_timeout=stop_timeout)
         summary = daemon.run(duration, install_signals=False)
+        if notifier is not None:
+            notifier.send("stop", "stopped", f"after {summary.get('ticks')} ticks, {summary.get('fills')} fills")
     except StopTimedOut as exc:
+        if notifier is not None:
+            notifier.send("crash", "stopped without the clean stop", str(exc), "failure")
+            notifier.close()
         exit_now(str(exc))  # the tick's thread still runs: no clean close is possible
+    except BaseException as exc:
+        if notifier is not None:
+            notifier.send("crash", "crashed", f"{type(exc).__name__}: {exc}", "failure")
+        raise
     finally:
         bot.close()
+        if notifier is not None:
+            notifier.close()
     stopped.set()
     logging.getLogger("botkit").info("stopped after %s ticks", summary.get("ticks"))
 
@@ -91,3 +115,38 @@ def _serve_metrics(cfg: Config, port_option: int | None, bot: Any, breaker: Any)
                            source="--metrics-port" if port_option is not None else "metrics.port")
     bot.on_close(server.close)
     return server.attach(bot, breaker)
+
+
+def _notifier(cfg: Config, bot: Any) -> Any:
+    """The bot's notifier when [notify] urls has any (its start, or restart after a crash, is the
+    first message), else None."""
+    urls = cfg["notify"]["urls"]
+    if not urls:
+        return None
+    from botkit.daemon.notify import Notifier
+    from botkit.journal.queries import runs
+
+    notifier = Notifier(urls, bot.journal.bot_id, min_interval=float(cfg["notify"]["min_interval_seconds"]),
+                        secrets=bot.secrets)
+    earlier = runs(bot.journal)
+    if earlier and earlier[-1].status in ("running", "crashed"):
+        notifier.send("start", "restarted after a crash", f"its run {earlier[-1].id} did not stop cleanly", "warning")
+    else:
+        notifier.send("start", "started", f"strategies: {', '.join(cfg.enabled_strategies()) or 'none'}")
+    return notifier
+
+
+def _serve_web(cfg: Config, port_option: int | None, bot: Any) -> None:
+    """Serve this bot's dashboard when asked (--web-port, else [web] port); the bot's closers stop it."""
+    port = port_option if port_option is not None else cfg["web"]["port"]
+    if port is None:
+        return
+    source = "--web-port" if port_option is not None else "web.port"
+    try:
+        from botkit.web.server import serve_bot
+    except ModuleNotFoundError as exc:
+        raise ConfigError(source, f"the dashboard needs the web extra ({exc.name} is not installed)",
+                          'pip install "botkit[web]"') from None
+
+    server = serve_bot(cfg, port, source, bot.journal.engine, bot.journal.bot_id)
+    bot.on_close(server.close)

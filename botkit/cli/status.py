@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from botkit.cli.options import config_option, fail_cleanly, load_config
 from botkit.core.errors import JournalError
 from botkit.core.urlmask import mask_in
+from botkit.journal import control
 from botkit.journal.queries import open_journal
 from botkit.journal.status import (
     EXIT_DEGRADED,
@@ -32,23 +34,43 @@ from botkit.journal.status import (
 
 TABLE_COLUMNS = ("bot", "state", "last_tick", "ticks", "position", "open_orders", "pnl_today", "strategies",
                  "kill_switch", "last_error")
+RECENT_ACTIONS = 5
+"""Control actions shown per bot (the newest; `botkit web` and its API list more)."""
 JSON_COLUMNS = ("bot", "state", "run_id", "venue", "host", "pid", "started_at", "stopped_at", "last_tick_at",
                 "last_tick_age_seconds", "ticks", "position_btc", "equity_usd", "open_orders", "unresolved_orders",
                 "fills_today", "pnl_today_usd", "strategies", "kill_switch", "kill_switch_reason", "kill_switch_at",
                 "last_error")
 
 
-def render_status(statuses: Sequence[BotStatus], fmt: str) -> str:
+def render_status(statuses: Sequence[BotStatus], fmt: str,
+                  actions: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> str:
+    """The statuses as a table (with a line for each problem and each recent control action
+    under it) or as JSON (``recent_actions`` in each row when ``actions`` is given)."""
     from botkit.core.output import render
 
+    actions = actions or {}
     if fmt == "json":
-        return render([s.as_row() for s in statuses], "json", JSON_COLUMNS)
+        rows = [s.as_row() for s in statuses]
+        columns: tuple[str, ...] = JSON_COLUMNS
+        if actions:
+            columns = (*JSON_COLUMNS, "recent_actions")
+            for row in rows:
+                row["recent_actions"] = list(actions.get(row["bot"], ()))
+        return render(rows, "json", columns)
     if not statuses:
         return "(no bots in the journal)"
     table = render([s.as_table_row() for s in statuses], "table", TABLE_COLUMNS,
                    units={"position": "BTC", "pnl_today": "USD"})
     problems = [f"{s.bot}: {line}" for s in statuses for line in s.problems]
-    return "\n\n".join([table, "\n".join(problems)]) if problems else table
+    done = [f"{s.bot}: {_action_line(a)}" for s in statuses for a in actions.get(s.bot, ())]
+    blocks = [table, *(["\n".join(problems)] if problems else []),
+              *(["recent control actions:\n" + "\n".join(done)] if done else [])]
+    return "\n\n".join(blocks)
+
+
+def _action_line(action: Mapping[str, Any]) -> str:
+    what = str(action["action"]).replace("_", " ") + (f" {action['strategy']}" if action["strategy"] else "")
+    return f"{action['requested_at']} {action['who']} asked to {what}: {action['outcome']}"
 
 
 @click.command()
@@ -73,6 +95,9 @@ def status(config_path: Path | None, stale_after: float | None, fmt: str, bots: 
     engine = open_journal(cfg["journal"]["url"])
     try:
         statuses = read_status(engine, time.time_ns() // 1_000_000, int(threshold * 1000))
+        with engine.connect() as conn:
+            actions = {s.bot: control.recent(conn, s.bot, limit=RECENT_ACTIONS) for s in statuses
+                       if not bots or s.bot in bots}
     except SQLAlchemyError as exc:
         reason = mask_in(str(exc).splitlines()[0][:200], cfg["journal"]["url"])
         raise JournalError(f"cannot read the journal: {reason}") from None
@@ -83,7 +108,7 @@ def status(config_path: Path | None, stale_after: float | None, fmt: str, bots: 
         if missing:
             raise JournalError(f"no bot {', '.join(map(repr, missing))} in the journal")
         statuses = [s for s in statuses if s.bot in bots]
-    click.echo(render_status(statuses, fmt))
+    click.echo(render_status(statuses, fmt, {bot: found for bot, found in actions.items() if found}))
     sys.exit(exit_status(statuses))
 
 

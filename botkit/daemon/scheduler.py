@@ -34,11 +34,17 @@ from botkit.core.errors import BotkitError, JournalLockLost, MarketDataError, Ve
 from botkit.daemon.breaker import CircuitBreaker
 from botkit.engine.assembly import Bot
 from botkit.engine.tick import TickReport
+from botkit.journal import control
+from botkit.journal.dashboard import EQUITY
 
 log = logging.getLogger("botkit.daemon")
 
 EXIT_STOP_TIMEOUT = 1
 """Exit status of a process that did not stop cleanly within its stop timeout."""
+STOPPING = "stopping"
+"""The outcome of an operator's stop request that is carried out."""
+EQUITY_SAMPLE_MS = 10_000
+"""The daemon journals the account's equity this often, for the dashboard's chart."""
 
 
 class StopTimedOut(BotkitError):
@@ -83,8 +89,10 @@ class Daemon:
 
     def __init__(self, bot: Bot, interval_seconds: float, *, on_tick: Any = None,
                  observer: TickObserver | None = None, breaker: CircuitBreaker | None = None,
-                 stopping: threading.Event | None = None, stop_timeout: float = 10.0) -> None:
+                 stopping: threading.Event | None = None, stop_timeout: float = 10.0, control: bool = True) -> None:
         self.bot = bot
+        self.control = control
+        """Carry out operators' requests journaled for the bot (off for a recorder: nothing to steer)."""
         self.stop_timeout = min(stop_timeout, threading.TIMEOUT_MAX)  # 1e400 in a config is inf
         """Seconds :meth:`run` waits for the tick in flight once stopping; then :class:`StopTimedOut`."""
         self.breaker = breaker or CircuitBreaker()
@@ -103,6 +111,9 @@ class Daemon:
         self._late_logged_count = 0
         self.lock_lost: JournalLockLost | None = None
         """Set when a check found the journal lock gone: :meth:`run` then raises it."""
+        self._sampled_at = -EQUITY_SAMPLE_MS
+        self._started_at = now_ms()
+        """Requests made before this are not carried out: nobody ran the bot when they were made."""
 
     def tick(self) -> None:
         """One scheduled tick; never raises (a failed tick is logged and the daemon goes on)."""
@@ -122,6 +133,8 @@ class Daemon:
         try:
             engine = self.bot.engine
             error: str | None = None
+            if self.control and self._carry_out_requests():
+                return
             try:
                 snapshot = self.bot.fetch()
             except (MarketDataError, VenueError) as exc:
@@ -141,8 +154,12 @@ class Daemon:
                     self.on_tick(snapshot, report)
             view = engine.view()
             if view.run_id is not None:
-                self.bot.journal.heartbeat(view.run_id, now_ms(), view.ticks, view.equity, view.position, error,
+                now = now_ms()
+                self.bot.journal.heartbeat(view.run_id, now, view.ticks, view.equity, view.position, error,
                                            view.start_equity)
+                if view.equity is not None and now - self._sampled_at >= EQUITY_SAMPLE_MS:
+                    self.bot.journal.record_balances(view.run_id, now, {EQUITY: view.equity})
+                    self._sampled_at = now
         except JournalLockLost as exc:
             self._lose_lock(exc)
         except Exception as exc:
@@ -154,6 +171,49 @@ class Daemon:
                 self._notify(outcome, time.perf_counter() - started)
             finally:
                 self._tick_lock.release()
+
+    def _carry_out_requests(self) -> bool:
+        """Carry out the operators' pending requests (journaled by the web app), oldest first, and
+        journal what came of each; True when one was to stop (then no tick follows)."""
+        journal = self.bot.journal
+        requests = control.pending(journal.engine, journal.bot_id)
+        if requests:
+            journal.check_lock()  # a request is ours to carry out only while we run the bot
+        stop = False
+        for request in requests:
+            now = now_ms()
+            outcome = self._carry_out(request, now)
+            stop = stop or outcome == STOPPING
+            control.finish(journal.engine, request.id, now, outcome)
+            log.warning("%s asked to %s%s: %s", request.who, request.action.replace("_", " "),
+                        f" {request.strategy}" if request.strategy else "", outcome)
+        if stop:
+            self.stopping.set()
+        return stop
+
+    def _carry_out(self, request: control.ControlRequest, now: int) -> str:
+        engine = self.bot.engine
+        by = f"by {request.who}"
+        if request.requested_at < self._started_at:
+            return "not carried out: asked before this run started"
+        try:
+            if request.action == "pause":
+                sent = engine.pause_strategy(request.strategy or "", f"paused {by}", now)
+                return f"paused; {sent} open order(s) cancelled"
+            if request.action == "resume":
+                engine.resume_strategy(request.strategy or "")
+                return "resumed"
+        except KeyError as exc:
+            return f"refused: {exc.args[0]}"
+        if request.action == "trip_kill_switch":
+            engine.trip_kill_switch(f"tripped {by}: new orders halted until reset or the next UTC day")
+            return "kill switch tripped"
+        if request.action == "reset_kill_switch":
+            engine.reset_kill_switch()
+            return "kill switch reset"
+        if request.action == "cancel_all":
+            return f"{engine.cancel_all(now)} cancel(s) sent"
+        return STOPPING if request.action == "stop" else f"refused: unknown action {request.action}"
 
     def _lose_lock(self, exc: JournalLockLost) -> None:
         if self.lock_lost is None:
@@ -191,7 +251,8 @@ class Daemon:
         (its run is closed as crashed and reconciled at the next start), and the tick's thread
         is still running, so a process should exit at once (:func:`exit_now`)."""
         engine = self.bot.engine
-        engine.start(now_ms())
+        self._started_at = now_ms()
+        engine.start(self._started_at)
         if install_signals:
             self._install_signals()
         logging.getLogger("apscheduler.scheduler").addFilter(_drop_max_instances)

@@ -82,6 +82,16 @@ class AccountRisk:
                 self.halted_reason = (f"daily loss {loss} USD exceeds the limit of {self.limits.daily_loss_limit} USD:"
                                       " new orders halted until the next UTC day")
 
+    def trip(self, reason: str) -> None:
+        """Halt new orders now (an operator's kill switch), until :meth:`reset` or the next UTC day."""
+        self.halted_reason = reason
+
+    def reset(self) -> None:
+        """Allow new orders again; the day's loss is measured from now on, or the loss that
+        tripped the switch would trip it again at the next tick."""
+        self.halted_reason = None
+        self.day_start_equity = self.equity
+
     def check(self, intent: PlaceOrder, snapshot: Snapshot, ctx: StrategyContext) -> None:
         """Raise :class:`RiskRejected` with the first rule the intent breaks."""
         lim = self.limits

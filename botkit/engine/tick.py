@@ -20,7 +20,7 @@ order is declared ``not_placed``; should it turn up later anyway it is bound and
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -154,6 +154,44 @@ class Engine(Execution, Reconciliation):
             unresolved_orders=unresolved, kill_switch=self.risk.halted_reason,
             strategies=tuple(StrategyView(h.name, h.paused, h.total_failures) for h in self.strategies),
         )
+
+    # ------------------------------------------------------------------ an operator's control
+
+    def pause_strategy(self, name: str, reason: str, now: int) -> int:
+        """Pause strategy ``name`` and cancel its open orders (an operator takes it out of the
+        market: quotes left resting would still trade); returns the cancels sent."""
+        host = self._host(name)
+        host.pause(reason)
+        return self._cancel_where(now, lambda record: record.strategy == name)
+
+    def resume_strategy(self, name: str) -> None:
+        self._host(name).resume()
+
+    def trip_kill_switch(self, reason: str) -> None:
+        self.risk.trip(reason)
+
+    def reset_kill_switch(self) -> None:
+        self.risk.reset()
+
+    def cancel_all(self, now: int) -> int:
+        """Cancel every open order of the bot; returns the cancels sent (fills that race them are
+        learnt at the next sync, as always)."""
+        return self._cancel_where(now, lambda _record: True)
+
+    def _cancel_where(self, now: int, chosen: Callable[[OrderRecord], bool]) -> int:
+        sent = 0
+        for record in list(self.unfinished.values()):
+            if (chosen(record) and record.exchange_order_id is not None and record.status.is_open
+                    and self._send_cancel(record, now, force=True)):
+                sent += 1
+        self.totals.cancelled += sent
+        return sent
+
+    def _host(self, name: str) -> StrategyHost:
+        host = self._hosts.get(name)
+        if host is None:
+            raise KeyError(f"no strategy {name} in this bot (it runs {', '.join(self._hosts) or 'none'})")
+        return host
 
     def _equity_change(self) -> Decimal | None:
         return None if self.equity is None or self.start_equity is None else self.equity - self.start_equity

@@ -145,6 +145,9 @@ class FillRow(Base):
 
 
 class BalanceSnapshot(Base):
+    """A sample of the account for the dashboard's chart, taken by the daemon every
+    ``EQUITY_SAMPLE_MS``: ``currency`` ``EQUITY`` is the account's value in USD at mid."""
+
     __tablename__ = "balance_snapshots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
@@ -218,10 +221,29 @@ class RiskRejection(Base):
     intent: Mapped[str] = mapped_column(Text)
 
 
+class ControlAction(Base):
+    """An operator's request to a running bot (from the web dashboard or its API): who asked for
+    what and when, and what became of it. The daemon carries out the pending ones at its next tick
+    and records ``done_at`` and ``outcome``."""
+
+    __tablename__ = "control_actions"
+    __table_args__ = (Index("ix_control_actions_bot_done", "bot_id", "done_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    """pause | resume | trip_kill_switch | reset_kill_switch | cancel_all | stop"""
+    strategy: Mapped[str | None] = mapped_column(String(64))
+    who: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[int] = mapped_column(BigInteger)
+    done_at: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
 __all__ = [
     "BalanceSnapshot",
     "BarRow",
     "Base",
+    "ControlAction",
     "DecimalText",
     "FillRow",
     "OrderEvent",

@@ -23,7 +23,7 @@ position: that moves with the market, while this moves only with the bot's own t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -161,11 +161,14 @@ def exit_status(statuses: Sequence[BotStatus]) -> int:
     return EXIT_HEALTHY
 
 
-def read_status(engine: Engine, now_ms: int, stale_after_ms: int) -> list[BotStatus]:
-    """The status of every bot in the journal (sorted by bot id), as of ``now_ms``."""
+def read_status(engine: Engine, now_ms: int, stale_after_ms: int,
+                bots: Collection[str] | None = None) -> list[BotStatus]:
+    """The status of every bot in the journal (or of ``bots`` only), sorted by bot id, as of ``now_ms``."""
     day_start = now_ms - now_ms % DAY_MS
     with engine.connect() as conn:
         latest = select(func.max(Run.id)).group_by(Run.bot_id)
+        if bots is not None:
+            latest = latest.where(Run.bot_id.in_(sorted(bots)))
         runs = conn.execute(select(Run.__table__).where(Run.id.in_(latest)).order_by(Run.bot_id)).all()
         counts: dict[tuple[str, str], int] = {
             (row.bot_id, row.status): row.n for row in conn.execute(

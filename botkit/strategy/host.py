@@ -155,6 +155,20 @@ class StrategyHost:
             raise self._fail(hook_name, f"overran its time limit of {self.timeout}s; its intents are dropped")
         return future.result()
 
+    def pause(self, reason: str) -> None:
+        """Pause it by an operator's decision (not a failure): no hook is called until :meth:`resume`."""
+        self.paused = True
+        self.pause_reason = reason
+        log.warning("strategy %s %s", self.name, reason)
+
+    def resume(self) -> None:
+        """Call it again, with a clean failure streak (an operator has looked at why it stopped)."""
+        self.paused = False
+        self.pause_reason = None
+        self.failures = 0
+        self._clean = False
+        log.warning("strategy %s resumed", self.name)
+
     def fail(self, hook_name: str, reason: str) -> StrategyFailure:
         """Count a failure found by the engine (junk results) and return the exception to raise."""
         return self._fail(hook_name, reason)

@@ -104,7 +104,7 @@ def test_the_daemon_waits_at_most_stop_timeout_for_a_stuck_tick(figures: Figures
         raise TransportError("released", may_have_reached_server=True, method="GET", path="ticker")
 
     bot: Any = SimpleNamespace(engine=engine, fetch=stuck_fetch, journal=None)
-    daemon = Daemon(bot, 0.05, stop_timeout=0.5)
+    daemon = Daemon(bot, 0.05, stop_timeout=0.5, control=False)  # no journal: no operator's requests to read
     result: dict[str, Any] = {}
 
     def run() -> None:
@@ -154,7 +154,7 @@ def test_a_rate_limit_reset_ten_years_ahead_opens_the_breaker_for_max_cooldown_o
         engine = SimpleNamespace(run_id=None)
         bot: Any = SimpleNamespace(engine=engine, fetch=market.fetch, journal=None)
         breaker = CircuitBreaker(threshold=5, max_cooldown=60.0)
-        daemon = Daemon(bot, 1.0, breaker=breaker)
+        daemon = Daemon(bot, 1.0, breaker=breaker, control=False)  # no journal: no requests to read
         daemon.tick()
     assert breaker.open_until is not None
     opened_for = breaker.open_until - time.monotonic()
