@@ -36,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,19 @@ def run_child(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     return figures
 
 
+def same_books(rounds: Rounds) -> str:
+    """Whether every read-every-level run (botkit's and nautilus_trader's) summed the same notional
+    at each size: then all replayed the same books, every level of every snapshot."""
+    by_size = {size: {Decimal(f["check"]) for (_, s), runs in rounds.figures.items() if s == size
+                      for f in runs if f.get("check") is not None} for size in (rounds.full, rounds.small)}
+    if not any(by_size.values()):
+        return "check: no read-every-level run to compare"
+    if all(len(found) <= 1 for found in by_size.values()):
+        agreed = ", ".join(f"{size:,} snapshots: {next(iter(found))}" for size, found in by_size.items() if found)
+        return f"check: every read-every-level run summed the same notional ({agreed} USD)"
+    return f"CHECK FAILED: the read-every-level runs disagree: {by_size}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--snapshots", type=int, default=200_000, help="full size N (N/10 is run too)")
@@ -165,8 +179,9 @@ def main() -> None:
                       end=" ", flush=True)
                 figures = run_child(entry.command(python, sizes[size]), env)
                 rounds.add(c.key, size, figures)
+                built = f", building the records {figures['build_seconds']:.2f} s" if "build_seconds" in figures else ""
                 print(f"failed: {figures['error']}" if "error" in figures
-                      else f"{figures['wall']:.1f} s (run {figures['run_seconds']:.2f} s)", flush=True)
+                      else f"{figures['wall']:.1f} s (run {figures['run_seconds']:.2f} s{built})", flush=True)
 
     contenders = [e.contender for e in plan]
     load = os.getloadavg()
@@ -179,6 +194,7 @@ def main() -> None:
         print()
         print("same-round ratios botkit/peer (median; > 1: botkit faster)")
         print("\n".join(ratio_table(rounds, contenders, PAIRINGS)))
+    print(same_books(rounds))
     if args.json:
         raw = {f"{key} {size}": figures for (key, size), figures in rounds.figures.items()}
         args.json.write_text(json.dumps(raw, indent=1))

@@ -30,7 +30,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(strategy: str, data: Path) -> dict[str, float]:
+def run(strategy: str, data: Path) -> dict[str, object]:
     from botkit.backtest.runner import run_backtest
     from botkit.backtest.settings import BacktestSettings
     from botkit.config import load
@@ -50,7 +50,15 @@ def run(strategy: str, data: Path) -> dict[str, float]:
     seconds = time.perf_counter() - started
     metrics = result.metrics
     return {"snapshots": metrics.snapshots, "run_seconds": seconds, "orders": metrics.orders,
-            "fills": metrics.fills, "rss_mb": peak_rss_mb()}
+            "fills": metrics.fills, "rss_mb": peak_rss_mb(), "check": _notional(strategy)}
+
+
+def _notional(strategy: str) -> str | None:
+    """What the read-every-level strategy summed (botkit imports it under a private module name)."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("botkit_strategy_") and name.endswith(f"_{strategy}") and hasattr(module, "NOTIONAL"):
+            return str(module.NOTIONAL[0])
+    return None
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ matching engine keeps the book as a depth backtest does. Strategies, the same th
   exact ``Decimal`` in nautilus_trader, as botkit's levels are);
 * ``order100``: a limit buy 100 USD under the best bid every 100 updates, cancelled on the next.
 
-``build_seconds`` is turning the arrays into records; ``run_seconds`` is ``engine.run()`` alone.
+``build_seconds`` is turning the arrays into records; ``run_seconds`` is ``engine.run()`` alone;
+``check`` is the read-every-level sum, which must equal botkit's (the same books, read in full).
 Imports nothing of botkit: it runs where botkit is not installed.
 """
 
@@ -44,12 +45,12 @@ EVERY = 100
 BELOW_RAW = 100 * 100 * PRICE_RAW  # 100 USD
 
 
-class BenchConfig(StrategyConfig, frozen=True):
+class BenchConfig(StrategyConfig, frozen=True):  # type: ignore[misc,call-arg]
     instrument_id: InstrumentId
     mode: str
 
 
-class Bench(Strategy):
+class Bench(Strategy):  # type: ignore[misc]
     """The three benchmark strategies, chosen by ``mode`` (one class: the same subscription path)."""
 
     def __init__(self, config: BenchConfig) -> None:
@@ -164,7 +165,8 @@ def run(mode: str, books_path: str) -> dict[str, Any]:
     orders = len(engine.cache.orders())
     engine.dispose()
     return {"snapshots": len(data), "run_seconds": run_seconds, "build_seconds": build_seconds,
-            "orders": orders, "fills": 0, "rss_mb": peak_rss_mb()}
+            "orders": orders, "fills": 0, "rss_mb": peak_rss_mb(),
+            "check": str(strategy.notional) if mode == "read_levels" else None}
 
 
 if __name__ == "__main__":

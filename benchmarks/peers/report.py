@@ -49,7 +49,7 @@ class Rounds:
 
     def per_round(self, key: str) -> list[dict[str, float]]:
         """Rates of each round where both sizes of ``key`` succeeded."""
-        out = []
+        out: list[dict[str, float]] = []
         for big, small in zip(self.of(key, self.full), self.of(key, self.small), strict=False):
             if "error" in big or "error" in small:
                 out.append({})
@@ -124,11 +124,11 @@ def ratio_table(rounds: Rounds, contenders: Sequence[Contender], pairings: Seque
             continue
         mine, theirs = rounds.per_round(pair.botkit), rounds.per_round(pair.peer)
         ratios: dict[str, list[float]] = {"run": [], "marginal": [], "process": []}
-        for a, b in zip(mine, theirs, strict=False):
-            if a and b:
-                ratios["run"].append(a["marginal"] / b["run"])
-                ratios["marginal"].append(a["marginal"] / b["marginal"])
-                ratios["process"].append(a["process"] / b["process"])
+        for ours, peer in zip(mine, theirs, strict=False):
+            if ours and peer:
+                ratios["run"].append(ours["marginal"] / peer["run"])
+                ratios["marginal"].append(ours["marginal"] / peer["marginal"])
+                ratios["process"].append(ours["process"] / peer["process"])
         cells = [f"{median(v):.2f}×" if v else "n/a" for v in
                  ([x for x in values if not math.isnan(x)] for values in ratios.values())]
         b, p = by_key[pair.botkit], by_key[pair.peer]
