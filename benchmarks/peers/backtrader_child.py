@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import backtrader as bt
+from peak_memory import peak_rss_mb
 
 
 class Noop(bt.Strategy):  # type: ignore[misc]
@@ -37,14 +38,6 @@ class SmaCross(bt.Strategy):  # type: ignore[misc]
             self.buy(size=self.p.size)
         elif self.position and self.cross < 0:
             self.close()
-
-
-def peak_rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def run(mode: str, bars: str) -> dict[str, Any]:

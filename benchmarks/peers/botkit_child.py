@@ -15,19 +15,10 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from peak_memory import peak_rss_mb
+
 STRATEGIES = Path(__file__).resolve().parent / "botkit_strategies"
 INITIAL = {"USD": Decimal(100_000), "BTC": Decimal(2)}
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM: ``ru_maxrss`` would include the parent's at fork)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(strategy: str, data: Path) -> dict[str, object]:

@@ -36,6 +36,7 @@ from nautilus_trader.model.instruments import CurrencyPair
 from nautilus_trader.model.objects import FIXED_PRECISION, Money, Price, Quantity
 from nautilus_trader.model.orders import LimitOrder
 from nautilus_trader.trading.strategy import Strategy
+from peak_memory import peak_rss_mb
 
 VENUE = Venue("SIM")
 INSTRUMENT_ID = InstrumentId(Symbol("BTC/USD"), VENUE)
@@ -132,14 +133,6 @@ def depths(books: Any) -> list[OrderBookDepth10]:
             flags=0, sequence=sequence, ts_event=ns, ts_init=ns,
         ))
     return out
-
-
-def peak_rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def run(mode: str, books_path: str) -> dict[str, Any]:
