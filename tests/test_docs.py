@@ -44,3 +44,30 @@ def test_hook_has_its_own_test(hook: str) -> None:
     pattern = re.compile(rf"def test_hook_{hook}\w*\(")
     assert any(pattern.search(p.read_text()) for p in (ROOT / "tests").rglob("test_*.py")), \
         f"no test named test_hook_{hook}... in tests/"
+
+
+ENGINE_ONLY = {"refresh", "attach", "trade", "create"}
+"""StrategyContext methods the engine calls, not strategies."""
+
+
+def test_every_ctx_attribute_is_documented() -> None:
+    import dataclasses
+
+    from botkit.strategy.context import StrategyContext
+
+    docs = (ROOT / "docs" / "strategies.md").read_text()
+    names = {f.name for f in dataclasses.fields(StrategyContext)}
+    names |= {name for name in vars(StrategyContext) if not name.startswith("_") and callable(
+        getattr(StrategyContext, name))} - ENGINE_ONLY
+    missing = sorted(name for name in names if f"`ctx.{name}" not in docs)
+    assert not missing, f"docs/strategies.md does not document ctx.{', ctx.'.join(missing)}"
+
+
+def test_every_bar_field_is_documented() -> None:
+    import dataclasses
+
+    from botkit.strategy.bars import Bar
+
+    docs = (ROOT / "docs" / "strategies.md").read_text()
+    missing = sorted(f.name for f in dataclasses.fields(Bar) if f"`bar.{f.name}`" not in docs)
+    assert not missing, f"docs/strategies.md does not document bar.{', bar.'.join(missing)}"

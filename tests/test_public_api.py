@@ -76,3 +76,10 @@ def test_botkit_exports_every_public_model_type_and_helper() -> None:
         and getattr(value, "__module__", None) == "botkit.model"
     }
     assert defined_here <= set(botkit.__all__), defined_here - set(botkit.__all__)
+
+
+def test_botkit_exports_typed_parameters() -> None:
+    from botkit.strategy.params import Param, Params, param
+
+    assert (botkit.param, botkit.Param, botkit.Params) == (param, Param, Params)
+    assert {"param", "Param", "Params"} <= set(botkit.__all__)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from botkit import __version__
 from botkit.config import Config, parse
 from botkit.core.errors import ConfigError
+from botkit.data.files import file_instrument
 
 if TYPE_CHECKING:
     from botkit.backtest.settings import BacktestSettings
@@ -84,8 +85,10 @@ def describe_run(config: Config, settings: BacktestSettings, hosts: Sequence[Str
         "command": list(command),
         "config_file": None if config.path is None else str(config.path.resolve()),
         "data": {"path": str(data), "sha256": sha256(data), "first_ts": first_ts, "last_ts": last_ts,
-                 "snapshots": snapshots, "limit": settings.limit, "strict": settings.strict},
+                 "snapshots": snapshots, "limit": settings.limit, "strict": settings.strict,
+                 "warmup_bars": settings.warmup_bars},
         "initial": plain(settings.initial),
+        "instrument": file_instrument(data).to_json(),
         "fees": {"maker_fee_bps": plain(settings.maker_fee_bps), "taker_fee_bps": plain(settings.taker_fee_bps)},
         "fill_model": {"model": FILL_MODEL, "latency_ms": settings.latency_ms},
         "bar_ms": settings.bar_ms,
@@ -156,6 +159,7 @@ def from_report(path: Path) -> tuple[Config, dict[str, Any]]:
         "strategies": tuple(tables),
         "limit": data.get("limit"),
         "strict": bool(data.get("strict", False)),
+        "warmup_bars": int(data.get("warmup_bars", 0)),
     }
     if run["fill_model"].get("model", FILL_MODEL) != FILL_MODEL:
         raise ConfigError("--from-report", f"the report used fill model {run['fill_model']['model']!r}, "

@@ -11,6 +11,8 @@ from typing import Any
 
 from botkit.backtest.performance import DEFAULT_BAR_MS
 from botkit.config import Config, default
+from botkit.data.files import file_instrument
+from botkit.instrument import BUTTERCOIN
 
 DEFAULT_MAKER_FEE_BPS: Decimal = default("paper", "maker_fee_bps")
 DEFAULT_TAKER_FEE_BPS: Decimal = default("paper", "taker_fee_bps")
@@ -47,15 +49,26 @@ class BacktestSettings:
     """Stop after this many snapshots (None: the whole file)."""
     journal_url: str | None = None
     """Keep the run's journal here (None: a temporary SQLite file, deleted afterwards)."""
+    warmup_bars: int = 0
+    """Build this many bars of each declared timeframe from the first snapshots before any
+    strategy is asked (they are in ``ctx.history`` at ``botkit_on_start``); nothing trades then."""
 
     @staticmethod
     def options(config: Config, *, initial: Mapping[str, Decimal] | None = None,
                 maker_fee_bps: Decimal | None = None, taker_fee_bps: Decimal | None = None,
-                latency_ms: int | None = None, bar_seconds: int | None = None) -> dict[str, Any]:
+                latency_ms: int | None = None, bar_seconds: int | None = None,
+                data: Path | None = None) -> dict[str, Any]:
         """The money, fee and timing keywords of a run: each one given (not None) wins, else the
-        config's value (which is the built-in default when the file does not set it)."""
+        config's value (which is the built-in default when the file does not set it).
+
+        Fees not given are the ``data`` file's instrument's when it names a market other than
+        Buttercoin's (an imported one: its exchange charges its own fees), else ``[paper]``'s.
+        """
         section, paper = config["backtest"], config["paper"]
         configured = _initial(section["initial_usd"], section["initial_btc"])
+        instrument = file_instrument(data) if data is not None else BUTTERCOIN
+        if instrument != BUTTERCOIN:
+            paper = {"maker_fee_bps": instrument.maker_fee_bps, "taker_fee_bps": instrument.taker_fee_bps}
         return {
             "initial": configured if initial is None else dict(initial),
             "maker_fee_bps": paper["maker_fee_bps"] if maker_fee_bps is None else maker_fee_bps,

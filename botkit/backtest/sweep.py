@@ -36,7 +36,10 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from botkit.backtest.performance import Performance
-from botkit.core.errors import BotkitError, ConfigError, JournalError, PluginError
+from botkit.core.errors import BotkitError, ConfigError, JournalError, PluginError, did_you_mean
+from botkit.strategy.params import Dimension
+from botkit.strategy.params import search_space as params_search_space
+from botkit.strategy.plugins import StrategySpec
 
 log = logging.getLogger("botkit.backtest")
 
@@ -105,6 +108,35 @@ def run_point(job: SweepJob) -> PointResult:
     except BotkitError as exc:
         usage = isinstance(exc, ConfigError | PluginError | JournalError)
         return PointResult(None, None, str(exc), usage)
+
+
+def declared_grid(specs: Mapping[str, StrategySpec], name: str, key: str) -> list[Any]:
+    """The values ``--sweep NAME.KEY`` (no values) tries: the grid ``botkit.param`` declares for
+    that parameter (``low..high`` by ``step``, the choices, or both booleans), exact."""
+    spec = specs.get(name)
+    if spec is None:
+        raise ConfigError("--sweep", f"no strategy named {name}",
+                          f"{did_you_mean(name, specs)}available: {', '.join(sorted(specs)) or 'none found'}")
+    declaration = spec.declared.get(key)
+    if declaration is None:
+        raise ConfigError("--sweep", f"strategy {name} has no parameter {key}",
+                          f"{did_you_mean(key, spec.declared)}known: {', '.join(sorted(spec.declared)) or 'none'}")
+    values = declaration.grid()
+    if values is None:
+        raise ConfigError("--sweep", f"{name}.{key} declares no grid to sweep",
+                          f"list the values ({name}.{key}=V1,V2,...) or declare it in PARAMS as "
+                          f"botkit.param(default, low=..., high=..., step=...) or choices=[...]")
+    return values
+
+
+def search_space(specs: Mapping[str, StrategySpec], name: str) -> dict[str, Dimension]:
+    """Strategy ``name``'s declared search space (see :func:`botkit.strategy.params.search_space`):
+    what an optimiser explores, keyed by parameter."""
+    spec = specs.get(name)
+    if spec is None:
+        raise ConfigError("--strategy", f"no strategy named {name}",
+                          f"{did_you_mean(name, specs)}available: {', '.join(sorted(specs)) or 'none found'}")
+    return params_search_space(spec.declared)
 
 
 # --------------------------------------------------------------------------- executors

@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "backtest": "botkit.cli.backtest:backtest",
     "record": "botkit.cli.record:record",
     "data": "botkit.cli.data:data",
+    "new-strategy": "botkit.cli.scaffold:new_strategy_command",
+    "new-config": "botkit.cli.scaffold:new_config_command",
 }
 
 

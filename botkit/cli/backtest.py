@@ -8,7 +8,7 @@ import logging
 import math
 import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from botkit.core.numbers import NumberError, exact_decimal
 
 if TYPE_CHECKING:
     from botkit.backtest.sweep import SweepExecutor
+    from botkit.strategy.plugins import StrategySpec
 
 log = logging.getLogger("botkit.backtest")
 
@@ -107,9 +108,23 @@ def check_report_dir(directory: Path, *, force: bool) -> None:
                           "choose a writable directory") from None
 
 
-def _sweep_grid(sweeps: Sequence[str]) -> list[tuple[tuple[str, str], list[Any]]]:
+def _sweep_grid(sweeps: Sequence[str], find: Callable[[], Mapping[str, StrategySpec]]
+                ) -> list[tuple[tuple[str, str], list[Any]]]:
+    """Each ``--sweep``'s parameter and values: those listed (``NAME.KEY=V1,V2``), or the grid the
+    strategy declares for it (``NAME.KEY``: see :func:`~botkit.backtest.sweep.declared_grid`).
+    ``find`` discovers the strategies, only when a sweep asks for a declared grid."""
+    from botkit.backtest.sweep import declared_grid
+
     grid: list[tuple[tuple[str, str], list[Any]]] = []
     for spec in sweeps:
+        if "=" not in spec:
+            name, dot, key = spec.partition(".")
+            if not dot or not name.strip() or not key.strip():
+                raise ConfigError("--sweep", f"{spec!r} is not NAME.KEY or NAME.KEY=V1,V2,...",
+                                  "e.g. market_maker.spread_bps or market_maker.spread_bps=10,20,40")
+            name, key = name.strip(), key.strip()
+            grid.append(((name, key), declared_grid(find(), name, key)))
+            continue
         name, key, values = parse_param(spec, "--sweep")
         options = [parse_value(v.strip()) for v in values.split(",") if v.strip()]
         if not options:
@@ -152,8 +167,9 @@ def _rank_key(metric: str) -> Any:
 @click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Write report.json, fills.csv, orders.csv and equity.png here (a new or empty directory).")
 @click.option("--force", is_flag=True, help="Write the report into a --report directory that already holds files.")
-@click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY=V1,V2,...",
-              help="Run every combination of these parameter values (repeatable) and rank them.")
+@click.option("--sweep", "sweeps", multiple=True, metavar="NAME.KEY[=V1,V2,...]",
+              help="Run every combination of these parameter values (repeatable) and rank them; NAME.KEY "
+                   "alone tries the values the strategy declares (botkit.param's low..high by step, or choices).")
 @click.option("--workers", default=0, type=click.IntRange(min=0),
               help="Processes for a sweep (0: one per CPU; with --executor dask and no --scheduler: the "
                    "LocalCluster's workers, 0: 2).")
@@ -169,6 +185,9 @@ def _rank_key(metric: str) -> Any:
               help="Bar length of the returns behind Sharpe and Sortino "
                    f"(default: [backtest] bar_seconds, {default('backtest', 'bar_seconds')}).")
 @click.option("--limit", type=click.IntRange(min=1), help="Replay only the first N snapshots.")
+@click.option("--warmup", "warmup_bars", default=0, type=click.IntRange(min=0), metavar="N",
+              help="Build N bars of each declared timeframe from the first snapshots before any strategy is asked "
+                   "(nothing trades during the warm-up; the bars are in ctx.history at botkit_on_start).")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable line instead of skipping it.")
 @click.option("--journal", "journal_url", help="Keep the run's journal at this SQLAlchemy URL (default: discarded).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every refused intent and strategy warning as it happens.")
@@ -181,8 +200,8 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
              params: tuple[str, ...], initial: str | None, maker_fee_bps: str | None, taker_fee_bps: str | None,
              latency_ms: int | None, report_dir: Path | None, force: bool, sweeps: tuple[str, ...], workers: int,
              executor: str, scheduler: str | None, scheduler_timeout: float, rank_by: str, bar_seconds: int | None,
-             limit: int | None, strict: bool, journal_url: str | None, verbose: bool, progress: bool | None,
-             from_report: Path | None) -> None:
+             limit: int | None, warmup_bars: int, strict: bool, journal_url: str | None, verbose: bool,
+             progress: bool | None, from_report: Path | None) -> None:
     """Replay recorded snapshots through strategies with the live engine and a simulated venue.
 
     Starting balances, fees, latency and bar length come from the options, else the config's
@@ -222,17 +241,26 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
             cfg, initial=None if initial is None else parse_initial(initial),
             maker_fee_bps=None if maker_fee_bps is None else _decimal(maker_fee_bps, "--maker-fee-bps"),
             taker_fee_bps=None if taker_fee_bps is None else _decimal(taker_fee_bps, "--taker-fee-bps"),
-            latency_ms=latency_ms, bar_seconds=bar_seconds),
+            latency_ms=latency_ms, bar_seconds=bar_seconds, data=data),
         "strategies": strategies,
         "strategy_paths": strategy_paths,
         "strict": strict,
         "limit": limit,
+        "warmup_bars": warmup_bars,
         "journal_url": journal_url,
     }
     if sweeps:
         from botkit.backtest.sweep import make_executor
+        from botkit.strategy.plugins import discover
 
-        grid = _sweep_grid(sweeps)
+        found: dict[str, StrategySpec] = {}
+
+        def find() -> Mapping[str, StrategySpec]:
+            if not found:
+                found.update(discover([*cfg.strategy_paths, *strategy_paths]))
+            return found
+
+        grid = _sweep_grid(sweeps, find)
         pool = make_executor(executor, workers=workers, scheduler=scheduler, timeout=scheduler_timeout,
                              quiet=not verbose)
         _run_sweep(config_path, settings_kwargs, overrides, grid, pool, rank_by, report_dir, progress, command)
@@ -247,7 +275,7 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
 
 
 _REPORT_OWNS = ("data", "config_path", "strategies", "strategy_paths", "params", "initial", "maker_fee_bps",
-                "taker_fee_bps", "latency_ms", "sweeps", "bar_seconds", "limit", "strict")
+                "taker_fee_bps", "latency_ms", "sweeps", "bar_seconds", "limit", "strict", "warmup_bars")
 """Options whose value a report records: given with --from-report they would contradict it."""
 
 

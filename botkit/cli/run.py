@@ -25,9 +25,13 @@ from botkit.core import logs
 @click.option("--record", "record_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write every tick's snapshot as the exchange sent it (JSON Lines, .gz to compress), "
                    "for replay with botkit backtest.")
+@click.option("--warmup", "warmup_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="A recording (botkit run --record) whose snapshots build the strategies' bars before the "
+                   "first tick, after the bars the journal kept.")
 @fail_cleanly
 def run(config_path: Path | None, duration: float | None, dry_run: bool, log_format: str | None,
-        strategy_paths: tuple[Path, ...], metrics_port: int | None, record_path: Path | None) -> None:
+        strategy_paths: tuple[Path, ...], metrics_port: int | None, record_path: Path | None,
+        warmup_path: Path | None) -> None:
     """Run the bot as a daemon until SIGINT/SIGTERM (or --duration).
 
     With no config, or no [exchange] base_url, botkit starts its sandbox exchange in-process, with a
@@ -48,7 +52,7 @@ def run(config_path: Path | None, duration: float | None, dry_run: bool, log_for
     stop_timeout = float(cfg["engine"]["stop_timeout_seconds"])
     stopped = threading.Event()
     guard_stop(stopping, stop_timeout, stopped)
-    bot = build_bot(cfg, dry_run=dry_run, extra_paths=strategy_paths)
+    bot = build_bot(cfg, dry_run=dry_run, extra_paths=strategy_paths, warmup=warmup_path)
     logs.configure(log_format or cfg["log"]["format"], cfg["log"]["level"], bot.secrets)
     try:
         breaker = CircuitBreaker(cfg["engine"]["breaker_threshold"],

@@ -26,7 +26,10 @@ def strategies(config_path: Path | None, strategy_paths: tuple[Path, ...]) -> No
         mark = "enabled" if name in enabled else "available"
         click.echo(f"{name}  ({mark})\n  source: {spec.source}")
         if spec.defaults:
-            params = ", ".join(f"{k}={v}" for k, v in spec.defaults.items())
+            # A typed parameter shows what the config may set it to (botkit.param's range or choices).
+            params = ", ".join(f"{k}={v}" + (f" ({spec.declared[k].allowed()})" if k in spec.declared
+                                              and spec.declared[k].typed else "")
+                               for k, v in spec.defaults.items())
             click.echo(f"  params: {params}")
         if spec.doc:
             click.echo("  " + spec.doc.splitlines()[0])

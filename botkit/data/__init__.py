@@ -1,7 +1,8 @@
 """Market-data files: snapshots recorded from a venue or generated, in JSON Lines (``jsonl.py``,
 readable and exact) or the binary store (``store.py``, fixed-size integer records read in
 chunks), opened by suffix (``files.py``). Recording and replay both use these; nothing here knows
-about strategies or the engine."""
+about strategies or the engine. ``importers/`` makes snapshot files from the public order-book
+datasets (Tardis.dev, Binance's data dumps, your own CSV): ``botkit data import``, docs/data.md."""
 
 from __future__ import annotations
 

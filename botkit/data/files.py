@@ -22,7 +22,7 @@ import msgspec
 
 from botkit.core.errors import DataFileError
 from botkit.core.jsonutil import dumps
-from botkit.data.jsonl import JsonlReader, JsonlWriter, check_snapshot, snapshot_wire
+from botkit.data.jsonl import JsonlReader, JsonlWriter, check_snapshot, read_instrument, snapshot_wire
 from botkit.data.store import (
     DEFAULT_LEVELS,
     MAX_LEVELS,
@@ -32,6 +32,7 @@ from botkit.data.store import (
     UnfitValue,
     units_json_line,
 )
+from botkit.instrument import BUTTERCOIN, Instrument
 from botkit.model import Snapshot
 
 log = logging.getLogger("botkit.backtest")
@@ -68,6 +69,13 @@ def open_snapshots(path: str | os.PathLike[str], *, strict: bool = False) -> Sna
     if file_format(path) == "store":
         return StoreReader(path, strict=strict)
     return JsonlReader(path, strict=strict)
+
+
+def file_instrument(path: str | os.PathLike[str]) -> Instrument:
+    """The market a snapshot file is of (its header's instrument; Buttercoin's when it has none)."""
+    if file_format(path) == "store":
+        return StoreReader(path).instrument
+    return read_instrument(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +149,7 @@ def convert(
     if src.resolve() == dst.resolve():
         raise DataFileError(f"{dst}: converting a file onto itself")
     reader = open_snapshots(src, strict=strict)
+    instrument = file_instrument(src)
     skipped = [0]
     snapshots: Iterable[Snapshot] = _checked(reader, strict, skipped)
     if progress is not None:
@@ -149,7 +158,7 @@ def convert(
         depth = levels if levels is not None else max(book_depth(src), 1) or DEFAULT_LEVELS
         if depth > MAX_LEVELS:
             raise DataFileError(f"{src}: a book has {depth} levels a side; a store holds at most {MAX_LEVELS}")
-        with StoreWriter(dst, levels=depth) as writer:
+        with StoreWriter(dst, levels=depth, instrument=instrument) as writer:
             for snapshot in snapshots:
                 try:
                     writer.add_snapshot(snapshot)
@@ -162,7 +171,8 @@ def convert(
                     skipped[0] += 1
                     log.warning("skipped unreadable line: %s", exc)
         return ConvertResult(writer.count, reader.bad_lines + skipped[0], depth)
-    with JsonlWriter(dst, flush=False) as out:
+    # A Buttercoin file stays as it was, headerless: what every botkit before instruments wrote.
+    with JsonlWriter(dst, flush=False, instrument=None if instrument == BUTTERCOIN else instrument) as out:
         for snapshot in snapshots:
             if isinstance(snapshot, StoreSnapshot):
                 out.write_text(units_json_line(snapshot.units()))

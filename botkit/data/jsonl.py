@@ -39,6 +39,10 @@ An unreadable line is logged with its line number and skipped, or raises ``DataF
 reader is strict. A gzip file cut short (a recorder that was killed) yields every complete line and
 then reports the truncation.
 
+A file may begin with one header line, ``{"botkit:instrument": {...}}``: the market the snapshots
+are of (:class:`botkit.instrument.Instrument`, numbers as strings). A file without it (every file
+written before instruments existed) is a Buttercoin BTC_USD recording: :func:`read_instrument`.
+
 Writing flushes every line by default, so a killed recorder loses at most the line it was writing.
 """
 
@@ -72,7 +76,8 @@ from botkit.data.store import (
     Units,
     text_units,
 )
-from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.instrument import BUTTERCOIN, Instrument
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade, book_level
 
 log = logging.getLogger("botkit.backtest")
 
@@ -282,13 +287,13 @@ class JsonBook(LazyBook):
         book = _book_of(line)
         rows = book.bid if bids else book.ask
         try:
-            levels = tuple(
-                BookLevel(
+            levels = tuple([
+                book_level(
                     _amount(row.price, f"orderbook.{name}[{i}].price", positive=True),
                     _amount(row.quantity, f"orderbook.{name}[{i}].quantity", positive=True),
                 )
                 for i, row in enumerate(rows)
-            )
+            ])
             for prev, cur in pairwise(levels):
                 if (cur.price >= prev.price) if bids else (cur.price <= prev.price):
                     raise _Bad(f"orderbook.{name} is not sorted best first ({prev.price} then {cur.price})")
@@ -533,6 +538,8 @@ class JsonlReader:
                         self._skip(lineno, f"the line is {raw:,} bytes long, over the {MAX_LINE_BYTES:,}-byte limit; "
                                    "not read")
                         continue
+                    if lineno == 1 and raw.startswith(INSTRUMENT_HEAD):
+                        continue  # the header line: read_instrument's
                     if too_deep(raw):
                         self._skip(lineno, f"the line nests lists or objects deeper than {MAX_NESTING} levels; "
                                    "not read")
@@ -599,6 +606,28 @@ class JsonlReader:
             stream.close()
 
 
+INSTRUMENT_HEAD = b'{"botkit:instrument":'
+"""How a header line starts: it is the first line, written by :class:`JsonlWriter` exactly so."""
+
+
+def read_instrument(path: str | os.PathLike[str]) -> Instrument:
+    """The instrument in a JSON Lines file's header line; Buttercoin's when it has none."""
+    path = Path(path)
+    try:
+        with _open_binary(path) as stream:
+            first = stream.readline(MAX_LINE_BYTES)
+    except (OSError, EOFError) as exc:
+        raise DataFileError(f"{path}: cannot read: {exc}") from None
+    if not first.startswith(INSTRUMENT_HEAD):
+        return BUTTERCOIN
+    try:
+        return Instrument.from_json(msgspec.json.decode(first)["botkit:instrument"], f"{path}:1")
+    except msgspec.DecodeError as exc:
+        raise DataFileError(f"{path}:1: unreadable instrument header: {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise DataFileError(str(exc)) from None
+
+
 def check_snapshot(snapshot: Snapshot) -> None:
     """Build every part of a snapshot, so that a lazily checked value raises now."""
     _ = snapshot.ticker, snapshot.book.bids, snapshot.book.asks, snapshot.trades
@@ -641,7 +670,10 @@ class JsonlWriter:
     bulk conversions pass ``flush=False``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, flush: bool = True, append: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, flush: bool = True, append: bool = False,
+                 instrument: Instrument | None = None) -> None:
+        """``instrument``: written as the header line of a new file (never when appending: the
+        file has its own); None writes none, which reads as Buttercoin's."""
         self.path = Path(path)
         self.flush = flush
         self.count = 0
@@ -653,6 +685,8 @@ class JsonlWriter:
             self._out: IO[bytes] = self._gz  # type: ignore[assignment]
         else:
             self._raw = self._out = open(self.path, mode, buffering=1 << 20)  # noqa: SIM115
+        if instrument is not None and not append:
+            self._out.write(dumps({"botkit:instrument": instrument.to_json()}).encode() + b"\n")
 
     def write_text(self, line: str | bytes) -> None:
         """Write one already serialized snapshot line (without its newline)."""
@@ -700,6 +734,7 @@ __all__ = [
     "JsonlWriter",
     "check_snapshot",
     "decimal_text",
+    "read_instrument",
     "snapshot_wire",
     "trade_amounts",
     "trade_wire",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from botkit.data.jsonl import JsonlWriter
+from botkit.instrument import Instrument
 
 
 class RawSource(Protocol):
@@ -24,9 +25,12 @@ class SnapshotRecorder:
     """A daemon ``on_tick`` observer appending each tick's snapshot to ``path``; a line is flushed
     as soon as written, so killing the process loses at most the line being written."""
 
-    def __init__(self, source: RawSource, path: Path, *, append: bool = False, progress: Any = None) -> None:
+    def __init__(self, source: RawSource, path: Path, *, append: bool = False, progress: Any = None,
+                 instrument: Instrument | None = None) -> None:
+        """``instrument``: the market recorded, written as the file's header (None: Buttercoin's,
+        no header, as every Buttercoin recording)."""
         self.source = source
-        self.writer = JsonlWriter(path, append=append)
+        self.writer = JsonlWriter(path, append=append, instrument=instrument)
         self.progress = progress
         self.written = 0
 

@@ -24,7 +24,8 @@ File layout (version 2)::
     8      4 bytes  little-endian length of the JSON header that follows
     12     header   {"format": "botkit-snapshots", "version": 2, "levels": L, "snapshots": N,
                      "trades": M, "chunk": C, "trade_chunk": T, "checksum": "crc32",
-                     "price_decimals": 2, "quantity_decimals": 8, "usd_decimals": 10}
+                     "price_decimals": 2, "quantity_decimals": 8, "usd_decimals": 10,
+                     "instrument": {...}}
     ...    zeros up to byte 4092
     4092   4 bytes  CRC32 of bytes 0-4091 (the header, its padding included)
     4096   N snapshot records (RECORD_DTYPE(L))
@@ -38,6 +39,9 @@ the file, the table too, and each chunk when it reads it: a damaged snapshot chu
 file, chunk and snapshot indexes and its snapshots are skipped (or raise, when strict), never
 replayed. C is chosen so that a chunk is at most :data:`MAX_CHUNK_BYTES`, which is also what
 reading costs in memory.
+
+``instrument`` (:meth:`botkit.instrument.Instrument.to_json`: the market's grid and fees) is
+absent from stores written before instruments existed; they read as Buttercoin's BTC_USD.
 
 Version 1 (written before checksums) is the same without the header's ``chunk``,
 ``trade_chunk`` and ``checksum`` fields, the header CRC and the table. It is still read; nothing
@@ -76,7 +80,8 @@ from botkit.core.errors import DataFileError
 from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
 from botkit.data.lazy import LazyBook, LazySnapshot, cents, satoshis, trade_amounts, units_text, units_to_decimal
-from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.instrument import BUTTERCOIN, Instrument
+from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade, book_level
 
 log = logging.getLogger("botkit.backtest")
 
@@ -238,12 +243,15 @@ def text_units(text: bytes, decimals: int, what: str) -> int:
 class StoreWriter:
     """Write snapshots into a new store; ``close()`` (or the ``with`` block) makes it appear."""
 
-    def __init__(self, path: str | os.PathLike[str], *, levels: int = DEFAULT_LEVELS, chunk: int | None = None) -> None:
-        """``chunk``: snapshot records a checksum covers (default :func:`chunk_records`; tests make it small)."""
+    def __init__(self, path: str | os.PathLike[str], *, levels: int = DEFAULT_LEVELS, chunk: int | None = None,
+                 instrument: Instrument = BUTTERCOIN) -> None:
+        """``chunk``: snapshot records a checksum covers (default :func:`chunk_records`; tests make it small);
+        ``instrument``: the market the snapshots are of (stored in the header)."""
         if not 1 <= levels <= MAX_LEVELS:
             raise ValueError(f"levels must be from 1 to {MAX_LEVELS}")
         self.path = Path(path)
         self.levels = levels
+        self.instrument = instrument
         self.count = 0
         self.trade_count = 0
         self._dtype = record_dtype(levels)
@@ -433,6 +441,7 @@ class StoreWriter:
                 "price_decimals": PRICE_DECIMALS,
                 "quantity_decimals": QUANTITY_DECIMALS,
                 "usd_decimals": USD_DECIMALS,
+                "instrument": self.instrument.to_json(),
             },
             sort_keys=True,
         ).encode()
@@ -497,6 +506,14 @@ class _Chunk:
         return rows[end - self.ntrades[row] : end][::-1]
 
 
+def _top_of(chunk: _Chunk, row: int) -> tuple[Decimal | None, Decimal | None]:
+    """Best bid and ask of one record, from their own columns (no level is built)."""
+    return (
+        cents(chunk.bid0[row]) if chunk.nbid[row] else None,
+        cents(chunk.ask0[row]) if chunk.nask[row] else None,
+    )
+
+
 class StoreBook(LazyBook):
     """The book of one store record: levels built from its integer columns on first access."""
 
@@ -505,11 +522,7 @@ class StoreBook(LazyBook):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        chunk, row = self._chunk, self._row
-        return (
-            cents(chunk.bid0[row]) if chunk.nbid[row] else None,
-            cents(chunk.ask0[row]) if chunk.nask[row] else None,
-        )
+        return _top_of(self._chunk, self._row)
 
     def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
         chunk, row = self._chunk, self._row
@@ -517,7 +530,7 @@ class StoreBook(LazyBook):
         n = chunk.nbid[row] if bids else chunk.nask[row]
         px = (rec["bid_px"] if bids else rec["ask_px"])[:n].tolist()
         qty = (rec["bid_qty"] if bids else rec["ask_qty"])[:n].tolist()
-        return tuple(BookLevel(cents(p), satoshis(q)) for p, q in zip(px, qty, strict=True))
+        return tuple([book_level(cents(p), satoshis(q)) for p, q in zip(px, qty, strict=True)])
 
 
 class StoreSnapshot(LazySnapshot):
@@ -528,11 +541,7 @@ class StoreSnapshot(LazySnapshot):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        chunk, row = self._chunk, self._row
-        return (
-            cents(chunk.bid0[row]) if chunk.nbid[row] else None,
-            cents(chunk.ask0[row]) if chunk.nask[row] else None,
-        )
+        return _top_of(self._chunk, self._row)
 
     def _build_book(self) -> OrderBook:
         book = _new(StoreBook)
@@ -614,6 +623,7 @@ class StoreReader:
                 self.dtype = record_dtype(self.levels)
                 self.chunk: int = meta.get("chunk", chunk_records(self.levels))
                 self.trade_chunk: int = meta.get("trade_chunk", CHUNK)
+                self.instrument = self._instrument(meta)
                 self.checksummed = self.version >= 2
                 self._trades_offset = HEADER_SIZE + self.count * self.dtype.itemsize
                 table_at = self._trades_offset + self.trade_count * TRADE_DTYPE.itemsize
@@ -660,6 +670,15 @@ class StoreReader:
             self._whole(meta, "chunk", 1, chunk_records(meta["levels"]))
             self._whole(meta, "trade_chunk", 1, CHUNK)
         return meta
+
+    def _instrument(self, meta: dict[str, Any]) -> Instrument:
+        """The header's instrument; Buttercoin's for a store written before instruments existed."""
+        if "instrument" not in meta:
+            return BUTTERCOIN
+        try:
+            return Instrument.from_json(meta["instrument"], f"{self.path}: store header")
+        except (ValueError, TypeError) as exc:
+            raise DataFileError(str(exc)) from None
 
     def _whole(self, meta: dict[str, Any], key: str, low: int, high: int) -> None:
         value = meta.get(key)

@@ -19,6 +19,7 @@ from typing import Any
 from botkit.client import Buttercoin, ButtercoinClient
 from botkit.config import Config
 from botkit.core.errors import ConfigError, did_you_mean
+from botkit.engine.bars import read_warmup
 from botkit.engine.risk import AccountRisk, RiskLimits
 from botkit.engine.state import RISK_PLUGIN_NAME, EngineSettings
 from botkit.engine.tick import Engine
@@ -77,10 +78,12 @@ def _logged(close: Callable[[], None]) -> None:
 
 
 def build_strategies(config: Config, pm: Any, extra_paths: Sequence[Path] = (), *, only: Sequence[str] = (),
-                     params: Mapping[str, Mapping[str, Any]] | None = None, timeout: float | None = None
-                     ) -> list[StrategyHost]:
-    """Discover, configure and register the enabled strategies (or just ``only``)."""
-    specs = discover([*config.strategy_paths, *extra_paths])
+                     params: Mapping[str, Mapping[str, Any]] | None = None, timeout: float | None = None,
+                     specs: Mapping[str, StrategySpec] | None = None) -> list[StrategyHost]:
+    """Discover, configure and register the enabled strategies (or just ``only``); ``specs``, when
+    given, are the strategies to choose from instead of those discovered (:mod:`botkit.testing`)."""
+    if specs is None:
+        specs = discover([*config.strategy_paths, *extra_paths])
     chosen = list(only) if only else list(config.enabled_strategies())
     tables: dict[str, dict[str, Any]] = {name: dict(config.strategies.get(name, {})) for name in chosen}
     for name, overrides in (params or {}).items():
@@ -120,16 +123,18 @@ class EnginePlan:
 
 def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Sequence[str] = (),
                 params: Mapping[str, Mapping[str, Any]] | None = None, wall_clock: bool = True,
-                strategies: bool = True) -> EnginePlan:
+                strategies: bool = True, specs: Mapping[str, StrategySpec] | None = None) -> EnginePlan:
     """Strategies, risk rules and settings from the config. ``wall_clock`` False (backtests) disables
-    wall-clock time limits and the per-tick log line, which would make a replay non-deterministic.
+    wall-clock time limits and the per-tick log line, which would make a replay non-deterministic,
+    and keeping bars in the journal (each backtest starts afresh).
     ``strategies`` False plans an engine that only watches the market (``botkit record``)."""
     engine_cfg = config["engine"]
     pm = make_manager()
     risk = AccountRisk(RiskLimits.from_config(config["risk"]))
     register(pm, [(RISK_PLUGIN_NAME, risk)])
     timeout_s = float(engine_cfg["strategy_timeout_seconds"]) if wall_clock else 0.0
-    hosts = (build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None)
+    hosts = (build_strategies(config, pm, extra_paths, only=only, params=params, timeout=timeout_s or None,
+                              specs=specs)
              if strategies else [])
     settings = EngineSettings(
         on_shutdown=engine_cfg["on_shutdown"],
@@ -137,6 +142,7 @@ def plan_engine(config: Config, *, extra_paths: Sequence[Path] = (), only: Seque
         resolve_window_ms=int(engine_cfg["resolve_window_seconds"] * 1000),
         max_intents_per_tick=int(engine_cfg["max_intents_per_tick"]),
         log_ticks=wall_clock,
+        keep_bars=wall_clock,
     )
     return EnginePlan(pm, hosts, risk, settings)
 
@@ -190,9 +196,12 @@ def connect(config: Config, closers: ExitStack) -> tuple[Buttercoin, str, str]:
     return Buttercoin(client), base_url, secret
 
 
-def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Path] = ()) -> Bot:
-    """Everything a daemon needs, started in the right order and closed in reverse."""
+def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Path] = (),
+              warmup: Path | None = None) -> Bot:
+    """Everything a daemon needs, started in the right order and closed in reverse. ``warmup``: a
+    recording whose snapshots build bars before the first tick (after those the journal kept)."""
     plan = plan_engine(config, extra_paths=extra_paths)
+    warmup_snapshots = read_warmup(warmup) if warmup is not None else None
     closers = ExitStack()
     try:
         api, base_url, secret = connect(config, closers)
@@ -209,6 +218,7 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
                           auto_upgrade=config["journal"]["auto_upgrade"], exclusive=True, secrets=bot_secrets)
         closers.callback(journal.close)
         engine = plan.build(venue, journal)
+        engine.bars.warmup = warmup_snapshots
         return Bot(config, engine, journal, market_data.fetch, closers, base_url, market_data,
                    secrets=bot_secrets)
     except BaseException:
@@ -216,23 +226,28 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         raise
 
 
-def build_recorder(config: Config) -> Bot:
+def build_recorder(config: Config, *, feed: Callable[[], Snapshot] | None = None, where: str = "") -> Bot:
     """A bot that only watches the market: the daemon's loop for ``botkit record``, with no
     strategies, a simulated venue with nothing to trade and a journal in memory (a recording
-    neither reads nor changes any bot's orders)."""
+    neither reads nor changes any bot's orders). ``feed`` (with ``where`` it comes from) replaces
+    the configured exchange's market data: ``botkit record --source ccxt:...``."""
     from botkit.venues.simulated import SimulatedVenue
 
     plan = plan_engine(config, wall_clock=False, strategies=False)
     closers = ExitStack()
     try:
-        api, base_url, secret = connect(config, closers)
-        market_data = ButtercoinMarketData(api)
+        market_data: ButtercoinMarketData | None = None
+        secret = ""
+        if feed is None:
+            api, where, secret = connect(config, closers)
+            market_data = ButtercoinMarketData(api)
+            feed = market_data.fetch
         bot_secrets = (*config.secrets, secret) if secret else config.secrets
         journal = Journal("sqlite://", bot_id=f"{config['bot']['id']}-recorder", secrets=bot_secrets)
         closers.callback(journal.close)
-        venue = SimulatedVenue(initial={}, name="recording", label=f"recording from {base_url} (no orders)")
-        return Bot(config, plan.build(venue, journal), journal, market_data.fetch, closers, base_url,
-                   market_data, secrets=bot_secrets)
+        venue = SimulatedVenue(initial={}, name="recording", label=f"recording from {where} (no orders)")
+        return Bot(config, plan.build(venue, journal), journal, feed, closers, where, market_data,
+                   secrets=bot_secrets)
     except BaseException:
         closers.close()
         raise

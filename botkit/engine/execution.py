@@ -13,7 +13,7 @@ from botkit.engine.base import EngineBase
 from botkit.engine.risk import RiskRejected
 from botkit.engine.state import CANCEL_RESEND_MS, RISK_PLUGIN_NAME, TickReport
 from botkit.journal import OrderRecord
-from botkit.model import MIN_QUANTITY, CancelAll, CancelOrder, Intent, OrderState, PlaceOrder, Snapshot
+from botkit.model import CancelAll, CancelOrder, Intent, OrderState, PlaceOrder, Snapshot
 from botkit.strategy.context import StrategyContext
 from botkit.strategy.host import StrategyHost
 from botkit.strategy.validation import describe
@@ -45,9 +45,10 @@ class Execution(EngineBase):
                     report.cancelled += 1
 
     def _place(self, host: StrategyHost, intent: PlaceOrder, snapshot: Snapshot, now: int, report: TickReport) -> None:
-        if intent.quantity < MIN_QUANTITY:
-            self._reject(host, intent, "min_quantity",
-                         f"quantity {intent.quantity} BTC is below the minimum of {MIN_QUANTITY}", now, report)
+        instrument = self.venue.instrument
+        if intent.quantity < instrument.min_size:
+            self._reject(host, intent, "min_quantity", f"quantity {intent.quantity} {instrument.base} is below the "
+                         f"minimum of {instrument.min_size}", now, report)
             return
         if any(r.is_unresolved and r.side is intent.side for r in self.unfinished.values()):
             self._reject(host, intent, "unresolved",

@@ -85,18 +85,19 @@ class AccountRisk:
     def check(self, intent: PlaceOrder, snapshot: Snapshot, ctx: StrategyContext) -> None:
         """Raise :class:`RiskRejected` with the first rule the intent breaks."""
         lim = self.limits
+        base, quote = ctx.instrument.base, ctx.instrument.quote  # the market's currencies, for the messages
         if self.halted_reason is not None:
             raise RiskRejected("daily_loss_limit", self.halted_reason)
         if intent.quantity > lim.max_order_quantity:
             raise RiskRejected("max_order_quantity",
-                               f"quantity {intent.quantity} BTC exceeds max_order_quantity {lim.max_order_quantity}")
+                               f"quantity {intent.quantity} {base} exceeds max_order_quantity {lim.max_order_quantity}")
         signed = intent.quantity if intent.side is Side.BUY else -intent.quantity
         pending = sum(((o.quantity - o.filled) if o.side is Side.BUY else -(o.quantity - o.filled)
                        for o in ctx.open_orders if o.side is intent.side), ZERO)
         worst = ctx.position + pending + signed
         if abs(worst) > lim.max_position:
             raise RiskRejected("max_position",
-                               f"position could reach {worst} BTC (max_position {lim.max_position})")
+                               f"position could reach {worst} {base} (max_position {lim.max_position})")
         reference = intent.price
         if reference is None:
             reference = snapshot.best_ask if intent.side is Side.BUY else snapshot.best_bid
@@ -104,7 +105,7 @@ class AccountRisk:
             raise RiskRejected("no_market", "no price on the other side of the book for a market order")
         notional = reference * intent.quantity
         if notional > lim.max_notional:
-            raise RiskRejected("max_notional", f"notional {notional} USD exceeds max_notional {lim.max_notional}")
+            raise RiskRejected("max_notional", f"notional {notional} {quote} exceeds max_notional {lim.max_notional}")
         if self.open_orders >= lim.max_open_orders:
             raise RiskRejected("max_open_orders",
                                f"{self.open_orders} orders open (max_open_orders {lim.max_open_orders})")
@@ -117,13 +118,13 @@ class AccountRisk:
         if intent.side is Side.BUY:
             left = self.available_usd - notional
             if left < lim.min_balance_usd:
-                raise RiskRejected("min_balance", f"buying {notional} USD would leave {left} USD available "
+                raise RiskRejected("min_balance", f"buying {notional} {quote} would leave {left} {quote} available "
                                                   f"(min_balance_usd {lim.min_balance_usd})")
         else:
             left = self.available_btc - intent.quantity
             if left < lim.min_balance_btc:
-                raise RiskRejected("min_balance", f"selling {intent.quantity} BTC would leave {left} BTC available "
-                                                  f"(min_balance_btc {lim.min_balance_btc})")
+                raise RiskRejected("min_balance", f"selling {intent.quantity} {base} would leave {left} {base} "
+                                                  f"available (min_balance_btc {lim.min_balance_btc})")
 
     @hookimpl
     def botkit_check_intent(self, intent: PlaceOrder, snapshot: Snapshot, ctx: StrategyContext) -> str | None:

@@ -29,6 +29,8 @@ class EngineSettings:
     resolve_window_ms: int = 30_000
     max_intents_per_tick: int = 20
     log_ticks: bool = True
+    keep_bars: bool = True
+    """Keep closed bars in the journal for the next run (off in backtests: each starts afresh)."""
 
 
 @dataclass(slots=True)

@@ -29,6 +29,7 @@ import pluggy
 
 from botkit.core.errors import VenueError
 from botkit.core.output import money
+from botkit.engine.bars import BarFeed
 from botkit.engine.execution import Execution
 from botkit.engine.reconciliation import Reconciliation
 from botkit.engine.risk import AccountRisk
@@ -48,6 +49,7 @@ from botkit.model import (
     Side,
     Snapshot,
 )
+from botkit.strategy.bars import Bar
 from botkit.strategy.host import StrategyFailure, StrategyHost
 from botkit.venues.port import Venue
 
@@ -61,6 +63,8 @@ class Engine(Execution, Reconciliation):
     def __init__(self, *, venue: Venue, pm: pluggy.PluginManager, strategies: Sequence[StrategyHost],
                  risk: AccountRisk, journal: Journal, settings: EngineSettings | None = None) -> None:
         self.venue = venue
+        for host in strategies:
+            host.ctx.trade(venue.instrument)
         self.pm = pm
         self.strategies = list(strategies)
         self.risk = risk
@@ -85,6 +89,7 @@ class Engine(Execution, Reconciliation):
                               key=lambda impl: impl.plugin_name != RISK_PLUGIN_NAME)
         self._health_journaled: dict[str, tuple[bool, int, str | None]] = {}
         self._kill_switch_journaled: str | None = None
+        self.bars = BarFeed(self.strategies, journal, keep_in_journal=self.settings.keep_bars)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -97,6 +102,9 @@ class Engine(Execution, Reconciliation):
         self._deferred = []  # fills found while reconciling reach strategies after their on_start
         self._reconcile_at_start(now)
         deferred, self._deferred = self._deferred, None
+        restored = self.bars.restore()
+        if restored:
+            log.info("history: %d bars before the first tick (journal and warm-up)", restored)
         for host in self.strategies:
             host.ctx.state.update(self.journal.load_state(host.name))
             host.ctx.state.take_changes()
@@ -172,6 +180,7 @@ class Engine(Execution, Reconciliation):
         self.ticks += 1
         self.last_snapshot = snapshot
         self.venue.observe(snapshot)
+        closed = self.bars.update(snapshot)
         synced = self._sync(now, report)
         self._resolve_unknown(now, report)
         account_known = self._refresh_account(now, snapshot, report, mid) and synced
@@ -183,27 +192,12 @@ class Engine(Execution, Reconciliation):
             if not host.active or not account_known:
                 continue
             self._refresh_ctx(host, now)
-            try:
-                checked = host.ask(snapshot, self.settings.max_intents_per_tick)
-            except StrategyFailure:
-                report.failures += 1
-                continue
-            finally:
-                if not self._save_state(host):
-                    report.failures += 1
-            malformed = 0
-            first_problem = ""
-            for intent, problem in checked:
-                if problem is None:
-                    self._execute(host, intent, snapshot, now, report)
-                else:
-                    malformed += 1
-                    first_problem = first_problem or problem
-                    self._reject(host, intent, "invalid", problem, now, report)
-            if malformed:
-                # Counted last, so that a well-behaved botkit_on_rejection call does not end the streak.
-                host.fail("botkit_on_snapshot", f"returned {malformed} malformed intent(s), refused: {first_problem}")
-                report.failures += 1
+            self._ask(host, "botkit_on_snapshot", snapshot, snapshot, now, report)
+            for bar in self.bars.for_strategy(host.name, closed) if closed else ():
+                if host.paused:  # by its failures this tick
+                    break
+                self._refresh_ctx(host, now)  # orders placed on the snapshot, or on an earlier bar
+                self._ask(host, "botkit_on_bar", bar, snapshot, now, report)
         if report.placed or report.cancelled:
             self._sync(now, report)
         report.open_orders = sum(1 for r in self.unfinished.values() if r.status.is_open)
@@ -215,6 +209,35 @@ class Engine(Execution, Reconciliation):
         if self.settings.log_ticks:
             log.info("%s", _tick_line(report))
         return report
+
+    def _ask(self, host: StrategyHost, hook_name: str, subject: Snapshot | Bar, snapshot: Snapshot, now: int,
+             report: TickReport) -> None:
+        """Ask a strategy for intents on a snapshot or a closed bar and execute the well-formed
+        ones; refuse the others, and count them as its failure."""
+        try:
+            if isinstance(subject, Bar):
+                checked = host.ask_bar(subject, self.settings.max_intents_per_tick)
+            else:
+                checked = host.ask(subject, self.settings.max_intents_per_tick)
+        except StrategyFailure:
+            report.failures += 1
+            return
+        finally:
+            if not self._save_state(host):
+                report.failures += 1
+        malformed = 0
+        first_problem = ""
+        for intent, problem in checked:
+            if problem is None:
+                self._execute(host, intent, snapshot, now, report)
+            else:
+                malformed += 1
+                first_problem = first_problem or problem
+                self._reject(host, intent, "invalid", problem, now, report)
+        if malformed:
+            # Counted last, so that a well-behaved botkit_on_rejection call does not end the streak.
+            host.fail(hook_name, f"returned {malformed} malformed intent(s), refused: {first_problem}")
+            report.failures += 1
 
     def _journal_health(self, now: int) -> None:
         """Journal what changed in the strategies' health and in the kill switch, for ``botkit

@@ -2,8 +2,11 @@
 
 Each method is one transaction committed before it returns, because the engine acts on what it
 has journaled (an order is journaled as ``pending`` before it is sent, so a crash at any moment
-leaves a row to reconcile). SQLite runs in WAL mode with a busy timeout. One daemon per SQLite
-file, or per bot id on PostgreSQL, is enforced by :mod:`botkit.journal.lock`.
+leaves a row to reconcile). A backtest's journal is *batched* instead: the same methods write the
+same rows on one connection and :meth:`Journal.flush` commits them every so many ticks, because
+against a simulated venue there is nothing a crash could lose that a rerun would not redo. SQLite
+runs in WAL mode with a busy timeout. One daemon per SQLite file, or per bot id on PostgreSQL, is
+enforced by :mod:`botkit.journal.lock`.
 """
 
 from __future__ import annotations
@@ -11,16 +14,18 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 from botkit.core import jsonutil
 from botkit.core.crashpoints import crashpoint
@@ -31,6 +36,7 @@ from botkit.journal import migrate
 from botkit.journal.lock import JournalLock, PostgresAdvisoryLock, SqliteFileLock
 from botkit.journal.schema import (
     BalanceSnapshot,
+    BarRow,
     FillRow,
     OrderEvent,
     OrderRow,
@@ -49,6 +55,7 @@ from botkit.model import (
     OrderState,
     Side,
 )
+from botkit.strategy.bars import Bar, timeframe_ms
 from botkit.strategy.health import StrategyHealth
 
 log = logging.getLogger("botkit.journal")
@@ -61,6 +68,7 @@ _FILL_SEQS = select(FillRow.seq).where(FillRow.bot_id == bindparam("bot"),
                                        FillRow.exchange_order_id == bindparam("eid"))
 _EVENT = insert(OrderEvent)
 _FILL = insert(FillRow)
+_REJECTION = insert(RiskRejection)
 
 _LIVE = tuple(sorted(state.value for state in LIVE_STATES))
 """The ``orders.status`` words of the orders :meth:`Journal.live_orders` reads back."""
@@ -119,9 +127,10 @@ class Journal:
     """All journal reads and writes of one bot (``bot_id``) on one database."""
 
     def __init__(self, url: str, bot_id: str = "default", *, auto_upgrade: bool = True, durable: bool = True,
-                 exclusive: bool = False, secrets: Iterable[str] = ()) -> None:
+                 exclusive: bool = False, secrets: Iterable[str] = (), batched: bool = False) -> None:
         """``exclusive`` (a daemon's journal) takes the one-daemon lock (:meth:`acquire`) before the
-        database is read or migrated, so a refused second daemon has touched nothing."""
+        database is read or migrated, so a refused second daemon has touched nothing. ``batched``
+        (a backtest's) writes on one open transaction that :meth:`flush` commits."""
         self.url = url
         self.bot_id = bot_id
         self._redact = Redactor(secrets)
@@ -133,6 +142,8 @@ class Journal:
         database = self.engine.url.database
         self.sqlite_path = Path(database) if self.is_sqlite and database and database != ":memory:" else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.batched = batched
+        self._batch: Connection | None = None
         try:
             if exclusive:
                 self.acquire()
@@ -175,6 +186,10 @@ class Journal:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
                 _refuse_hard_links(Path(database))
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            if not database or database == ":memory:":
+                # One connection for every thread: each new connection to sqlite:// would be a
+                # new, empty database (the daemon ticks on the scheduler's threads).
+                kwargs["poolclass"] = StaticPool
         elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
@@ -195,7 +210,33 @@ class Journal:
         return f"Journal({self.safe_url!r}, bot_id={self.bot_id!r})"
 
     def session(self) -> Session:
+        """A session for one unit of work; in a batched journal, on the batch's open transaction
+        (its commit leaves that transaction to :meth:`flush`)."""
+        if self.batched:
+            return Session(bind=self._batch_connection(), expire_on_commit=False,
+                           join_transaction_mode="rollback_only")
         return self._sessions()
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A connection in a transaction: committed on leaving, or, batched, at the next flush."""
+        if self.batched:
+            yield self._batch_connection()
+            return
+        with self.engine.begin() as conn:
+            yield conn
+
+    def _batch_connection(self) -> Connection:
+        if self._batch is None:
+            self._batch = self.engine.connect()
+        if not self._batch.in_transaction():
+            self._batch.begin()
+        return self._batch
+
+    def flush(self) -> None:
+        """Commit what a batched journal wrote since the last flush (nothing to do otherwise)."""
+        if self._batch is not None and self._batch.in_transaction():
+            self._batch.commit()
 
     # ------------------------------------------------------------------ exclusivity
 
@@ -229,6 +270,12 @@ class Journal:
             self._lock = None
 
     def close(self) -> None:
+        if self._batch is not None:
+            try:
+                self.flush()
+            finally:
+                self._batch.close()
+                self._batch = None
         self.release()
         self.engine.dispose()
 
@@ -294,7 +341,7 @@ class Journal:
     def record_pending(self, run_id: int, venue: str, strategy: str, tag: str, side: Side, order_type: str,
                        price: Decimal | None, quantity: Decimal, now: int) -> OrderRecord:
         """Journal an order before it is sent: the write-ahead step of exactly-once placement."""
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             local_id = conn.execute(_PENDING, {
                 "bot_id": self.bot_id, "run_id": run_id, "strategy": strategy, "tag": tag, "side": side.value,
                 "order_type": order_type, "price": price, "quantity": quantity, "status": OrderState.PENDING.value,
@@ -312,7 +359,7 @@ class Journal:
         values: dict[str, Any] = {"status": status.value, "updated_at": now}
         if error is not None:
             values["error"] = error
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
             conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": status.value, "detail": detail})
         record.status = status
@@ -324,7 +371,7 @@ class Journal:
                                   "updated_at": now}
         if flag is not None:
             values["flag"] = flag.value
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
             conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": flag.value if flag else "placed",
                                   "detail": detail or exchange_order_id})
@@ -348,7 +395,7 @@ class Journal:
         if not new_fills and not status_changed and order.filled == record.filled:
             return []
         stored: list[Fill] = []
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             if new_fills:
                 seen = set(conn.scalars(_FILL_SEQS, {"bot": self.bot_id, "eid": order.order_id}))
                 for fill in new_fills:
@@ -393,7 +440,7 @@ class Journal:
             return _record(row, 0)
 
     def note(self, record: OrderRecord, event_name: str, now: int, detail: str | None = None) -> None:
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": event_name, "detail": detail})
 
     def live_orders(self) -> list[OrderRecord]:
@@ -443,8 +490,9 @@ class Journal:
     # ------------------------------------------------------------------ other records
 
     def record_rejection(self, run_id: int, now: int, strategy: str, rule: str, reason: str, intent: str) -> None:
-        with self.session() as s, s.begin():
-            s.add(RiskRejection(run_id=run_id, ts=now, strategy=strategy, rule=rule, reason=reason, intent=intent))
+        with self._write() as conn:  # Core, not the ORM: a strategy may be refused on every tick
+            conn.execute(_REJECTION, {"run_id": run_id, "ts": now, "strategy": strategy, "rule": rule,
+                                      "reason": reason, "intent": intent})
 
     def record_balances(self, run_id: int, now: int, balances: dict[str, Decimal]) -> None:
         with self.session() as s, s.begin():
@@ -472,6 +520,41 @@ class Journal:
                     s.add(StrategyStateRow(bot_id=self.bot_id, strategy=strategy, key=key, value=encoded))
                 else:
                     row.value = encoded
+
+    # ------------------------------------------------------------------ bars
+
+    def save_bars(self, bars: Sequence[Bar], keep: Mapping[str, int]) -> None:
+        """Keep closed bars (oldest first), and only the last ``keep[timeframe]`` of each
+        timeframe: bars are contiguous, so those older are those starting before the newest's end
+        minus that many bars."""
+        if not bars:
+            return
+        newest: dict[str, Bar] = {}
+        with self.session() as s, s.begin():
+            for bar in bars:
+                s.merge(BarRow(
+                    bot_id=self.bot_id, timeframe=bar.timeframe, start_at=bar.start, end_at=bar.end,
+                    open=bar.open, high=bar.high, low=bar.low, close=bar.close, volume=bar.volume,
+                    quote_volume=bar.quote_volume, trades=bar.trades, vwap=bar.vwap, from_mid=bar.from_mid,
+                    missing=bar.missing, mid=bar.mid, microprice=bar.microprice, spread=bar.spread,
+                    imbalance=bar.imbalance))
+                newest[bar.timeframe] = bar
+            for timeframe, bar in newest.items():
+                oldest_kept = bar.end - keep.get(timeframe, 1) * timeframe_ms(timeframe)
+                s.execute(delete(BarRow).where(BarRow.bot_id == self.bot_id, BarRow.timeframe == timeframe,
+                                               BarRow.start_at < oldest_kept))
+
+    def load_bars(self, keep: Mapping[str, int]) -> list[Bar]:
+        """The kept bars of these timeframes, at most ``keep[timeframe]`` each, oldest first."""
+        found: list[Bar] = []
+        with self.session() as s:
+            for timeframe, bound in keep.items():
+                rows = s.execute(select(BarRow).where(BarRow.bot_id == self.bot_id, BarRow.timeframe == timeframe)
+                                 .order_by(BarRow.start_at.desc()).limit(bound)).scalars().all()
+                found.extend(Bar(row.timeframe, row.start_at, row.end_at, row.open, row.high, row.low, row.close,
+                                 row.volume, row.quote_volume, row.trades, row.vwap, row.from_mid, row.missing,
+                                 row.mid, row.microprice, row.spread, row.imbalance) for row in reversed(rows))
+        return found
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -12,7 +12,9 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -180,6 +182,31 @@ class StrategyHealthRow(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
+class BarRow(Base):
+    """A closed bar the bot built, kept so that a restarted bot has its history before its first
+    decision; bounded per bot and timeframe by the longest lookback its strategies declare."""
+
+    __tablename__ = "bars"
+    bot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    timeframe: Mapped[str] = mapped_column(String(16), primary_key=True)
+    start_at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    end_at: Mapped[int] = mapped_column(BigInteger)
+    open: Mapped[Decimal | None] = mapped_column(DecimalText)
+    high: Mapped[Decimal | None] = mapped_column(DecimalText)
+    low: Mapped[Decimal | None] = mapped_column(DecimalText)
+    close: Mapped[Decimal | None] = mapped_column(DecimalText)
+    volume: Mapped[Decimal] = mapped_column(DecimalText)
+    quote_volume: Mapped[Decimal] = mapped_column(DecimalText)
+    trades: Mapped[int] = mapped_column(Integer)
+    vwap: Mapped[Decimal | None] = mapped_column(DecimalText)
+    from_mid: Mapped[bool] = mapped_column(Boolean)
+    missing: Mapped[bool] = mapped_column(Boolean)
+    mid: Mapped[Decimal | None] = mapped_column(DecimalText)
+    microprice: Mapped[Decimal | None] = mapped_column(DecimalText)
+    spread: Mapped[Decimal | None] = mapped_column(DecimalText)
+    imbalance: Mapped[float | None] = mapped_column(Float)
+
+
 class RiskRejection(Base):
     __tablename__ = "risk_rejections"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -193,6 +220,7 @@ class RiskRejection(Base):
 
 __all__ = [
     "BalanceSnapshot",
+    "BarRow",
     "Base",
     "DecimalText",
     "FillRow",

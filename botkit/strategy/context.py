@@ -10,10 +10,12 @@ import logging
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
-from botkit.model import ZERO, Balances, Order
+from botkit.instrument import BUTTERCOIN, Instrument
+from botkit.model import ZERO, Balances, Order, Snapshot
+from botkit.strategy.history import BarHistory, StrategyMarket
+from botkit.strategy.params import Params
 
 MAX_STATE_KEY = 128
 """Longest key of ``ctx.state``: the journal's column width."""
@@ -67,7 +69,7 @@ class StrategyState(MutableMapping[str, Any]):
         return changes
 
 
-_FIXED = frozenset({"name", "params", "state", "log"})
+_FIXED = frozenset({"name", "params", "state", "log", "instrument", "market"})
 
 
 @dataclass(slots=True)
@@ -75,7 +77,8 @@ class StrategyContext:
     """The strategy's view of its account, refreshed by the engine before each hook call."""
 
     name: str
-    params: Mapping[str, Any]
+    params: Params
+    """The validated parameters, read-only: ``ctx.params.size`` or ``ctx.params["size"]``."""
     state: StrategyState
     log: logging.Logger
     now: int = 0
@@ -87,6 +90,21 @@ class StrategyContext:
     open_orders: tuple[Order, ...] = ()
     """This strategy's own open orders, and those whose placement is not confirmed yet: these have
     ``is_placed`` False (and an ``order_id`` of botkit's, ``local-N``) and cannot be cancelled yet."""
+    instrument: Instrument = BUTTERCOIN
+    """The market traded: price and size increments, minimum size, base/quote, fees. An intent
+    off its grid is refused; in a backtest it is the data file's."""
+    market: StrategyMarket = field(default_factory=StrategyMarket.empty)
+    """What :meth:`history` and :meth:`snapshots` read: the engine's one store, seen through this
+    strategy's declarations (``TIMEFRAMES``, ``HISTORY``, ``SNAPSHOTS``)."""
+
+    def history(self, timeframe: str, n: int | None = None) -> BarHistory:
+        """The last ``n`` closed bars of a declared timeframe, oldest first (all it keeps when
+        ``n`` is None): a sequence of :class:`Bar` with numpy columns and ``to_pandas()``."""
+        return self.market.history(timeframe, n)
+
+    def snapshots(self, n: int) -> tuple[Snapshot, ...]:
+        """The last ``n`` snapshots, oldest first (this tick's last); fewer early in a run."""
+        return self.market.snapshots(n)
 
     def __setattr__(self, key: str, value: Any) -> None:
         # The engine refreshes now/position/balances/open_orders before each call; these four it
@@ -104,11 +122,18 @@ class StrategyContext:
         setter(self, "balances", balances)
         setter(self, "open_orders", open_orders)
 
+    def trade(self, instrument: Instrument) -> None:
+        """Set the market this strategy trades (the engine's, once, when it is built)."""
+        object.__setattr__(self, "instrument", instrument)
+    def attach(self, market: StrategyMarket) -> None:
+        """The engine's hand-over of the history this strategy declared (once, before on_start)."""
+        object.__setattr__(self, "market", market)
+
     @classmethod
     def create(cls, name: str, params: Mapping[str, Any], state: Mapping[str, Any] | None = None) -> StrategyContext:
         return cls(
             name=name,
-            params=MappingProxyType(dict(params)),
+            params=Params(params),
             state=StrategyState(state),
             log=logging.getLogger(f"botkit.strategy.{name}"),
         )

@@ -17,6 +17,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from botkit.model import Fill, Intent, Order, PlaceOrder, Snapshot
+    from botkit.strategy.bars import Bar
     from botkit.strategy.context import StrategyContext
 
 PROJECT = "botkit"
@@ -55,6 +56,21 @@ def botkit_on_snapshot(snapshot: Snapshot, ctx: StrategyContext) -> Iterable[Int
     :param ctx: the strategy's context, current as of this tick.
     :returns: an iterable of intents (``botkit.buy``, ``botkit.sell``, ``botkit.cancel``,
         ``botkit.cancel_all``), or None for nothing. Not firstresult: each strategy is asked.
+    """
+
+
+@hookspec
+def botkit_on_bar(bar: Bar, ctx: StrategyContext) -> Iterable[Intent] | None:
+    """A bar of a timeframe the strategy declared in ``TIMEFRAMES`` has closed.
+
+    Called after the same tick's :func:`botkit_on_snapshot`, once per closed bar, in time order
+    (a shorter timeframe first when two close together); ``ctx.history(bar.timeframe)`` already
+    ends with it. A bar without trades is ``from_mid``; one botkit saw nothing of is ``missing``
+    (its prices are None).
+
+    :param bar: the closed bar (exact OHLC, volumes, VWAP, the book at its close).
+    :param ctx: the strategy's context, current as of this tick.
+    :returns: intents, as from :func:`botkit_on_snapshot`. Not firstresult: each strategy is asked.
     """
 
 

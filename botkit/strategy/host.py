@@ -23,6 +23,7 @@ import pluggy
 from botkit.core.errors import DataFileError
 from botkit.model import Snapshot
 from botkit.strategy import hookspecs
+from botkit.strategy.bars import Bar
 from botkit.strategy.context import StrategyContext
 from botkit.strategy.health import StrategyHealth
 from botkit.strategy.validation import Checked, JunkResult, vet
@@ -95,8 +96,16 @@ class StrategyHost:
         formed). They are drawn, collected and checked inside the isolated (and timed) call, so
         whatever the strategy returned, its cost and any exception in judging it are its own; a
         result that is not intents at all is a failure (StrategyFailure)."""
-        checked: list[Checked] | None = self.call("botkit_on_snapshot", then=lambda result: vet(result, limit),
+        instrument = self.ctx.instrument
+        checked: list[Checked] | None = self.call("botkit_on_snapshot",
+                                                  then=lambda result: vet(result, limit, instrument),
                                                   snapshot=snapshot, ctx=self.ctx)
+        return checked or []
+
+    def ask_bar(self, bar: Bar, limit: int) -> list[Checked]:
+        """The strategy's intents on a closed bar, drawn and checked in isolation as :meth:`ask`'s."""
+        checked: list[Checked] | None = self.call("botkit_on_bar", then=lambda result: vet(result, limit),
+                                                  bar=bar, ctx=self.ctx)
         return checked or []
 
     def call(self, hook_name: str, *, then: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:

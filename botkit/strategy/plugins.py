@@ -4,7 +4,8 @@ Strategies come from two places: the ``botkit.strategies`` entry-point group (in
 botkit's own shipped strategies included) and the ``.py`` files of the strategy folders. A
 strategy is a module with ``@hookimpl`` functions, or a module holding a class with ``@hookimpl``
 methods (instantiated with no arguments). Its parameters and their defaults are the module's (or
-class's) ``PARAMS`` dict; the type of each default is the type the config must give.
+class's) ``PARAMS`` dict; the type of each default is the type the config must give, and a
+default declared with ``botkit.param`` also bounds it (:mod:`botkit.strategy.params`).
 
 Every module found is checked (:func:`checked_plugin`) for hooks botkit would silently never call,
 so ``botkit strategies``, ``botkit run`` and ``botkit backtest`` refuse the same mistakes alike.
@@ -18,8 +19,7 @@ import inspect
 import logging
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
@@ -28,8 +28,10 @@ from typing import Any
 import pluggy
 
 from botkit.core.errors import ConfigError, PluginError, did_you_mean
-from botkit.core.numbers import exact_number
 from botkit.strategy import hookspecs
+from botkit.strategy.history import declarations
+from botkit.strategy.params import Param, declared
+from botkit.strategy.params import defaults as param_defaults
 
 log = logging.getLogger("botkit.plugins")
 
@@ -51,7 +53,10 @@ class StrategySpec:
     source: str
     doc: str
     defaults: Mapping[str, Any]
+    """Each parameter's default value (what ``ctx.params`` holds when the config sets nothing)."""
     path: Path | None = None
+    declared: Mapping[str, Param] = field(default_factory=dict)
+    """Each parameter's declaration: its type, and for a typed one its range or choices."""
 
 
 def make_manager() -> pluggy.PluginManager:
@@ -186,12 +191,22 @@ def _spec(name: str, module: ModuleType, source: str, path: Path | None, where: 
     plugin = checked_plugin(module, where)
     if plugin is None:
         return None
-    defaults = getattr(plugin, "PARAMS", None) or getattr(module, "PARAMS", None) or {}
-    if not isinstance(defaults, Mapping):
+    return strategy_spec(name, plugin, module, source, path)
+
+
+def strategy_spec(name: str, plugin: object, module: ModuleType, source: str, path: Path | None = None
+                  ) -> StrategySpec:
+    """The strategy of a checked plugin (:func:`checked_plugin`) and the module that holds it."""
+    raw = getattr(plugin, "PARAMS", None) or getattr(module, "PARAMS", None) or {}
+    if not isinstance(raw, Mapping):
         raise PluginError(f"strategy {name}: PARAMS must be a dict of defaults")
+    try:
+        declarations(name, plugin)
+    except ValueError as exc:
+        raise PluginError(str(exc)) from None
     # A class strategy without a docstring of its own is described by its module's.
     doc = (inspect.getdoc(type(plugin)) if plugin is not module else None) or inspect.getdoc(module)
-    return StrategySpec(name, plugin, source, (doc or "").strip(), dict(defaults), path)
+    return StrategySpec(name, plugin, source, (doc or "").strip(), param_defaults(raw), path, declared=declared(raw))
 
 
 def load_file(path: Path) -> ModuleType:
@@ -252,39 +267,19 @@ def discover(paths: Sequence[Path] = (), *, entry_point_strategies: bool = True)
     return found
 
 
-def _coerce(value: Any, default: Any, key: str) -> Any:
-    if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(key, f"expected true or false, got {value!r}")
-    if isinstance(default, Decimal):
-        return exact_number(value, key, repr(value))
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(key, f"expected a whole number, got {value!r}")
-        return value
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise ConfigError(key, f"expected a string, got {value!r}")
-        return value
-    if isinstance(default, list | tuple):
-        if not isinstance(value, list):
-            raise ConfigError(key, f"expected a list, got {value!r}")
-        return value
-    return value
-
-
 def resolve_params(spec: StrategySpec, given: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """The strategy's defaults overlaid with the configured values, each type-checked."""
+    """The strategy's defaults overlaid with the configured values, each checked against its
+    declaration (:class:`~botkit.strategy.params.Param`: the default's type, and the range or
+    choices of a typed parameter)."""
     params = dict(spec.defaults)
     for key, value in given.items():
         if key == "enabled":
             continue
-        if key not in spec.defaults:
-            known = ", ".join(["enabled", *sorted(spec.defaults)])
+        if key not in spec.declared:
+            known = ", ".join(["enabled", *sorted(spec.declared)])
             raise ConfigError(f"{where}.{key}", f"unknown parameter of strategy {spec.name}",
-                              f"{did_you_mean(key, spec.defaults)}known: {known}")
-        params[key] = _coerce(value, spec.defaults[key], f"{where}.{key}")
+                              f"{did_you_mean(key, spec.declared)}known: {known}")
+        params[key] = spec.declared[key].check(value, f"{where}.{key}", spec.name)
     return params
 
 

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from botkit.core.numbers import NumberError, exact_decimal, short
+from botkit.instrument import BUTTERCOIN, Instrument, decimal_places
 from botkit.model import (
     CancelAll,
     CancelOrder,
@@ -34,10 +35,6 @@ MAX_QUANTITY = Decimal(21_000_000)
 """Largest order quantity in BTC that is an order at all: no more bitcoin will ever exist."""
 MAX_PRICE = Decimal(1_000_000_000)
 """Largest limit price in USD per BTC that is a price at all (risk's price band judges sense)."""
-QUANTITY_PLACES = 8
-"""Quantities carry at most eight decimals (one satoshi)."""
-PRICE_PLACES = 2
-"""Limit prices are whole cents (the BTC_USD tick)."""
 MAX_TEXT = 64
 """Longest tag or order id: the journal's column width."""
 SHOWN = 60
@@ -52,10 +49,11 @@ class JunkResult(Exception):
     """A strategy returned something that is not None or an iterable of intents."""
 
 
-def vet(result: Any, limit: int) -> list[Checked]:
-    """A hook's return value as intents, each checked: the whole result is refused (JunkResult)
-    when it is not intents at all; a malformed intent among well-formed ones is marked."""
-    return [check_intent(intent) for intent in collect(result, limit)]
+def vet(result: Any, limit: int, instrument: Instrument = BUTTERCOIN) -> list[Checked]:
+    """A hook's return value as intents, each checked against ``instrument``'s grid: the whole
+    result is refused (JunkResult) when it is not intents at all; a malformed intent among
+    well-formed ones is marked."""
+    return [check_intent(intent, instrument) for intent in collect(result, limit)]
 
 
 def collect(result: Any, limit: int) -> list[Intent]:
@@ -76,10 +74,10 @@ def collect(result: Any, limit: int) -> list[Intent]:
     return intents
 
 
-def check_intent(intent: Intent) -> Checked:
+def check_intent(intent: Intent, instrument: Instrument = BUTTERCOIN) -> Checked:
     """The intent rebuilt from its checked values, or the intent as given with its problem."""
     if isinstance(intent, PlaceOrder):
-        return check_order(intent)
+        return check_order(intent, instrument)
     if isinstance(intent, CancelOrder):
         problem = _text_problem(intent.order_id, "order id", allow_empty=False)
         return (intent, problem) if problem else (CancelOrder(intent.order_id), None)
@@ -89,8 +87,9 @@ def check_intent(intent: Intent) -> Checked:
     return CancelAll(intent.side), None
 
 
-def check_order(intent: PlaceOrder) -> Checked:
-    """An order intent rebuilt from its checked values, or as given with why it is malformed."""
+def check_order(intent: PlaceOrder, instrument: Instrument = BUTTERCOIN) -> Checked:
+    """An order intent rebuilt from its checked values, or as given with why it is malformed
+    (off ``instrument``'s price or size grid included: the exchange would refuse it)."""
     # A PlaceOrder built by hand, around buy()/sell(), can hold anything: a side that is only
     # equal to Side.BUY ("buy") would be risk-checked as a sell, and odd values break the journal.
     side: object = intent.side
@@ -99,25 +98,27 @@ def check_order(intent: PlaceOrder) -> Checked:
     problem = _text_problem(intent.tag, "tag", allow_empty=True)
     if problem:
         return intent, problem
-    quantity, problem = _amount(intent.quantity, "quantity", QUANTITY_PLACES, MAX_QUANTITY, "BTC")
+    quantity, problem = _amount(intent.quantity, "quantity", instrument.size_increment, MAX_QUANTITY,
+                                instrument.base)
     if quantity is None:
         return intent, problem
     price: Decimal | None = None
     if intent.price is not None:
-        price, problem = _amount(intent.price, "price", PRICE_PLACES, MAX_PRICE, "USD")
+        price, problem = _amount(intent.price, "price", instrument.price_increment, MAX_PRICE, instrument.quote)
         if price is None:
             return intent, problem
     return PlaceOrder(side, quantity, price, intent.tag), None
 
 
-def _amount(value: object, what: str, places: int, maximum: Decimal, unit: str) -> tuple[Decimal | None, str]:
-    """``value`` when it is a plain Decimal amount on its grid, or None and why.
+def _amount(value: object, what: str, step: Decimal, maximum: Decimal, unit: str) -> tuple[Decimal | None, str]:
+    """``value`` when it is a plain Decimal amount on the grid of ``step``, or None and why.
 
     Stricter than the bounds of every external number (:func:`~botkit.core.numbers.exact_decimal`,
-    checked here too): the type exactly ``Decimal``, positive, at most ``maximum``, at most
-    ``places`` decimals. Only ``as_tuple()`` and comparisons are used, never arithmetic, so any
-    Decimal is judged in time bounded by its digits, whatever its exponent; what passes keeps the
-    risk rules' products exact at the default 28-digit precision.
+    checked here too): the type exactly ``Decimal``, positive, at most ``maximum``, at most as
+    many decimals as ``step``. Until then only ``as_tuple()`` and comparisons are used, never
+    arithmetic, so any Decimal is judged in time bounded by its digits, whatever its exponent;
+    only a value so bounded is divided by a step that is not a power of ten (0.25, 5). What passes
+    keeps the risk rules' products exact at the default 28-digit precision.
     """
     if type(value) is not Decimal:
         hint = " (money is exact: use botkit.buy/sell with a Decimal or a string)" if isinstance(value, float) else ""
@@ -126,8 +127,14 @@ def _amount(value: object, what: str, places: int, maximum: Decimal, unit: str) 
         return None, f"{what} must be a positive number, got {_show(value)}"
     if value > maximum:
         return None, f"{what} {_show(value)} {unit} is beyond any real order (at most {maximum})"
-    off_grid = (f"price {_show(value)} is not a multiple of the 0.01 USD tick" if what == "price"
-                else f"{what} {_show(value)} has more than {places} decimals")
+    places = decimal_places(step)
+    decimal_step = step == Decimal(1).scaleb(-places)
+    if what == "price":
+        off_grid = f"price {_show(value)} is not a multiple of the {step} {unit} tick"
+    elif decimal_step and places:
+        off_grid = f"{what} {_show(value)} has more than {places} decimals"
+    else:
+        off_grid = f"{what} {_show(value)} is not a multiple of the {step} {unit} size increment"
     if value.adjusted() < -places:  # its leading digit is below the grid: 1E-40000000
         return None, off_grid
     try:
@@ -140,7 +147,9 @@ def _amount(value: object, what: str, places: int, maximum: Decimal, unit: str) 
     while end > 1 and digits[end - 1] == 0 and exponent + len(digits) - end < 0:
         end -= 1  # 0.0100 is 0.01: trailing zeros are not decimals
     exponent += len(digits) - end
-    return (None, off_grid) if exponent < -places else (value, "")
+    if exponent < -places or (not decimal_step and value % step):
+        return None, off_grid
+    return value, ""
 
 
 def _text_problem(value: object, what: str, *, allow_empty: bool) -> str | None:

@@ -40,6 +40,7 @@ from botkit.core.errors import (
     VenueError,
     VenueUnavailable,
 )
+from botkit.instrument import BUTTERCOIN
 from botkit.model import USD_TICK, Balances, Order, OrderStatus, OrderType, Side, Snapshot
 
 log = logging.getLogger("botkit.venues.buttercoin")
@@ -98,6 +99,7 @@ class ButtercoinVenue:
     def __init__(self, api: Buttercoin, *, label: str | None = None) -> None:
         self.api = api
         self.label = label or f"the exchange at {api.client.base_url}"
+        self.instrument = BUTTERCOIN
         """What people are told this venue is (the embedded sandbox is not a live exchange)."""
         self._last: Snapshot | None = None
 

@@ -25,10 +25,11 @@ this model decides the fills and hands each to ``_fill``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
-from botkit.core.money import BTC_STEP, EXACT, FLOOR, fee
-from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, OrderType, Side, Snapshot, Trade
+from botkit.core.money import EXACT, FLOOR, fee
+from botkit.instrument import Instrument
+from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, OrderType, Side, Snapshot, TradeCursor
 
 _BUY = Side.BUY
 
@@ -108,10 +109,11 @@ class FillModel:
     usd: Decimal
     reserved_usd: Decimal
     taker_fee_bps: Decimal
+    instrument: Instrument
     _bids: list[SimOrder]
     _asks: list[SimOrder]
     _consumed: dict[tuple[bool, Decimal], Decimal]
-    _trade_mark: tuple[int, int]
+    _trades: TradeCursor
     _fill: Callable[[SimOrder, Decimal, Decimal, Liquidity, int], None]
     _close: Callable[[SimOrder, OrderStatus], None]
 
@@ -130,7 +132,7 @@ class FillModel:
             return
         # Trades older than an order's arrival never fill it, so while nothing rests the trade
         # lists need not be read at all.
-        for trade in self._new_trades(snapshot):
+        for trade in self._trades.new_trades(snapshot):
             left = trade.quantity
             price = trade.price
             if self._bids and price < self._bids[0].limit:
@@ -149,35 +151,6 @@ class FillModel:
                         qty = min(left, order.remaining)
                         self._fill(order, order.limit, qty, maker, trade.ts)
                         left -= qty
-
-    def _new_trades(self, snapshot: Snapshot) -> list[Trade]:
-        """Trades not seen in an earlier snapshot, oldest first (lists overlap between polls)."""
-        mark_ts, mark_count = self._trade_mark
-        fresh: list[Trade] = []
-        at_mark: list[Trade] = []
-        newest_ts = -1
-        newest_count = 0
-        for trade in snapshot.iter_trades(mark_ts):
-            t = trade.ts
-            if newest_ts < 0:
-                newest_ts = t
-            if t == newest_ts:
-                newest_count += 1
-            if t > mark_ts:
-                fresh.append(trade)
-            elif t == mark_ts:
-                at_mark.append(trade)
-            else:
-                break
-        if newest_ts < 0 or newest_ts < mark_ts:
-            return []
-        # Of the trades sharing the mark's time, the list's first (newest) ones are the new ones.
-        fresh.extend(at_mark[: max(0, len(at_mark) - mark_count)])
-        if newest_ts == mark_ts:
-            newest_count = max(newest_count, mark_count)
-        self._trade_mark = (newest_ts, newest_count)
-        fresh.reverse()
-        return fresh
 
     def _market_buy_cost(self, snapshot: Snapshot, quantity: Decimal) -> Decimal:
         """What buying ``quantity`` at market would cost now, taker fee included."""
@@ -232,9 +205,11 @@ class FillModel:
         book.insert(index, order)
 
     def _affordable(self, price: Decimal) -> Decimal:
-        """The most BTC (whole satoshis) that free USD buys at ``price`` with the taker fee."""
+        """The most BTC (whole size increments of the instrument) that free USD buys at ``price``
+        with the taker fee."""
         free = self.usd - self.reserved_usd
         unit = EXACT.add(price, fee(price, self.taker_fee_bps))
         if free <= 0:
             return ZERO
-        return FLOOR.divide(free, unit).quantize(BTC_STEP, rounding=ROUND_DOWN)
+        step = self.instrument.size_increment
+        return FLOOR.multiply(FLOOR.divide_int(FLOOR.divide(free, unit), step), step)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
+from botkit.instrument import Instrument
 from botkit.model import Balances, Order, Side, Snapshot
 
 
@@ -24,6 +25,9 @@ class Venue(Protocol):
     label: str
     """What people are told this venue is: "the embedded sandbox at URL", "the exchange at URL",
     "paper (simulated fills, ...)" (the run's first log line)."""
+    instrument: Instrument
+    """The market traded: its price and size grids, minimum size, currencies (Buttercoin's BTC_USD
+    live; the data's in a backtest). The engine validates intents against it."""
 
     def observe(self, snapshot: Snapshot) -> None:
         """Learn the market state of this tick (a simulated venue fills resting orders here)."""

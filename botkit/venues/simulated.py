@@ -10,6 +10,10 @@ The fill model (arrival, taking, resting, no reuse of taken liquidity) is in
 * **Fees.** Each fill pays ``notional × bps / 10000`` USD (:func:`botkit.core.money.fee`, the
   sandbox's rule too), maker rate for resting fills and taker rate for crossing ones, exact (never
   rounded), as the contract says.
+* **Grid.** An order off the instrument's price or size grid, or below its minimum size, is
+  refused with :class:`~botkit.errors.OrderRejected` (code ``invalid``), as the exchange's 400
+  would be; the instrument is the data's (:class:`botkit.instrument.Instrument`, Buttercoin's
+  BTC_USD by default).
 * **Funds.** Open orders reserve funds: a buy its limit price × quantity plus the larger fee, a
   sell its BTC. An order that the available (unreserved) funds cannot cover is refused with
   :class:`~botkit.core.errors.OrderRejected`, as the exchange's 400 would. A market buy is checked
@@ -30,10 +34,10 @@ from decimal import Decimal
 from typing import Protocol
 
 from botkit.core.errors import OrderRejected
-from botkit.core.money import BTC_STEP, EXACT, fee
+from botkit.core.money import EXACT, fee
 from botkit.core.numbers import exact_decimal
+from botkit.instrument import BUTTERCOIN, Instrument
 from botkit.model import (
-    USD_TICK,
     ZERO,
     Balances,
     Fill,
@@ -43,6 +47,7 @@ from botkit.model import (
     OrderType,
     Side,
     Snapshot,
+    TradeCursor,
 )
 from botkit.venues.fill_model import FillModel, SimOrder
 
@@ -78,6 +83,8 @@ class SimulatedVenue(FillModel):
     :param taker_fee_bps: fee of crossing (taker) fills.
     :param latency_ms: recorded time each placement or cancel takes to reach the venue.
     :param name: ``backtest`` or ``paper`` (journaled with the run).
+    :param instrument: the market's grid and minimum (its fees are the two bps arguments: the
+        caller decides between the data's and the configured ones).
     :param keep_closed: finished orders kept for ``order``/``orders_since`` (older ones are
         forgotten so that memory stays flat over long replays; listeners saw them all).
     """
@@ -93,10 +100,12 @@ class SimulatedVenue(FillModel):
         keep_closed: int = 10_000,
         id_prefix: str = "sim-",
         label: str | None = None,
+        instrument: Instrument = BUTTERCOIN,
     ) -> None:
         if latency_ms < 0:
             raise ValueError("latency_ms cannot be negative")
         self.name = name
+        self.instrument = instrument
         self.label = label or f"the simulated {name} venue"
         """What people are told this venue is."""
         self.maker_fee_bps = _amount(maker_fee_bps, "maker_fee_bps", below=_BPS)
@@ -125,7 +134,7 @@ class SimulatedVenue(FillModel):
         self._asks: list[SimOrder] = []  # resting, best (lowest) first, then oldest first
         self._pending: deque[tuple[int, bool, SimOrder]] = deque()  # (arrival ts, is_cancel, order)
         self._consumed: dict[tuple[bool, Decimal], Decimal] = {}
-        self._trade_mark = (-1, 0)  # newest trade ts processed, and how many trades had that ts
+        self._trades = TradeCursor()
         self._balances: Balances | None = None
 
     # ------------------------------------------------------------------ market data
@@ -163,13 +172,19 @@ class SimulatedVenue(FillModel):
         """Place an order (``price`` None: market; quantity in BTC either way); return its id."""
         if not isinstance(quantity, Decimal) or not quantity.is_finite() or quantity <= 0:
             raise OrderRejected(f"quantity must be a positive decimal, not {quantity!r}", code="invalid")
-        if quantity % BTC_STEP:
-            raise OrderRejected(f"quantity {quantity} has more than 8 decimals", code="invalid")
+        instrument = self.instrument
+        problem = instrument.size_problem(quantity)
+        if problem:
+            raise OrderRejected(problem, code="invalid")
+        if quantity < instrument.min_size:
+            raise OrderRejected(f"quantity {quantity} is below the minimum size of {instrument.min_size} "
+                                f"{instrument.base}", code="invalid")
         if price is not None:
             if not isinstance(price, Decimal) or not price.is_finite() or price <= 0:
                 raise OrderRejected(f"price must be a positive decimal, not {price!r}", code="invalid")
-            if price % USD_TICK:
-                raise OrderRejected(f"price {price} is not a multiple of {USD_TICK}", code="invalid")
+            problem = instrument.price_problem(price)
+            if problem:
+                raise OrderRejected(problem, code="invalid")
         snapshot = self.snapshot
         if snapshot is None:
             raise OrderRejected("no market data yet: observe a snapshot first", code="no_market")

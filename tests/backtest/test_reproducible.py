@@ -83,7 +83,7 @@ def test_the_report_records_everything_that_decided_the_result(project: Path) ->
     snapshots = list(open_snapshots(project / "market.bks"))[:800]
     assert run["data"] == {"path": str(project / "market.bks"), "sha256": sha256(project / "market.bks"),
                            "first_ts": snapshots[0].ts, "last_ts": snapshots[-1].ts, "snapshots": 800,
-                           "limit": 800, "strict": False}
+                           "limit": 800, "strict": False, "warmup_bars": 0}
     assert run["botkit_version"] == botkit.__version__
     assert run["config_file"] == str(project / "botkit.toml")
     assert run["command"] == ["botkit", "backtest", "--data", "market.bks", "--strategy", "grid",

@@ -232,3 +232,25 @@ def test_a_transaction_that_reads_then_writes_waits_for_another_writer(tmp_path:
     assert len(first.live_orders()) == 1 and len(second.live_orders()) == 1
     first.close()
     second.close()
+
+
+def test_an_in_memory_journal_is_one_database_for_every_thread() -> None:
+    """``botkit record``'s journal is ``sqlite://``: the daemon writes its heartbeat from the
+    scheduler's threads, which once each got a new, empty database ("no such table: runs")."""
+    import threading
+
+    journal = Journal("sqlite://", bot_id="recorder")
+    run_id = journal.begin_run("recording", 1)
+    errors: list[BaseException] = []
+
+    def beat() -> None:
+        try:
+            journal.heartbeat(run_id, 2, 1, None, Decimal(0))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=beat)
+    thread.start()
+    thread.join()
+    journal.close()
+    assert errors == []

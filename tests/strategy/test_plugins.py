@@ -139,7 +139,7 @@ HOOK_MISTAKES = {
                               "its arguments are fill, order, ctx"),
     "no-close-hook": ("def botkit_launch_rockets():\n    pass\n",
                       "1: botkit_launch_rockets has no @hookimpl and is not a botkit hook: the hooks are "
-                      "botkit_check_intent, botkit_on_fill"),
+                      "botkit_check_intent, botkit_on_bar, botkit_on_fill"),
 }
 
 
