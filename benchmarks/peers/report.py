@@ -106,7 +106,7 @@ def contender_table(rounds: Rounds, contenders: Sequence[Contender]) -> list[str
 
 @dataclass(frozen=True)
 class Pairing:
-    """A botkit contender against a peer's, and which of the peer's rates it is held to."""
+    """A botkit contender held against a peer's (by their keys), on every rate the ratio table shows."""
 
     botkit: str
     peer: str
