@@ -278,9 +278,12 @@ import os, sys
 from botkit.sandbox.store import Store
 store = Store(sys.argv[1])
 read, write = os.pipe()
+started_read, started_write = os.pipe()
 if os.fork() == 0:  # a child that outlives its parent's hold
+    os.write(started_write, b"s")  # past the fork and its at-fork hooks (they run before fork returns)
     os.read(read, 1)
     os._exit(0)
+os.read(started_read, 1)  # the child is running: until now the fork's hooks might not have run in it
 store.close()
 print("closed", flush=True)
 sys.stdin.readline()
