@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from botkit.config import default
 from botkit.core.money import EXACT
@@ -115,7 +116,11 @@ def _span_text(ms: int) -> str:
     return f"{ms / 60_000:.1f} min"
 
 
-class Series:
+P = TypeVar("P", bound=tuple[object, ...])
+"""A point of a :class:`Series`: a tuple whose first item is its ts (epoch ms)."""
+
+
+class Series(Generic[P]):
     """At most ``capacity`` points of a long series, evenly thinned.
 
     Every ``stride``-th point is kept; when ``capacity`` points are held, every other one is
@@ -128,7 +133,7 @@ class Series:
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
-        self.points: list[tuple[int, float, float]] = []
+        self.points: list[P] = []
         self.stride = 1
         self.count = 0
 
@@ -138,13 +143,13 @@ class Series:
         self.count += 1
         return keep
 
-    def append(self, point: tuple[int, float, float]) -> None:
+    def append(self, point: P) -> None:
         self.points.append(point)
         if len(self.points) >= self.capacity:
             del self.points[1::2]
             self.stride *= 2
 
-    def finish(self, point: tuple[int, float, float]) -> None:
+    def finish(self, point: P) -> None:
         """Make ``point`` the last one (the run's exact end)."""
         if not self.points or self.points[-1][0] != point[0]:
             self.points.append(point)
@@ -194,9 +199,9 @@ class PerformanceRecorder:
         """The strategy's own fills from a flat position (realized, fees, volume, win rate), apart from the holding."""
         self._dirty = True
         self._equity = ZERO
-        self.equity_series = Series(plot_points)
+        self.equity_series: Series[tuple[int, float, float]] = Series(plot_points)
         """(ts, equity, mid) for the plot."""
-        self.fill_series = Series(fill_points)
+        self.fill_series: Series[tuple[int, float, float]] = Series(fill_points)
         """(ts, price, +1 buy / -1 sell) for the plot."""
 
     # ------------------------------------------------------------------ venue listener

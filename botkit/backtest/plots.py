@@ -35,6 +35,16 @@ def curves(recorder: PerformanceRecorder) -> tuple[list[float], list[float], lis
     return equity, benchmark, [e - b for e, b in zip(equity, benchmark, strict=True)]
 
 
+def drawdown_percent(equity: list[float]) -> list[float]:
+    """Each point's fall from the running peak of ``equity``, in percent (0 or negative)."""
+    peak = 0.0
+    drawdown = []
+    for value in equity:
+        peak = max(peak, value)
+        drawdown.append((value / peak - 1) * 100 if peak else 0.0)
+    return drawdown
+
+
 def plot_equity(recorder: PerformanceRecorder, path: str | os.PathLike[str], title: str = "backtest") -> Path:
     """Write the four-panel figure to ``path`` and return it."""
     import matplotlib
@@ -65,11 +75,7 @@ def equity_figure(recorder: PerformanceRecorder, title: str = "backtest") -> Any
         if points:
             times = _times(points)
             equity, benchmark, strategy = curves(recorder)
-            peak = 0.0
-            drawdown = []
-            for value in equity:
-                peak = max(peak, value)
-                drawdown.append((value / peak - 1) * 100 if peak else 0.0)
+            drawdown = drawdown_percent(equity)
             ax_equity.plot(times, equity, color="tab:blue", linewidth=1, label="strategy")
             ax_equity.plot(times, benchmark, color="0.5", linewidth=1, linestyle="--", label="buy and hold")
             ax_equity.legend(loc="best", fontsize="small")

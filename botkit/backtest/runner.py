@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from botkit.backtest.booksamples import BookSampler
 from botkit.backtest.performance import Performance, PerformanceRecorder
 from botkit.backtest.provenance import describe_run
 from botkit.backtest.report import CsvLog, report_dict, table, write_json
@@ -47,6 +48,8 @@ class BacktestResult:
     run: dict[str, Any]
     """Everything that decided the result (:func:`~botkit.backtest.provenance.describe_run`)."""
     bad_lines: int = 0
+    book: BookSampler | None = None
+    """The position and depth samples ``report.html`` draws (None when no report was asked for)."""
 
     def report(self) -> dict[str, Any]:
         return report_dict(self.metrics, self.run, {"rejected": self.summary.get("rejected", 0),
@@ -122,6 +125,7 @@ def run_backtest(
     venue.listeners.append(recorder)
     out = Path(report_dir) if report_dir is not None else None
     csv_log = CsvLog(out) if out is not None else None
+    book = BookSampler() if out is not None else None
     if csv_log is not None:
         venue.listeners.append(csv_log)
     reader = open_snapshots(settings.data, strict=settings.strict)
@@ -134,7 +138,7 @@ def run_backtest(
     try:
         snapshots = _limited(reader, settings.limit, settings.from_ts, settings.to_ts)
         replayed = replay(plan.build(venue, journal), venue, recorder, _progress(snapshots, total, progress),
-                          strict=settings.strict, warmup_bars=settings.warmup_bars)
+                          strict=settings.strict, warmup_bars=settings.warmup_bars, book=book)
     finally:
         journal.close()
         scratch.cleanup()
@@ -150,7 +154,9 @@ def run_backtest(
     metrics = recorder.result(venue.orders_placed)
     run = describe_run(config, settings, plan.hosts, first_ts=first.ts, last_ts=last.ts,
                        snapshots=recorder.snapshots, command=command)
-    result = BacktestResult(metrics, recorder, venue, summary, run, reader.bad_lines + unreadable)
+    if book is not None:
+        book.finish(last, venue.btc)
+    result = BacktestResult(metrics, recorder, venue, summary, run, reader.bad_lines + unreadable, book)
     if out is not None:
         write_report(result, out)
     return result
@@ -162,12 +168,14 @@ a fraction of the cost, and a kept ``--journal`` is readable while a long run go
 
 
 def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder, snapshots: Iterable[Snapshot],
-           *, strict: bool = False, warmup_bars: int = 0) -> tuple[Snapshot, Snapshot, dict[str, Any], int] | None:
+           *, strict: bool = False, warmup_bars: int = 0,
+           book: BookSampler | None = None) -> tuple[Snapshot, Snapshot, dict[str, Any], int] | None:
     """The backtest's loop, for ``botkit backtest`` and :mod:`botkit.testing` alike: start the
     engine at the first snapshot, tick it on each (sampling equity after each tick), stop it at
     the last. Returns (first, last, the engine's summary, lines found unreadable as they were
     built), or None when there was no snapshot at all. With ``warmup_bars``, the first snapshots
-    only build that many bars of each declared timeframe; the engine starts after them."""
+    only build that many bars of each declared timeframe; the engine starts after them. ``book``
+    samples the position and the depth after each tick, for ``report.html``."""
     iterator = iter(snapshots)
     first = next(iterator, None)
     if first is None:
@@ -178,6 +186,7 @@ def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder,
     recorder.begin(first.ts, first.mid, venue.usd, venue.btc)
     tick = engine.tick
     sample = recorder.sample
+    observe = book.observe if book is not None else None
     flush = engine.journal.flush
     unreadable = 0
     last = first
@@ -195,6 +204,8 @@ def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder,
             log.warning("skipped unreadable line: %s", exc)
             continue
         sample(snapshot.ts, snapshot.mid, venue.usd, venue.btc)
+        if observe is not None:
+            observe(snapshot, venue.btc)
         last = snapshot
     # Cancelling at the end (on_shutdown) frees reserved funds but changes no total: the last
     # equity sample stands.
@@ -224,9 +235,12 @@ def _chain(first: Snapshot, rest: Iterator[Snapshot]) -> Iterator[Snapshot]:
 
 
 def write_report(result: BacktestResult, directory: Path) -> None:
-    """``report.json`` and ``equity.png`` (the CSVs were written during the run)."""
+    """``report.json``, ``equity.png`` and ``report.html`` (the CSVs were written during the run)."""
+    from botkit.backtest.htmlreport import write_html_report
     from botkit.backtest.plots import plot_equity
 
     directory.mkdir(parents=True, exist_ok=True)
     write_json(directory / "report.json", result.report())
-    plot_equity(result.recorder, directory / "equity.png", title=f"backtest of {result.data_name}")
+    title = f"backtest of {result.data_name}"
+    plot_equity(result.recorder, directory / "equity.png", title=title)
+    write_html_report(result.recorder, result.book, directory / "report.html", title=title)
