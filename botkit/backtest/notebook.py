@@ -29,8 +29,10 @@ def _exact(text: str) -> Decimal | None:
 
 
 class BacktestRun:
-    """One backtest, for notebooks: ``equity``, ``fills`` and ``orders`` DataFrames, ``metrics``
-    (as ``report.json`` writes them), ``result`` (the runner's own), and :meth:`plot`."""
+    """One backtest, for notebooks: ``equity``, ``fills``, ``orders`` and ``bars`` DataFrames,
+    ``metrics`` (as ``report.json`` writes them), ``result`` (the runner's own), and :meth:`plot`.
+    ``bars`` holds each declared timeframe's bars at the end of the run (as many as its strategies
+    keep: ``HISTORY``), one row per bar, its ``timeframe`` a column; empty without ``TIMEFRAMES``."""
 
     def __init__(self, result: BacktestResult, report: Path) -> None:
         import pandas as pd
@@ -44,6 +46,8 @@ class BacktestRun:
         converters: dict[str, Any] = dict.fromkeys(ORDER_MONEY, _exact)
         self.fills = pd.read_csv(report / "fills.csv", converters=dict.fromkeys(FILL_MONEY, _exact))
         self.orders = pd.read_csv(report / "orders.csv", converters=converters)
+        frames = [history.to_pandas().assign(timeframe=timeframe) for timeframe, history in result.bars.items()]
+        self.bars = pd.concat(frames) if frames else pd.DataFrame()
         for frame, column in ((self.fills, "ts"), (self.orders, "created_ts")):
             frame.insert(0, "time", pd.to_datetime(frame[column], unit="ms", utc=True))
 

@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from botkit.core.errors import ConfigError, DataFileError
 from botkit.data.files import file_instrument, open_snapshots
 from botkit.instrument import BUTTERCOIN
 from botkit.model import Snapshot
+from botkit.strategy.history import BarHistory
 from botkit.venues.simulated import SimulatedVenue
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class BacktestResult:
     bad_lines: int = 0
     book: BookSampler | None = None
     """The position and depth samples ``report.html`` draws (None when no report was asked for)."""
+    bars: dict[str, BarHistory] = field(default_factory=dict)
+    """Each declared timeframe's bars at the end of the run (as many as its strategies keep)."""
 
     def report(self) -> dict[str, Any]:
         return report_dict(self.metrics, self.run, {"rejected": self.summary.get("rejected", 0),
@@ -137,7 +140,8 @@ def run_backtest(
     journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None, batched=True)
     try:
         snapshots = _limited(reader, settings.limit, settings.from_ts, settings.to_ts)
-        replayed = replay(plan.build(venue, journal), venue, recorder, _progress(snapshots, total, progress),
+        engine = plan.build(venue, journal)
+        replayed = replay(engine, venue, recorder, _progress(snapshots, total, progress),
                           strict=settings.strict, warmup_bars=settings.warmup_bars, book=book)
     finally:
         journal.close()
@@ -156,7 +160,9 @@ def run_backtest(
                        snapshots=recorder.snapshots, command=command)
     if book is not None:
         book.finish(last, venue.btc)
-    result = BacktestResult(metrics, recorder, venue, summary, run, reader.bad_lines + unreadable, book)
+    market = engine.bars.market
+    bars = {timeframe: market.history(timeframe, keep) for timeframe, keep in market.keep.items()}
+    result = BacktestResult(metrics, recorder, venue, summary, run, reader.bad_lines + unreadable, book, bars)
     if out is not None:
         write_report(result, out)
     return result

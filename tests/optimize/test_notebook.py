@@ -40,3 +40,16 @@ def test_run_returns_equity_fills_and_orders(market: Path) -> None:
     assert isinstance(run.fills["price"].iloc[0], Decimal)
     assert len(run.orders) == run.metrics["orders"]
     assert len(run.plot().axes) == 4
+
+
+def test_run_returns_the_bars_of_each_declared_timeframe(market: Path) -> None:
+    """sma_crossover declares 1-minute bars: they come back as a DataFrame, one row a bar, in
+    time order, each one minute after the one before."""
+    run = botkit.backtest.run(market, strategies=["sma_crossover"], limit=600)
+    bars = run.bars
+    assert set(bars["timeframe"]) == {"1m"}
+    assert {"open", "high", "low", "close", "volume", "missing", "from_mid"} <= set(bars.columns)
+    steps = bars.index.to_series().diff().dropna()
+    assert len(bars) >= 2 and (steps.dt.total_seconds() == 60).all()
+    assert (bars["high"] >= bars["low"]).all()
+    assert botkit.backtest.run(market, strategies=["tuned"], strategy_paths=[STRATEGIES], limit=60).bars.empty
