@@ -8,18 +8,17 @@ another sandbox, or not a sandbox state file, is refused with one line and exit 
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from types import FrameType
 from typing import Any, NoReturn
 
 import click
 
 from botkit.core.http_server import ConnectionLimits
 from botkit.core.numbers import NumberError, exact_decimal
+from botkit.core.signals import on_stop_signals
 from botkit.sandbox.accounts import CURRENCIES, SandboxAccount
 from botkit.sandbox.faults import Faults
 from botkit.sandbox.server import Sandbox
@@ -197,12 +196,7 @@ def sandbox_command(
         raise click.ClickException(str(exc)) from None
 
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    on_stop_signals(stop)
     try:
         base_url = sandbox.start()
     except OSError as exc:

@@ -19,18 +19,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 from datetime import UTC, datetime
-from types import FrameType
 from typing import Any, NoReturn, Protocol
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from botkit.core.errors import BotkitError, JournalLockLost, MarketDataError, VenueError, VenueUnavailable
+from botkit.core.signals import on_stop_signals
 from botkit.daemon.breaker import CircuitBreaker
 from botkit.engine.assembly import Bot
 from botkit.engine.tick import TickReport
@@ -323,11 +322,6 @@ def guard_stop(stopping: threading.Event, seconds: float, done: threading.Event)
 
 def install_stop_signals(stopping: threading.Event) -> None:
     """SIGINT and SIGTERM set ``stopping`` instead of killing the process. ``botkit run`` installs
-    this first thing, so a signal during start-up (reconciliation included) still stops cleanly."""
-
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: finishing the current tick, then stopping", signal.Signals(signum).name)
-        stopping.set()
-
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    this first thing, so a signal during start-up (reconciliation included) still stops cleanly;
+    :func:`botkit.core.signals.on_stop_signals` keeps the handler free of locks."""
+    on_stop_signals(stopping, "received {signal}: finishing the current tick, then stopping")
