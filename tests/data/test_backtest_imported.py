@@ -129,3 +129,19 @@ def test_instruments_round_trip_and_old_files_are_buttercoin(tmp_path: Path) -> 
     assert file_instrument(tmp_path / "old.bks") == BUTTERCOIN
     convert(tmp_path / "old.bks", tmp_path / "again.jsonl")
     assert not (tmp_path / "again.jsonl").read_text().startswith('{"botkit:instrument"')  # stays headerless
+
+
+@pytest.mark.parametrize("template", ["snapshot", "market-maker"])
+def test_a_generated_strategy_prices_on_the_imported_markets_grid(market: Path, tmp_path: Path,
+                                                                   template: str) -> None:
+    """botkit new-strategy's templates round to ``ctx.instrument.price_increment``: on a 0.1 USDT
+    market their orders were refused (they rounded to Buttercoin's cent)."""
+    status, _, stderr = invoke("new-strategy", "gridbot", "--template", template, "--dir", str(tmp_path))
+    assert status == 0, stderr
+    config = parse({"strategy_paths": [str(tmp_path)], "journal": {"url": f"sqlite:///{tmp_path / 'j.sqlite'}"}})
+    options = BacktestSettings.options(config, initial={"USD": D(1000), "BTC": D(1)}, data=market)
+    settings = BacktestSettings(data=market, strategies=("gridbot",), params={"gridbot": {"size": D("0.002")}},
+                                **options)
+    result = run_backtest(config, settings)
+    assert result.summary["rejected"] == 0 and result.summary["strategy_failures"] == 0
+    assert result.metrics.orders > 0
