@@ -167,3 +167,15 @@ def test_a_param_of_another_strategy_is_refused(market: Path) -> None:
     code, _, err = invoke(*optimize_args(market, "--param", "grid.size=0.1"))
     assert code == 2
     assert "is not a parameter of --strategy tuned" in err
+
+
+def test_the_table_says_why_a_trial_failed_and_when_no_trial_traded(market: Path) -> None:
+    """20 minutes of data for 1-minute moving averages of 31 bars or more: no trial can trade,
+    and those with slow <= fast fail; the output says both instead of naming a 'best'."""
+    code, out, err = invoke("optimize", "--data", str(market), "--strategy", "sma_crossover", "--trials", "5",
+                            "--workers", "1", "--seed", "1", "--param", "sma_crossover.fast=30",
+                            "--param", "sma_crossover.size=0.01")
+    assert code == 0, err
+    assert "warning: no trial made a single fill" in out
+    failed = out.split("failed trial(s), e.g. trial ", 1)[1]  # seed 1 draws slow=2 twice: fast=30 >= slow
+    assert "sma_crossover.slow=2: the strategy raised" in failed

@@ -44,9 +44,16 @@ def study_table(study: StudyResult, top: int = 10) -> str:
     done.sort(key=lambda t: (t.number not in order, _rank(t.values, study), t.number))
     rows = [[str(t.number), *(t.params.get(n, "") for n in names),
              *(_shown(m, (t.metrics or {}).get(m)) for m in metrics)] for t in done[:top]]
-    failed = len(study.trials) - len(done)
+    failures = [t for t in study.trials if t.values is None]
     text = _grid(["trial", *names, *metrics], rows)
-    return text + (f"\n({failed} failed trial(s): see optimize.json)" if failed else "")
+    if failures:
+        first = failures[0]
+        text += (f"\n({len(failures)} failed trial(s), e.g. trial {first.number}: {first.error or 'no reason given'};"
+                 " all in optimize.json)")
+    if done and not any((t.metrics or {}).get("fills") for t in done):
+        text += ("\nwarning: no trial made a single fill: the data may be too short for this strategy or its"
+                 " parameters, and 'best' means nothing yet")
+    return text
 
 
 def _shown(metric: str, value: Any) -> str:
