@@ -4,6 +4,8 @@ Strategies import what they need from here: the ``hookimpl`` marker, the intent 
 domain types. Nothing in a strategy touches HTTP.
 """
 
+from typing import Any as _Any
+
 from botkit.model import (
     Balances,
     BookLevel,
@@ -71,3 +73,14 @@ __all__ = [
     "param",
     "sell",
 ]
+
+
+def __getattr__(name: str) -> _Any:
+    """``botkit.optimize(...)``, the notebook's way into :func:`botkit.backtest.optimize`: loaded
+    only when asked for, so the strategy API a strategy imports never loads the backtester (the
+    one import against the layering, listed in docs/architecture.md)."""
+    if name == "optimize":
+        from botkit.backtest.optimizer.api import optimize
+
+        return optimize
+    raise AttributeError(f"module 'botkit' has no attribute {name!r}")

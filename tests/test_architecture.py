@@ -36,6 +36,11 @@ def _modules() -> dict[str, Path]:
     return found
 
 
+LAZY_FACADE = {("botkit", "botkit.backtest.optimizer.api")}
+"""Imports docs/architecture.md allows against the layering: ``botkit.optimize`` (a notebook's
+entry point) loads the optimiser only when it is asked for, from inside ``botkit.__getattr__``."""
+
+
 def _part(module: str) -> str:
     """The part a module belongs to: its subpackage or root module (``botkit.journal.queries`` →
     ``journal``); the package itself is ``botkit``."""
@@ -60,6 +65,7 @@ def _imports(modules: dict[str, Path]) -> dict[str, set[str]]:
                 # `from botkit.x import y`: y may be a submodule or a name defined in botkit.x
                 targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
                            for alias in node.names]
+            targets = [name for name in targets if (module, name) not in LAZY_FACADE]
             for name in targets:
                 target = name
                 while target and target not in modules:

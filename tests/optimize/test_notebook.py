@@ -53,3 +53,13 @@ def test_run_returns_the_bars_of_each_declared_timeframe(market: Path) -> None:
     assert len(bars) >= 2 and (steps.dt.total_seconds() == 60).all()
     assert (bars["high"] >= bars["low"]).all()
     assert botkit.backtest.run(market, strategies=["tuned"], strategy_paths=[STRATEGIES], limit=60).bars.empty
+
+
+def test_botkit_optimize_is_the_backtesters_optimiser_loaded_on_demand() -> None:
+    """The issue's name for it: ``botkit.optimize(...)``; the strategy API does not load it."""
+    import subprocess
+    import sys
+
+    script = ("import sys, botkit; assert 'botkit.backtest' not in sys.modules; "
+              "from botkit.backtest import optimize; assert botkit.optimize is optimize")
+    assert subprocess.run([sys.executable, "-c", script], check=False).returncode == 0
