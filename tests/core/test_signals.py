@@ -42,3 +42,15 @@ def test_a_real_signal_sets_the_event_and_logs_its_name(restored_handlers: None,
         os.kill(os.getpid(), signal.SIGTERM)
         assert stopping.wait(10)  # the watcher logs before it sets the event
     assert "received SIGTERM: stopping" in caplog.text
+
+
+def test_installing_again_reuses_one_pipe_and_one_thread(restored_handlers: None) -> None:
+    """A process that runs daemon after daemon (the test suite, a notebook) must not gain a pipe
+    and a thread each time: hundreds of leaked descriptors once broke select() elsewhere."""
+    before = len(os.listdir("/proc/self/fd")), threading.active_count()
+    events = [threading.Event() for _ in range(50)]
+    for event in events:
+        on_stop_signals(event)
+    assert (len(os.listdir("/proc/self/fd")), threading.active_count()) <= (before[0] + 2, before[1] + 1)
+    signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # type: ignore[operator, misc]
+    assert events[-1].wait(10) and not any(e.is_set() for e in events[:-1])
