@@ -136,7 +136,10 @@ class HttpServer:
             finally:
                 done.set()
 
-        self._server.trigger.pull_trigger(thunk)
+        try:
+            self._server.trigger.pull_trigger(thunk)
+        except OSError:  # the trigger is closed: so is the loop (everything on it closed with it)
+            return
         done.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:

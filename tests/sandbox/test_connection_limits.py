@@ -90,3 +90,14 @@ def test_metrics_server_holds_idle_scrapers_without_a_thread_each() -> None:
                 s.close()
     finally:
         served.close()
+
+
+def test_stopping_a_server_whose_loop_is_already_closed_does_not_raise() -> None:
+    """A stop that finds the loop's trigger closed (its loop ended and closed everything) has
+    nothing left to do: it once raised EBADF from the sandbox's teardown (seen once in CI)."""
+    sandbox = Sandbox(market="off", rate_limit=0)
+    sandbox.start()
+    server = sandbox._server
+    assert server is not None
+    server._server.trigger.close()
+    sandbox.stop()
