@@ -18,7 +18,10 @@ from botkit.core.errors import ConfigError
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _SPAN = re.compile(r"(\d{1,9})([smhdw])")
-_SPAN_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+"""Milliseconds in each unit a span, timeframe or duration is written in (each parser says which
+units it takes)."""
+DAY_MS = UNIT_MS["d"]
 
 
 def since_ms(text: str, option: str, *, now_ms: int | None = None) -> int:
@@ -28,7 +31,7 @@ def since_ms(text: str, option: str, *, now_ms: int | None = None) -> int:
     span = _SPAN.fullmatch(text)
     if span:
         now = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-        return now - int(span.group(1)) * _SPAN_MS[span.group(2)]
+        return now - int(span.group(1)) * UNIT_MS[span.group(2)]
     try:
         return iso_to_ms(text)
     except (ValueError, OverflowError):

@@ -22,14 +22,13 @@ from decimal import Decimal
 from botkit.core.errors import ConfigError
 from botkit.core.logs import Redactor
 from botkit.core.output import money
-from botkit.core.times import iso_ms
+from botkit.core.times import DAY_MS, iso_ms
 from botkit.daemon.breaker import CircuitBreaker
 from botkit.daemon.scheduler import TickObserver
 from botkit.engine.state import EngineView, TickReport
 
 log = logging.getLogger("botkit.notify")
 
-DAY_MS = 86_400_000
 QUEUE_SIZE = 100
 """Messages waiting at most; past it new ones are dropped (and counted in the log)."""
 CLOSE_WAIT_S = 10.0

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from botkit.core.times import DAY_MS
 from botkit.model import ZERO, PlaceOrder, Side, Snapshot
 from botkit.strategy.context import StrategyContext
 from botkit.strategy.hookspecs import hookimpl
-
-DAY_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)

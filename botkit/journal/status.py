@@ -30,13 +30,12 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from botkit.core.times import iso_ms
+from botkit.core.times import DAY_MS, iso_ms
 from botkit.journal.pnl import PnL
 from botkit.journal.schema import FillRow, OrderRow, Run, StrategyHealthRow
 from botkit.model import LIVE_STATES, OPEN_STATES, UNRESOLVED_STATES, Side
 from botkit.strategy.health import StrategyHealth
 
-DAY_MS = 86_400_000
 CELL_WIDTH = 60
 MIN_STALE_AFTER_S = 30
 """The default threshold is 3 intervals but never less than this: one tick may legitimately wait

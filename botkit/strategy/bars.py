@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from botkit.core.times import UNIT_MS
 from botkit.model import ZERO, OrderBook, Snapshot, Trade, TradeCursor
 
 DEFAULT_KEEP = 500
@@ -26,7 +27,6 @@ DEFAULT_KEEP = 500
 BOOK_DEPTH = 5
 """Levels per side summed for ``Bar.imbalance``."""
 
-_UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _TIMEFRAME = re.compile(r"([1-9][0-9]{0,5})([smhd])")
 
 
@@ -36,7 +36,7 @@ def timeframe_ms(timeframe: str) -> int:
     if match is None:
         raise ValueError(f"timeframe {timeframe!r} does not parse: use a whole number and one of s, m, h, d "
                          "(e.g. \"1m\", \"15m\", \"4h\")")
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    return int(match.group(1)) * UNIT_MS[match.group(2)]
 
 
 def bar_start(ts: int, length_ms: int) -> int:

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from botkit.core.errors import ConfigError, DataFileError
+from botkit.core.times import UNIT_MS
 from botkit.data.files import open_snapshots
 
-UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 EXAMPLE = "e.g. train=6h,test=2h or train=2d,test=12h,step=6h,anchored"
 
@@ -27,14 +27,14 @@ def duration_ms(text: str, key: str) -> int:
     if match is None or int(match.group(1)) <= 0:
         raise ConfigError("--walk-forward", f"{key}={text!r} is not a duration", "a positive whole number with "
                           "ms, s, m, h or d, e.g. 30m, 6h, 2d")
-    return int(match.group(1)) * UNITS[match.group(2)]
+    return int(match.group(1)) * UNIT_MS[match.group(2)]
 
 
 def show_ms(ms: int) -> str:
     """A duration in its largest whole unit (``90m``, ``2d``)."""
     for unit in ("d", "h", "m", "s"):
-        if ms % UNITS[unit] == 0:
-            return f"{ms // UNITS[unit]}{unit}"
+        if ms % UNIT_MS[unit] == 0:
+            return f"{ms // UNIT_MS[unit]}{unit}"
     return f"{ms}ms"
 
 
