@@ -23,13 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+
+from peers.peak_memory import peak_rss_mb  # the one way every benchmark reads peak memory
 
 NOOP = '''"""Does nothing: the engine's own cost."""
 from botkit import hookimpl
@@ -85,18 +86,9 @@ def child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
         count = result.metrics.snapshots
         elapsed = time.perf_counter() - started
         return {"snapshots": count, "seconds": elapsed, "rate": count / elapsed, "orders": result.metrics.orders,
-                "fills": result.metrics.fills, "rss_mb": _peak_rss_mb()}
+                "fills": result.metrics.fills, "rss_mb": peak_rss_mb()}
     elapsed = time.perf_counter() - started
-    return {"snapshots": count, "seconds": elapsed, "rate": count / elapsed, "rss_mb": _peak_rss_mb()}
-
-
-def _peak_rss_mb() -> float:
-    """This process's peak resident set (VmHWM; ``ru_maxrss`` would include the parent's at fork)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"snapshots": count, "seconds": elapsed, "rate": count / elapsed, "rss_mb": peak_rss_mb()}
 
 
 def run_child(mode: str, path: Path, strategy_dir: Path) -> dict[str, float]:
