@@ -12,7 +12,8 @@ process, interleaved (round 1: every contender, round 2: every contender, ...) s
 the machine's load falls on all of them alike:
 
 * botkit (this interpreter, ``run_backtest``), from the store and from JSON Lines: a no-op
-  strategy, one reading every level of the book each snapshot (price × quantity, exact), an order
+  strategy, one reading every level of the book each snapshot (price × quantity, exact: as
+  ``Decimal`` levels, and as integers through ``book.units()``), an order
   every 100 snapshots cancelled on the next, and the shipped market maker;
 * nautilus_trader replaying the books through a ``BacktestEngine`` (``L2_MBP`` venue book): no-op,
   read-every-level and order-every-100;
@@ -65,6 +66,7 @@ class Entry:
 def entries() -> list[Entry]:
     out: list[Entry] = []
     for strategy, module in (("no-op", "bench_noop"), ("reads every level", "bench_read_levels"),
+                             ("reads every level, integers", "bench_read_units"),
                              ("order every 100, cancelled next", "bench_order100"),
                              ("shipped market_maker", "market_maker")):
         for source, input_of in (("store", "store"), ("JSON Lines", "jsonl")):
@@ -86,6 +88,9 @@ PAIRINGS = [
     Pairing("botkit/bench_read_levels/store", "nautilus/read_levels"),
     Pairing("botkit/bench_read_levels/jsonl", "nautilus/read_levels"),
     Pairing("botkit/bench_read_levels/store", "nautilus/noop"),
+    Pairing("botkit/bench_read_units/store", "nautilus/read_levels"),
+    Pairing("botkit/bench_read_units/store", "nautilus/noop"),
+    Pairing("botkit/bench_read_units/jsonl", "nautilus/noop"),
     Pairing("botkit/bench_order100/store", "nautilus/order100"),
     Pairing("botkit/bench_order100/jsonl", "nautilus/order100"),
 ]

@@ -9,6 +9,7 @@ from typing import Any as _Any
 from botkit.model import (
     Balances,
     BookLevel,
+    BookUnits,
     CancelAll,
     CancelOrder,
     Fill,
@@ -44,6 +45,7 @@ __all__ = [
     "Bar",
     "BarHistory",
     "BookLevel",
+    "BookUnits",
     "CancelAll",
     "CancelOrder",
     "Fill",

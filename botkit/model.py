@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
-from botkit.core.money import USD_STEP
+from botkit.core.money import BTC_PLACES, EXACT, USD_PLACES, USD_STEP
 from botkit.core.money import ZERO as ZERO  # noqa: PLC0414 - re-exported: the domain types' users take it from here
 
 USD_TICK = USD_STEP
@@ -147,12 +148,66 @@ class BookLevel:
     quantity: Decimal
 
 
+class BookUnits(NamedTuple):
+    """A book's levels as exact integers, best first: a price is ``units × 10**-price_decimals``
+    USD, a quantity ``units × 10**-quantity_decimals`` BTC.
+
+    What a strategy that reads every level on every snapshot works with: integer arithmetic is
+    exact and several times faster than ``Decimal``, and a book read from the fast store is handed
+    over from its own integers, no number built. Turn a result back into money once, at the end::
+
+        u = snapshot.book.units()
+        notional = sum(map(operator.mul, u.bid_prices, u.bid_quantities))   # exact, in 10**-10 USD
+        usd = u.decimal(notional, u.price_decimals + u.quantity_decimals)
+    """
+
+    bid_prices: list[int]
+    bid_quantities: list[int]
+    ask_prices: list[int]
+    ask_quantities: list[int]
+    price_decimals: int = USD_PLACES
+    quantity_decimals: int = BTC_PLACES
+
+    @staticmethod
+    def decimal(units: int, decimals: int) -> Decimal:
+        """``units × 10**-decimals`` as an exact Decimal."""
+        return Decimal(units).scaleb(-decimals, EXACT) if decimals else Decimal(units)
+
+
+def _decimals_of(values: Iterator[Decimal], least: int) -> int:
+    """The fewest decimal places that hold every value exactly, at least ``least``."""
+    places = least
+    for value in values:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places:
+            places = -exponent
+    return places
+
+
+def _units_of(value: Decimal, decimals: int) -> int:
+    return int(value.scaleb(decimals, EXACT))
+
+
 @dataclass(frozen=True, slots=True)
 class OrderBook:
     """Both sides of the book, best first: bids descending, asks ascending."""
 
     bids: tuple[BookLevel, ...]
     asks: tuple[BookLevel, ...]
+
+    def units(self) -> BookUnits:
+        """Every level as exact integers (:class:`BookUnits`): in cents and satoshis, or in finer
+        units when a price or quantity has more decimals than those."""
+        levels = self.bids + self.asks
+        pd = _decimals_of((level.price for level in levels), USD_PLACES)
+        qd = _decimals_of((level.quantity for level in levels), BTC_PLACES)
+        return BookUnits(
+            [_units_of(level.price, pd) for level in self.bids],
+            [_units_of(level.quantity, qd) for level in self.bids],
+            [_units_of(level.price, pd) for level in self.asks],
+            [_units_of(level.quantity, qd) for level in self.asks],
+            pd, qd,
+        )
 
     @property
     def best_bid(self) -> Decimal | None:

@@ -27,8 +27,11 @@ from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 _new = object.__new__
 _set = object.__setattr__
 
-_PRICE_CACHE: dict[int, Decimal] = {}
-_QTY_CACHE: dict[int, Decimal] = {}
+PRICES: dict[int, Decimal] = {}
+"""The Decimal of each integer price in cents seen lately (:func:`cents`): a reader building many
+levels looks here first, inline, and calls :func:`cents` only on a miss."""
+QUANTITIES: dict[int, Decimal] = {}
+"""The same for quantities in satoshis (:func:`satoshis`)."""
 _CACHE_LIMIT = 1 << 16
 
 
@@ -57,21 +60,21 @@ def units_to_decimal(units: int, decimals: int) -> Decimal:
 
 def cents(value: int) -> Decimal:
     """Integer cents → exact USD Decimal, memoized: book prices repeat from one snapshot to the next."""
-    dec = _PRICE_CACHE.get(value)
+    dec = PRICES.get(value)
     if dec is None:
-        if len(_PRICE_CACHE) >= _CACHE_LIMIT:
-            _PRICE_CACHE.clear()
-        dec = _PRICE_CACHE[value] = units_to_decimal(value, USD_PLACES)
+        if len(PRICES) >= _CACHE_LIMIT:
+            PRICES.clear()
+        dec = PRICES[value] = units_to_decimal(value, USD_PLACES)
     return dec
 
 
 def satoshis(value: int) -> Decimal:
     """Integer satoshis → exact BTC Decimal, memoized like :func:`cents`."""
-    dec = _QTY_CACHE.get(value)
+    dec = QUANTITIES.get(value)
     if dec is None:
-        if len(_QTY_CACHE) >= _CACHE_LIMIT:
-            _QTY_CACHE.clear()
-        dec = _QTY_CACHE[value] = units_to_decimal(value, BTC_PLACES)
+        if len(QUANTITIES) >= _CACHE_LIMIT:
+            QUANTITIES.clear()
+        dec = QUANTITIES[value] = units_to_decimal(value, BTC_PLACES)
     return dec
 
 

@@ -41,12 +41,27 @@ class EngineBase:
     _hosts: dict[str, StrategyHost]
     _deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None
     _checks: list[Any]
+    _views: dict[int, tuple[tuple[Any, ...], Order]]
 
     def _refresh_ctx(self, host: StrategyHost, now: int) -> None:
         name = host.name
-        mine = tuple(_as_order(r) for r in self.unfinished.values()
-                     if r.strategy == name and r.status.is_live) if self.unfinished else ()
+        mine = tuple([self._order_view(r) for r in self.unfinished.values()
+                      if r.strategy == name and r.status.is_live]) if self.unfinished else ()
         host.ctx.refresh(now, self.positions.get(name, ZERO), self.balances, mine)
+
+    def _order_view(self, record: OrderRecord) -> Order:
+        """The strategies' view of an unfinished order, rebuilt only when the order changed: a
+        market maker's quotes rest for many ticks, and each view is a dozen-field value."""
+        key = (record.status, record.filled, record.exchange_order_id, record.fees, record.average_price)
+        views = self._views
+        cached = views.get(record.local_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if len(views) > 2 * len(self.unfinished) + 64:  # forget finished orders' views
+            for local_id in [i for i in views if i not in self.unfinished]:
+                del views[local_id]
+        view = views[record.local_id] = (key, _as_order(record))
+        return view[1]
 
     def _save_state(self, host: StrategyHost) -> bool:
         """Journal the strategy's state changes; False (a failure of the strategy) if they cannot be."""

@@ -46,6 +46,7 @@ from botkit.journal import Journal, OrderRecord
 from botkit.model import (
     ZERO,
     Balances,
+    Order,
     Side,
     Snapshot,
 )
@@ -83,6 +84,7 @@ class Engine(Execution, Reconciliation):
         self.totals = TickReport(ts=0)
         self._hosts = {host.name: host for host in self.strategies}
         self._deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None = None
+        self._views: dict[int, tuple[tuple[Any, ...], Order]] = {}
         if pm.get_plugin(RISK_PLUGIN_NAME) is None:  # the built-in rules are checked like any plugin's
             pm.register(risk, name=RISK_PLUGIN_NAME)
         self._checks = sorted(pm.hook.botkit_check_intent.get_hookimpls(),
@@ -219,8 +221,11 @@ class Engine(Execution, Reconciliation):
         self.last_snapshot = snapshot
         self.venue.observe(snapshot)
         closed = self.bars.update(snapshot)
-        synced = self._sync(now, report)
-        self._resolve_unknown(now, report)
+        unfinished = self.unfinished
+        synced = True
+        if unfinished:  # nothing to learn about orders when there are none (most backtest ticks)
+            synced = self._sync(now, report)
+            self._resolve_unknown(now, report)
         account_known = self._refresh_account(now, snapshot, report, mid) and synced
         if not account_known:
             # Orders or balances could not be read: strategies and risk rules would decide on a
@@ -238,8 +243,10 @@ class Engine(Execution, Reconciliation):
                 self._ask(host, "botkit_on_bar", bar, snapshot, now, report)
         if report.placed or report.cancelled:
             self._sync(now, report)
-        report.open_orders = sum(1 for r in self.unfinished.values() if r.status.is_open)
-        report.position = sum(self.positions.values(), ZERO)
+        if unfinished:
+            report.open_orders = sum(1 for r in unfinished.values() if r.status.is_open)
+        if self.positions:
+            report.position = sum(self.positions.values(), ZERO)
         report.equity = self.equity
         report.equity_change = self._equity_change()
         self._add_totals(report)
@@ -323,22 +330,25 @@ class Engine(Execution, Reconciliation):
             except VenueError as exc:
                 report_error(report, f"balances unavailable: {exc}")
                 known = False
-        if mid is not None and self.balances:
-            self.equity = self.balances.usd + self.balances.btc * mid
+        balances = self.balances
+        usd, btc = balances.usd, balances.btc
+        if mid is not None and balances:
+            self.equity = usd + btc * mid
             if self.start_equity is None:
                 self.start_equity = self.equity
-        reserved_usd = ZERO
-        reserved_btc = ZERO
-        open_count = 0
-        for record in self.unfinished.values():
-            open_count += 1
-            remaining = record.remaining
-            if record.side is Side.BUY:
-                reserved_usd += (record.price or snapshot.best_ask or ZERO) * remaining
-            else:
-                reserved_btc += remaining
-        self.risk.update(now, self.equity, self.balances.usd - reserved_usd, self.balances.btc - reserved_btc,
-                         open_count)
+        open_count = len(self.unfinished)
+        if open_count:
+            reserved_usd = ZERO
+            reserved_btc = ZERO
+            for record in self.unfinished.values():
+                remaining = record.remaining
+                if record.side is Side.BUY:
+                    reserved_usd += (record.price or snapshot.best_ask or ZERO) * remaining
+                else:
+                    reserved_btc += remaining
+            usd -= reserved_usd
+            btc -= reserved_btc
+        self.risk.update(now, self.equity, usd, btc, open_count)
         return known
 
 

@@ -61,12 +61,18 @@ class StrategyHost:
         self.pause_reason: str | None = None
         self.last_error: str | None = None
         self._busy: Future[Any] | None = None
-        self._calls: dict[str, Callable[[dict[str, Any]], Any]] = {}
+        self._calls: dict[str, Callable[..., Any]] = {}
+        """Each implemented hook as a function of the hookspec's arguments, in the spec's order."""
+        self._argnames: dict[str, tuple[str, ...]] = {}
         for hook_name in HOOKS:
             caller = getattr(pm.hook, hook_name)
+            spec_names = tuple(caller.spec.argnames)
+            self._argnames[hook_name] = spec_names
             for impl in caller.get_hookimpls():
                 if impl.plugin is plugin:
-                    self._calls[hook_name] = _bind(impl.function, tuple(impl.argnames))
+                    self._calls[hook_name] = _bind(impl.function, tuple(impl.argnames), spec_names)
+        self._on_snapshot = self._calls.get("botkit_on_snapshot")
+        self._on_bar = self._calls.get("botkit_on_bar")
 
     def implements(self, hook_name: str) -> bool:
         return hook_name in self._calls
@@ -96,29 +102,33 @@ class StrategyHost:
         formed). They are drawn, collected and checked inside the isolated (and timed) call, so
         whatever the strategy returned, its cost and any exception in judging it are its own; a
         result that is not intents at all is a failure (StrategyFailure)."""
-        instrument = self.ctx.instrument
-        checked: list[Checked] | None = self.call("botkit_on_snapshot",
-                                                  then=lambda result: vet(result, limit, instrument),
-                                                  snapshot=snapshot, ctx=self.ctx)
-        return checked or []
+        if self._on_snapshot is None:
+            return []
+        checked: list[Checked] = self._run("botkit_on_snapshot", self._on_snapshot, (snapshot, self.ctx), limit)
+        return checked
 
     def ask_bar(self, bar: Bar, limit: int) -> list[Checked]:
         """The strategy's intents on a closed bar, drawn and checked in isolation as :meth:`ask`'s."""
-        checked: list[Checked] | None = self.call("botkit_on_bar", then=lambda result: vet(result, limit),
-                                                  bar=bar, ctx=self.ctx)
-        return checked or []
+        if self._on_bar is None:
+            return []
+        checked: list[Checked] = self._run("botkit_on_bar", self._on_bar, (bar, self.ctx), limit)
+        return checked
 
-    def call(self, hook_name: str, *, then: Callable[[Any], Any] | None = None, **kwargs: Any) -> Any:
-        """Call the strategy's implementation of a hook, isolated; None when it has none.
-
-        ``then`` is applied to the result inside the isolation: what it raises is the strategy's
-        failure too (a :class:`JunkResult` is logged by its own words).
-        """
+    def call(self, hook_name: str, **kwargs: Any) -> Any:
+        """Call the strategy's implementation of a hook with the hookspec's arguments, isolated;
+        None when it has none."""
         function = self._calls.get(hook_name)
-        if function is None or self.paused:
+        if function is None:
             return None
-        if then is not None:
-            function = _then(function, then)
+        return self._run(hook_name, function, tuple(kwargs[name] for name in self._argnames[hook_name]), None)
+
+    def _run(self, hook_name: str, function: Callable[..., Any], args: tuple[Any, ...], limit: int | None) -> Any:
+        """One isolated call. With ``limit``, its result is vetted as intents inside the isolation:
+        what vetting raises is the strategy's failure too (a :class:`JunkResult` is logged by its
+        own words). Called on every tick of every strategy, so it builds nothing it can avoid: the
+        arguments are a tuple in the spec's order, a None result is no intents."""
+        if self.paused:
+            return [] if limit is not None else None
         if self._busy is not None:
             if not self._busy.done():
                 raise self._fail(hook_name, "still running its previous call; skipped")
@@ -127,7 +137,14 @@ class StrategyHost:
             self.failures = 0  # the previous call went well all through: the streak is over
         self._clean = False
         try:
-            result = function(kwargs) if self.timeout is None else self._call_with_timeout(function, kwargs, hook_name)
+            if self.timeout is not None:
+                result = self._call_with_timeout(function, args, hook_name, limit)
+            else:
+                result = function(*args)
+                if limit is not None and result is not None:
+                    result = vet(result, limit, self.ctx.instrument)
+            if limit is not None and result is None:
+                result = []
         except (StrategyFailure, DataFileError):
             raise  # a snapshot line found unreadable as it was built: the data's fault, not the strategy's
         except JunkResult as exc:
@@ -137,13 +154,18 @@ class StrategyHost:
         self._clean = True  # unless the engine finds fault with the result (fail())
         return result
 
-    def _call_with_timeout(self, function: Callable[[dict[str, Any]], Any], kwargs: dict[str, Any],
-                           hook_name: str) -> Any:
+    def _call_with_timeout(self, function: Callable[..., Any], args: tuple[Any, ...], hook_name: str,
+                           limit: int | None) -> Any:
+        """The call in a worker thread, its intents vetted there too (a strategy returning a
+        generator does its work as it is drawn: its time is the strategy's)."""
         future: Future[Any] = Future()
 
         def run() -> None:
             try:
-                future.set_result(function(kwargs))
+                result = function(*args)
+                if limit is not None and result is not None:
+                    result = vet(result, limit, self.ctx.instrument)
+                future.set_result(result)
             except BaseException as exc:  # delivered to the engine thread below
                 future.set_exception(exc)
 
@@ -198,21 +220,26 @@ def _exception_text(exc: BaseException) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 3] + "..."
 
 
-def _then(function: Callable[[dict[str, Any]], Any], then: Callable[[Any], Any]) -> Callable[[dict[str, Any]], Any]:
-    def chained(kwargs: dict[str, Any]) -> Any:
-        return then(function(kwargs))
-
-    return chained
-
-
-def _bind(function: Callable[..., Any], argnames: tuple[str, ...]) -> Callable[[dict[str, Any]], Any]:
-    """Pass an implementation only the arguments it declares (pluggy's convention).
+def _bind(function: Callable[..., Any], argnames: tuple[str, ...],
+          spec_names: tuple[str, ...]) -> Callable[..., Any]:
+    """A function of the hookspec's arguments (positional, in the spec's order) that passes the
+    implementation only those it declares (pluggy's convention), built once per strategy.
 
     A generator's body runs only as it is iterated, so a returned iterator is drawn here, inside
     the isolated (and timed) call: its exceptions and its time are then the strategy's own.
     """
-    def bound(kwargs: dict[str, Any]) -> Any:
-        result = function(**{name: kwargs[name] for name in argnames})
+    if argnames == spec_names:
+        call = function
+    else:
+        picks = tuple(spec_names.index(name) for name in argnames)
+
+        def call(*args: Any) -> Any:
+            return function(*[args[i] for i in picks])
+
+    def bound(*args: Any) -> Any:
+        result = call(*args)
+        if result is None or type(result) is list or type(result) is tuple:
+            return result
         if isinstance(result, Iterator):
             drawn = list(itertools.islice(result, MAX_DRAWN + 1))
             if len(drawn) > MAX_DRAWN:

@@ -294,3 +294,31 @@ def test_nesting_is_measured_before_parsing_strings_apart() -> None:
     # Measured a MiB at a time: a string, or the depth, carried across the blocks.
     assert not jsonl.too_deep(b'["' + b"[" * (3 << 20) + b'"]')
     assert jsonl.too_deep(b"[1]," * (1 << 19) + b"[" * (limit + 1))
+
+
+def test_book_units_are_the_levels_exact_integers_in_every_source(tmp_path: Path) -> None:
+    """``book.units()`` from the store's own integers, from JSON Lines and from an eager book are
+    the same numbers, and sum to the same notional as the Decimal levels."""
+    store = tmp_path / "m.bks"
+    generate(store, 300, levels=5, seed=3)
+    convert(store, tmp_path / "m.jsonl")
+    for lazy, eager_source in zip(open_snapshots(store), open_snapshots(tmp_path / "m.jsonl"), strict=True):
+        eager = OrderBook(lazy.book.bids, lazy.book.asks)
+        u = lazy.book.units()
+        assert u == eager.units() == eager_source.book.units()
+        assert (u.price_decimals, u.quantity_decimals) == (2, 8)
+        decimal_sum = sum((lv.price * lv.quantity for lv in eager.bids + eager.asks), D(0))
+        integer_sum = sum(p * q for p, q in zip(u.bid_prices + u.ask_prices, u.bid_quantities + u.ask_quantities,
+                                                strict=True))
+        assert u.decimal(integer_sum, u.price_decimals + u.quantity_decimals) == decimal_sum
+        assert [u.decimal(p, 2) for p in u.bid_prices] == [lv.price for lv in eager.bids]
+
+
+def test_book_units_widen_for_finer_markets_and_stay_exact() -> None:
+    book = OrderBook(bids=(BookLevel(D("0.0005"), D("1")),), asks=(BookLevel(D("0.0006"), D("1E-10")),))
+    u = book.units()
+    assert (u.price_decimals, u.quantity_decimals) == (4, 10)
+    assert u.bid_prices == [5] and u.ask_quantities == [1]
+    assert u.decimal(u.ask_prices[0], u.price_decimals) == D("0.0006")
+    empty = OrderBook((), ()).units()
+    assert empty.bid_prices == empty.ask_prices == []
