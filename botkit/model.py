@@ -291,21 +291,29 @@ class TradeCursor:
 
     def new_trades(self, snapshot: Snapshot) -> list[Trade]:
         """Trades not seen in an earlier snapshot, oldest first."""
+        listed = list(snapshot.iter_trades(self.mark_ts))
+        fresh = [listed[i] for i in self.advance([trade.ts for trade in listed])]
+        fresh.reverse()
+        return fresh
+
+    def advance(self, stamps: list[int]) -> list[int]:
+        """The positions of the new trades in a list given by their times, newest first (the
+        exchange's order), and move the mark past them. What :meth:`new_trades` does with
+        ``Trade`` values, for readers that hold trades as plain numbers (the store's integers)."""
         mark_ts, mark_count = self.mark_ts, self.mark_count
-        fresh: list[Trade] = []
-        at_mark: list[Trade] = []
+        fresh: list[int] = []
+        at_mark: list[int] = []
         newest_ts = -1
         newest_count = 0
-        for trade in snapshot.iter_trades(mark_ts):
-            t = trade.ts
+        for i, t in enumerate(stamps):
             if newest_ts < 0:
                 newest_ts = t
             if t == newest_ts:
                 newest_count += 1
             if t > mark_ts:
-                fresh.append(trade)
+                fresh.append(i)
             elif t == mark_ts:
-                at_mark.append(trade)
+                at_mark.append(i)
             else:
                 break
         if newest_ts < 0 or newest_ts < mark_ts:
@@ -315,7 +323,6 @@ class TradeCursor:
         if newest_ts == mark_ts:
             newest_count = max(newest_count, mark_count)
         self.mark_ts, self.mark_count = newest_ts, newest_count
-        fresh.reverse()
         return fresh
 
 

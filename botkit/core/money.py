@@ -49,6 +49,18 @@ def fee(notional: Decimal, bps: Decimal) -> Decimal:
     return EXACT.scaleb(EXACT.multiply(notional, bps), -4)
 
 
+def units_to_decimal(units: int, decimals: int) -> Decimal:
+    """``units`` × 10^-``decimals`` as an exact Decimal (``40410, 2`` → ``Decimal('404.1')``).
+
+    Trailing zeros are dropped, so it is the very Decimal the live client reads from the same
+    JSON number (written in its shortest form); the result never depends on the thread's context.
+    """
+    while decimals and not units % 10:
+        units //= 10
+        decimals -= 1
+    return Decimal(units).scaleb(-decimals, EXACT) if decimals else Decimal(units)
+
+
 add = EXACT.add
 """Exact sum (the context's bound methods: no wrapper call in a settlement loop)."""
 sub = EXACT.subtract

@@ -21,7 +21,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from botkit.core.money import BTC_PLACES, EXACT, USD_PLACES
+from botkit.core.money import BTC_PLACES, USD_PLACES, units_to_decimal
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
 _new = object.__new__
@@ -44,18 +44,6 @@ def units_text(units: int, decimals: int) -> str:
     if not frac:
         return f"{sign}{whole}"
     return f"{sign}{whole}.{frac:0{decimals}d}".rstrip("0")
-
-
-def units_to_decimal(units: int, decimals: int) -> Decimal:
-    """``units`` × 10^-``decimals`` as an exact Decimal (``40410, 2`` → ``Decimal('404.1')``).
-
-    Trailing zeros are dropped, so it is the very Decimal the live client reads from the same
-    JSON number (written in its shortest form); the result never depends on the thread's context.
-    """
-    while decimals and not units % 10:
-        units //= 10
-        decimals -= 1
-    return Decimal(units).scaleb(-decimals, EXACT) if decimals else Decimal(units)
 
 
 def cents(value: int) -> Decimal:

@@ -77,6 +77,7 @@ import numpy as np
 import numpy.typing as npt
 
 from botkit.core.errors import DataFileError
+from botkit.core.money import units_to_decimal
 from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
 from botkit.data.lazy import (
@@ -89,7 +90,6 @@ from botkit.data.lazy import (
     satoshis,
     trade_amounts,
     units_text,
-    units_to_decimal,
 )
 from botkit.instrument import BUTTERCOIN, Instrument
 from botkit.model import BookLevel, BookUnits, OrderBook, Side, Snapshot, Ticker, Trade
@@ -597,7 +597,9 @@ class StoreSnapshot(LazySnapshot):
         rec = self._chunk.rec[self._row]
         return Ticker(last=cents(int(rec["last"])), bid=cents(int(rec["bid"])), ask=cents(int(rec["ask"])))
 
-    def _trade_rows(self) -> list[tuple[int, int, int, int]]:
+    def trade_units(self) -> list[tuple[int, int, int, int]]:
+        """The trades newest first as the store's integers: (ts, satoshis, 10^-10 USD, 1 if the
+        taker sold else 0). The simulator scans them without building a ``Trade`` per print."""
         return self._chunk.trade_rows(self._row)
 
     def has_trades(self) -> bool:
@@ -609,7 +611,7 @@ class StoreSnapshot(LazySnapshot):
 
     def iter_trades(self, since: int = -1) -> Iterator[Trade]:
         """Newest first, down to the first trade older than ``since``; built like ``parse.trade``."""
-        for ts, btc, usd, sell in self._trade_rows():
+        for ts, btc, usd, sell in self.trade_units():
             if ts < since:
                 return
             quantity = satoshis(btc)
@@ -619,7 +621,7 @@ class StoreSnapshot(LazySnapshot):
         """Each trade as (ts, BTC amount, USD amount, taker side), exactly as recorded."""
         return [
             (ts, satoshis(btc), units_to_decimal(usd, USD_DECIMALS), Side.SELL if sell else Side.BUY)
-            for ts, btc, usd, sell in self._trade_rows()
+            for ts, btc, usd, sell in self.trade_units()
         ]
 
     def units(self) -> Units:
@@ -631,7 +633,7 @@ class StoreSnapshot(LazySnapshot):
             self.ts, int(rec["last"]), int(rec["bid"]), int(rec["ask"]),
             rec["bid_px"][:nb].tolist(), rec["bid_qty"][:nb].tolist(),
             rec["ask_px"][:na].tolist(), rec["ask_qty"][:na].tolist(),
-            self._trade_rows() if self.has_trades() else None,
+            self.trade_units() if self.has_trades() else None,
         )
 
 

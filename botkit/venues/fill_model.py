@@ -24,10 +24,10 @@ this model decides the fills and hands each to ``_fill``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from botkit.core.money import EXACT, FLOOR, fee
+from botkit.core.money import BTC_PLACES, EXACT, FLOOR, USD_PLACES, fee, units_to_decimal
 from botkit.instrument import Instrument
 from botkit.model import ZERO, Fill, Liquidity, Order, OrderStatus, OrderType, Side, Snapshot, TradeCursor
 
@@ -44,6 +44,7 @@ class SimOrder:
         "filled",
         "fills",
         "limit",
+        "limit_cents",
         "notional",
         "order_id",
         "order_type",
@@ -66,6 +67,9 @@ class SimOrder:
         self.price = price
         self.limit = ZERO if price is None else price
         """The price as a plain Decimal (resting orders are limit orders)."""
+        cents = EXACT.scaleb(self.limit, USD_PLACES)
+        self.limit_cents = int(cents) if cents == cents.to_integral_value() else -1
+        """The price in whole cents, to compare with the store's integer prints (-1: off the cent grid)."""
         self.quantity = quantity
         self.created_ts = created_ts
         self.arrived_ts = -1
@@ -132,6 +136,10 @@ class FillModel:
             return
         # Trades older than an order's arrival never fill it, so while nothing rests the trade
         # lists need not be read at all.
+        trade_units = getattr(snapshot, "trade_units", None)
+        if trade_units is not None and self._limits_in_cents():
+            self._prints_through(trade_units())
+            return
         for trade in self._trades.new_trades(snapshot):
             left = trade.quantity
             price = trade.price
@@ -150,6 +158,41 @@ class FillModel:
                     if trade.ts > order.arrived_ts:
                         qty = min(left, order.remaining)
                         self._fill(order, order.limit, qty, maker, trade.ts)
+                        left -= qty
+
+    def _limits_in_cents(self) -> bool:
+        return all(o.limit_cents >= 0 for o in self._bids) and all(o.limit_cents >= 0 for o in self._asks)
+
+    def _prints_through(self, rows: Sequence[tuple[int, int, int, int]]) -> None:
+        """The trade loop above on the store's integers (ts, satoshis, 10^-10 USD, sold), newest
+        first: a print's price is ``usd / btc`` cents, so it is below a limit of ``L`` cents when
+        ``usd < L × btc``, decided without a division or a ``Trade``; the quantity becomes a
+        ``Decimal`` only for a print that fills something (the same value ``Trade.quantity`` is)."""
+        maker = Liquidity.MAKER
+        fresh = [rows[i] for i in self._trades.advance([row[0] for row in rows])]
+        fresh.reverse()
+        for ts, btc, usd, _sold in fresh:
+            left: Decimal | None = None
+            bids = self._bids
+            if bids and usd < bids[0].limit_cents * btc:
+                left = units_to_decimal(btc, BTC_PLACES)
+                for order in list(bids):
+                    if left <= 0 or usd >= order.limit_cents * btc:
+                        break
+                    if ts > order.arrived_ts:
+                        qty = min(left, order.remaining)
+                        self._fill(order, order.limit, qty, maker, ts)
+                        left -= qty
+            asks = self._asks
+            if asks and usd > asks[0].limit_cents * btc:
+                if left is None:
+                    left = units_to_decimal(btc, BTC_PLACES)
+                for order in list(asks):
+                    if left <= 0 or usd <= order.limit_cents * btc:
+                        break
+                    if ts > order.arrived_ts:
+                        qty = min(left, order.remaining)
+                        self._fill(order, order.limit, qty, maker, ts)
                         left -= qty
 
     def _market_buy_cost(self, snapshot: Snapshot, quantity: Decimal) -> Decimal:

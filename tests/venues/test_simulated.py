@@ -340,3 +340,80 @@ def test_a_snapshot_lists_its_trades_newest_first_down_to_since() -> None:
     assert [t.ts for t in snapshot.iter_trades()] == [30, 20, 10]
     assert [t.ts for t in snapshot.iter_trades(20)] == [30, 20]
     assert list(snapshot.iter_trades(31)) == []
+
+
+@pytest.mark.parametrize("latency", [0, 1500])
+def test_prints_read_from_the_stores_integers_fill_as_trades_do(tmp_path: object, latency: int) -> None:
+    """The store's snapshots are filled from their integer prints (no Trade built), JSON Lines
+    and eager snapshots from Trade values: a seeded market with quotes resting near the top of
+    the book, re-quoted and cancelled as it moves, fills the same orders, at the same times, for
+    the same quantities, whichever it is read from."""
+    from pathlib import Path
+
+    from botkit.data import convert, generate, open_snapshots
+
+    store = Path(str(tmp_path)) / "m.bks"
+    generate(store, 3000, levels=3, seed=11, interval_ms=700, trades_kept=6, trade_rate=2.0)
+    convert(store, Path(str(tmp_path)) / "m.jsonl")
+
+    def eager(s: Snapshot) -> Snapshot:
+        return Snapshot(s.ts, s.ticker, OrderBook(s.book.bids, s.book.asks), s.trades)
+
+    def run(snapshots: Sequence[Snapshot]) -> tuple[list[Order], D, D]:
+        v = venue(usd="100000000", btc="10000", maker="1", latency=latency)
+        for i, s in enumerate(snapshots):
+            v.observe(s)
+            if i % 7 == 0 and s.best_bid is not None and s.best_ask is not None:
+                for order in v.open_orders():
+                    v.cancel_order(order.order_id)
+                inside = D(i % 5) / 100
+                for below in (D(0), D("0.01"), D("0.03")):  # several resting: a print fills them in price order
+                    v.place_order(BUY, D("3"), s.best_bid - inside - below)
+                    v.place_order(SELL, D("2"), s.best_ask + inside + below)
+        return list(v.orders_since(0)), v.usd, v.btc
+
+    lazy = list(open_snapshots(store))
+    expected = run([eager(s) for s in lazy])
+    assert sum(len(o.fills) for o in expected[0]) > 100  # the case is not empty
+    times = {s.ts for s in lazy}
+    assert any(f.ts not in times for o in expected[0] for f in o.fills)  # prints filled some, at their times
+    assert run(lazy) == expected
+    assert run(list(open_snapshots(Path(str(tmp_path)) / "m.jsonl"))) == expected
+
+
+def test_a_print_at_a_resting_price_does_not_fill_it_from_any_source(tmp_path: object) -> None:
+    """A print fills the resting orders strictly through its price, best first, and stops at one
+    *at* its price; the same from the store's integers as from ``Trade`` values."""
+    from pathlib import Path
+
+    from botkit.data import JsonlWriter, convert, open_snapshots
+
+    path = Path(str(tmp_path)) / "p.jsonl"
+    eager = [
+        snap(1000, bids=[("98", "5")], asks=[("101", "5")]),
+        snap(2000, bids=[("98", "5")], asks=[("101", "5")],
+             trades=[(1950, "99.5", "0.25", SELL), (1900, "99.99", "3", SELL)]),
+        snap(3000, bids=[("98", "5")], asks=[("101", "5")], trades=[(2500, "100.01", "1", BUY)]),
+    ]
+    with JsonlWriter(path) as writer:
+        for s in eager:
+            writer.write(s)
+    convert(path, Path(str(tmp_path)) / "p.bks")
+
+    def run(snapshots: Sequence[Snapshot]) -> list[tuple[str, D, int]]:
+        v = venue(usd="100000", btc="10", maker="1")
+        for i, s in enumerate(snapshots):
+            v.observe(s)
+            if i == 0:
+                v.place_order(BUY, D("1"), D("100"))
+                v.place_order(BUY, D("1"), D("99.99"))
+                v.place_order(BUY, D("1"), D("99.6"))
+                v.place_order(SELL, D("1"), D("100.01"))
+        return [(o.order_id, f.quantity, f.ts) for o in v.orders_since(0) for f in o.fills]
+
+    expected = run(eager)
+    # 99.99 × 3 fills the 100 bid only (at its price the 99.99 bid is not filled); 99.5 × 0.25
+    # then fills the 99.99 bid, before the 99.6 one; the buy print at 100.01 fills no ask at 100.01.
+    assert sorted(expected) == [("sim-000001", D("1"), 1900), ("sim-000002", D("0.25"), 1950)]
+    assert run(list(open_snapshots(Path(str(tmp_path)) / "p.bks"))) == expected
+    assert run(list(open_snapshots(path))) == expected
