@@ -60,6 +60,9 @@ class MemoryVenue:
     name = "bench"
     label = "an in-memory venue (benchmark)"
     instrument = BUTTERCOIN
+    @property
+    def order_revision(self) -> None:
+        return None  # read back every tick, as from an exchange
 
     def __init__(self) -> None:
         self._orders: dict[str, Order] = {}

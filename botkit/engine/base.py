@@ -42,6 +42,8 @@ class EngineBase:
     _deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None
     _checks: list[Any]
     _views: dict[int, tuple[tuple[Any, ...], Order]]
+    _synced_revision: int | None
+    """The venue's ``order_revision`` at the last order sync (None: never, or it has none)."""
 
     def _refresh_ctx(self, host: StrategyHost, now: int) -> None:
         name = host.name

@@ -24,6 +24,9 @@ class Reconciliation(EngineBase):
     def _sync(self, now: int, report: TickReport | None = None) -> bool:
         """Learn fills and status changes of the open orders and deliver them to their strategies;
         False when the venue could not be read."""
+        revision = self.venue.order_revision
+        if revision is not None and revision == self._synced_revision:
+            return True  # the venue says no order changed since the last sync
         bound = [r for r in self.unfinished.values() if r.exchange_order_id is not None and r.status.is_open]
         if not bound:
             return True
@@ -32,6 +35,7 @@ class Reconciliation(EngineBase):
         except VenueError as exc:
             report_error(report, f"order sync failed: {exc}")
             return False
+        self._synced_revision = revision
         by_id = {o.order_id: o for o in orders}
         for record in bound:
             order = by_id.get(record.exchange_order_id or "")

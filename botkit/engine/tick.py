@@ -85,6 +85,7 @@ class Engine(Execution, Reconciliation):
         self._hosts = {host.name: host for host in self.strategies}
         self._deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None = None
         self._views: dict[int, tuple[tuple[Any, ...], Order]] = {}
+        self._synced_revision: int | None = None
         if pm.get_plugin(RISK_PLUGIN_NAME) is None:  # the built-in rules are checked like any plugin's
             pm.register(risk, name=RISK_PLUGIN_NAME)
         self._checks = sorted(pm.hook.botkit_check_intent.get_hookimpls(),

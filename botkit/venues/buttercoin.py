@@ -103,6 +103,11 @@ class ButtercoinVenue:
         """What people are told this venue is (the embedded sandbox is not a live exchange)."""
         self._last: Snapshot | None = None
 
+    @property
+    def order_revision(self) -> None:
+        """None: what changed on the exchange is only known by reading the orders back."""
+        return None
+
     def __repr__(self) -> str:
         return f"ButtercoinVenue({self.api.client.base_url!r})"
 

@@ -29,6 +29,14 @@ class Venue(Protocol):
     """The market traded: its price and size grids, minimum size, currencies (Buttercoin's BTC_USD
     live; the data's in a backtest). The engine validates intents against it."""
 
+    @property
+    def order_revision(self) -> int | None:
+        """A number that changes whenever any of the venue's orders changes (placed, filled,
+        cancelled), or None when the venue cannot tell without asking (a remote exchange). While
+        it stays the same the engine skips reading its open orders back: a simulated venue's
+        quotes rest for many ticks, and reading them back each tick was a market maker's backtest's
+        largest cost."""
+
     def observe(self, snapshot: Snapshot) -> None:
         """Learn the market state of this tick (a simulated venue fills resting orders here)."""
 

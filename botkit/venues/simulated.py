@@ -136,6 +136,12 @@ class SimulatedVenue(FillModel):
         self._consumed: dict[tuple[bool, Decimal], Decimal] = {}
         self._trades = TradeCursor()
         self._balances: Balances | None = None
+        self._revision = 0
+
+    @property
+    def order_revision(self) -> int:
+        """Counts the changes to orders (placed, filled, closed): see :class:`~botkit.venues.port.Venue`."""
+        return self._revision
 
     # ------------------------------------------------------------------ market data
 
@@ -211,6 +217,7 @@ class SimulatedVenue(FillModel):
             self.reserved_usd = EXACT.add(self.reserved_usd, need)
         self._orders[order.order_id] = order
         self.orders_placed += 1
+        self._revision += 1
         self._balances = None
         if self.latency_ms:
             self._pending.append((self.now + self.latency_ms, False, order))
@@ -238,6 +245,7 @@ class SimulatedVenue(FillModel):
         fill = Fill(order.order_id, price, qty, paid, liquidity, ts, seq=len(order.fills))
         order.fills.append(fill)
         order.view_cache = None
+        self._revision += 1
         self._balances = None
         assert self.usd >= 0, "a fill overdrew USD: reservations are wrong"
         assert self.btc >= 0, "a fill overdrew BTC: reservations are wrong"
@@ -257,6 +265,7 @@ class SimulatedVenue(FillModel):
             order.reserved = ZERO
         order.status = status
         order.view_cache = None
+        self._revision += 1
         self._balances = None
         book = self._bids if order.side is _BUY else self._asks
         if order in book:

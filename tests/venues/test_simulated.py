@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 
@@ -417,3 +418,25 @@ def test_a_print_at_a_resting_price_does_not_fill_it_from_any_source(tmp_path: o
     assert sorted(expected) == [("sim-000001", D("1"), 1900), ("sim-000002", D("0.25"), 1950)]
     assert run(list(open_snapshots(Path(str(tmp_path)) / "p.bks"))) == expected
     assert run(list(open_snapshots(path))) == expected
+
+
+def test_order_revision_moves_with_every_order_change_and_only_then() -> None:
+    """What lets the engine skip reading orders back on a tick where none changed."""
+    v = venue(usd="100000", btc="10", latency=100)
+    v.observe(snap(1000))
+    seen = [v.order_revision]
+    order_id = v.place_order(BUY, D("1"), D("98"))  # travelling: placed, not arrived
+    seen.append(v.order_revision)
+    v.observe(snap(1050))  # nothing arrives, nothing trades
+    seen.append(v.order_revision)
+    v.observe(snap(1100))  # arrives and rests: no change an order view shows
+    seen.append(v.order_revision)
+    v.observe(snap(2000, trades=[(1900, "97.5", "0.25", SELL)]))  # a print fills a quarter
+    seen.append(v.order_revision)
+    v.cancel_order(order_id)  # sent, still open until it arrives
+    seen.append(v.order_revision)
+    v.observe(snap(2100))  # the cancel arrives
+    seen.append(v.order_revision)
+    assert v.order(order_id).status is OrderStatus.CANCELED
+    changes = [b != a for a, b in pairwise(seen)]
+    assert changes == [True, False, False, True, False, True]
