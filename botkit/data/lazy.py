@@ -21,7 +21,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from botkit.core.money import BTC_PLACES, USD_PLACES, units_to_decimal
+from botkit.core.money import BTC_PLACES, EXACT, USD_PLACES, units_to_decimal
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
 _new = object.__new__
@@ -67,7 +67,8 @@ def satoshis(value: int) -> Decimal:
 
 
 _TOP = ("best_bid", "best_ask")
-_SNAPSHOT_TOP = ("best_bid", "best_ask", "mid", "spread")
+_SNAPSHOT_TOP = (*_TOP, "mid", "spread")
+_MID_SPREAD = frozenset(_SNAPSHOT_TOP[2:])
 
 
 class LazyBook(OrderBook):
@@ -131,6 +132,14 @@ class LazySnapshot(Snapshot):
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
         raise NotImplementedError
 
+    def _mid_spread(self) -> tuple[Decimal | None, Decimal | None]:
+        """Mid and spread, as the eager :class:`Snapshot` computes them from its best prices (a
+        source that holds integers may compute the same Decimals without building the prices)."""
+        bid, ask = self.best_bid, self.best_ask
+        if bid is None or ask is None:
+            return None, None
+        return (bid + ask) / 2, ask - bid
+
     def _build_ticker(self) -> Ticker:
         raise NotImplementedError
 
@@ -141,28 +150,22 @@ class LazySnapshot(Snapshot):
         raise NotImplementedError
 
     def __getattr__(self, name: str) -> Any:
+        if name in _MID_SPREAD:  # first: the engine reads the mid of every snapshot
+            mid, spread = self._mid_spread()
+            _set(self, "mid", mid)
+            _set(self, "spread", spread)
+            return mid if name == "mid" else spread
         if name == "book":
             value: Any = self._build_book()
         elif name == "ticker":
             value = self._build_ticker()
         elif name == "trades":
             value = self._build_trades()
-        elif name in _SNAPSHOT_TOP:
+        elif name in _TOP:
             bid, ask = self._top()
-            if bid is None or ask is None:
-                mid = spread = None
-            else:
-                mid = (bid + ask) / 2
-                spread = ask - bid
             _set(self, "best_bid", bid)
             _set(self, "best_ask", ask)
-            _set(self, "mid", mid)
-            _set(self, "spread", spread)
-            if name == "mid":
-                return mid
-            if name == "best_bid":
-                return bid
-            return ask if name == "best_ask" else spread
+            return bid if name == "best_bid" else ask
         else:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         _set(self, name, value)
@@ -189,6 +192,30 @@ class LazySnapshot(Snapshot):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Snapshot, (self.ts, self.ticker, OrderBook(self.book.bids, self.book.asks), self.trades))
+
+
+def cents_mid_spread(bid: int, ask: int) -> tuple[Decimal, Decimal]:
+    """``(cents(bid) + cents(ask)) / 2`` and ``cents(ask) - cents(bid)``, the very Decimals
+    (digits and exponent) that arithmetic gives, from the integers alone: a backtest reads the mid
+    of every snapshot, and building the two prices first was most of what a quiet tick cost.
+
+    :func:`cents` drops up to two trailing zeros, so each price's exponent is -2, -1 or 0; a sum or
+    difference takes the smaller exponent; halving an even coefficient keeps it, an odd one's half
+    needs one more digit (``808.3 / 2 = 404.15``).
+    """
+    zeros_bid = 0 if bid % 10 else (1 if bid % 100 else 2)
+    zeros_ask = 0 if ask % 10 else (1 if ask % 100 else 2)
+    zeros = zeros_bid if zeros_bid < zeros_ask else zeros_ask
+    scale = _SCALES[zeros]
+    total = (bid + ask) // scale
+    if total & 1:
+        mid = Decimal(total * 5).scaleb(zeros - USD_PLACES - 1, EXACT)
+    else:
+        mid = Decimal(total >> 1).scaleb(zeros - USD_PLACES, EXACT)
+    return mid, Decimal((ask - bid) // scale).scaleb(zeros - USD_PLACES, EXACT)
+
+
+_SCALES = (1, 10, 100)
 
 
 def trade_amounts(snapshot: Snapshot) -> list[tuple[int, Decimal, Decimal, Side]]:

@@ -87,6 +87,7 @@ from botkit.data.lazy import (
     LazySnapshot,
     book_level,
     cents,
+    cents_mid_spread,
     satoshis,
     trade_amounts,
     units_text,
@@ -586,6 +587,12 @@ class StoreSnapshot(LazySnapshot):
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
         return _top_of(self._chunk, self._row)
+
+    def _mid_spread(self) -> tuple[Decimal | None, Decimal | None]:
+        chunk, row = self._chunk, self._row
+        if not (chunk.nbid[row] and chunk.nask[row]):
+            return None, None
+        return cents_mid_spread(chunk.bid0[row], chunk.ask0[row])
 
     def _build_book(self) -> OrderBook:
         book = _new(StoreBook)

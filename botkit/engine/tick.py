@@ -91,8 +91,11 @@ class Engine(Execution, Reconciliation):
         self._checks = sorted(pm.hook.botkit_check_intent.get_hookimpls(),
                               key=lambda impl: impl.plugin_name != RISK_PLUGIN_NAME)
         self._health_journaled: dict[str, tuple[bool, int, str | None]] = {}
+        self._health_looked: dict[str, int] = {}
+        """Each strategy's ``health_changes`` when its health was last compared with the journal's."""
         self._kill_switch_journaled: str | None = None
         self.bars = BarFeed(self.strategies, journal, keep_in_journal=self.settings.keep_bars)
+        self._log_ticks = self.settings.log_ticks
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -118,6 +121,7 @@ class Engine(Execution, Reconciliation):
             self._call(host, hook_name, **kwargs)
         self.journal.begin_health(self.run_id, now, [host.health() for host in self.strategies])
         self._health_journaled = {host.name: host.health_key for host in self.strategies}
+        self._health_looked = {host.name: host.health_changes for host in self.strategies}
         log.info("run %d started on %s with %d strategies: %s", self.run_id,
                  self.venue.label,
                  len(self.strategies), ", ".join(h.name for h in self.strategies) or "none")
@@ -214,10 +218,15 @@ class Engine(Execution, Reconciliation):
     # ------------------------------------------------------------------ the tick
 
     def tick(self, snapshot: Snapshot) -> TickReport:
-        """Process one snapshot; never raises for venue or strategy trouble (it is reported)."""
+        """Process one snapshot; never raises for venue or strategy trouble (it is reported).
+
+        A backtest calls this a million times, so a tick where nothing happened (no order open,
+        no fill, no failure) does little more than ask the strategies: every step below that
+        has nothing to do is skipped by a plain test, not a call.
+        """
         now = snapshot.ts
         mid = snapshot.mid
-        report = TickReport(ts=now, mid=mid, spread=None if mid is None else snapshot.spread)
+        report = TickReport(now, mid, None if mid is None else snapshot.spread)
         self.ticks += 1
         self.last_snapshot = snapshot
         self.venue.observe(snapshot)
@@ -232,27 +241,31 @@ class Engine(Execution, Reconciliation):
             # Orders or balances could not be read: strategies and risk rules would decide on a
             # stale account (a fill not yet seen, a position past its limit), so nobody trades.
             report.errors.append("strategies not asked this tick: the account's state could not be read")
-        for host in self.strategies:
-            if not host.active or not account_known:
-                continue
-            self._refresh_ctx(host, now)
-            self._ask(host, "botkit_on_snapshot", snapshot, snapshot, now, report)
-            for bar in self.bars.for_strategy(host.name, closed) if closed else ():
-                if host.paused:  # by its failures this tick
-                    break
-                self._refresh_ctx(host, now)  # orders placed on the snapshot, or on an earlier bar
-                self._ask(host, "botkit_on_bar", bar, snapshot, now, report)
+        else:
+            for host in self.strategies:
+                if not host.active:
+                    continue
+                self._refresh_ctx(host, now)
+                self._ask(host, "botkit_on_snapshot", snapshot, snapshot, now, report)
+                if closed:
+                    for bar in self.bars.for_strategy(host.name, closed):
+                        if host.paused:  # by its failures this tick
+                            break
+                        self._refresh_ctx(host, now)  # orders placed on the snapshot, or on an earlier bar
+                        self._ask(host, "botkit_on_bar", bar, snapshot, now, report)
         if report.placed or report.cancelled:
             self._sync(now, report)
         if unfinished:
             report.open_orders = sum(1 for r in unfinished.values() if r.status.is_open)
         if self.positions:
             report.position = sum(self.positions.values(), ZERO)
-        report.equity = self.equity
-        report.equity_change = self._equity_change()
-        self._add_totals(report)
+        equity = report.equity = self.equity
+        if equity is not None and self.start_equity is not None:
+            report.equity_change = equity - self.start_equity
+        if report.placed or report.cancelled or report.rejected or report.fills or report.failures:
+            self._add_totals(report)
         self._journal_health(now)
-        if self.settings.log_ticks:
+        if self._log_ticks:
             log.info("%s", _tick_line(report))
         return report
 
@@ -288,13 +301,17 @@ class Engine(Execution, Reconciliation):
     def _journal_health(self, now: int) -> None:
         """Journal what changed in the strategies' health and in the kill switch, for ``botkit
         status`` (another process). Compared with what was last journaled, not with the previous
-        tick, so a write that failed is made at the next tick."""
+        tick, so a write that failed is made at the next tick; a strategy's health is looked at
+        only after an event that may have changed it (``health_changes``)."""
         assert self.run_id is not None
         for host in self.strategies:
+            if host.health_changes == self._health_looked.get(host.name):
+                continue
             key = host.health_key
             if self._health_journaled.get(host.name) != key:
                 self.journal.set_health(self.run_id, now, host.health())
                 self._health_journaled[host.name] = key
+            self._health_looked[host.name] = host.health_changes
         halted = self.risk.halted_reason
         if halted != self._kill_switch_journaled:
             self.journal.set_kill_switch(self.run_id, now, halted)

@@ -55,6 +55,9 @@ class StrategyHost:
         self.max_failures = max_failures
         self.failures = 0
         self._clean = False
+        self.health_changes = 0
+        """Counts the events that may change :attr:`health_key` (a failure, a pause or resume, a
+        clean call ending a streak), so the engine compares the key only after one."""
         """The last call returned and the engine found no fault with its result."""
         self.total_failures = 0
         self.paused = False
@@ -141,8 +144,10 @@ class StrategyHost:
                 result = self._call_with_timeout(function, args, hook_name, limit)
             else:
                 result = function(*args)
-                if limit is not None and result is not None:
-                    result = vet(result, limit, self.ctx.instrument)
+                if result is not None:
+                    result = _drawn(result)
+                    if limit is not None:
+                        result = vet(result, limit, self.ctx.instrument)
             if limit is not None and result is None:
                 result = []
         except (StrategyFailure, DataFileError):
@@ -152,6 +157,8 @@ class StrategyHost:
         except (Exception, SystemExit) as exc:  # sys.exit() in a strategy must not stop the daemon
             raise self._fail(hook_name, f"raised {_exception_text(exc)}", exc_info=exc) from None
         self._clean = True  # unless the engine finds fault with the result (fail())
+        if self.failures:
+            self.health_changes += 1  # the streak is over
         return result
 
     def _call_with_timeout(self, function: Callable[..., Any], args: tuple[Any, ...], hook_name: str,
@@ -163,8 +170,10 @@ class StrategyHost:
         def run() -> None:
             try:
                 result = function(*args)
-                if limit is not None and result is not None:
-                    result = vet(result, limit, self.ctx.instrument)
+                if result is not None:
+                    result = _drawn(result)
+                    if limit is not None:
+                        result = vet(result, limit, self.ctx.instrument)
                 future.set_result(result)
             except BaseException as exc:  # delivered to the engine thread below
                 future.set_exception(exc)
@@ -181,6 +190,7 @@ class StrategyHost:
         """Pause it by an operator's decision (not a failure): no hook is called until :meth:`resume`."""
         self.paused = True
         self.pause_reason = reason
+        self.health_changes += 1
         log.warning("strategy %s %s", self.name, reason)
 
     def resume(self) -> None:
@@ -189,6 +199,7 @@ class StrategyHost:
         self.pause_reason = None
         self.failures = 0
         self._clean = False
+        self.health_changes += 1
         log.warning("strategy %s resumed", self.name)
 
     def fail(self, hook_name: str, reason: str) -> StrategyFailure:
@@ -199,6 +210,7 @@ class StrategyHost:
         self._clean = False
         self.failures += 1
         self.total_failures += 1
+        self.health_changes += 1
         self.last_error = f"{hook_name}: {reason}"
         log.error("strategy %s %s in %s (failure %d of %d)", self.name, reason, hook_name, self.failures,
                   self.max_failures, exc_info=exc_info)
@@ -223,28 +235,25 @@ def _exception_text(exc: BaseException) -> str:
 def _bind(function: Callable[..., Any], argnames: tuple[str, ...],
           spec_names: tuple[str, ...]) -> Callable[..., Any]:
     """A function of the hookspec's arguments (positional, in the spec's order) that passes the
-    implementation only those it declares (pluggy's convention), built once per strategy.
-
-    A generator's body runs only as it is iterated, so a returned iterator is drawn here, inside
-    the isolated (and timed) call: its exceptions and its time are then the strategy's own.
-    """
+    implementation only those it declares (pluggy's convention), built once per strategy: the
+    implementation itself when it declares them all, in order (no extra call on every tick)."""
     if argnames == spec_names:
-        call = function
-    else:
-        picks = tuple(spec_names.index(name) for name in argnames)
+        return function
+    picks = tuple(spec_names.index(name) for name in argnames)
 
-        def call(*args: Any) -> Any:
-            return function(*[args[i] for i in picks])
+    def picked(*args: Any) -> Any:
+        return function(*[args[i] for i in picks])
 
-    def bound(*args: Any) -> Any:
-        result = call(*args)
-        if result is None or type(result) is list or type(result) is tuple:
-            return result
-        if isinstance(result, Iterator):
-            drawn = list(itertools.islice(result, MAX_DRAWN + 1))
-            if len(drawn) > MAX_DRAWN:
-                raise ValueError(f"its iterator yielded more than {MAX_DRAWN} items")
-            return drawn
+    return picked
+
+
+def _drawn(result: Any) -> Any:
+    """A returned iterator drawn into a list. A generator's body runs only as it is iterated, so
+    it is drawn inside the isolated (and timed) call: its exceptions and its time are then the
+    strategy's own."""
+    if type(result) is list or type(result) is tuple or not isinstance(result, Iterator):
         return result
-
-    return bound
+    drawn = list(itertools.islice(result, MAX_DRAWN + 1))
+    if len(drawn) > MAX_DRAWN:
+        raise ValueError(f"its iterator yielded more than {MAX_DRAWN} items")
+    return drawn
