@@ -9,7 +9,7 @@ where it should be, or its size differs; otherwise it is left alone to keep its 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import botkit
@@ -26,9 +26,10 @@ CENT = Decimal("0.01")
 BPS = Decimal(10000)
 
 
-def quotes(mid: Decimal, position: Decimal, params: dict[str, Decimal]) -> tuple[Decimal, Decimal]:
+def quotes(mid: Decimal, position: Decimal, params: Mapping[str, Decimal]) -> tuple[Decimal, Decimal]:
     """The bid and ask to quote for this mid and inventory (cents, rounded away from mid)."""
-    skew = -position / params["size"] * params["skew_bps"] if params["size"] > 0 else Decimal(0)
+    size = params["size"]
+    skew = -position / size * params["skew_bps"] if size > 0 else Decimal(0)
     centre = mid * (1 + skew / BPS)
     half = centre * params["spread_bps"] / BPS / 2
     bid = (centre - half).quantize(CENT, rounding=ROUND_FLOOR)
@@ -43,18 +44,21 @@ def botkit_on_snapshot(snapshot: botkit.Snapshot, ctx: botkit.StrategyContext) -
     mid = snapshot.mid
     if mid is None:
         return
-    params = dict(ctx.params)
+    params = ctx.params
     size: Decimal = params["size"]
-    bid, ask = quotes(mid, ctx.position, params)
-    targets = {
-        botkit.Side.BUY: bid if ctx.position + size <= params["max_inventory"] else None,
-        botkit.Side.SELL: ask if ctx.position - size >= -params["max_inventory"] else None,
-    }
+    position = ctx.position
+    bid, ask = quotes(mid, position, params)
+    inventory = params["max_inventory"]
+    targets = (
+        (botkit.Side.BUY, bid if position + size <= inventory else None),
+        (botkit.Side.SELL, ask if position - size >= -inventory else None),
+    )
     tolerance = mid * params["refresh_bps"] / BPS
-    for side, target in targets.items():
-        mine = [o for o in ctx.open_orders if o.side is side]
+    for side, target in targets:
         keep = None
-        for order in mine:
+        for order in ctx.open_orders:
+            if order.side is not side:
+                continue
             fresh = (target is not None and order.price is not None and keep is None
                      and abs(order.price - target) <= tolerance and order.remaining == size)
             if fresh:

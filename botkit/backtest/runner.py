@@ -88,9 +88,17 @@ def _progress(snapshots: Iterable[Snapshot], total: int | None, enabled: bool | 
 
 
 def _limited(snapshots: Iterable[Snapshot], limit: int | None, from_ts: int | None = None,
-             to_ts: int | None = None) -> Iterator[Snapshot]:
+             to_ts: int | None = None) -> Iterable[Snapshot]:
     """The snapshots in ``[from_ts, to_ts)``, at most ``limit`` of them: a file's ts never go back
-    (the readers refuse it), so the first one at or past ``to_ts`` ends the span."""
+    (the readers refuse it), so the first one at or past ``to_ts`` ends the span. All of them, with
+    no generator in between, when nothing limits them."""
+    if limit is None and from_ts is None and to_ts is None:
+        return snapshots
+    return _within(snapshots, limit, from_ts, to_ts)
+
+
+def _within(snapshots: Iterable[Snapshot], limit: int | None, from_ts: int | None,
+            to_ts: int | None) -> Iterator[Snapshot]:
     index = 0
     for snapshot in snapshots:
         if from_ts is not None and snapshot.ts < from_ts:
