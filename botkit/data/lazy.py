@@ -27,10 +27,10 @@ from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 _new = object.__new__
 _set = object.__setattr__
 
-PRICES: dict[int, Decimal] = {}
-"""The Decimal of each integer price in cents seen lately (:func:`cents`): a reader building many
-levels looks here first, inline, and calls :func:`cents` only on a miss."""
-QUANTITIES: dict[int, Decimal] = {}
+_PRICES: dict[int, Decimal] = {}
+"""The Decimal of each integer price in cents seen lately (:func:`cents`; :func:`cents_levels`
+looks here first, inline, and calls :func:`cents` only on a miss)."""
+_QUANTITIES: dict[int, Decimal] = {}
 """The same for quantities in satoshis (:func:`satoshis`)."""
 _CACHE_LIMIT = 1 << 16
 
@@ -48,21 +48,21 @@ def units_text(units: int, decimals: int) -> str:
 
 def cents(value: int) -> Decimal:
     """Integer cents → exact USD Decimal, memoized: book prices repeat from one snapshot to the next."""
-    dec = PRICES.get(value)
+    dec = _PRICES.get(value)
     if dec is None:
-        if len(PRICES) >= _CACHE_LIMIT:
-            PRICES.clear()
-        dec = PRICES[value] = units_to_decimal(value, USD_PLACES)
+        if len(_PRICES) >= _CACHE_LIMIT:
+            _PRICES.clear()
+        dec = _PRICES[value] = units_to_decimal(value, USD_PLACES)
     return dec
 
 
 def satoshis(value: int) -> Decimal:
     """Integer satoshis → exact BTC Decimal, memoized like :func:`cents`."""
-    dec = QUANTITIES.get(value)
+    dec = _QUANTITIES.get(value)
     if dec is None:
-        if len(QUANTITIES) >= _CACHE_LIMIT:
-            QUANTITIES.clear()
-        dec = QUANTITIES[value] = units_to_decimal(value, BTC_PLACES)
+        if len(_QUANTITIES) >= _CACHE_LIMIT:
+            _QUANTITIES.clear()
+        dec = _QUANTITIES[value] = units_to_decimal(value, BTC_PLACES)
     return dec
 
 
@@ -244,3 +244,24 @@ def book_level(price: Decimal, quantity: Decimal) -> BookLevel:
     _set_level_price(level, price)
     _set_level_quantity(level, quantity)
     return level
+
+
+def cents_levels(prices: list[int], quantities: list[int]) -> tuple[BookLevel, ...]:
+    """The levels of integer prices in cents and quantities in satoshis, each number looked up in
+    its cache first: what :func:`book_level` does, inlined, for a reader building every level of
+    every snapshot (a strategy reading the whole book)."""
+    price_of, quantity_of = _PRICES.get, _QUANTITIES.get
+    levels: list[BookLevel] = []
+    append = levels.append
+    for units, quantity_units in zip(prices, quantities, strict=True):
+        price = price_of(units)
+        if price is None:
+            price = cents(units)
+        quantity = quantity_of(quantity_units)
+        if quantity is None:
+            quantity = satoshis(quantity_units)
+        level: BookLevel = _new_object(BookLevel)
+        _set_level_price(level, price)
+        _set_level_quantity(level, quantity)
+        append(level)
+    return tuple(levels)

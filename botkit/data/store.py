@@ -81,12 +81,10 @@ from botkit.core.money import units_to_decimal
 from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
 from botkit.data.lazy import (
-    PRICES,
-    QUANTITIES,
     LazyBook,
     LazySnapshot,
-    book_level,
     cents,
+    cents_levels,
     cents_mid_spread,
     satoshis,
     trade_amounts,
@@ -558,11 +556,7 @@ class StoreBook(LazyBook):
             end, px, qty = at + chunk.nbid[row], bid_px, bid_qty
         else:
             end, px, qty = at + chunk.nask[row], ask_px, ask_qty
-        price_of, quantity_of = PRICES.get, QUANTITIES.get
-        return tuple([
-            book_level(price_of(p) or cents(p), quantity_of(q) or satoshis(q))
-            for p, q in zip(px[at:end], qty[at:end], strict=True)
-        ])
+        return cents_levels(px[at:end], qty[at:end])
 
     def units(self) -> BookUnits:
         """The levels in cents and satoshis, straight from the record's integers."""
