@@ -147,7 +147,8 @@ class StrategyHost:
                 if result is not None:
                     result = _drawn(result)
                     if limit is not None:
-                        result = vet(result, limit, self.ctx.instrument)
+                        empty = type(result) in _SEQUENCES and not result  # a falsy 0 or "" is still junk
+                        result = [] if empty else vet(result, limit, self.ctx.instrument)
             if limit is not None and result is None:
                 result = []
         except (StrategyFailure, DataFileError):
@@ -247,11 +248,15 @@ def _bind(function: Callable[..., Any], argnames: tuple[str, ...],
     return picked
 
 
+_SEQUENCES = (list, tuple)
+"""Result types whose empty value is no intents, known without vetting."""
+
+
 def _drawn(result: Any) -> Any:
     """A returned iterator drawn into a list. A generator's body runs only as it is iterated, so
     it is drawn inside the isolated (and timed) call: its exceptions and its time are then the
     strategy's own."""
-    if type(result) is list or type(result) is tuple or not isinstance(result, Iterator):
+    if type(result) in _SEQUENCES or not isinstance(result, Iterator):
         return result
     drawn = list(itertools.islice(result, MAX_DRAWN + 1))
     if len(drawn) > MAX_DRAWN:

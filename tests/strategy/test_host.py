@@ -95,3 +95,30 @@ def test_a_generator_failing_while_drawn_is_the_strategys_failure() -> None:
         host.ask(snapshot(1, "99", "101"), 20)
     assert host.total_failures == 1
     assert host.last_error is not None and "boom after the first intent" in host.last_error
+
+
+@pytest.mark.parametrize("junk", [0, "", False, {}])
+def test_a_falsy_result_that_is_not_intents_is_still_junk(junk: object) -> None:
+    """An empty list or tuple is no intents, at no cost; 0, "" or False are not intents at all."""
+
+    class Falsy:
+        @botkit.hookimpl
+        def botkit_on_snapshot(self) -> object:
+            return junk
+
+    host = host_of(Falsy())
+    with pytest.raises(StrategyFailure):
+        host.ask(snapshot(1, "99", "101"), 20)
+    assert host.total_failures == 1
+
+
+@pytest.mark.parametrize("empty", [[], ()])
+def test_an_empty_list_or_tuple_is_no_intents(empty: object) -> None:
+    class Empty:
+        @botkit.hookimpl
+        def botkit_on_snapshot(self) -> object:
+            return empty
+
+    host = host_of(Empty())
+    assert host.ask(snapshot(1, "99", "101"), 20) == []
+    assert host.total_failures == 0
