@@ -582,6 +582,12 @@ class StoreSnapshot(LazySnapshot):
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
         return _top_of(self._chunk, self._row)
 
+    def top_cents(self) -> tuple[int | None, int | None]:
+        """Best bid and ask in integer cents (None: that side is empty), for the simulator's test
+        of whether the book crossed a resting order without building either price."""
+        chunk, row = self._chunk, self._row
+        return (chunk.bid0[row] if chunk.nbid[row] else None, chunk.ask0[row] if chunk.nask[row] else None)
+
     def _mid_spread(self) -> tuple[Decimal | None, Decimal | None]:
         chunk, row = self._chunk, self._row
         if not (chunk.nbid[row] and chunk.nask[row]):

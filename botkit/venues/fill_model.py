@@ -124,11 +124,20 @@ class FillModel:
     def _market_moves(self, snapshot: Snapshot, ts: int) -> None:
         """Maker fills of the orders resting before this snapshot: book, then trades, through them."""
         maker = Liquidity.MAKER
-        best_ask = snapshot.best_ask
+        top_cents = getattr(snapshot, "top_cents", None)
+        in_cents = False
+        crossed_bid = crossed_ask = True
+        if top_cents is not None and self._limits_in_cents():
+            # The store's best prices as integers: a Decimal only for a book that crosses.
+            in_cents = True
+            bid_cents, ask_cents = top_cents()
+            crossed_bid = bool(ask_cents is not None and self._bids and self._bids[0].limit_cents > ask_cents)
+            crossed_ask = bool(bid_cents is not None and self._asks and self._asks[0].limit_cents < bid_cents)
+        best_ask = snapshot.best_ask if crossed_bid else None
         if best_ask is not None and self._bids and self._bids[0].limit > best_ask:
             for order in [o for o in self._bids if o.limit > best_ask and o.arrived_ts < ts]:
                 self._fill(order, order.limit, order.remaining, maker, ts)
-        best_bid = snapshot.best_bid
+        best_bid = snapshot.best_bid if crossed_ask else None
         if best_bid is not None and self._asks and self._asks[0].limit < best_bid:
             for order in [o for o in self._asks if o.limit < best_bid and o.arrived_ts < ts]:
                 self._fill(order, order.limit, order.remaining, maker, ts)
@@ -137,7 +146,7 @@ class FillModel:
         # Trades older than an order's arrival never fill it, so while nothing rests the trade
         # lists need not be read at all.
         trade_units = getattr(snapshot, "trade_units", None)
-        if trade_units is not None and self._limits_in_cents():
+        if trade_units is not None and in_cents:
             self._prints_through(trade_units())
             return
         for trade in self._trades.new_trades(snapshot):
