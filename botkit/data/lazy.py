@@ -251,6 +251,8 @@ def cents_levels(prices: list[int], quantities: list[int]) -> tuple[BookLevel, .
     its cache first: what :func:`book_level` does, inlined, for a reader building every level of
     every snapshot (a strategy reading the whole book)."""
     price_of, quantity_of = _PRICES.get, _QUANTITIES.get
+    if len(_QUANTITIES) >= _CACHE_LIMIT - len(quantities):
+        _QUANTITIES.clear()
     levels: list[BookLevel] = []
     append = levels.append
     for units, quantity_units in zip(prices, quantities, strict=True):
@@ -258,8 +260,8 @@ def cents_levels(prices: list[int], quantities: list[int]) -> tuple[BookLevel, .
         if price is None:
             price = cents(units)
         quantity = quantity_of(quantity_units)
-        if quantity is None:
-            quantity = satoshis(quantity_units)
+        if quantity is None:  # quantities change more often than prices: no call on a miss
+            quantity = _QUANTITIES[quantity_units] = units_to_decimal(quantity_units, BTC_PLACES)
         level: BookLevel = _new_object(BookLevel)
         _set_level_price(level, price)
         _set_level_quantity(level, quantity)
