@@ -7,7 +7,7 @@ with a message naming ``botkit journal upgrade``. All pending migrations run in 
 schema or the new one, never half of it; on PostgreSQL an advisory lock makes concurrent upgrades
 of one database (several bots starting at once) take turns.
 
-An empty database (every backtest's throwaway journal) is created from the models' metadata and
+An empty database (every backtest's throwaway journal) is created from the tables (``tables.py``) and
 stamped at :data:`HEAD` in that same transaction, without loading Alembic: replaying every
 migration costs a backtest more than its first thousand ticks. ``tests/journal/test_migrations.py``
 checks that both ways give the same schema, table by table, column by column, index by index.
@@ -81,10 +81,10 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
 
 
 def _create(conn: Connection) -> None:
-    """The schema at :data:`HEAD` on an empty database, from the models, and its stamp."""
-    from botkit.journal.schema import Base
+    """The schema at :data:`HEAD` on an empty database, from the tables, and its stamp."""
+    from botkit.journal.tables import METADATA
 
-    Base.metadata.create_all(conn)
+    METADATA.create_all(conn)
     VERSION_TABLE.create(conn, checkfirst=True)
     conn.execute(VERSION_TABLE.insert().values(version_num=HEAD))
 
