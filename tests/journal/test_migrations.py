@@ -167,3 +167,16 @@ def test_a_new_journal_does_not_load_alembic(tmp_path: Path) -> None:
             f"Journal('sqlite:///{tmp_path / 'j.sqlite'}').close()\n"
             "assert 'alembic' not in sys.modules, 'alembic was imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_orm_classes_type_exactly_their_tables_columns() -> None:
+    """schema.py's annotations only type the columns tables.py defines: one per column, optional
+    exactly where the column is nullable (relationships aside)."""
+    for mapper in Base.registry.mappers:
+        cls, table = mapper.class_, mapper.local_table
+        annotations = {name: text for name, text in cls.__annotations__.items()
+                       if name not in mapper.relationships}
+        assert set(annotations) == set(table.columns.keys()), cls.__name__
+        for column in table.columns:
+            optional = "None" in annotations[column.name]
+            assert optional == (column.nullable and not column.primary_key), f"{cls.__name__}.{column.name}"
