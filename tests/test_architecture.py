@@ -161,11 +161,26 @@ def test_lazy_facades_give_each_name_from_the_module_their_table_names() -> None
             facade.no_such_name  # noqa: B018
 
 
-def test_a_backtest_loads_neither_the_notebook_nor_the_optimiser() -> None:
-    """``botkit backtest`` imports the runner through the ``botkit.backtest`` facade: pandas (the
-    notebook API's) and the optimiser stay out of the process."""
+def test_the_facades_load_nothing_heavy_for_their_light_modules() -> None:
+    """Importing the runner, the PnL rule or the wire parser goes through the ``botkit.backtest``,
+    ``botkit.journal`` and ``botkit.client`` facades: pandas, the optimiser, SQLAlchemy and requests
+    stay out until a name that needs them is asked for."""
     code = ("import sys; import botkit.backtest.runner, botkit.journal.pnl, botkit.client.parse\n"
-            "heavy = {'pandas', 'botkit.backtest.notebook', 'botkit.backtest.optimizer', 'requests'}\n"
+            "heavy = {'pandas', 'botkit.backtest.notebook', 'botkit.backtest.optimizer', 'sqlalchemy', 'requests'}\n"
             "loaded = heavy & set(sys.modules)\n"
             "assert not loaded, loaded")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_each_lazy_table_names_what_its_type_checking_imports_import() -> None:
+    """A facade's names are written twice, once for mypy (``if TYPE_CHECKING:`` imports) and once
+    for the runtime (the table): they must say the same."""
+    for package, table in _lazy_facades().items():
+        path = _modules()[package]
+        typed: dict[str, str] = {}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                for statement in node.body:
+                    if isinstance(statement, ast.ImportFrom) and statement.module:
+                        typed.update({alias.name: statement.module for alias in statement.names})
+        assert typed == table, package
