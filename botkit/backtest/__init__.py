@@ -10,11 +10,11 @@ package, and need not load the notebook API's pandas or the optimiser to replay 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-from botkit.core.lazy import lazy_facade
+from botkit.core.lazy import lazy_facade as _lazy_facade
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from botkit.backtest.notebook import BacktestRun, run
     from botkit.backtest.optimizer import OptimizeResult, optimize
     from botkit.backtest.performance import Performance, PerformanceRecorder
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from botkit.backtest.sample import SAMPLE
     from botkit.backtest.settings import BacktestSettings
 
-__getattr__, __dir__ = lazy_facade(__name__, {
+__getattr__, __dir__ = _lazy_facade(__name__, {
     "BacktestRun": "botkit.backtest.notebook",
     "run": "botkit.backtest.notebook",
     "OptimizeResult": "botkit.backtest.optimizer",

@@ -4,14 +4,14 @@ A lazy facade (:mod:`botkit.core.lazy`): the PnL rule (``journal/pnl.py``), whic
 statistics share, needs no SQLAlchemy; the database comes in with the first ``Journal``.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-from botkit.core.lazy import lazy_facade
+from botkit.core.lazy import lazy_facade as _lazy_facade
 
-if TYPE_CHECKING:
+if _TYPE_CHECKING:
     from botkit.journal.journal import Journal, OrderRecord
 
-__getattr__, __dir__ = lazy_facade(__name__, {"Journal": "botkit.journal.journal",
+__getattr__, __dir__ = _lazy_facade(__name__, {"Journal": "botkit.journal.journal",
                                               "OrderRecord": "botkit.journal.journal"})
 
 __all__ = ["Journal", "OrderRecord"]
