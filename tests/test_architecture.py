@@ -5,9 +5,14 @@ The table in the doc is the rule: moving a part means changing the doc, and this
 from __future__ import annotations
 
 import ast
+import importlib
 import re
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
+
+import pytest
 
 import botkit
 
@@ -41,6 +46,28 @@ LAZY_FACADE = {("botkit", "botkit.backtest.optimizer.api")}
 entry point) loads the optimiser only when it is asked for, from inside ``botkit.__getattr__``."""
 
 
+def _lazy_table(node: ast.AST) -> dict[str, str] | None:
+    """A lazy facade's table, ``lazy_facade(__name__, {name: module})`` (:mod:`botkit.core.lazy`):
+    each module in it is imported when its name is first asked for, so it counts as an import."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id.lstrip("_") == "lazy_facade"):
+        return None
+    table = node.args[1]
+    assert isinstance(table, ast.Dict), "lazy_facade takes its table as a dict literal"
+    return {ast.literal_eval(key): ast.literal_eval(value) for key, value in zip(table.keys, table.values, strict=True)
+            if key is not None}
+
+
+def _lazy_facades() -> dict[str, dict[str, str]]:
+    """Package → its lazy facade's table, for every package that has one."""
+    found = {}
+    for module, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (table := _lazy_table(node)) is not None:
+                found[module] = table
+    return found
+
+
 def _part(module: str) -> str:
     """The part a module belongs to: its subpackage or root module (``botkit.journal.queries`` →
     ``journal``); the package itself is ``botkit``."""
@@ -55,7 +82,9 @@ def _imports(modules: dict[str, Path]) -> dict[str, set[str]]:
         package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             targets: list[str] = []
-            if isinstance(node, ast.Import):
+            if (table := _lazy_table(node)) is not None:
+                targets = sorted(set(table.values()))
+            elif isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
@@ -112,3 +141,46 @@ def test_no_two_parts_import_each_other() -> None:
 
     cycles = sorted({tuple(sorted((a, b))) for a in list(edges) for b in edges[a] if reaches(b, a)})
     assert not cycles, f"parts that import each other: {cycles}"
+
+
+def test_lazy_facades_give_each_name_from_the_module_their_table_names() -> None:
+    """Each name a lazy facade lists is exported, and is the object its module defines, whichever
+    way it is reached (attribute, ``from ... import``); an unknown name is still an AttributeError."""
+    facades = _lazy_facades()
+    assert {"botkit.backtest", "botkit.client", "botkit.journal"} <= set(facades)
+    for package, table in facades.items():
+        facade = importlib.import_module(package)
+        for name, module in table.items():
+            assert name in facade.__all__, f"{package}.{name} is lazy but not in __all__"
+            assert name in dir(facade)
+            assert getattr(facade, name) is getattr(importlib.import_module(module), name), f"{package}.{name}"
+            namespace: dict[str, object] = {}
+            exec(f"from {package} import {name}", namespace)
+            assert namespace[name] is getattr(facade, name)
+        with pytest.raises(AttributeError, match="no_such_name"):
+            facade.no_such_name  # noqa: B018
+
+
+def test_the_facades_load_nothing_heavy_for_their_light_modules() -> None:
+    """Importing the runner, the PnL rule or the wire parser goes through the ``botkit.backtest``,
+    ``botkit.journal`` and ``botkit.client`` facades: pandas, the optimiser, SQLAlchemy and requests
+    stay out until a name that needs them is asked for."""
+    code = ("import sys; import botkit.backtest.runner, botkit.journal.pnl, botkit.client.parse\n"
+            "heavy = {'pandas', 'botkit.backtest.notebook', 'botkit.backtest.optimizer', 'sqlalchemy', 'requests'}\n"
+            "loaded = heavy & set(sys.modules)\n"
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_each_lazy_table_names_what_its_type_checking_imports_import() -> None:
+    """A facade's names are written twice, once for mypy (``if TYPE_CHECKING:`` imports) and once
+    for the runtime (the table): they must say the same."""
+    for package, table in _lazy_facades().items():
+        path = _modules()[package]
+        typed: dict[str, str] = {}
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                for statement in node.body:
+                    if isinstance(statement, ast.ImportFrom) and statement.module:
+                        typed.update({alias.name: statement.module for alias in statement.names})
+        assert typed == table, package

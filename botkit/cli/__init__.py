@@ -28,6 +28,30 @@ COMMANDS: dict[str, str] = {
 }
 
 
+SUMMARIES: dict[str, str] = {
+    "run": "Run the bot as a daemon until SIGINT/SIGTERM (or --duration).",
+    "strategies": "List the strategies botkit can find, with their source, parameters and description.",
+    "journal": "Show the journal's orders, fills or PnL, or apply pending schema migrations (upgrade).",
+    "status": "Show every bot in the journal: running, degraded, stale, stopped or crashed; last tick, position, "
+              "open orders, today's PnL, each strategy (active or paused, and why), the kill switch, last error.",
+    "sandbox": "Run the local Buttercoin-compatible exchange (REST API v1).",
+    "backtest": "Replay recorded snapshots through strategies with the live engine and a simulated venue.",
+    "optimize": "Search a strategy's typed parameters with optuna, each trial a real backtest.",
+    "compare": "List where a run and the replay of its recording diverge, order by order and fill by fill.",
+    "check": "Check strategy NAME on --data: restarts (state kept outside ctx), look-ahead (decisions that change "
+             "when later data is cut off) and determinism (two runs, the same decisions).",
+    "record": "Record market snapshots from the configured exchange (the embedded sandbox by default), or from any "
+              "exchange ccxt speaks (``--source ccxt:EXCHANGE:SYMBOL``: docs/data.md).",
+    "data": "Snapshot files: import, convert, generate, check.",
+    "new-strategy": "Write a new strategy NAME.py and its passing test test_NAME.py, ready to backtest.",
+    "new-config": "Write a commented botkit.toml: every config key at its default, the strategies enabled.",
+    "web": "Serve the web dashboard and control API of every bot in the journal, until SIGINT/SIGTERM.",
+}
+"""Each command's first docstring paragraph, what ``botkit --help`` lists: without it the listing
+would import every command's module (the whole of botkit, a second). ``tests/cli/test_cli.py``
+holds it to the commands' own help."""
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *COMMANDS})
@@ -40,6 +64,18 @@ class LazyGroup(click.Group):
         if not isinstance(command, click.Command):
             raise TypeError(f"{COMMANDS[cmd_name]} is not a click command")
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The listing :class:`click.Group` writes, from :data:`SUMMARIES` instead of the commands."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(map(len, names))
+        rows = []
+        for name in names:  # a stand-in with the command's help shortens it as the command would
+            command = click.Command(name, help=SUMMARIES[name]) if name in SUMMARIES else self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -3,7 +3,8 @@
 Usage and every difference from the original: ``docs/client.md``.
 """
 
-from botkit.client.client import ButtercoinClient, RateLimit, RetryPolicy
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+
 from botkit.client.errors import (
     AuthenticationError,
     BadRequestError,
@@ -18,7 +19,20 @@ from botkit.client.errors import (
     TransportError,
 )
 from botkit.client.signing import signature
-from botkit.client.typed import Buttercoin
+from botkit.core.lazy import lazy_facade as _lazy_facade
+
+if _TYPE_CHECKING:
+    from botkit.client.client import ButtercoinClient, RateLimit, RetryPolicy
+    from botkit.client.typed import Buttercoin
+
+# The client and its typed layer load requests: a lazy facade (botkit.core.lazy), so the parts
+# that only share the wire parser (``botkit.client.parse``: the data files, the sandbox) do not.
+__getattr__, __dir__ = _lazy_facade(__name__, {
+    "ButtercoinClient": "botkit.client.client",
+    "RateLimit": "botkit.client.client",
+    "RetryPolicy": "botkit.client.client",
+    "Buttercoin": "botkit.client.typed",
+})
 
 __all__ = [
     "AuthenticationError",

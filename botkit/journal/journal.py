@@ -19,12 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Table, bindparam, create_engine, delete, event, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from botkit.core import jsonutil
@@ -34,16 +33,16 @@ from botkit.core.logs import Redactor
 from botkit.core.urlmask import mask_in, mask_url
 from botkit.journal import migrate
 from botkit.journal.lock import JournalLock, PostgresAdvisoryLock, SqliteFileLock
-from botkit.journal.schema import (
-    BalanceSnapshot,
-    BarRow,
-    FillRow,
-    OrderEvent,
-    OrderRow,
-    RiskRejection,
-    Run,
-    StrategyHealthRow,
-    StrategyStateRow,
+from botkit.journal.tables import (
+    BALANCE_SNAPSHOTS,
+    BARS,
+    FILLS,
+    ORDER_EVENTS,
+    ORDERS,
+    RISK_REJECTIONS,
+    RUNS,
+    STRATEGY_HEALTH,
+    STRATEGY_STATE,
 )
 from botkit.model import (
     LIVE_STATES,
@@ -58,17 +57,20 @@ from botkit.model import (
 from botkit.strategy.bars import Bar, timeframe_ms
 from botkit.strategy.health import StrategyHealth
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 log = logging.getLogger("botkit.journal")
 
 # Built once: SQLAlchemy then reuses their compiled form instead of rebuilding it per call, which
 # costs more than the SQLite commit itself. An update's SET columns are the parameters' keys.
-_PENDING = insert(OrderRow).returning(OrderRow.id)
-_UPDATE_ORDER = update(OrderRow).where(OrderRow.id == bindparam("row_id"))
-_FILL_SEQS = select(FillRow.seq).where(FillRow.bot_id == bindparam("bot"),
-                                       FillRow.exchange_order_id == bindparam("eid"))
-_EVENT = insert(OrderEvent)
-_FILL = insert(FillRow)
-_REJECTION = insert(RiskRejection)
+_PENDING = insert(ORDERS).returning(ORDERS.c.id)
+_UPDATE_ORDER = update(ORDERS).where(ORDERS.c.id == bindparam("row_id"))
+_FILL_SEQS = select(FILLS.c.seq).where(FILLS.c.bot_id == bindparam("bot"),
+                                       FILLS.c.exchange_order_id == bindparam("eid"))
+_EVENT = insert(ORDER_EVENTS)
+_FILL = insert(FILLS)
+_REJECTION = insert(RISK_REJECTIONS)
 
 _LIVE = tuple(sorted(state.value for state in LIVE_STATES))
 """The ``orders.status`` words of the orders :meth:`Journal.live_orders` reads back."""
@@ -114,7 +116,7 @@ class OrderRecord:
         return self.exchange_order_id or self.local_order_id
 
 
-def _record(row: OrderRow, fills_seen: int) -> OrderRecord:
+def _record(row: Row[Any], fills_seen: int) -> OrderRecord:
     return OrderRecord(
         local_id=row.id, strategy=row.strategy, tag=row.tag, side=Side(row.side), order_type=row.order_type,
         price=row.price, quantity=row.quantity, status=OrderState(row.status), exchange_order_id=row.exchange_order_id,
@@ -141,7 +143,6 @@ class Journal:
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         database = self.engine.url.database
         self.sqlite_path = Path(database) if self.is_sqlite and database and database != ":memory:" else None
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.batched = batched
         self._batch: Connection | None = None
         try:
@@ -210,20 +211,25 @@ class Journal:
         return f"Journal({self.safe_url!r}, bot_id={self.bot_id!r})"
 
     def session(self) -> Session:
-        """A session for one unit of work; in a batched journal, on the batch's open transaction
-        (its commit leaves that transaction to :meth:`flush`)."""
+        """An ORM session (:mod:`botkit.journal.schema`'s classes) for the readers that want
+        objects; in a batched journal, on the batch's open transaction (its commit leaves that
+        transaction to :meth:`flush`). The journal's own methods use Core (:meth:`_connection`):
+        a backtest then never loads the ORM."""
+        from sqlalchemy.orm import Session
+
         if self.batched:
             return Session(bind=self._batch_connection(), expire_on_commit=False,
                            join_transaction_mode="rollback_only")
-        return self._sessions()
+        return Session(bind=self.engine, expire_on_commit=False)
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """A connection in a transaction: committed on leaving, or, batched, at the next flush."""
+    def _connection(self, *, commit: bool = True) -> Iterator[Connection]:
+        """A connection in a transaction, committed on leaving (rolled back for a read, ``commit``
+        false), or, batched, the batch's: committed at the next flush."""
         if self.batched:
             yield self._batch_connection()
             return
-        with self.engine.begin() as conn:
+        with self.engine.begin() if commit else self.engine.connect() as conn:
             yield conn
 
     def _batch_connection(self) -> Connection:
@@ -261,8 +267,9 @@ class Journal:
         """Whether another daemon started a run of this bot after this daemon's run began."""
         if self._run_id is None:
             return False
-        with self.session() as s:
-            return s.scalar(select(Run.id).where(Run.bot_id == self.bot_id, Run.id > self._run_id).limit(1)) is not None
+        with self._connection(commit=False) as conn:
+            return conn.scalar(select(RUNS.c.id).where(RUNS.c.bot_id == self.bot_id, RUNS.c.id > self._run_id)
+                               .limit(1)) is not None
 
     def release(self) -> None:
         if self._lock is not None:
@@ -282,16 +289,15 @@ class Journal:
     # ------------------------------------------------------------------ runs
 
     def begin_run(self, venue: str, now: int) -> int:
-        with self.session() as s, s.begin():
+        with self._connection() as conn:
             # A run left 'running' by a killed daemon is marked crashed: nobody is running it now.
-            s.execute(update(Run).where(Run.bot_id == self.bot_id, Run.status == "running")
-                      .values(status="crashed"))
-            run = Run(bot_id=self.bot_id, venue=venue, status="running", started_at=now, ticks=0,
-                      pid=os.getpid(), host=socket.gethostname())
-            s.add(run)
-            s.flush()
-            self._run_id = run.id
-            return run.id
+            conn.execute(update(RUNS).where(RUNS.c.bot_id == self.bot_id, RUNS.c.status == "running")
+                         .values(status="crashed"))
+            run_id: int = conn.execute(insert(RUNS).returning(RUNS.c.id), {
+                "bot_id": self.bot_id, "venue": venue, "status": "running", "started_at": now, "ticks": 0,
+                "pid": os.getpid(), "host": socket.gethostname()}).scalar_one()
+            self._run_id = run_id
+            return run_id
 
     def heartbeat(self, run_id: int, now: int, ticks: int, equity: Decimal | None, position: Decimal,
                   error: str | None = None, start_equity: Decimal | None = None) -> None:
@@ -300,37 +306,39 @@ class Journal:
             values["last_error"] = self._redact(error)
         if start_equity is not None:
             values["start_equity"] = start_equity
-        with self.session() as s, s.begin():
-            s.execute(update(Run).where(Run.id == run_id).values(**values))
+        with self._connection() as conn:
+            conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
 
     def set_kill_switch(self, run_id: int, now: int, reason: str | None) -> None:
         """Record that the kill switch tripped (``reason``) or reset (None)."""
-        with self.session() as s, s.begin():
-            s.execute(update(Run).where(Run.id == run_id).values(
+        with self._connection() as conn:
+            conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(
                 kill_switch=None if reason is None else self._redact(reason), kill_switch_at=now))
 
     def begin_health(self, run_id: int, now: int, strategies: Iterable[StrategyHealth]) -> None:
         """The strategies of a new run, replacing those of the bot's earlier runs."""
-        with self.session() as s, s.begin():
-            s.execute(delete(StrategyHealthRow).where(StrategyHealthRow.bot_id == self.bot_id))
-            for health in strategies:
-                s.add(self._health_row(run_id, now, health))
+        rows = [self._health_row(run_id, now, health) for health in strategies]
+        with self._connection() as conn:
+            conn.execute(delete(STRATEGY_HEALTH).where(STRATEGY_HEALTH.c.bot_id == self.bot_id))
+            if rows:
+                conn.execute(insert(STRATEGY_HEALTH), rows)
 
     def set_health(self, run_id: int, now: int, health: StrategyHealth) -> None:
         """Record a change of one strategy's health."""
-        with self.session() as s, s.begin():
-            s.merge(self._health_row(run_id, now, health))
+        with self._connection() as conn:
+            _merge(conn, STRATEGY_HEALTH, self._health_row(run_id, now, health))
 
-    def _health_row(self, run_id: int, now: int, health: StrategyHealth) -> StrategyHealthRow:
-        return StrategyHealthRow(
-            bot_id=self.bot_id, strategy=health.strategy, run_id=run_id, state=health.state,
-            reason=None if health.reason is None else self._redact(health.reason), failures=health.failures,
-            last_error=None if health.last_error is None else self._redact(health.last_error), updated_at=now)
+    def _health_row(self, run_id: int, now: int, health: StrategyHealth) -> dict[str, Any]:
+        return {"bot_id": self.bot_id, "strategy": health.strategy, "run_id": run_id, "state": health.state,
+                "reason": None if health.reason is None else self._redact(health.reason),
+                "failures": health.failures,
+                "last_error": None if health.last_error is None else self._redact(health.last_error),
+                "updated_at": now}
 
     def end_run(self, run_id: int, now: int, status: str, summary: dict[str, Any]) -> None:
-        with self.session() as s, s.begin():
-            s.execute(update(Run).where(Run.id == run_id)
-                      .values(status=status, stopped_at=now, summary=jsonutil.dumps(summary)))
+        with self._connection() as conn:
+            conn.execute(update(RUNS).where(RUNS.c.id == run_id)
+                         .values(status=status, stopped_at=now, summary=jsonutil.dumps(summary)))
 
     # ------------------------------------------------------------------ orders
 
@@ -341,7 +349,7 @@ class Journal:
     def record_pending(self, run_id: int, venue: str, strategy: str, tag: str, side: Side, order_type: str,
                        price: Decimal | None, quantity: Decimal, now: int) -> OrderRecord:
         """Journal an order before it is sent: the write-ahead step of exactly-once placement."""
-        with self._write() as conn:
+        with self._connection() as conn:
             local_id = conn.execute(_PENDING, {
                 "bot_id": self.bot_id, "run_id": run_id, "strategy": strategy, "tag": tag, "side": side.value,
                 "order_type": order_type, "price": price, "quantity": quantity, "status": OrderState.PENDING.value,
@@ -359,7 +367,7 @@ class Journal:
         values: dict[str, Any] = {"status": status.value, "updated_at": now}
         if error is not None:
             values["error"] = error
-        with self._write() as conn:
+        with self._connection() as conn:
             conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
             conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": status.value, "detail": detail})
         record.status = status
@@ -371,7 +379,7 @@ class Journal:
                                   "updated_at": now}
         if flag is not None:
             values["flag"] = flag.value
-        with self._write() as conn:
+        with self._connection() as conn:
             conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
             conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": flag.value if flag else "placed",
                                   "detail": detail or exchange_order_id})
@@ -395,7 +403,7 @@ class Journal:
         if not new_fills and not status_changed and order.filled == record.filled:
             return []
         stored: list[Fill] = []
-        with self._write() as conn:
+        with self._connection() as conn:
             if new_fills:
                 seen = set(conn.scalars(_FILL_SEQS, {"bot": self.bot_id, "eid": order.order_id}))
                 for fill in new_fills:
@@ -427,62 +435,65 @@ class Journal:
 
     def adopt(self, run_id: int, venue: str, order: Order, now: int, strategy: str = "_adopted") -> OrderRecord:
         """Journal an exchange order botkit did not know (found at start-up)."""
-        with self.session() as s, s.begin():
-            row = OrderRow(bot_id=self.bot_id, run_id=run_id, strategy=strategy, tag="", side=order.side.value,
+        sent_at = order.created_ts or now
+        with self._connection() as conn:
+            local_id = conn.execute(_PENDING, {
+                "bot_id": self.bot_id, "run_id": run_id, "strategy": strategy, "tag": "", "side": order.side.value,
+                "order_type": order.order_type.value, "price": order.price, "quantity": order.quantity,
+                "exchange_order_id": order.order_id, "status": OrderState.OPENED.value, "filled_quantity": ZERO,
+                "fees": ZERO, "created_at": now, "sent_at": sent_at, "exchange_created_at": order.created_ts or None,
+                "updated_at": now, "venue": venue, "flag": OrderFlag.ADOPTED.value}).scalar_one()
+            conn.execute(_EVENT, {"order_id": local_id, "ts": now, "event": OrderFlag.ADOPTED.value,
+                                  "detail": order.order_id})
+        return OrderRecord(local_id=local_id, strategy=strategy, tag="", side=order.side,
                            order_type=order.order_type.value, price=order.price, quantity=order.quantity,
-                           exchange_order_id=order.order_id, status=OrderState.OPENED.value,
-                           filled_quantity=ZERO, fees=ZERO, created_at=now, sent_at=order.created_ts or now,
-                           exchange_created_at=order.created_ts or None, updated_at=now, venue=venue,
-                           flag=OrderFlag.ADOPTED.value)
-            s.add(row)
-            s.flush()
-            s.add(OrderEvent(order_id=row.id, ts=now, event=OrderFlag.ADOPTED.value, detail=order.order_id))
-            return _record(row, 0)
+                           status=OrderState.OPENED, exchange_order_id=order.order_id, filled=ZERO, fills_seen=0,
+                           sent_at=sent_at, created_at=now)
 
     def note(self, record: OrderRecord, event_name: str, now: int, detail: str | None = None) -> None:
-        with self._write() as conn:
+        with self._connection() as conn:
             conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": event_name, "detail": detail})
 
     def live_orders(self) -> list[OrderRecord]:
         """Orders not finished: open on the exchange, or of unresolved outcome."""
-        with self.session() as s:
-            rows = s.scalars(select(OrderRow).where(OrderRow.bot_id == self.bot_id,
-                                                     OrderRow.status.in_(_LIVE)).order_by(OrderRow.id)).all()
-            counts = self._fill_counts(s, [r.id for r in rows])
+        with self._connection(commit=False) as conn:
+            rows = conn.execute(select(ORDERS).where(ORDERS.c.bot_id == self.bot_id,
+                                                     ORDERS.c.status.in_(_LIVE)).order_by(ORDERS.c.id)).all()
+            counts = self._fill_counts(conn, [r.id for r in rows])
             return [_record(r, counts.get(r.id, 0)) for r in rows]
 
     def not_placed_since(self, since: int) -> list[OrderRecord]:
         """Orders declared not placed recently: one may still turn up on the exchange (late)."""
-        with self.session() as s:
-            rows = s.scalars(select(OrderRow).where(
-                OrderRow.bot_id == self.bot_id, OrderRow.status == OrderState.NOT_PLACED.value,
-                OrderRow.sent_at >= since).order_by(OrderRow.id)).all()
+        with self._connection(commit=False) as conn:
+            rows = conn.execute(select(ORDERS).where(
+                ORDERS.c.bot_id == self.bot_id, ORDERS.c.status == OrderState.NOT_PLACED.value,
+                ORDERS.c.sent_at >= since).order_by(ORDERS.c.id)).all()
             return [_record(r, 0) for r in rows]
 
     def known_exchange_ids(self, ids: Iterable[str]) -> set[str]:
         wanted = list(ids)
         if not wanted:
             return set()
-        with self.session() as s:
-            found = s.scalars(select(OrderRow.exchange_order_id).where(
-                OrderRow.bot_id == self.bot_id, OrderRow.exchange_order_id.in_(wanted))).all()
+        with self._connection(commit=False) as conn:
+            found = conn.scalars(select(ORDERS.c.exchange_order_id).where(
+                ORDERS.c.bot_id == self.bot_id, ORDERS.c.exchange_order_id.in_(wanted))).all()
             return {f for f in found if f is not None}
 
     @staticmethod
-    def _fill_counts(s: Session, order_ids: Sequence[int]) -> dict[int, int]:
+    def _fill_counts(conn: Connection, order_ids: Sequence[int]) -> dict[int, int]:
         if not order_ids:
             return {}
         counts: dict[int, int] = {}
-        for oid in s.scalars(select(FillRow.order_id).where(FillRow.order_id.in_(order_ids))):
+        for oid in conn.scalars(select(FILLS.c.order_id).where(FILLS.c.order_id.in_(order_ids))):
             counts[oid] = counts.get(oid, 0) + 1
         return counts
 
     def positions(self) -> dict[str, Decimal]:
         """Net BTC per strategy over all this bot's fills (buys minus sells)."""
         result: dict[str, Decimal] = {}
-        with self.session() as s:
-            for strategy, side, quantity in s.execute(
-                    select(FillRow.strategy, FillRow.side, FillRow.quantity).where(FillRow.bot_id == self.bot_id)):
+        with self._connection(commit=False) as conn:
+            for strategy, side, quantity in conn.execute(
+                    select(FILLS.c.strategy, FILLS.c.side, FILLS.c.quantity).where(FILLS.c.bot_id == self.bot_id)):
                 signed = quantity if side == Side.BUY.value else -quantity
                 result[strategy] = result.get(strategy, ZERO) + signed
         return result
@@ -490,36 +501,36 @@ class Journal:
     # ------------------------------------------------------------------ other records
 
     def record_rejection(self, run_id: int, now: int, strategy: str, rule: str, reason: str, intent: str) -> None:
-        with self._write() as conn:  # Core, not the ORM: a strategy may be refused on every tick
+        with self._connection() as conn:  # Core, not the ORM: a strategy may be refused on every tick
             conn.execute(_REJECTION, {"run_id": run_id, "ts": now, "strategy": strategy, "rule": rule,
                                       "reason": reason, "intent": intent})
 
     def record_balances(self, run_id: int, now: int, balances: dict[str, Decimal]) -> None:
-        with self.session() as s, s.begin():
-            for currency, amount in sorted(balances.items()):
-                s.add(BalanceSnapshot(run_id=run_id, ts=now, currency=currency, amount=amount))
+        if not balances:
+            return
+        with self._connection() as conn:
+            conn.execute(insert(BALANCE_SNAPSHOTS), [{"run_id": run_id, "ts": now, "currency": currency,
+                                                      "amount": amount}
+                                                     for currency, amount in sorted(balances.items())])
 
     def load_state(self, strategy: str) -> dict[str, Any]:
-        with self.session() as s:
-            rows = s.execute(select(StrategyStateRow.key, StrategyStateRow.value).where(
-                StrategyStateRow.bot_id == self.bot_id, StrategyStateRow.strategy == strategy)).all()
+        with self._connection(commit=False) as conn:
+            rows = conn.execute(select(STRATEGY_STATE.c.key, STRATEGY_STATE.c.value).where(
+                STRATEGY_STATE.c.bot_id == self.bot_id, STRATEGY_STATE.c.strategy == strategy)).all()
             return {key: jsonutil.loads(value) for key, value in rows}
 
     def save_state(self, strategy: str, changes: dict[str, Any]) -> None:
         if not changes:
             return
-        with self.session() as s, s.begin():
+        with self._connection() as conn:
             for key, value in changes.items():
-                row = s.get(StrategyStateRow, (self.bot_id, strategy, key))
                 if value is None:
-                    if row is not None:
-                        s.delete(row)
-                    continue
-                encoded = jsonutil.dumps(value)
-                if row is None:
-                    s.add(StrategyStateRow(bot_id=self.bot_id, strategy=strategy, key=key, value=encoded))
+                    conn.execute(delete(STRATEGY_STATE).where(
+                        STRATEGY_STATE.c.bot_id == self.bot_id, STRATEGY_STATE.c.strategy == strategy,
+                        STRATEGY_STATE.c.key == key))
                 else:
-                    row.value = encoded
+                    _merge(conn, STRATEGY_STATE, {"bot_id": self.bot_id, "strategy": strategy, "key": key,
+                                                  "value": jsonutil.dumps(value)})
 
     # ------------------------------------------------------------------ bars
 
@@ -530,31 +541,41 @@ class Journal:
         if not bars:
             return
         newest: dict[str, Bar] = {}
-        with self.session() as s, s.begin():
+        with self._connection() as conn:
             for bar in bars:
-                s.merge(BarRow(
-                    bot_id=self.bot_id, timeframe=bar.timeframe, start_at=bar.start, end_at=bar.end,
-                    open=bar.open, high=bar.high, low=bar.low, close=bar.close, volume=bar.volume,
-                    quote_volume=bar.quote_volume, trades=bar.trades, vwap=bar.vwap, from_mid=bar.from_mid,
-                    missing=bar.missing, mid=bar.mid, microprice=bar.microprice, spread=bar.spread,
-                    imbalance=bar.imbalance))
+                _merge(conn, BARS, {
+                    "bot_id": self.bot_id, "timeframe": bar.timeframe, "start_at": bar.start, "end_at": bar.end,
+                    "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close, "volume": bar.volume,
+                    "quote_volume": bar.quote_volume, "trades": bar.trades, "vwap": bar.vwap,
+                    "from_mid": bar.from_mid, "missing": bar.missing, "mid": bar.mid, "microprice": bar.microprice,
+                    "spread": bar.spread, "imbalance": bar.imbalance})
                 newest[bar.timeframe] = bar
             for timeframe, bar in newest.items():
                 oldest_kept = bar.end - keep.get(timeframe, 1) * timeframe_ms(timeframe)
-                s.execute(delete(BarRow).where(BarRow.bot_id == self.bot_id, BarRow.timeframe == timeframe,
-                                               BarRow.start_at < oldest_kept))
+                conn.execute(delete(BARS).where(BARS.c.bot_id == self.bot_id, BARS.c.timeframe == timeframe,
+                                                BARS.c.start_at < oldest_kept))
 
     def load_bars(self, keep: Mapping[str, int]) -> list[Bar]:
         """The kept bars of these timeframes, at most ``keep[timeframe]`` each, oldest first."""
         found: list[Bar] = []
-        with self.session() as s:
+        with self._connection(commit=False) as conn:
             for timeframe, bound in keep.items():
-                rows = s.execute(select(BarRow).where(BarRow.bot_id == self.bot_id, BarRow.timeframe == timeframe)
-                                 .order_by(BarRow.start_at.desc()).limit(bound)).scalars().all()
+                rows = conn.execute(select(BARS).where(BARS.c.bot_id == self.bot_id, BARS.c.timeframe == timeframe)
+                                    .order_by(BARS.c.start_at.desc()).limit(bound)).all()
                 found.extend(Bar(row.timeframe, row.start_at, row.end_at, row.open, row.high, row.low, row.close,
                                  row.volume, row.quote_volume, row.trades, row.vwap, row.from_mid, row.missing,
                                  row.mid, row.microprice, row.spread, row.imbalance) for row in reversed(rows))
         return found
+
+
+def _merge(conn: Connection, table: Table, row: Mapping[str, Any]) -> None:
+    """Write ``row``: update the row of its primary key, or insert it where there is none (what
+    the ORM's ``Session.merge`` did, without the ORM)."""
+    key = [column.name for column in table.primary_key.columns]
+    found = conn.execute(update(table).where(*(table.c[name] == row[name] for name in key))
+                         .values({name: value for name, value in row.items() if name not in key}))
+    if not found.rowcount:
+        conn.execute(insert(table), dict(row))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,74 +1,59 @@
-"""The journal's tables (SQLAlchemy 2.x declarative).
+"""The journal's tables as ORM classes (SQLAlchemy 2.x declarative), for the readers that want
+objects: ``botkit status``, the dashboard, ``botkit compare``, tests.
 
-Money is stored as text holding the exact decimal (:class:`DecimalText`): SQLite has no decimal
-type and ``Numeric`` would pass through binary floats there. Times are integer epoch milliseconds.
-Every table that belongs to one bot carries ``bot_id`` so that several bots can share a database.
+The tables themselves are :mod:`botkit.journal.tables` (Core), the one definition of the schema;
+each class here is mapped onto its table, and its annotations only type its attributes. The
+journal itself writes and reads with Core, so a backtest never loads the ORM.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Dialect,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
+from sqlalchemy.orm import DeclarativeBase, Mapped, relationship
+
+from botkit.journal.tables import (
+    BALANCE_SNAPSHOTS,
+    BARS,
+    CONTROL_ACTIONS,
+    FILLS,
+    METADATA,
+    ORDER_EVENTS,
+    ORDERS,
+    RISK_REJECTIONS,
+    RUNS,
+    STRATEGY_HEALTH,
+    STRATEGY_STATE,
+    DecimalText,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-
-
-class DecimalText(TypeDecorator[Decimal]):
-    """An exact decimal kept as its text (no float on any database)."""
-
-    impl = String(64)
-    cache_ok = True
-
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, Decimal):
-            raise TypeError(f"money columns take Decimal, not {type(value).__name__}")
-        return str(value)
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return None if value is None else Decimal(value)
 
 
 class Base(DeclarativeBase):
-    pass
+    metadata = METADATA
 
 
 class Run(Base):
     """One start-to-stop of a bot (live, paper or backtest)."""
 
-    __tablename__ = "runs"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bot_id: Mapped[str] = mapped_column(String(64), index=True)
-    venue: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))  # running | stopped | crashed
-    started_at: Mapped[int] = mapped_column(BigInteger)
-    stopped_at: Mapped[int | None] = mapped_column(BigInteger)
-    last_tick_at: Mapped[int | None] = mapped_column(BigInteger)
-    ticks: Mapped[int] = mapped_column(Integer, default=0)
-    pid: Mapped[int | None] = mapped_column(Integer)
-    host: Mapped[str | None] = mapped_column(String(255))
-    last_error: Mapped[str | None] = mapped_column(Text)
-    start_equity: Mapped[Decimal | None] = mapped_column(DecimalText)
-    last_equity: Mapped[Decimal | None] = mapped_column(DecimalText)
-    last_position: Mapped[Decimal | None] = mapped_column(DecimalText)
-    summary: Mapped[str | None] = mapped_column(Text)
-    kill_switch: Mapped[str | None] = mapped_column(Text)
+    __table__ = RUNS
+    id: Mapped[int]
+    bot_id: Mapped[str]
+    venue: Mapped[str]
+    status: Mapped[str]  # running | stopped | crashed
+    started_at: Mapped[int]
+    stopped_at: Mapped[int | None]
+    last_tick_at: Mapped[int | None]
+    ticks: Mapped[int]
+    pid: Mapped[int | None]
+    host: Mapped[str | None]
+    last_error: Mapped[str | None]
+    start_equity: Mapped[Decimal | None]
+    last_equity: Mapped[Decimal | None]
+    last_position: Mapped[Decimal | None]
+    summary: Mapped[str | None]
+    kill_switch: Mapped[str | None]
     """Why the daily loss limit halts new orders, while it does; None when it does not."""
-    kill_switch_at: Mapped[int | None] = mapped_column(BigInteger)
+    kill_switch_at: Mapped[int | None]
     """When the kill switch last tripped or reset."""
 
 
@@ -83,85 +68,80 @@ class OrderRow(Base):
     which the code uses; the column keeps the plain words.
     """
 
-    __tablename__ = "orders"
-    __table_args__ = (
-        UniqueConstraint("bot_id", "exchange_order_id", name="uq_orders_bot_exchange_id"),
-        Index("ix_orders_bot_status", "bot_id", "status"),
-    )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bot_id: Mapped[str] = mapped_column(String(64))
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
-    strategy: Mapped[str] = mapped_column(String(64))
-    tag: Mapped[str] = mapped_column(String(64), default="")
-    side: Mapped[str] = mapped_column(String(4))
-    order_type: Mapped[str] = mapped_column(String(8))
-    price: Mapped[Decimal | None] = mapped_column(DecimalText)
-    quantity: Mapped[Decimal] = mapped_column(DecimalText)
-    exchange_order_id: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))
-    filled_quantity: Mapped[Decimal] = mapped_column(DecimalText)
-    average_price: Mapped[Decimal | None] = mapped_column(DecimalText)
-    fees: Mapped[Decimal] = mapped_column(DecimalText)
-    created_at: Mapped[int] = mapped_column(BigInteger)
-    sent_at: Mapped[int] = mapped_column(BigInteger)
-    exchange_created_at: Mapped[int | None] = mapped_column(BigInteger)
-    updated_at: Mapped[int] = mapped_column(BigInteger)
-    venue: Mapped[str] = mapped_column(String(16))
-    flag: Mapped[str | None] = mapped_column(String(32))  # adopted | late
-    error: Mapped[str | None] = mapped_column(Text)
+    __table__ = ORDERS
+    id: Mapped[int]
+    bot_id: Mapped[str]
+    run_id: Mapped[int]
+    strategy: Mapped[str]
+    tag: Mapped[str]
+    side: Mapped[str]
+    order_type: Mapped[str]
+    price: Mapped[Decimal | None]
+    quantity: Mapped[Decimal]
+    exchange_order_id: Mapped[str | None]
+    status: Mapped[str]
+    filled_quantity: Mapped[Decimal]
+    average_price: Mapped[Decimal | None]
+    fees: Mapped[Decimal]
+    created_at: Mapped[int]
+    sent_at: Mapped[int]
+    exchange_created_at: Mapped[int | None]
+    updated_at: Mapped[int]
+    venue: Mapped[str]
+    flag: Mapped[str | None]  # adopted | late
+    error: Mapped[str | None]
     events: Mapped[list[OrderEvent]] = relationship(back_populates="order", order_by="OrderEvent.id")
 
 
 class OrderEvent(Base):
     """The life of an order as botkit saw it, one row per step (for audits)."""
 
-    __tablename__ = "order_events"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    ts: Mapped[int] = mapped_column(BigInteger)
-    event: Mapped[str] = mapped_column(String(32))
-    detail: Mapped[str | None] = mapped_column(Text)
+    __table__ = ORDER_EVENTS
+    id: Mapped[int]
+    order_id: Mapped[int]
+    ts: Mapped[int]
+    event: Mapped[str]
+    detail: Mapped[str | None]
     order: Mapped[OrderRow] = relationship(back_populates="events")
 
 
 class FillRow(Base):
     """One execution; ``(bot_id, exchange_order_id, seq)`` is unique, so a fill is kept once."""
 
-    __tablename__ = "fills"
-    __table_args__ = (UniqueConstraint("bot_id", "exchange_order_id", "seq", name="uq_fills_bot_order_seq"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bot_id: Mapped[str] = mapped_column(String(64), index=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    exchange_order_id: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int] = mapped_column(Integer)
-    strategy: Mapped[str] = mapped_column(String(64))
-    side: Mapped[str] = mapped_column(String(4))
-    price: Mapped[Decimal] = mapped_column(DecimalText)
-    quantity: Mapped[Decimal] = mapped_column(DecimalText)
-    fee: Mapped[Decimal] = mapped_column(DecimalText)
-    liquidity: Mapped[str] = mapped_column(String(8))
-    ts: Mapped[int] = mapped_column(BigInteger)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
+    __table__ = FILLS
+    id: Mapped[int]
+    bot_id: Mapped[str]
+    order_id: Mapped[int]
+    exchange_order_id: Mapped[str]
+    seq: Mapped[int]
+    strategy: Mapped[str]
+    side: Mapped[str]
+    price: Mapped[Decimal]
+    quantity: Mapped[Decimal]
+    fee: Mapped[Decimal]
+    liquidity: Mapped[str]
+    ts: Mapped[int]
+    run_id: Mapped[int]
 
 
 class BalanceSnapshot(Base):
     """A sample of the account for the dashboard's chart, taken by the daemon every
     ``EQUITY_SAMPLE_MS``: ``currency`` ``EQUITY`` is the account's value in USD at mid."""
 
-    __tablename__ = "balance_snapshots"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
-    ts: Mapped[int] = mapped_column(BigInteger)
-    currency: Mapped[str] = mapped_column(String(8))
-    amount: Mapped[Decimal] = mapped_column(DecimalText)
+    __table__ = BALANCE_SNAPSHOTS
+    id: Mapped[int]
+    run_id: Mapped[int]
+    ts: Mapped[int]
+    currency: Mapped[str]
+    amount: Mapped[Decimal]
 
 
 class StrategyStateRow(Base):
-    __tablename__ = "strategy_state"
-    bot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    strategy: Mapped[str] = mapped_column(String(64), primary_key=True)
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    __table__ = STRATEGY_STATE
+    bot_id: Mapped[str]
+    strategy: Mapped[str]
+    key: Mapped[str]
+    value: Mapped[str]
 
 
 class StrategyHealthRow(Base):
@@ -171,54 +151,54 @@ class StrategyHealthRow(Base):
     streak, a pause) and for every strategy at the start of a run; read by other processes.
     """
 
-    __tablename__ = "strategy_health"
-    bot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    strategy: Mapped[str] = mapped_column(String(64), primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"))
-    state: Mapped[str] = mapped_column(String(16))  # active | paused
-    reason: Mapped[str | None] = mapped_column(Text)
+    __table__ = STRATEGY_HEALTH
+    bot_id: Mapped[str]
+    strategy: Mapped[str]
+    run_id: Mapped[int]
+    state: Mapped[str]  # active | paused
+    reason: Mapped[str | None]
     """Why it is paused (None while active)."""
-    failures: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int]
     """Consecutive failures: the streak that pauses the strategy at ``max_strategy_failures``."""
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None]
     """The latest failure, secrets redacted."""
-    updated_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int]
 
 
 class BarRow(Base):
     """A closed bar the bot built, kept so that a restarted bot has its history before its first
     decision; bounded per bot and timeframe by the longest lookback its strategies declare."""
 
-    __tablename__ = "bars"
-    bot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    timeframe: Mapped[str] = mapped_column(String(16), primary_key=True)
-    start_at: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    end_at: Mapped[int] = mapped_column(BigInteger)
-    open: Mapped[Decimal | None] = mapped_column(DecimalText)
-    high: Mapped[Decimal | None] = mapped_column(DecimalText)
-    low: Mapped[Decimal | None] = mapped_column(DecimalText)
-    close: Mapped[Decimal | None] = mapped_column(DecimalText)
-    volume: Mapped[Decimal] = mapped_column(DecimalText)
-    quote_volume: Mapped[Decimal] = mapped_column(DecimalText)
-    trades: Mapped[int] = mapped_column(Integer)
-    vwap: Mapped[Decimal | None] = mapped_column(DecimalText)
-    from_mid: Mapped[bool] = mapped_column(Boolean)
-    missing: Mapped[bool] = mapped_column(Boolean)
-    mid: Mapped[Decimal | None] = mapped_column(DecimalText)
-    microprice: Mapped[Decimal | None] = mapped_column(DecimalText)
-    spread: Mapped[Decimal | None] = mapped_column(DecimalText)
-    imbalance: Mapped[float | None] = mapped_column(Float)
+    __table__ = BARS
+    bot_id: Mapped[str]
+    timeframe: Mapped[str]
+    start_at: Mapped[int]
+    end_at: Mapped[int]
+    open: Mapped[Decimal | None]
+    high: Mapped[Decimal | None]
+    low: Mapped[Decimal | None]
+    close: Mapped[Decimal | None]
+    volume: Mapped[Decimal]
+    quote_volume: Mapped[Decimal]
+    trades: Mapped[int]
+    vwap: Mapped[Decimal | None]
+    from_mid: Mapped[bool]
+    missing: Mapped[bool]
+    mid: Mapped[Decimal | None]
+    microprice: Mapped[Decimal | None]
+    spread: Mapped[Decimal | None]
+    imbalance: Mapped[float | None]
 
 
 class RiskRejection(Base):
-    __tablename__ = "risk_rejections"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
-    ts: Mapped[int] = mapped_column(BigInteger)
-    strategy: Mapped[str] = mapped_column(String(64))
-    rule: Mapped[str] = mapped_column(String(64))
-    reason: Mapped[str] = mapped_column(Text)
-    intent: Mapped[str] = mapped_column(Text)
+    __table__ = RISK_REJECTIONS
+    id: Mapped[int]
+    run_id: Mapped[int]
+    ts: Mapped[int]
+    strategy: Mapped[str]
+    rule: Mapped[str]
+    reason: Mapped[str]
+    intent: Mapped[str]
 
 
 class ControlAction(Base):
@@ -226,17 +206,16 @@ class ControlAction(Base):
     what and when, and what became of it. The daemon carries out the pending ones at its next tick
     and records ``done_at`` and ``outcome``."""
 
-    __tablename__ = "control_actions"
-    __table_args__ = (Index("ix_control_actions_bot_done", "bot_id", "done_at"),)
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    bot_id: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(32))
+    __table__ = CONTROL_ACTIONS
+    id: Mapped[int]
+    bot_id: Mapped[str]
+    action: Mapped[str]
     """pause | resume | trip_kill_switch | reset_kill_switch | cancel_all | stop"""
-    strategy: Mapped[str | None] = mapped_column(String(64))
-    who: Mapped[str] = mapped_column(String(128))
-    requested_at: Mapped[int] = mapped_column(BigInteger)
-    done_at: Mapped[int | None] = mapped_column(BigInteger)
-    outcome: Mapped[str | None] = mapped_column(Text)
+    strategy: Mapped[str | None]
+    who: Mapped[str]
+    requested_at: Mapped[int]
+    done_at: Mapped[int | None]
+    outcome: Mapped[str | None]
 
 
 __all__ = [

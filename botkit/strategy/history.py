@@ -18,17 +18,16 @@ from decimal import Decimal
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import numpy as np
-import numpy.typing as npt
-
 from botkit.model import Snapshot
 from botkit.strategy.bars import DEFAULT_KEEP, Bar, BarBuilder, timeframe_ms
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+    FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
 
 COLUMNS = ("open", "high", "low", "close", "volume", "quote_volume", "vwap", "trades", "mid", "microprice",
            "spread", "imbalance")
@@ -44,7 +43,7 @@ def _float(value: Decimal | float | None) -> float:
     return _NAN if value is None else float(value)
 
 
-ArrayT = TypeVar("ArrayT", bound=np.ndarray[Any, Any])
+ArrayT = TypeVar("ArrayT", bound="np.ndarray[Any, Any]")
 
 
 def _read_only(view: ArrayT) -> ArrayT:
@@ -61,6 +60,8 @@ class BarSeries:
         self.capacity = capacity
         self.count = 0
         """Bars ever appended: a view compares it to know it is current."""
+        import numpy as np  # here, not at the top: ``import botkit`` (every strategy's) need not load numpy
+
         self._bars: list[Bar | None] = [None] * (2 * capacity)
         self._columns: FloatArray = np.full((len(COLUMNS), 2 * capacity), np.nan)
         self._starts: IntArray = np.zeros(2 * capacity, dtype=np.int64)

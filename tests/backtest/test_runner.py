@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -125,3 +127,21 @@ def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_text("")
     with pytest.raises(DataFileError, match="no readable snapshot"):
         run(tmp_path, [], data=tmp_path / "empty.jsonl")
+
+
+def test_a_backtest_process_loads_no_orm_alembic_or_notebook(tmp_path: Path) -> None:
+    """A backtest's fixed cost: its throwaway journal is created from the Core tables (no ORM, no
+    Alembic) and the runner comes without the notebook API's pandas or the optimiser."""
+    data = tmp_path / "one.bks"
+    code = ("import sys\n"
+            "from botkit.data import generate\n"
+            f"generate({str(data)!r}, 10, levels=10)\n"
+            "from botkit.cli import main\n"
+            f"try:\n    main(['backtest', '--data', {str(data)!r}, '--strategy', 'market_maker'])\n"
+            "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
+            "heavy = {'sqlalchemy.orm', 'alembic', 'pandas', 'botkit.backtest.notebook', 'botkit.backtest.optimizer'}\n"
+            "loaded = heavy & set(sys.modules)\n"
+            "assert not loaded, loaded")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "total return" in done.stdout
