@@ -14,9 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botkit.client import Buttercoin, ButtercoinClient
 from botkit.config import Config
 from botkit.core.errors import ConfigError, did_you_mean
 from botkit.engine.bars import read_warmup
@@ -30,6 +29,9 @@ from botkit.strategy.host import StrategyHost
 from botkit.strategy.plugins import StrategySpec, discover, make_manager, register, resolve_params
 from botkit.venues.buttercoin import ButtercoinMarketData, ButtercoinVenue
 from botkit.venues.port import Venue
+
+if TYPE_CHECKING:  # the client loads requests, which a backtest never needs (see connect())
+    from botkit.client import Buttercoin
 
 log = logging.getLogger("botkit.bot")
 
@@ -184,6 +186,8 @@ def start_embedded_sandbox(config: Config) -> tuple[Any, str, str, str]:
 def connect(config: Config, closers: ExitStack) -> tuple[Buttercoin, str, str]:
     """The typed client for the configured exchange, starting the embedded sandbox when no
     ``base_url`` is set; returns (api, base_url, secret) and appends what must be closed."""
+    from botkit.client import Buttercoin, ButtercoinClient  # loads requests: for live and paper only
+
     exchange = config["exchange"]
     if config.uses_embedded_sandbox:
         sandbox, base_url, key, secret = start_embedded_sandbox(config)

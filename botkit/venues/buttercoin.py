@@ -21,10 +21,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import ROUND_UP, Decimal
+from typing import TYPE_CHECKING
 
 from botkit.client import (
     BaseButtercoinClientError,
-    Buttercoin,
     ButtercoinApiError,
     MalformedResponseError,
     NotFoundError,
@@ -42,6 +42,9 @@ from botkit.core.errors import (
 )
 from botkit.instrument import BUTTERCOIN
 from botkit.model import USD_TICK, Balances, Order, OrderStatus, OrderType, Side, Snapshot
+
+if TYPE_CHECKING:  # the typed client loads requests: a backtest, which never talks HTTP, does not
+    from botkit.client import Buttercoin
 
 log = logging.getLogger("botkit.venues.buttercoin")
 

@@ -129,9 +129,10 @@ def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
         run(tmp_path, [], data=tmp_path / "empty.jsonl")
 
 
-def test_a_backtest_process_loads_no_orm_alembic_or_notebook(tmp_path: Path) -> None:
+def test_a_backtest_process_loads_no_orm_alembic_notebook_or_http(tmp_path: Path) -> None:
     """A backtest's fixed cost: its throwaway journal is created from the Core tables (no ORM, no
-    Alembic) and the runner comes without the notebook API's pandas or the optimiser."""
+    Alembic), the runner comes without the notebook API's pandas or the optimiser, and nothing
+    loads the HTTP client's requests (only live and paper runs connect)."""
     data = tmp_path / "one.bks"
     code = ("import sys\n"
             "from botkit.data import generate\n"
@@ -139,7 +140,8 @@ def test_a_backtest_process_loads_no_orm_alembic_or_notebook(tmp_path: Path) -> 
             "from botkit.cli import main\n"
             f"try:\n    main(['backtest', '--data', {str(data)!r}, '--strategy', 'market_maker'])\n"
             "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
-            "heavy = {'sqlalchemy.orm', 'alembic', 'pandas', 'botkit.backtest.notebook', 'botkit.backtest.optimizer'}\n"
+            "heavy = {'sqlalchemy.orm', 'alembic', 'pandas', 'botkit.backtest.notebook', 'botkit.backtest.optimizer',\n"
+            "         'requests'}\n"
             "loaded = heavy & set(sys.modules)\n"
             "assert not loaded, loaded")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
