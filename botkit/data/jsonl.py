@@ -65,6 +65,7 @@ from botkit.client import parse
 from botkit.client.errors import MalformedResponseError
 from botkit.core.errors import DataFileError
 from botkit.core.jsonutil import decimal_text, dumps
+from botkit.core.money import units_to_decimal
 from botkit.core.numbers import NumberError, exact_decimal
 from botkit.data.badlines import skip_or_raise
 from botkit.data.lazy import LazyBook, LazySnapshot, book_level, trade_amounts
@@ -77,7 +78,7 @@ from botkit.data.store import (
     text_units,
 )
 from botkit.instrument import BUTTERCOIN, Instrument
-from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
+from botkit.model import BookLevel, BookUnits, OrderBook, Side, Snapshot, Ticker, Trade
 
 log = logging.getLogger("botkit.backtest")
 
@@ -304,6 +305,23 @@ class JsonBook(LazyBook):
             raise DataFileError(f"{line.where}: {exc}") from None
         return levels
 
+    def units(self) -> BookUnits:
+        """The levels as integers read from their JSON text, no Decimal built, checked as the
+        levels are; a book with a number finer than a cent or a satoshi is read through its
+        Decimal levels (in finer units)."""
+        line = self._line
+        try:
+            (bid_px, bid_qty), (ask_px, ask_qty) = _side_units(_book_of(line))
+        except UnfitValue:
+            return super().units()
+        except (_Bad, NumberError) as exc:
+            raise DataFileError(f"{line.where}: {exc}") from None
+        for best, prices in ((line.best_bid, bid_px), (line.best_ask, ask_px)):
+            if (units_to_decimal(prices[0], PRICE_DECIMALS) if prices else None) != best:
+                raise DataFileError(f"{line.where}: orderbook: the best price read from the text ({best}) is not "
+                                    "the first level's")
+        return BookUnits(bid_px, bid_qty, ask_px, ask_qty)
+
 
 class JsonSnapshot(LazySnapshot):
     """A snapshot read from one JSON line: built lazily from the line's raw JSON texts."""
@@ -361,17 +379,7 @@ class JsonSnapshot(LazySnapshot):
             t = line.ticker
             ticker = [_units(raw, PRICE_DECIMALS, f"ticker.{name}") for name, raw in
                       (("last", t.last), ("bid", t.bid), ("ask", t.ask))]
-            sides = []
-            book = _book_of(line)
-            for name, rows, descending in (("bid", book.bid, True), ("ask", book.ask, False)):
-                px = [_units(r.price, PRICE_DECIMALS, f"orderbook.{name}.price") for r in rows]
-                qty = [_units(r.quantity, QUANTITY_DECIMALS, f"orderbook.{name}.quantity") for r in rows]
-                if not all(px) or not all(qty):
-                    raise _Bad(f"orderbook.{name} has a level that is not positive")
-                for prev, cur in pairwise(px):
-                    if (cur >= prev) if descending else (cur <= prev):
-                        raise _Bad(f"orderbook.{name} is not sorted best first")
-                sides.append((px, qty))
+            sides = _side_units(_book_of(line))
             trades = None
             if self.has_trades():
                 trades = [_trade_units(row, i) for i, row in enumerate(_wire_trades(line))]
@@ -385,6 +393,22 @@ class JsonSnapshot(LazySnapshot):
     def has_trades(self) -> bool:
         """Whether the line has a ``trades`` list (possibly empty)."""
         return bytes(self._line.trades) not in (b"", b"null")
+
+
+def _side_units(book: _Book) -> list[tuple[list[int], list[int]]]:
+    """Each side's prices in cents and quantities in satoshis, read from their JSON text,
+    checked as the levels are when built: positive, sorted best first."""
+    sides = []
+    for name, rows, descending in (("bid", book.bid, True), ("ask", book.ask, False)):
+        px = [_units(r.price, PRICE_DECIMALS, f"orderbook.{name}.price") for r in rows]
+        qty = [_units(r.quantity, QUANTITY_DECIMALS, f"orderbook.{name}.quantity") for r in rows]
+        if not all(px) or not all(qty):
+            raise _Bad(f"orderbook.{name} has a level that is not positive")
+        for prev, cur in pairwise(px):
+            if (cur >= prev) if descending else (cur <= prev):
+                raise _Bad(f"orderbook.{name} is not sorted best first")
+        sides.append((px, qty))
+    return sides
 
 
 def _wire_trades(line: _Line) -> list[_WireTrade]:

@@ -322,3 +322,18 @@ def test_book_units_widen_for_finer_markets_and_stay_exact() -> None:
     assert u.decimal(u.ask_prices[0], u.price_decimals) == D("0.0006")
     empty = OrderBook((), ()).units()
     assert empty.bid_prices == empty.ask_prices == []
+
+
+def test_book_units_from_json_text_are_checked_like_levels(tmp_path: Path) -> None:
+    """From JSON Lines the integers are read from the numbers' text; a side out of order is the
+    same DataFileError, naming the line, as when its levels are built; a number finer than a
+    cent is read through the Decimal levels, in finer units."""
+    unsorted = LINE_1.replace('{"price":403.9,', '{"price":403.99,')
+    finer = LINE_2.replace('"price":404.5,', '"price":404.505,')
+    first, bad, fine = JsonlReader(write(tmp_path / "u.jsonl", LINE_1, unsorted.replace('"ts":1000', '"ts":1500'),
+                                         finer.replace('"ts":2000', '"ts":2500')))
+    assert first.book.units() == OrderBook(first.book.bids, first.book.asks).units()
+    with pytest.raises(DataFileError, match=r"u\.jsonl:2: .*not sorted"):
+        bad.book.units()
+    u = fine.book.units()
+    assert (u.price_decimals, u.ask_prices) == (3, [404505])
