@@ -90,6 +90,8 @@ brackets than this cannot nest deeper, which makes the check two counts for book
 levels a side; and 256 levels are far from what could exhaust a thread's stack."""
 
 _MAX_AMOUNT = parse.MAX_AMOUNT
+_MAX_PRICE_UNITS = int(_MAX_AMOUNT.scaleb(PRICE_DECIMALS))
+_MAX_QUANTITY_UNITS = int(_MAX_AMOUNT.scaleb(QUANTITY_DECIMALS))
 _new = object.__new__
 _set = object.__setattr__
 
@@ -404,6 +406,8 @@ def _side_units(book: _Book) -> list[tuple[list[int], list[int]]]:
         qty = [_units(r.quantity, QUANTITY_DECIMALS, f"orderbook.{name}.quantity") for r in rows]
         if not all(px) or not all(qty):
             raise _Bad(f"orderbook.{name} has a level that is not positive")
+        if (px and max(px) > _MAX_PRICE_UNITS) or (qty and max(qty) > _MAX_QUANTITY_UNITS):
+            raise _Bad(f"orderbook.{name} has a level too large to be an amount (more than {_MAX_AMOUNT})")
         for prev, cur in pairwise(px):
             if (cur >= prev) if descending else (cur <= prev):
                 raise _Bad(f"orderbook.{name} is not sorted best first")

@@ -84,7 +84,9 @@ def _create(conn: Connection) -> None:
     """The schema at :data:`HEAD` on an empty database, from the tables, and its stamp."""
     from botkit.journal.tables import METADATA
 
-    METADATA.create_all(conn)
+    # checkfirst=False: a table of the same name already there (another application's, in a shared
+    # database) fails loudly here, as the first migration did, instead of being stamped over.
+    METADATA.create_all(conn, checkfirst=False)
     VERSION_TABLE.create(conn, checkfirst=True)
     conn.execute(VERSION_TABLE.insert().values(version_num=HEAD))
 

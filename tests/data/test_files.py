@@ -337,3 +337,14 @@ def test_book_units_from_json_text_are_checked_like_levels(tmp_path: Path) -> No
         bad.book.units()
     u = fine.book.units()
     assert (u.price_decimals, u.ask_prices) == (3, [404505])
+
+
+def test_book_units_refuse_what_the_levels_refuse(tmp_path: Path) -> None:
+    """A deep level too large to be an amount is the same DataFileError from book.units() as from
+    the levels: two strategies reading one damaged line see the same thing."""
+    huge = LINE_1.replace('{"price":404.5,"quantity":0.00000001}', '{"price":404.5,"quantity":2000000000000000}')
+    (snapshot,) = JsonlReader(write(tmp_path / "h.jsonl", huge))
+    with pytest.raises(DataFileError, match=r"h\.jsonl:1: .*too large"):
+        _ = snapshot.book.asks
+    with pytest.raises(DataFileError, match=r"h\.jsonl:1: .*too large"):
+        snapshot.book.units()

@@ -180,3 +180,18 @@ def test_the_orm_classes_type_exactly_their_tables_columns() -> None:
         for column in table.columns:
             optional = "None" in annotations[column.name]
             assert optional == (column.nullable and not column.primary_key), f"{cls.__name__}.{column.name}"
+
+
+def test_a_foreign_table_of_the_same_name_is_not_stamped_over(tmp_path: Path) -> None:
+    """A database (shared with another application) that has a ``runs`` table but no journal
+    stamp: creating the journal fails loudly and stamps nothing, as the first migration did,
+    instead of taking the foreign table for its own."""
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    engine = Journal.make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE runs (id INTEGER PRIMARY KEY, name TEXT)"))
+    with pytest.raises(JournalError, match="table runs already exists"):
+        Journal(url)
+    assert migrate.current(engine) is None
+    assert inspect(engine).get_table_names() == ["runs"]
+    engine.dispose()
