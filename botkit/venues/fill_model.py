@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from functools import partial
 
 from botkit.core.money import BTC_PLACES, EXACT, FLOOR, USD_PLACES, fee, units_to_decimal
 from botkit.instrument import Instrument
@@ -107,6 +108,27 @@ class SimOrder:
         return view
 
 
+def _below(price: Decimal, order: SimOrder) -> bool:
+    """Whether a print at ``price`` is strictly through a resting bid."""
+    return price < order.limit
+
+
+def _above(price: Decimal, order: SimOrder) -> bool:
+    """Whether a print at ``price`` is strictly through a resting ask."""
+    return price > order.limit
+
+
+def _below_in_cents(usd: int, btc: int, order: SimOrder) -> bool:
+    """:func:`_below` for a print of ``usd`` 10^-10 USD for ``btc`` satoshis: its price in cents
+    is ``usd / btc``, below ``L`` when ``usd < L × btc`` (no division, no Decimal)."""
+    return usd < order.limit_cents * btc
+
+
+def _above_in_cents(usd: int, btc: int, order: SimOrder) -> bool:
+    """:func:`_above` for a print in the store's integers (see :func:`_below_in_cents`)."""
+    return usd > order.limit_cents * btc
+
+
 class FillModel:
     """Taking on arrival, resting, and maker fills when the recorded market trades through."""
 
@@ -153,56 +175,44 @@ class FillModel:
             left = trade.quantity
             price = trade.price
             if self._bids and price < self._bids[0].limit:
-                for order in list(self._bids):
-                    if left <= 0 or price >= order.limit:
-                        break
-                    if trade.ts > order.arrived_ts:
-                        qty = min(left, order.remaining)
-                        self._fill(order, order.limit, qty, maker, trade.ts)
-                        left -= qty
+                left = self._sweep(self._bids, left, trade.ts, partial(_below, price))
             if self._asks and price > self._asks[0].limit:
-                for order in list(self._asks):
-                    if left <= 0 or price <= order.limit:
-                        break
-                    if trade.ts > order.arrived_ts:
-                        qty = min(left, order.remaining)
-                        self._fill(order, order.limit, qty, maker, trade.ts)
-                        left -= qty
+                self._sweep(self._asks, left, trade.ts, partial(_above, price))
+
+    def _sweep(self, book: list[SimOrder], left: Decimal, ts: int, through: Callable[[SimOrder], bool]) -> Decimal:
+        """Maker fills of one side's resting orders, best first, from one print of ``left`` BTC at
+        ``ts``, while ``through(order)`` says the print is strictly through the order's price (an
+        order that arrived after the print is passed over); what is left of the print."""
+        maker = Liquidity.MAKER
+        for order in list(book):
+            if left <= 0 or not through(order):
+                break
+            if ts > order.arrived_ts:
+                qty = min(left, order.remaining)
+                self._fill(order, order.limit, qty, maker, ts)
+                left -= qty
+        return left
 
     def _limits_in_cents(self) -> bool:
         return all(o.limit_cents >= 0 for o in self._bids) and all(o.limit_cents >= 0 for o in self._asks)
 
     def _prints_through(self, rows: Sequence[tuple[int, int, int, int]]) -> None:
-        """The trade loop above on the store's integers (ts, satoshis, 10^-10 USD, sold), newest
+        """The trade loop of :meth:`_market_moves` on the store's integers (ts, satoshis, 10^-10 USD, sold), newest
         first: a print's price is ``usd / btc`` cents, so it is below a limit of ``L`` cents when
         ``usd < L × btc``, decided without a division or a ``Trade``; the quantity becomes a
         ``Decimal`` only for a print that fills something (the same value ``Trade.quantity`` is)."""
-        maker = Liquidity.MAKER
         fresh = [rows[i] for i in self._trades.advance([row[0] for row in rows])]
         fresh.reverse()
         for ts, btc, usd, _sold in fresh:
             left: Decimal | None = None
             bids = self._bids
             if bids and usd < bids[0].limit_cents * btc:
-                left = units_to_decimal(btc, BTC_PLACES)
-                for order in list(bids):
-                    if left <= 0 or usd >= order.limit_cents * btc:
-                        break
-                    if ts > order.arrived_ts:
-                        qty = min(left, order.remaining)
-                        self._fill(order, order.limit, qty, maker, ts)
-                        left -= qty
+                left = self._sweep(bids, units_to_decimal(btc, BTC_PLACES), ts,
+                                   partial(_below_in_cents, usd, btc))
             asks = self._asks
             if asks and usd > asks[0].limit_cents * btc:
-                if left is None:
-                    left = units_to_decimal(btc, BTC_PLACES)
-                for order in list(asks):
-                    if left <= 0 or usd <= order.limit_cents * btc:
-                        break
-                    if ts > order.arrived_ts:
-                        qty = min(left, order.remaining)
-                        self._fill(order, order.limit, qty, maker, ts)
-                        left -= qty
+                self._sweep(asks, units_to_decimal(btc, BTC_PLACES) if left is None else left, ts,
+                            partial(_above_in_cents, usd, btc))
 
     def _market_buy_cost(self, snapshot: Snapshot, quantity: Decimal) -> Decimal:
         """What buying ``quantity`` at market would cost now, taker fee included."""
