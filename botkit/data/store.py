@@ -530,12 +530,16 @@ class _Chunk:
         return rows[end - self.ntrades[row] : end][::-1]
 
 
+def _top_cents(chunk: _Chunk, row: int) -> tuple[int | None, int | None]:
+    """Best bid and ask of one record in integer cents, from their own columns (None: that side
+    is empty; no level is built)."""
+    return (chunk.bid0[row] if chunk.nbid[row] else None, chunk.ask0[row] if chunk.nask[row] else None)
+
+
 def _top_of(chunk: _Chunk, row: int) -> tuple[Decimal | None, Decimal | None]:
-    """Best bid and ask of one record, from their own columns (no level is built)."""
-    return (
-        cents(chunk.bid0[row]) if chunk.nbid[row] else None,
-        cents(chunk.ask0[row]) if chunk.nask[row] else None,
-    )
+    """Best bid and ask of one record as Decimals."""
+    bid, ask = _top_cents(chunk, row)
+    return (None if bid is None else cents(bid), None if ask is None else cents(ask))
 
 
 class StoreBook(LazyBook):
@@ -585,14 +589,13 @@ class StoreSnapshot(LazySnapshot):
     def top_cents(self) -> tuple[int | None, int | None]:
         """Best bid and ask in integer cents (None: that side is empty), for the simulator's test
         of whether the book crossed a resting order without building either price."""
-        chunk, row = self._chunk, self._row
-        return (chunk.bid0[row] if chunk.nbid[row] else None, chunk.ask0[row] if chunk.nask[row] else None)
+        return _top_cents(self._chunk, self._row)
 
     def _mid_spread(self) -> tuple[Decimal | None, Decimal | None]:
-        chunk, row = self._chunk, self._row
-        if not (chunk.nbid[row] and chunk.nask[row]):
+        bid, ask = _top_cents(self._chunk, self._row)
+        if bid is None or ask is None:
             return None, None
-        return cents_mid_spread(chunk.bid0[row], chunk.ask0[row])
+        return cents_mid_spread(bid, ask)
 
     def _build_book(self) -> OrderBook:
         book = _new(StoreBook)
