@@ -17,7 +17,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
-from botkit.core.money import BTC_PLACES, EXACT, USD_PLACES, USD_STEP
+from botkit.core.money import BTC_PLACES, EXACT, USD_PLACES, USD_STEP, units_to_decimal
 from botkit.core.money import ZERO as ZERO  # noqa: PLC0414 - re-exported: the domain types' users take it from here
 
 USD_TICK = USD_STEP
@@ -170,8 +170,9 @@ class BookUnits(NamedTuple):
 
     @staticmethod
     def decimal(units: int, decimals: int) -> Decimal:
-        """``units × 10**-decimals`` as an exact Decimal."""
-        return Decimal(units).scaleb(-decimals, EXACT) if decimals else Decimal(units)
+        """``units × 10**-decimals`` as an exact Decimal, written as the levels' own numbers are
+        (:func:`botkit.core.money.units_to_decimal`)."""
+        return units_to_decimal(units, decimals)
 
 
 def _decimals_of(values: Iterator[Decimal], least: int) -> int:
