@@ -33,3 +33,11 @@ def test_the_exponents_that_once_differed() -> None:
     assert str(cents_mid_spread(40410, 40420)[0]) == "404.15"
     assert str(cents_mid_spread(40000, 41000)) == str((Decimal("405"), Decimal("10")))
     assert str(cents_mid_spread(40010, 40010)[1]) == "0.0"
+
+
+def test_spreads_of_one_coefficient_and_other_exponents_are_not_confused() -> None:
+    """The spreads are cached by coefficient and exponent: 0.1, 0.01 and 1 all have coefficient 1."""
+    assert str(cents_mid_spread(40410, 40420)[1]) == "0.1"
+    assert str(cents_mid_spread(40411, 40412)[1]) == "0.01"
+    assert str(cents_mid_spread(40400, 40500)[1]) == "1"
+    assert str(cents_mid_spread(40410, 40420)[1]) == "0.1"
