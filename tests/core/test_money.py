@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from botkit.core import money
+from botkit.data.lazy import units_text
 from botkit.model import BookLevel, Liquidity, OrderBook, Side, Snapshot, Ticker
 from botkit.sandbox import Exchange, FeeSchedule, SandboxAccount
 from botkit.venues.simulated import SimulatedVenue
@@ -44,3 +48,11 @@ def test_the_sandbox_and_the_simulated_venue_charge_the_same_fee_to_the_digit() 
     assert str(maker_fee) == str(money.fee(notional, MAKER_BPS))
     assert taker_fee == notional * TAKER_BPS / 10_000  # notional × bps / 10000, never rounded
     assert maker_fee == notional * MAKER_BPS / 10_000
+
+
+@given(st.integers(-(10**40), 10**40), st.integers(0, 30))
+def test_units_to_decimal_is_the_decimal_of_the_shortest_text(units: int, decimals: int) -> None:
+    """The readers' Decimal of cents or satoshis is the one the live client parses from the same
+    JSON number (its shortest text): digits and exponent, whatever the shortcut taken."""
+    expected = Decimal(units_text(units, decimals))
+    assert money.units_to_decimal(units, decimals).as_tuple() == expected.as_tuple()
