@@ -33,13 +33,22 @@ RANKABLE = ("total_return", "strategy_pnl", "end_equity", "realized_pnl", "sharp
 LOWER_IS_BETTER = frozenset({"max_drawdown", "fees"})
 
 
-def cell(value: Any) -> str:
-    """A metric in a ranked table: ratios to four places, n/a for an undefined one."""
+PERCENT = frozenset({"total_return", "benchmark_return", "max_drawdown", "fill_ratio", "win_rate", "exposure"})
+"""Ratios that are fractions of a whole: shown to people as percentages."""
+
+
+def cell(metric: str, value: Any) -> str:
+    """``metric`` in a ranked table (a sweep's, an optimisation's), shown as :func:`table` shows it:
+    money to the cent (``value`` may be :func:`metrics_dict`'s exact text, which stays in the JSON
+    and CSV files), fractions as percentages, other ratios to three places; n/a when undefined."""
     if value is None:
         return "n/a"
+    if metric in Performance.MONEY:
+        return money(Decimal(value), "USD")
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return _ratio(value, percent=metric in PERCENT)
     return str(value)
+
 
 def _money(value: Decimal | None) -> str | None:
     return None if value is None else decimal_text(value)

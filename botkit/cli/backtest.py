@@ -403,7 +403,7 @@ SWEEP_COLUMNS = ("total_return", "strategy_pnl", "end_equity", "realized_pnl", "
 
 def sweep_table(rows: Sequence[Mapping[str, Any]], names: Sequence[str], rank_by: str) -> str:
     columns = ["rank", *names, *dict.fromkeys([rank_by, *SWEEP_COLUMNS])]
-    cells = [[str(i), *(cell(row.get(c)) for c in columns[1:])] for i, row in enumerate(rows, 1)]
+    cells = [[str(i), *(cell(c, row.get(c)) for c in columns[1:])] for i, row in enumerate(rows, 1)]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]

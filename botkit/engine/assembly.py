@@ -211,9 +211,10 @@ def build_bot(config: Config, *, dry_run: bool = False, extra_paths: Sequence[Pa
         api, base_url, secret = connect(config, closers)
         market_data = ButtercoinMarketData(api)
         venue: Venue
-        where = (f"the embedded sandbox at {base_url}" if config.uses_embedded_sandbox
-                 else f"the exchange at {base_url}")
-        venue = _paper_venue(api, config, where) if dry_run else ButtercoinVenue(api, label=where)
+        sandboxed = config.uses_embedded_sandbox
+        where = f"the embedded sandbox at {base_url}" if sandboxed else f"the exchange at {base_url}"
+        venue = (_paper_venue(api, config, where) if dry_run
+                 else ButtercoinVenue(api, name="sandbox" if sandboxed else "live", label=where))
         # Paper orders and fills are journaled under their own bot id, so they never mix with the
         # live bot's reconciliation, positions, PnL or status.
         bot_id = paper_bot_id(config["bot"]["id"]) if dry_run else config["bot"]["id"]

@@ -97,10 +97,11 @@ class ButtercoinMarketData:
 class ButtercoinVenue:
     """The :class:`~botkit.venues.port.Venue` port over the signed Buttercoin client."""
 
-    name = "live"
-
-    def __init__(self, api: Buttercoin, *, label: str | None = None) -> None:
+    def __init__(self, api: Buttercoin, *, name: str = "live", label: str | None = None) -> None:
         self.api = api
+        self.name = name
+        """``sandbox`` on the embedded sandbox: the journal's runs say so, and so do ``botkit
+        status`` and the dashboard, so a demo run never reads as live trading."""
         self.label = label or f"the exchange at {api.client.base_url}"
         self.instrument = BUTTERCOIN
         """What people are told this venue is (the embedded sandbox is not a live exchange)."""

@@ -21,7 +21,8 @@ class Venue(Protocol):
     """What the engine needs from an exchange."""
 
     name: str
-    """``live``, ``paper`` or ``backtest``: journaled with each run, never shown to strategies."""
+    """``live``, ``sandbox`` (the embedded one), ``paper`` or ``backtest``: journaled with each run
+    (``botkit status`` and the dashboard show it), never shown to strategies."""
     label: str
     """What people are told this venue is: "the embedded sandbox at URL", "the exchange at URL",
     "paper (simulated fills, ...)" (the run's first log line)."""

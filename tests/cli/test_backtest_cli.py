@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from botkit.cli.backtest import parse_initial, parse_param, parse_value
 from botkit.core.errors import ConfigError
+from botkit.core.output import money
 from botkit.data import JsonlReader, StoreReader, generate
 from tests.backtest.commands import SHIPPED, invoke
 
@@ -95,6 +97,28 @@ def test_sweep_ranks_runs_and_writes_csv_and_heatmap(tmp_path: Path, market: Pat
     assert fills == sorted(fills, reverse=True)
     assert {(r["grid.step"], r["grid.levels"]) for r in rows} == {("2", "1"), ("2", "2"), ("4", "1"), ("4", "2")}
     assert (tmp_path / "sweep" / "heatmap.png").stat().st_size > 0
+
+
+def test_a_sweep_table_shows_money_to_the_cent_and_ratios_short_while_its_files_stay_exact(tmp_path: Path) -> None:
+    """The market maker on the shipped sample: realized PnL at average cost has ~20 places."""
+    code, out, err = invoke("backtest", "--strategy-path", str(SHIPPED), "--strategy", "market_maker",
+                            "--sweep", "market_maker.spread_bps=4,10", "--limit", "3000", "--workers", "1",
+                            "--report", str(tmp_path / "sweep"))
+    assert code == 0, err
+    header, *lines = out.strip().splitlines()
+    shown = [dict(zip(header.split(), line.split(), strict=True)) for line in lines]
+    with open(tmp_path / "sweep" / "sweep.csv", newline="") as handle:
+        exact = list(csv.DictReader(handle))
+    in_json = json.loads((tmp_path / "sweep" / "sweep.json").read_text())["runs"]
+    assert any(len(row["realized_pnl"].split(".")[1]) > 10 for row in exact)  # the files keep every digit
+    for table_row, csv_row, json_row in zip(shown, exact, in_json, strict=True):
+        for column in ("strategy_pnl", "end_equity", "realized_pnl", "fees"):
+            assert table_row[column] == money(Decimal(csv_row[column]), "USD")
+            assert csv_row[column] == json_row[column]
+        for column in ("total_return", "max_drawdown"):
+            assert re.fullmatch(r"-?\d+\.\d\d%", table_row[column]), table_row[column]
+            assert float(table_row[column][:-1]) == pytest.approx(float(csv_row[column]) * 100, abs=0.005)
+        assert re.fullmatch(r"-?\d+\.\d{3}", table_row["sharpe"]), table_row["sharpe"]
 
 
 def test_backtest_without_data_replays_the_shipped_sample(tmp_path: Path) -> None:

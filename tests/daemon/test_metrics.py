@@ -320,7 +320,7 @@ def test_botkit_run_serves_metrics_and_botkit_status_sees_it_die(tmp_path: Path)
         running = botkit_once("status", "--config", str(config), "--format", "json", cwd=tmp_path)
         assert running.returncode == 0, running.stderr
         (row,) = json.loads(running.stdout)
-        assert (row["bot"], row["state"], row["venue"]) == ("default", "running", "live")
+        assert (row["bot"], row["state"], row["venue"]) == ("default", "running", "sandbox")
         assert row["ticks"] > 0 and row["last_tick_age_seconds"] < 30
         assert [(s["strategy"], s["state"]) for s in row["strategies"]] == [("market_maker", "active")]
         assert (row["kill_switch"], row["kill_switch_reason"]) == ("off", None)

@@ -38,7 +38,7 @@ spread_bps = 4
         assert "tick failed" not in paper.stderr and "IntegrityError" not in paper.stderr
     live_journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}", "default")
     paper_journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}", "default.paper")
-    assert {r.venue for r in queries.runs(live_journal)} == {"live"}
+    assert {r.venue for r in queries.runs(live_journal)} == {"sandbox"}  # the embedded one
     assert [r.venue for r in queries.runs(paper_journal)] == ["paper", "paper"]
     paper_orders = queries.orders(paper_journal)
     assert paper_orders and all(o["exchange_order_id"].startswith("paper-") for o in paper_orders)

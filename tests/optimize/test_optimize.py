@@ -15,6 +15,7 @@ import botkit.backtest
 from botkit.backtest.optimizer.space import SearchSpace
 from botkit.backtest.optimizer.study import parse_objectives
 from botkit.core.errors import ConfigError
+from botkit.core.output import money
 from botkit.strategy.plugins import discover
 from tests.backtest.commands import invoke
 from tests.optimize.conftest import STRATEGIES, optimize_args
@@ -47,6 +48,13 @@ def test_a_study_writes_every_trial_the_best_params_and_the_plots(tmp_path: Path
                                                         "optimize.json"]
     assert "trial" in out and "lookback" in out
     assert "best: tuned." in err
+    header, *lines = out.strip().splitlines()
+    shown = {int(row["trial"]): row for row in (dict(zip(header.split(), line.split(), strict=True)) for line in lines)}
+    for number, row in shown.items():  # as the backtest table shows them; optimize.json keeps them exact
+        metrics = document["trials"][number]["metrics"]
+        assert row["strategy_pnl"] == money(Decimal(metrics["strategy_pnl"]), "USD")
+        assert row["total_return"] == f"{metrics['total_return'] * 100:.2f}%"
+        assert row["max_drawdown"] == f"{metrics['max_drawdown'] * 100:.2f}%"
 
 
 def test_the_same_seed_gives_the_same_study(tmp_path: Path, market: Path) -> None:

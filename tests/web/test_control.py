@@ -20,6 +20,7 @@ def test_pause_resume_kill_switch_cancel_all_and_stop(tmp_path: Path) -> None:
     with running_bot(tmp_path) as bot:
         (row,) = bot.get("/api/bots")
         assert (row["bot"], row["state"]) == ("default", "running")
+        assert row["venue"] == "sandbox"  # the embedded sandbox, not a live exchange
         quoting = wait(lambda: bot.get("/api/bots/default")["open_orders"], 60, "the market maker to quote")
         assert {o["strategy"] for o in quoting} == {"market_maker"}
 

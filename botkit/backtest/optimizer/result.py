@@ -13,15 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import warnings
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from botkit.backtest.optimizer.run import RunOutcome
 from botkit.backtest.optimizer.study import StudyResult
-from botkit.backtest.performance import Performance
 from botkit.backtest.report import cell
-from botkit.core.output import money
 
 log = logging.getLogger("botkit.backtest")
 
@@ -43,7 +40,7 @@ def study_table(study: StudyResult, top: int = 10) -> str:
     order = {n: i for i, n in enumerate(study.pareto)}
     done.sort(key=lambda t: (t.number not in order, _rank(t.values, study), t.number))
     rows = [[str(t.number), *(t.params.get(n, "") for n in names),
-             *(_shown(m, (t.metrics or {}).get(m)) for m in metrics)] for t in done[:top]]
+             *(cell(m, (t.metrics or {}).get(m)) for m in metrics)] for t in done[:top]]
     failures = [t for t in study.trials if t.values is None]
     text = _grid(["trial", *names, *metrics], rows)
     if failures:
@@ -54,13 +51,6 @@ def study_table(study: StudyResult, top: int = 10) -> str:
         text += ("\nwarning: no trial made a single fill: the data may be too short for this strategy or its"
                  " parameters, and 'best' means nothing yet")
     return text
-
-
-def _shown(metric: str, value: Any) -> str:
-    """A table cell: money (exact text in optimize.json) to the cent, ratios to four places."""
-    if metric in Performance.MONEY and isinstance(value, str):
-        return money(Decimal(value), "USD")
-    return cell(value)
 
 
 def _rank(values: Any, study: StudyResult) -> float:
@@ -79,8 +69,8 @@ def windows_table(outcome: RunOutcome) -> str:
     for w in outcome.windows:
         ins = w.study.best.metrics or {}
         rows.append([str(w.window.index), iso_ms(w.window.test_start), *(w.study.best.params[n] for n in names),
-                     cell(ins.get("total_return")), cell(w.test.metrics.total_return),
-                     cell(w.test.metrics.max_drawdown), str(w.test.metrics.fills)])
+                     cell("total_return", ins.get("total_return")), cell("total_return", w.test.metrics.total_return),
+                     cell("max_drawdown", w.test.metrics.max_drawdown), str(w.test.metrics.fills)])
     return _grid(["window", "test from", *names, "in-sample return", "out-of-sample return", "oos drawdown",
                   "oos fills"], rows)
 
@@ -105,11 +95,13 @@ def summary(outcome: RunOutcome) -> str:
     if outcome.windows is None:
         return study_table(outcome.studies[0])
     oos = outcome.out_of_sample or {}
-    pnl = _shown("strategy_pnl", oos.get("strategy_pnl"))
+    shown = {key: cell(metric, oos.get(key)) for key, metric in (
+        ("total_return", "total_return"), ("max_drawdown", "max_drawdown"), ("strategy_pnl", "strategy_pnl"),
+        ("in_sample_total_return_mean", "total_return"))}
     lines = [windows_table(outcome), "",
-             f"out of sample over {oos.get('windows')} window(s): return {cell(oos.get('total_return'))}, "
-             f"max drawdown {cell(oos.get('max_drawdown'))}, strategy PnL {pnl} USD, "
-             f"fills {oos.get('fills')} (in-sample mean return {cell(oos.get('in_sample_total_return_mean'))})"]
+             f"out of sample over {oos.get('windows')} window(s): return {shown['total_return']}, "
+             f"max drawdown {shown['max_drawdown']}, strategy PnL {shown['strategy_pnl']} USD, "
+             f"fills {oos.get('fills')} (in-sample mean return {shown['in_sample_total_return_mean']})"]
     if outcome.robustness is not None:
         lines += robustness_lines(outcome.robustness)
     return "\n".join(lines)
