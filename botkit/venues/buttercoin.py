@@ -103,8 +103,8 @@ class ButtercoinVenue:
         """``sandbox`` on the embedded sandbox: the journal's runs say so, and so do ``botkit
         status`` and the dashboard, so a demo run never reads as live trading."""
         self.label = label or f"the exchange at {api.client.base_url}"
-        self.instrument = BUTTERCOIN
         """What people are told this venue is (the embedded sandbox is not a live exchange)."""
+        self.instrument = BUTTERCOIN
         self._last: Snapshot | None = None
 
     @property
