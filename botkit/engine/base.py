@@ -4,6 +4,7 @@ write-ahead execution (execution.py) and the reconciliation with the venue (reco
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -12,9 +13,26 @@ import pluggy
 from botkit.engine.risk import AccountRisk
 from botkit.engine.state import EngineSettings, TickReport
 from botkit.journal import Journal, OrderRecord
-from botkit.model import ZERO, Balances, Order, OrderStatus, OrderType, Snapshot
+from botkit.model import ZERO, Balances, Order, OrderStatus, OrderType, Side, Snapshot
 from botkit.strategy.host import StrategyFailure, StrategyHost
 from botkit.venues.port import Venue
+
+
+@dataclass(slots=True)
+class UnfinishedSummary:
+    """What the engine derives from its unfinished orders at one journal revision (see
+    :attr:`~botkit.journal.Journal.order_revision`): read every tick, recomputed when it moved."""
+
+    key: tuple[int, int]
+    """The journal's ``order_revision`` and the number of unfinished orders it was computed at."""
+    open_orders: int
+    unresolved: bool
+    """Whether an order's outcome is unknown (the engine then reads the exchange's orders)."""
+    reserved_usd: Decimal | None
+    """USD the open buys hold; None when a market buy is among them (held at the ask of the tick)."""
+    reserved_btc: Decimal
+    views: dict[str, tuple[Order, ...]] = field(default_factory=dict)
+    """Each strategy's ``ctx.open_orders``, built on first need."""
 
 
 class EngineBase:
@@ -44,11 +62,47 @@ class EngineBase:
     _views: dict[int, tuple[tuple[Any, ...], Order]]
     _synced_revision: int | None
     """The venue's ``order_revision`` at the last order sync (None: never, or it has none)."""
+    _summary: UnfinishedSummary | None
+
+    def _unfinished_summary(self) -> UnfinishedSummary:
+        """The open count, the reserves and the views of the unfinished orders, computed again only
+        when the journal changed one of them or the engine took one in or let one go (every change
+        of a record's fields is the journal's, so its revision and their number say when)."""
+        unfinished = self.unfinished
+        key = (self.journal.order_revision, len(unfinished))
+        summary = self._summary
+        if summary is not None and summary.key == key:
+            return summary
+        open_orders = 0
+        unresolved = False
+        reserved_usd: Decimal | None = ZERO
+        reserved_btc = ZERO
+        for record in unfinished.values():
+            status = record.status
+            if status.is_open:
+                open_orders += 1
+            elif status.is_unresolved:
+                unresolved = True
+            if record.side is Side.BUY:
+                if not record.price:
+                    reserved_usd = None
+                elif reserved_usd is not None:
+                    reserved_usd += record.price * record.remaining
+            else:
+                reserved_btc += record.remaining
+        summary = self._summary = UnfinishedSummary(key, open_orders, unresolved, reserved_usd, reserved_btc)
+        return summary
 
     def _refresh_ctx(self, host: StrategyHost, now: int) -> None:
         name = host.name
-        mine = tuple([self._order_view(r) for r in self.unfinished.values()
-                      if r.strategy == name and r.status.is_live]) if self.unfinished else ()
+        if self.unfinished:
+            views = self._unfinished_summary().views
+            mine = views.get(name)
+            if mine is None:
+                mine = views[name] = tuple([self._order_view(r) for r in self.unfinished.values()
+                                            if r.strategy == name and r.status.is_live])
+        else:
+            mine = ()
         host.ctx.refresh(now, self.positions.get(name, ZERO), self.balances, mine)
 
     def _order_view(self, record: OrderRecord) -> Order:

@@ -77,6 +77,8 @@ class Reconciliation(EngineBase):
             self._call(host, "botkit_on_order_update", order=view, ctx=host.ctx)
 
     def _resolve_unknown(self, now: int, report: TickReport | None = None) -> None:
+        if not self._unfinished_summary().unresolved:
+            return
         unresolved = [r for r in self.unfinished.values() if r.is_unresolved]
         if not unresolved:
             return

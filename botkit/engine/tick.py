@@ -30,6 +30,7 @@ import pluggy
 from botkit.core.errors import VenueError
 from botkit.core.output import money
 from botkit.engine.bars import BarFeed
+from botkit.engine.base import UnfinishedSummary
 from botkit.engine.execution import Execution
 from botkit.engine.reconciliation import Reconciliation
 from botkit.engine.risk import AccountRisk
@@ -86,6 +87,7 @@ class Engine(Execution, Reconciliation):
         self._deferred: list[tuple[StrategyHost, str, dict[str, Any]]] | None = None
         self._views: dict[int, tuple[tuple[Any, ...], Order]] = {}
         self._synced_revision: int | None = None
+        self._summary: UnfinishedSummary | None = None
         if pm.get_plugin(RISK_PLUGIN_NAME) is None:  # the built-in rules are checked like any plugin's
             pm.register(risk, name=RISK_PLUGIN_NAME)
         self._checks = sorted(pm.hook.botkit_check_intent.get_hookimpls(),
@@ -256,7 +258,7 @@ class Engine(Execution, Reconciliation):
         if report.placed or report.cancelled:
             self._sync(now, report)
         if unfinished:
-            report.open_orders = sum(1 for r in unfinished.values() if r.status.is_open)
+            report.open_orders = self._unfinished_summary().open_orders
         if self.positions:
             report.position = sum(self.positions.values(), ZERO)
         equity = report.equity = self.equity
@@ -356,16 +358,15 @@ class Engine(Execution, Reconciliation):
                 self.start_equity = self.equity
         open_count = len(self.unfinished)
         if open_count:
-            reserved_usd = ZERO
-            reserved_btc = ZERO
-            for record in self.unfinished.values():
-                remaining = record.remaining
-                if record.side is Side.BUY:
-                    reserved_usd += (record.price or snapshot.best_ask or ZERO) * remaining
-                else:
-                    reserved_btc += remaining
+            summary = self._unfinished_summary()
+            reserved_usd = summary.reserved_usd
+            if reserved_usd is None:  # a market buy holds USD at this tick's ask
+                reserved_usd = ZERO
+                for record in self.unfinished.values():
+                    if record.side is Side.BUY:
+                        reserved_usd += (record.price or snapshot.best_ask or ZERO) * record.remaining
             usd -= reserved_usd
-            btc -= reserved_btc
+            btc -= summary.reserved_btc
         self.risk.update(now, self.equity, usd, btc, open_count)
         return known
 

@@ -145,6 +145,12 @@ class Journal:
         self.sqlite_path = Path(database) if self.is_sqlite and database and database != ":memory:" else None
         self.batched = batched
         self._batch: Connection | None = None
+        self.order_revision = 0
+        """Counts the changes this journal made to the :class:`OrderRecord` values it handed out
+        (created, bound, moved to another state, filled): the only writer of their fields. The
+        engine derives its reserves, counts and the strategies' order views from its unfinished
+        orders, and recomputes them only when this (or the number of those orders) moved: a
+        market maker's quotes rest for many ticks."""
         try:
             if exclusive:
                 self.acquire()
@@ -356,6 +362,7 @@ class Journal:
                 "filled_quantity": ZERO, "fees": ZERO, "created_at": now, "sent_at": now, "updated_at": now,
                 "venue": venue}).scalar_one()
             conn.execute(_EVENT, {"order_id": local_id, "ts": now, "event": OrderState.PENDING.value, "detail": None})
+        self.order_revision += 1
         return OrderRecord(local_id=local_id, strategy=strategy, tag=tag, side=side, order_type=order_type,
                            price=price, quantity=quantity, status=OrderState.PENDING, exchange_order_id=None,
                            filled=ZERO, fills_seen=0, sent_at=now, created_at=now)
@@ -371,6 +378,7 @@ class Journal:
             conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
             conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": status.value, "detail": detail})
         record.status = status
+        self.order_revision += 1
 
     def bind(self, record: OrderRecord, exchange_order_id: str, now: int, *, flag: OrderFlag | None = None,
              detail: str | None = None) -> None:
@@ -385,6 +393,7 @@ class Journal:
                                   "detail": detail or exchange_order_id})
         record.exchange_order_id = exchange_order_id
         record.status = OrderState.OPENED
+        self.order_revision += 1
 
     def apply(self, record: OrderRecord, order: Order, run_id: int, now: int) -> list[Fill]:
         """Bring a journaled order up to the exchange's view; return the fills not seen before.
@@ -431,6 +440,7 @@ class Journal:
         record.average_price = order.average_price
         record.fees = order.fees
         record.fills_seen = max(record.fills_seen + len(new_fills), len(order.fills))
+        self.order_revision += 1
         return stored
 
     def adopt(self, run_id: int, venue: str, order: Order, now: int, strategy: str = "_adopted") -> OrderRecord:
@@ -445,6 +455,7 @@ class Journal:
                 "updated_at": now, "venue": venue, "flag": OrderFlag.ADOPTED.value}).scalar_one()
             conn.execute(_EVENT, {"order_id": local_id, "ts": now, "event": OrderFlag.ADOPTED.value,
                                   "detail": order.order_id})
+        self.order_revision += 1
         return OrderRecord(local_id=local_id, strategy=strategy, tag="", side=order.side,
                            order_type=order.order_type.value, price=order.price, quantity=order.quantity,
                            status=OrderState.OPENED, exchange_order_id=order.order_id, filled=ZERO, fills_seen=0,
