@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -58,14 +59,14 @@ def _server_url() -> str:
     return url
 
 
-@pytest.fixture
-def fresh_postgres() -> Iterator[str]:
-    """A PostgreSQL URL on a new, empty schema (dropped afterwards): for first start-ups, which
-    must create the journal's tables, and for listing every bot of one database."""
+@contextmanager
+def fresh_postgres_schema() -> Iterator[str]:
+    """A PostgreSQL URL on a new, empty schema, dropped on leaving (skips, or fails under
+    BOTKIT_REQUIRE_POSTGRES, when there is no server)."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    postgres_url()  # skips, or fails under BOTKIT_REQUIRE_POSTGRES, when there is no server
+    postgres_url()
     server = os.environ[POSTGRES_ENV]
     schema = f"botkit_ops_{uuid.uuid4().hex[:10]}"
     engine = create_engine(make_url(server).set(drivername="postgresql+psycopg"))
@@ -78,6 +79,14 @@ def fresh_postgres() -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture
+def fresh_postgres() -> Iterator[str]:
+    """A PostgreSQL URL on a new, empty schema (dropped afterwards): for first start-ups, which
+    must create the journal's tables, and for listing every bot of one database."""
+    with fresh_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

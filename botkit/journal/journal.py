@@ -4,7 +4,9 @@ Each method is one transaction committed before it returns, because the engine a
 has journaled (an order is journaled as ``pending`` before it is sent, so a crash at any moment
 leaves a row to reconcile). A backtest's journal is *batched* instead: the same methods write the
 same rows on one connection and :meth:`Journal.flush` commits them every so many ticks, because
-against a simulated venue there is nothing a crash could lose that a rerun would not redo. SQLite
+against a simulated venue there is nothing a crash could lose that a rerun would not redo. It also
+keeps its append-only rows (order events, fills, risk rejections) in memory and writes each
+table's with one executemany before anything reads them (:meth:`Journal._drain`). SQLite
 runs in WAL mode with a busy timeout. One daemon per SQLite file, or per bot id on PostgreSQL, is
 enforced by :mod:`botkit.journal.lock`.
 """
@@ -21,7 +23,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, Row, Table, bindparam, create_engine, delete, event, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Insert,
+    Row,
+    Table,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -71,6 +86,11 @@ _FILL_SEQS = select(FILLS.c.seq).where(FILLS.c.bot_id == bindparam("bot"),
 _EVENT = insert(ORDER_EVENTS)
 _FILL = insert(FILLS)
 _REJECTION = insert(RISK_REJECTIONS)
+
+_BUFFER_ROWS = 1000
+"""Rows a batched journal keeps in memory before it writes them without waiting for a read or a
+flush: an executemany of this many rows costs about as little per row as a longer one, and memory
+stays flat however long the backtest."""
 
 _LIVE = tuple(sorted(state.value for state in LIVE_STATES))
 """The ``orders.status`` words of the orders :meth:`Journal.live_orders` reads back."""
@@ -151,6 +171,12 @@ class Journal:
         engine derives its reserves, counts and the strategies' order views from its unfinished
         orders, and recomputes them only when this (or the number of those orders) moved: a
         market maker's quotes rest for many ticks."""
+        self._buffer: dict[Insert, list[dict[str, Any]]] | None = (
+            {_EVENT: [], _FILL: [], _REJECTION: []} if batched else None)
+        """A batched journal's append-only rows not written yet, per statement in the order they were
+        journaled (so each table's ids are those a write per row gives); None: every row is written
+        at once. Through SQLAlchemy one ``execute`` costs about 25 µs and an executemany about
+        3.6 µs a row, and a backtest order that is placed then cancelled writes four events."""
         try:
             if exclusive:
                 self.acquire()
@@ -219,11 +245,13 @@ class Journal:
     def session(self) -> Session:
         """An ORM session (:mod:`botkit.journal.schema`'s classes) for the readers that want
         objects; in a batched journal, on the batch's open transaction (its commit leaves that
-        transaction to :meth:`flush`). The journal's own methods use Core (:meth:`_connection`):
+        transaction to :meth:`flush`), with the buffered rows written first: a session reads, it
+        does not journal. The journal's own methods use Core (:meth:`_connection`):
         a backtest then never loads the ORM."""
         from sqlalchemy.orm import Session
 
         if self.batched:
+            self._drain()
             return Session(bind=self._batch_connection(), expire_on_commit=False,
                            join_transaction_mode="rollback_only")
         return Session(bind=self.engine, expire_on_commit=False)
@@ -231,8 +259,11 @@ class Journal:
     @contextmanager
     def _connection(self, *, commit: bool = True) -> Iterator[Connection]:
         """A connection in a transaction, committed on leaving (rolled back for a read, ``commit``
-        false), or, batched, the batch's: committed at the next flush."""
+        false), or, batched, the batch's: committed at the next flush, and for a read with the
+        buffered rows written first, so that it sees every row journaled before it."""
         if self.batched:
+            if not commit:
+                self._drain()
             yield self._batch_connection()
             return
         with self.engine.begin() if commit else self.engine.connect() as conn:
@@ -245,8 +276,34 @@ class Journal:
             self._batch.begin()
         return self._batch
 
+    def _insert(self, conn: Connection, statement: Insert, row: dict[str, Any]) -> None:
+        """Write an append-only row whose insert returns nothing: at once, or in a batched journal
+        into the buffer (:attr:`_buffer`), written when it holds :data:`_BUFFER_ROWS` rows or
+        something is about to read."""
+        if self._buffer is None:
+            conn.execute(statement, row)
+            return
+        rows = self._buffer[statement]
+        rows.append(row)
+        if len(rows) >= _BUFFER_ROWS:
+            self._drain(statement)
+
+    def _drain(self, *statements: Insert) -> None:
+        """Write the buffered rows of these statements (none given: of all), one executemany each,
+        on the batch's transaction. Every read of a batched journal comes here first; a row is
+        taken out of the buffer before it is written, so a failed write never writes it twice."""
+        if self._buffer is None:
+            return
+        for statement in statements or tuple(self._buffer):
+            rows = self._buffer[statement]
+            if rows:
+                self._buffer[statement] = []
+                self._batch_connection().execute(statement, rows)
+
     def flush(self) -> None:
-        """Commit what a batched journal wrote since the last flush (nothing to do otherwise)."""
+        """Write the buffered rows and commit what a batched journal wrote since the last flush
+        (nothing to do otherwise)."""
+        self._drain()
         if self._batch is not None and self._batch.in_transaction():
             self._batch.commit()
 
@@ -361,7 +418,8 @@ class Journal:
                 "order_type": order_type, "price": price, "quantity": quantity, "status": OrderState.PENDING.value,
                 "filled_quantity": ZERO, "fees": ZERO, "created_at": now, "sent_at": now, "updated_at": now,
                 "venue": venue}).scalar_one()
-            conn.execute(_EVENT, {"order_id": local_id, "ts": now, "event": OrderState.PENDING.value, "detail": None})
+            self._insert(conn, _EVENT, {"order_id": local_id, "ts": now, "event": OrderState.PENDING.value,
+                                        "detail": None})
         self.order_revision += 1
         return OrderRecord(local_id=local_id, strategy=strategy, tag=tag, side=side, order_type=order_type,
                            price=price, quantity=quantity, status=OrderState.PENDING, exchange_order_id=None,
@@ -376,7 +434,8 @@ class Journal:
             values["error"] = error
         with self._connection() as conn:
             conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
-            conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": status.value, "detail": detail})
+            self._insert(conn, _EVENT, {"order_id": record.local_id, "ts": now, "event": status.value,
+                                        "detail": detail})
         record.status = status
         self.order_revision += 1
 
@@ -389,8 +448,9 @@ class Journal:
             values["flag"] = flag.value
         with self._connection() as conn:
             conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
-            conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": flag.value if flag else "placed",
-                                  "detail": detail or exchange_order_id})
+            self._insert(conn, _EVENT, {"order_id": record.local_id, "ts": now,
+                                        "event": flag.value if flag else "placed",
+                                        "detail": detail or exchange_order_id})
         record.exchange_order_id = exchange_order_id
         record.status = OrderState.OPENED
         self.order_revision += 1
@@ -414,17 +474,18 @@ class Journal:
         stored: list[Fill] = []
         with self._connection() as conn:
             if new_fills:
+                self._drain(_FILL)  # the dedupe must see the fills still buffered
                 seen = set(conn.scalars(_FILL_SEQS, {"bot": self.bot_id, "eid": order.order_id}))
                 for fill in new_fills:
                     if fill.seq in seen:
                         continue
-                    conn.execute(_FILL, {
+                    self._insert(conn, _FILL, {
                         "bot_id": self.bot_id, "order_id": record.local_id, "exchange_order_id": order.order_id,
                         "seq": fill.seq, "strategy": record.strategy, "side": record.side.value,
                         "price": fill.price, "quantity": fill.quantity, "fee": fill.fee,
                         "liquidity": fill.liquidity.value, "ts": fill.ts, "run_id": run_id})
                     crashpoint("fill.journal")
-                    conn.execute(_EVENT, {
+                    self._insert(conn, _EVENT, {
                         "order_id": record.local_id, "ts": now, "event": "fill",
                         "detail": f"{fill.quantity} @ {fill.price} fee {fill.fee} {fill.liquidity.value}"})
                     stored.append(fill)
@@ -433,8 +494,8 @@ class Journal:
                 "average_price": order.average_price, "fees": order.fees,
                 "exchange_created_at": order.created_ts or None, "updated_at": now})
             if status_changed and state is not OrderState.PARTIAL:
-                conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": state.value,
-                                      "detail": None})
+                self._insert(conn, _EVENT, {"order_id": record.local_id, "ts": now, "event": state.value,
+                                            "detail": None})
         record.status = state
         record.filled = order.filled
         record.average_price = order.average_price
@@ -453,8 +514,8 @@ class Journal:
                 "exchange_order_id": order.order_id, "status": OrderState.OPENED.value, "filled_quantity": ZERO,
                 "fees": ZERO, "created_at": now, "sent_at": sent_at, "exchange_created_at": order.created_ts or None,
                 "updated_at": now, "venue": venue, "flag": OrderFlag.ADOPTED.value}).scalar_one()
-            conn.execute(_EVENT, {"order_id": local_id, "ts": now, "event": OrderFlag.ADOPTED.value,
-                                  "detail": order.order_id})
+            self._insert(conn, _EVENT, {"order_id": local_id, "ts": now, "event": OrderFlag.ADOPTED.value,
+                                        "detail": order.order_id})
         self.order_revision += 1
         return OrderRecord(local_id=local_id, strategy=strategy, tag="", side=order.side,
                            order_type=order.order_type.value, price=order.price, quantity=order.quantity,
@@ -463,7 +524,8 @@ class Journal:
 
     def note(self, record: OrderRecord, event_name: str, now: int, detail: str | None = None) -> None:
         with self._connection() as conn:
-            conn.execute(_EVENT, {"order_id": record.local_id, "ts": now, "event": event_name, "detail": detail})
+            self._insert(conn, _EVENT, {"order_id": record.local_id, "ts": now, "event": event_name,
+                                        "detail": detail})
 
     def live_orders(self) -> list[OrderRecord]:
         """Orders not finished: open on the exchange, or of unresolved outcome."""
@@ -513,8 +575,8 @@ class Journal:
 
     def record_rejection(self, run_id: int, now: int, strategy: str, rule: str, reason: str, intent: str) -> None:
         with self._connection() as conn:  # Core, not the ORM: a strategy may be refused on every tick
-            conn.execute(_REJECTION, {"run_id": run_id, "ts": now, "strategy": strategy, "rule": rule,
-                                      "reason": reason, "intent": intent})
+            self._insert(conn, _REJECTION, {"run_id": run_id, "ts": now, "strategy": strategy, "rule": rule,
+                                            "reason": reason, "intent": intent})
 
     def record_balances(self, run_id: int, now: int, balances: dict[str, Decimal]) -> None:
         if not balances:
