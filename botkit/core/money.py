@@ -55,12 +55,14 @@ def units_to_decimal(units: int, decimals: int) -> Decimal:
     Trailing zeros are dropped, so it is the very Decimal the live client reads from the same
     JSON number (written in its shortest form); the result never depends on the thread's context.
     """
+    if not units:
+        return ZERO  # no trailing zeros to drop, and dropping them would never end
     while decimals and not units % 10:
         units //= 10
         decimals -= 1
     if not decimals:
         return Decimal(units)
-    if decimals < len(_TENTHS):  # a product with 10^-d is the coefficient scaled, faster than scaleb
+    if 0 < decimals < len(_TENTHS):  # a product with 10^-d is the coefficient scaled, faster than scaleb
         return _multiply(Decimal(units), _TENTHS[decimals])
     return Decimal(units).scaleb(-decimals, EXACT)
 

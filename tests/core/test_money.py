@@ -56,3 +56,18 @@ def test_units_to_decimal_is_the_decimal_of_the_shortest_text(units: int, decima
     JSON number (its shortest text): digits and exponent, whatever the shortcut taken."""
     expected = Decimal(units_text(units, decimals))
     assert money.units_to_decimal(units, decimals).as_tuple() == expected.as_tuple()
+
+
+@given(st.integers(-(10**40), 10**40), st.integers(-30, 30))
+def test_units_to_decimal_scales_by_any_power_of_ten(units: int, decimals: int) -> None:
+    """``units`` × 10^-``decimals`` for a negative ``decimals`` too (tens, hundreds: a unit
+    coarser than one), as ``scaleb`` gives it: the shortcut's table of 10^-d holds d ≥ 0 only."""
+    value = money.units_to_decimal(units, decimals)
+    assert value == Decimal(units).scaleb(-decimals, money.EXACT)
+    assert value.as_tuple().exponent >= -max(decimals, 0)
+
+
+def test_zero_units_are_zero_whatever_the_scale() -> None:
+    """Zero has no trailing zeros to drop: with a negative ``decimals`` the dropping once never ended."""
+    for decimals in (-3, 0, 2, 8, 40):
+        assert money.units_to_decimal(0, decimals).as_tuple() == Decimal(0).as_tuple()
