@@ -115,6 +115,11 @@ def _action(scope: Scope, action: str) -> Callable[[Request], Response]:
             return ExactJSON({"error": f"bot {name} is {status.state}, not running: nobody would carry it out"},
                              status_code=409)
         strategy = request.path_params.get("name")
+        if strategy is not None and not status.strategies:
+            # The run's strategies are journaled once they have started (after reconciliation and
+            # their on_start): until then nobody can tell which it runs, and "none" would be false.
+            return ExactJSON({"error": f"bot {name} is starting: its strategies are not journaled yet (or it "
+                                       "runs none); try again in a moment"}, status_code=409)
         if strategy is not None and strategy not in {s.health.strategy for s in status.strategies}:
             return not_found(f"bot {name} runs no strategy {strategy!r}")
         who = str(request.state.who)

@@ -26,7 +26,7 @@ _REFUSALS = {
     "401": {"description": "no token, or a wrong one", "content": {"application/json": {"schema": _ERROR}}},
     "403": {"description": "a session's POST without its CSRF token"},
     "404": {"description": "no such bot or strategy"},
-    "409": {"description": "the bot is not running"},
+    "409": {"description": "the bot is not running, or is still starting (its strategies not journaled yet)"},
 }
 
 

@@ -85,9 +85,10 @@ def running_bot(workdir: Path, *, extra: str = "") -> Iterator[RunningBot]:
         url = wait(lambda: web_url(log) if proc.poll() is None else _died(log), 90, "the dashboard to be served")
         bot = RunningBot(proc, url, config, log)
         # served from before the run begins (reconciliation first): wait for this process's run (a
-        # killed one's may still read as running)
-        wait(lambda: any(b["pid"] == proc.pid and b["state"] == "running" for b in bot.get("/api/bots")), 90,
-             "the bot's run to begin")
+        # killed one's may still read as running), and for its strategies to have started (they are
+        # journaled after reconciliation and their on_start: a request naming one waits for that)
+        wait(lambda: any(b["pid"] == proc.pid and b["state"] == "running" and b["strategies"]
+                         for b in bot.get("/api/bots")), 90, "the bot's run and its strategies to begin")
         yield bot
     finally:
         if proc.poll() is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from starlette.routing import Route
 from botkit.journal.dashboard import EQUITY
 from botkit.journal.queries import open_journal
 from botkit.model import Fill, Liquidity, Order, OrderStatus, OrderType, Side
+from botkit.strategy.health import StrategyHealth
 from botkit.web.app import build_app
 from botkit.web.openapi import SPEC
 from tests.ops.helpers import botkit_once, start_botkit
@@ -142,3 +144,19 @@ def test_botkit_web_refuses_clearly(tmp_path: Path, args: tuple[str, ...], words
     assert result.returncode == 2
     assert words in result.stderr
     assert TOKEN not in result.stderr + result.stdout
+
+
+
+def test_a_request_naming_a_strategy_while_the_bot_starts_is_told_to_wait(served: Served) -> None:
+    """A new run's strategies are journaled once they have started: a request naming one before that
+    is refused as "starting" (409), not as a strategy the bot does not run (404)."""
+    now = time.time_ns() // 1_000_000
+    run_id = served.journal.begin_run("live", now)  # a restart: its strategies not journaled yet
+    served.journal.heartbeat(run_id, now, 0, None, D(0))
+    url = f"{served.url}api/bots/{served.bot}/strategies/mm/pause"
+    answer = requests.post(url, headers=bearer(TOKEN), timeout=30)
+    assert answer.status_code == 409
+    assert "is starting" in answer.json()["error"]
+    served.journal.begin_health(run_id, now, [StrategyHealth("mm", "active", None, 0, None)])
+    assert requests.post(url, headers=bearer(TOKEN), timeout=30).status_code == 202
+    assert requests.post(url.replace("/mm/", "/nope/"), headers=bearer(TOKEN), timeout=30).status_code == 404
