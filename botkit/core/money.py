@@ -62,14 +62,14 @@ def units_to_decimal(units: int, decimals: int) -> Decimal:
         decimals -= 1
     if not decimals:
         return Decimal(units)
-    if 0 < decimals < len(_TENTHS):  # a product with 10^-d is the coefficient scaled, faster than scaleb
-        return _multiply(Decimal(units), _TENTHS[decimals])
+    if 0 < decimals < len(TENTHS):  # a product with 10^-d is the coefficient scaled, faster than scaleb
+        return mul(Decimal(units), TENTHS[decimals])
     return Decimal(units).scaleb(-decimals, EXACT)
 
 
-_TENTHS = tuple(Decimal(1).scaleb(-places) for places in range(19))
-"""10^-d: cents and satoshis, a readers' hot path (a miss of their caches builds one)."""
-_multiply = EXACT.multiply
+TENTHS = tuple(Decimal(1).scaleb(-places) for places in range(19))
+"""10^-d for d < 19: ``mul(Decimal(n), TENTHS[d])`` is ``n`` scaled, the same digits and exponent
+as ``scaleb`` at about half its cost (the readers' hot paths: a level's number, a mid)."""
 
 
 add = EXACT.add

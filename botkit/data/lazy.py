@@ -21,7 +21,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from botkit.core.money import BTC_PLACES, EXACT, USD_PLACES, units_to_decimal
+from botkit.core.money import BTC_PLACES, TENTHS, USD_PLACES, mul, units_to_decimal
 from botkit.model import BookLevel, OrderBook, Side, Snapshot, Ticker, Trade
 
 _new = object.__new__
@@ -209,23 +209,19 @@ def cents_mid_spread(bid: int, ask: int) -> tuple[Decimal, Decimal]:
     scale = _SCALES[zeros]
     total = (bid + ask) // scale
     if total & 1:
-        mid = _multiply(Decimal(total * 5), _POWERS[zeros - USD_PLACES - 1])
+        mid = mul(Decimal(total * 5), TENTHS[USD_PLACES + 1 - zeros])
     else:
-        mid = _multiply(Decimal(total >> 1), _POWERS[zeros - USD_PLACES])
+        mid = mul(Decimal(total >> 1), TENTHS[USD_PLACES - zeros])
     gap = (ask - bid) // scale
     spread = _SPREADS.get(gap * 4 + zeros)  # zeros < 4: the key is the digits and the exponent
     if spread is None:
         if len(_SPREADS) >= _CACHE_LIMIT:
             _SPREADS.clear()
-        spread = _SPREADS[gap * 4 + zeros] = _multiply(Decimal(gap), _POWERS[zeros - USD_PLACES])
+        spread = _SPREADS[gap * 4 + zeros] = mul(Decimal(gap), TENTHS[USD_PLACES - zeros])
     return mid, spread
 
 
 _SCALES = (1, 10, 100)
-_POWERS = {exponent: Decimal(1).scaleb(exponent) for exponent in range(-USD_PLACES - 1, 1)}
-"""10^e for the mid's and spread's exponents: ``n × 10^e`` through :data:`EXACT` is ``n``
-scaled, the same digits and exponent as ``scaleb`` at about half its cost."""
-_multiply = EXACT.multiply
 _SPREADS: dict[int, Decimal] = {}
 """The spreads met lately, keyed by their coefficient and exponent: a market has a handful of
 them (the mids, which change with every move, are not worth a cache)."""

@@ -80,8 +80,6 @@ class Reconciliation(EngineBase):
         if not self._unfinished_summary().unresolved:
             return
         unresolved = [r for r in self.unfinished.values() if r.is_unresolved]
-        if not unresolved:
-            return
         since = min(r.sent_at for r in unresolved) - CLOCK_SKEW_MS
         try:
             orders = self.venue.orders_since(since)

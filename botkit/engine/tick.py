@@ -210,7 +210,7 @@ class Engine(Execution, Reconciliation):
         return {
             "ticks": self.ticks, "placed": t.placed, "cancelled": t.cancelled, "rejected": t.rejected,
             "fills": t.fills, "strategy_failures": t.failures,
-            "open_orders": sum(1 for r in self.unfinished.values() if r.status.is_open),
+            "open_orders": self._unfinished_summary().open_orders,
             "unresolved_orders": sum(1 for r in self.unfinished.values() if r.is_unresolved),
             "start_equity": self.start_equity, "end_equity": self.equity,
             "equity_change": self._equity_change(),
