@@ -17,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -204,7 +205,7 @@ def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder,
     flush = engine.journal.flush
     unreadable = 0
     last = first
-    for count, snapshot in enumerate(_chain(first, iterator), 1):
+    for count, snapshot in enumerate(chain((first,), iterator), 1):
         if not count % FLUSH_EVERY:
             flush()
         try:
@@ -241,11 +242,6 @@ def _warm_up(engine: Engine, first: Snapshot, rest: Iterator[Snapshot], warmup_b
         raise ConfigError("--warmup", f"the data ran out during the warm-up of {warmup_bars} bars",
                           "use a smaller --warmup, or more data")
     return after
-
-
-def _chain(first: Snapshot, rest: Iterator[Snapshot]) -> Iterator[Snapshot]:
-    yield first
-    yield from rest
 
 
 def write_report(result: BacktestResult, directory: Path) -> None:

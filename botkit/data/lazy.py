@@ -212,13 +212,23 @@ def cents_mid_spread(bid: int, ask: int) -> tuple[Decimal, Decimal]:
         mid = mul(Decimal(total * 5), TENTHS[USD_PLACES + 1 - zeros])
     else:
         mid = mul(Decimal(total >> 1), TENTHS[USD_PLACES - zeros])
-    gap = (ask - bid) // scale
-    spread = _SPREADS.get(gap * 4 + zeros)  # zeros < 4: the key is the digits and the exponent
+    key = (ask - bid) // scale * 4 + zeros
+    spread = _SPREADS.get(key)
+    if spread is None:
+        spread = spread_of_key(key)
+    return mid, spread
+
+
+def spread_of_key(key: int) -> Decimal:
+    """The spread of coefficient ``key // 4`` and ``key % 4`` trailing zeros dropped (the key
+    :func:`cents_mid_spread` files it under: zeros < 4), from the cache or made and kept."""
+    spread = _SPREADS.get(key)
     if spread is None:
         if len(_SPREADS) >= _CACHE_LIMIT:
             _SPREADS.clear()
-        spread = _SPREADS[gap * 4 + zeros] = mul(Decimal(gap), TENTHS[USD_PLACES - zeros])
-    return mid, spread
+        gap, zeros = divmod(key, 4)
+        spread = _SPREADS[key] = mul(Decimal(gap), TENTHS[USD_PLACES - zeros])
+    return spread
 
 
 _SCALES = (1, 10, 100)

@@ -4,11 +4,14 @@ the built values gives: reports are compared byte for byte across readers."""
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
 from botkit.data.lazy import cents, cents_mid_spread
+from botkit.data.store import StoreReader, StoreWriter, Units, _mids_spreads, record_dtype
 
 PRICES = st.one_of(
     st.integers(1, 10**12),
@@ -41,3 +44,45 @@ def test_spreads_of_one_coefficient_and_other_exponents_are_not_confused() -> No
     assert str(cents_mid_spread(40411, 40412)[1]) == "0.01"
     assert str(cents_mid_spread(40400, 40500)[1]) == "1"
     assert str(cents_mid_spread(40410, 40420)[1]) == "0.1"
+
+
+# The store's reader works out a whole chunk's mids and spreads at once in int64 arithmetic:
+# every row must read as cents_mid_spread's Decimals, an empty side as None, and a price too large
+# for that arithmetic (a damaged file) must take the row-by-row path, not wrap around.
+HUGE = st.integers(-(1 << 63), (1 << 63) - 1)
+ROWS = st.lists(st.tuples(st.one_of(PRICES, HUGE), st.one_of(st.integers(0, 10**6), HUGE),
+                          st.integers(0, 2), st.integers(0, 2)), min_size=1, max_size=40)
+
+
+@given(ROWS)
+def test_the_stores_chunk_mids_and_spreads_are_cents_mid_spread(rows: list[tuple[int, int, int, int]]) -> None:
+    rec = np.zeros(len(rows), dtype=record_dtype(2))
+    for i, (bid, gap, nbid, nask) in enumerate(rows):
+        ask = max(min(bid + gap, (1 << 63) - 1), -(1 << 63))
+        rec[i]["bid_px"][0], rec[i]["ask_px"][0], rec[i]["nbid"], rec[i]["nask"] = bid, ask, nbid, nask
+    mids, spreads = _mids_spreads(rec)
+    for i, (bid, gap, nbid, nask) in enumerate(rows):
+        ask = max(min(bid + gap, (1 << 63) - 1), -(1 << 63))
+        if nbid and nask:
+            mid, spread = cents_mid_spread(bid, ask)
+            assert (mids[i], spreads[i]) == (mid, spread)
+            assert (mids[i].as_tuple(), spreads[i].as_tuple()) == (mid.as_tuple(), spread.as_tuple())
+        else:
+            assert (mids[i], spreads[i]) == (None, None)
+
+
+def test_the_store_reader_sets_each_snapshots_mid_and_spread(tmp_path: Path) -> None:
+    """What the reader hands out equals what the snapshot's own prices give, one-sided books too."""
+    path = tmp_path / "m.bks"
+    books = [((40410,), (40590,)), ((40411,), (40412,)), ((), (40500,)), ((40000,), ()), ((), ())]
+    with StoreWriter(path, levels=2) as writer:
+        for ts, (bids, asks) in enumerate(books):
+            writer.add_units(Units(ts, 40500, bids[0] if bids else 0, asks[0] if asks else 0,
+                                   list(bids), [10**8] * len(bids), list(asks), [10**8] * len(asks), None))
+    snapshots = list(StoreReader(path))
+    assert len(snapshots) == len(books)
+    for snapshot in snapshots:
+        bid, ask = snapshot.book.best_bid, snapshot.book.best_ask
+        expected = (None, None) if bid is None or ask is None else ((bid + ask) / 2, ask - bid)
+        assert (snapshot.mid, snapshot.spread) == expected
+        assert str((snapshot.mid, snapshot.spread)) == str(expected)
