@@ -10,7 +10,7 @@ place the flipped ``USD_BTC`` instrument appears is the wire.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -297,10 +297,12 @@ class TradeCursor:
         fresh.reverse()
         return fresh
 
-    def advance(self, stamps: list[int]) -> list[int]:
+    def advance(self, stamps: Iterable[int]) -> list[int]:
         """The positions of the new trades in a list given by their times, newest first (the
         exchange's order), and move the mark past them. What :meth:`new_trades` does with
-        ``Trade`` values, for readers that hold trades as plain numbers (the store's integers)."""
+        ``Trade`` values, for readers that hold trades as plain numbers (the store's integers).
+        Read only down to the first trade older than the mark: a lazy iterable is not drawn
+        further (a polled list repeats many old trades)."""
         mark_ts, mark_count = self.mark_ts, self.mark_count
         fresh: list[int] = []
         at_mark: list[int] = []

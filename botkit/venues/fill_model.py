@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import partial
+from operator import itemgetter
 
 from botkit.core.money import BTC_PLACES, EXACT, FLOOR, USD_PLACES, fee, units_to_decimal
 from botkit.instrument import Instrument
@@ -129,6 +130,10 @@ def _above_in_cents(usd: int, btc: int, order: SimOrder) -> bool:
     return usd > order.limit_cents * btc
 
 
+_STAMP = itemgetter(0)
+"""A store trade row's time."""
+
+
 class FillModel:
     """Taking on arrival, resting, and maker fills when the recorded market trades through."""
 
@@ -138,6 +143,10 @@ class FillModel:
     instrument: Instrument
     _bids: list[SimOrder]
     _asks: list[SimOrder]
+    _finer_than_cents: int
+    """Resting orders whose limit is not whole cents: while there are any, the market's moves are
+    compared as Decimals, not as the store's integer cents (kept as orders rest and leave, not
+    looked for at every snapshot)."""
     _consumed: dict[tuple[bool, Decimal], Decimal]
     _trades: TradeCursor
     _fill: Callable[[SimOrder, Decimal, Decimal, Liquidity, int], None]
@@ -194,14 +203,14 @@ class FillModel:
         return left
 
     def _limits_in_cents(self) -> bool:
-        return all(o.limit_cents >= 0 for o in self._bids) and all(o.limit_cents >= 0 for o in self._asks)
+        return not self._finer_than_cents
 
     def _prints_through(self, rows: Sequence[tuple[int, int, int, int]]) -> None:
         """The trade loop of :meth:`_market_moves` on the store's integers (ts, satoshis, 10^-10 USD, sold), newest
         first: a print's price is ``usd / btc`` cents, so it is below a limit of ``L`` cents when
         ``usd < L × btc``, decided without a division or a ``Trade``; the quantity becomes a
         ``Decimal`` only for a print that fills something (the same value ``Trade.quantity`` is)."""
-        fresh = [rows[i] for i in self._trades.advance([row[0] for row in rows])]
+        fresh = [rows[i] for i in self._trades.advance(map(_STAMP, rows))]
         fresh.reverse()
         for ts, btc, usd, _sold in fresh:
             left: Decimal | None = None
@@ -258,13 +267,14 @@ class FillModel:
             self._close(order, OrderStatus.CANCELED if order.remaining else OrderStatus.FILLED)
             return
         book = self._bids if buy else self._asks
-        index = 0
         index = len(book)
         for position, other in enumerate(book):  # best price first, then time priority
             if other.limit < limit if buy else other.limit > limit:
                 index = position
                 break
         book.insert(index, order)
+        if order.limit_cents < 0:
+            self._finer_than_cents += 1
 
     def _affordable(self, price: Decimal) -> Decimal:
         """The most BTC (whole size increments of the instrument) that free USD buys at ``price``

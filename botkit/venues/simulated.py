@@ -132,6 +132,7 @@ class SimulatedVenue(FillModel):
         self._closed: deque[str] = deque()
         self._bids: list[SimOrder] = []  # resting, best (highest) first, then oldest first
         self._asks: list[SimOrder] = []  # resting, best (lowest) first, then oldest first
+        self._finer_than_cents = 0
         self._pending: deque[tuple[int, bool, SimOrder]] = deque()  # (arrival ts, is_cancel, order)
         self._consumed: dict[tuple[bool, Decimal], Decimal] = {}
         self._trades = TradeCursor()
@@ -270,6 +271,8 @@ class SimulatedVenue(FillModel):
         book = self._bids if order.side is _BUY else self._asks
         if order in book:
             book.remove(order)
+            if order.limit_cents < 0:
+                self._finer_than_cents -= 1
         view = order.view()
         for listener in self.listeners:
             listener.on_order_closed(view)

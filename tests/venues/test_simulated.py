@@ -440,3 +440,50 @@ def test_order_revision_moves_with_every_order_change_and_only_then() -> None:
     assert v.order(order_id).status is OrderStatus.CANCELED
     changes = [b != a for a, b in pairwise(seen)]
     assert changes == [True, False, False, True, False, True]
+
+
+@pytest.mark.parametrize("latency", [0, 1500])
+def test_a_limit_off_the_cent_grid_is_compared_as_a_decimal_while_it_rests(tmp_path: object, latency: int) -> None:
+    """On a market quoted in tenths of a cent, a resting limit has no integer price in cents: while
+    one rests, the store's snapshots are compared as Decimals, and once it has left (filled or
+    cancelled) as integers again. Either way the fills are those of eager snapshots."""
+    from pathlib import Path
+
+    from botkit.data import JsonlWriter, convert, open_snapshots
+    from botkit.instrument import Instrument
+
+    fine = Instrument(price_increment=D("0.001"))
+    path = Path(str(tmp_path)) / "f.jsonl"
+    eager = [
+        snap(1000, bids=[("98", "5")], asks=[("101", "5")]),
+        snap(3000, bids=[("98", "5")], asks=[("101", "5")], trades=[(2500, "99.5", "0.5", SELL)]),
+        snap(5000, bids=[("98", "5")], asks=[("101", "5")], trades=[(4500, "99.5", "0.5", SELL)]),
+        snap(7000, bids=[("99.6", "5")], asks=[("101", "5")], trades=[(6500, "99.3", "0.5", SELL)]),
+    ]
+    with JsonlWriter(path) as writer:
+        for s in eager:
+            writer.write(s)
+    convert(path, Path(str(tmp_path)) / "f.bks")
+
+    def run(snapshots: Sequence[Snapshot]) -> tuple[list[tuple[str, D, D, int]], list[int]]:
+        v = SimulatedVenue({"USD": D(100000), "BTC": D(10)}, D(1), D(5), latency_ms=latency, instrument=fine)
+        resting_off_grid = []
+        for i, s in enumerate(snapshots):
+            v.observe(s)
+            resting_off_grid.append(v._finer_than_cents)
+            if i == 0:
+                v.place_order(BUY, D("0.5"), D("99.505"))  # off the cent grid: filled by the 99.5 print
+                v.place_order(BUY, D("1"), D("99.4"))  # on it: filled by the 99.3 print only
+                v.place_order(SELL, D("1"), D("99.555"))  # off the grid: filled when the bid rises above it
+        fills = [(o.order_id, f.price, f.quantity, f.ts) for o in v.orders_since(0) for f in o.fills]
+        return fills, resting_off_grid
+
+    expected = run(eager)
+    assert sorted(expected[0]) == sorted([("sim-000001", D("99.505"), D("0.5"), 2500 if not latency else 4500),
+                                          ("sim-000002", D("99.4"), D("0.5"), 6500),
+                                          ("sim-000003", D("99.555"), D("1"), 7000)])
+    # Without latency the 99.505 bid has filled by the second snapshot; with it, both have only arrived.
+    assert expected[1][:2] == ([0, 1] if not latency else [0, 2])
+    assert expected[1][-1] == 0  # both off-grid orders have left the book
+    assert run(list(open_snapshots(Path(str(tmp_path)) / "f.bks"))) == expected
+    assert run(list(open_snapshots(path))) == expected
