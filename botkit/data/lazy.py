@@ -155,17 +155,17 @@ class LazySnapshot(Snapshot):
             _set(self, "mid", mid)
             _set(self, "spread", spread)
             return mid if name == "mid" else spread
+        if name in _TOP:  # then: strategies read the best prices of most snapshots
+            bid, ask = self._top()
+            _set(self, "best_bid", bid)
+            _set(self, "best_ask", ask)
+            return bid if name == "best_bid" else ask
         if name == "book":
             value: Any = self._build_book()
         elif name == "ticker":
             value = self._build_ticker()
         elif name == "trades":
             value = self._build_trades()
-        elif name in _TOP:
-            bid, ask = self._top()
-            _set(self, "best_bid", bid)
-            _set(self, "best_ask", ask)
-            return bid if name == "best_bid" else ask
         else:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         _set(self, name, value)

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from botkit.data.lazy import cents, cents_mid_spread
-from botkit.data.store import StoreReader, StoreWriter, Units, _mids_spreads, record_dtype
+from botkit.data.store import StoreReader, StoreWriter, Units, _mids_spreads, _prices, record_dtype
 
 PRICES = st.one_of(
     st.integers(1, 10**12),
@@ -86,3 +86,68 @@ def test_the_store_reader_sets_each_snapshots_mid_and_spread(tmp_path: Path) -> 
         expected = (None, None) if bid is None or ask is None else ((bid + ask) / 2, ask - bid)
         assert (snapshot.mid, snapshot.spread) == expected
         assert str((snapshot.mid, snapshot.spread)) == str(expected)
+
+
+@given(st.lists(st.tuples(st.one_of(PRICES, st.integers(-(1 << 63), (1 << 63) - 1), st.just(0)),
+                          st.integers(0, 3)), min_size=1, max_size=40))
+def test_the_stores_chunk_best_prices_are_cents(rows: list[tuple[int, int]]) -> None:
+    """Built for a whole chunk at once, each is cents() of its integer (digits and exponent), None
+    where the side has no level."""
+    column = np.array([units for units, _ in rows], dtype=np.int64)
+    depth = np.array([levels for _, levels in rows], dtype=np.int16)
+    for price, (units, levels) in zip(_prices(column, depth), rows, strict=True):
+        if levels:
+            assert price is not None
+            assert price.as_tuple() == cents(units).as_tuple()
+        else:
+            assert price is None
+
+
+def test_best_prices_read_once_come_set_on_every_later_snapshot(tmp_path: Path) -> None:
+    """After a strategy reads the best prices of one chunk, the reader sets them on the snapshots
+    of the chunks after it: the same values the book's levels give, one-sided books included."""
+    path = tmp_path / "m.bks"
+    with StoreWriter(path, levels=2, chunk=4) as writer:
+        for ts in range(20):
+            bids = [] if ts % 5 == 3 else [40400 + ts * 7, 40000]
+            asks = [] if ts % 7 == 4 else [40600 + ts * 10, 41000]
+            writer.add_units(Units(ts, 40500, bids[0] if bids else 0, asks[0] if asks else 0,
+                                   bids, [10**8] * len(bids), asks, [10**8] * len(asks), None))
+    seen = []
+    for index, snapshot in enumerate(StoreReader(path)):
+        if index == 1:
+            snapshot.best_bid  # noqa: B018 - the read that turns the setting on
+        if index >= 4:
+            assert {"best_bid", "best_ask"} <= set(_filled_slots(snapshot))
+        seen.append(snapshot)
+    assert len(seen) == 20
+    for snapshot in seen:
+        book = snapshot.book
+        expected_bid = book.bids[0].price if book.bids else None
+        expected_ask = book.asks[0].price if book.asks else None
+        assert (snapshot.best_bid, snapshot.best_ask) == (expected_bid, expected_ask)
+        assert str((snapshot.best_bid, snapshot.best_ask)) == str((expected_bid, expected_ask))
+
+
+def test_a_reader_nobody_asks_for_best_prices_does_not_build_them(tmp_path: Path) -> None:
+    path = tmp_path / "m.bks"
+    with StoreWriter(path, levels=1, chunk=4) as writer:
+        for ts in range(12):
+            writer.add_units(Units(ts, 40500, 40400, 40600, [40400], [10**8], [40600], [10**8], None))
+    for snapshot in StoreReader(path):
+        assert not {"best_bid", "best_ask"} & set(_filled_slots(snapshot))
+        assert snapshot.mid == Decimal("405")
+
+
+def _filled_slots(snapshot: object) -> list[str]:
+    """The slots of a lazy snapshot that hold a value (an empty slot raises on a plain read)."""
+    filled = []
+    for cls in type(snapshot).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            descriptor = cls.__dict__.get(name)
+            try:
+                descriptor.__get__(snapshot, cls)
+            except AttributeError:
+                continue
+            filled.append(name)
+    return filled
