@@ -122,9 +122,10 @@ class LazySnapshot(Snapshot):
     """A :class:`Snapshot` whose ticker, book and trades are built on first access.
 
     ``ts`` is always set. ``best_bid``, ``best_ask``, ``mid`` and ``spread`` are slots (shadowing
-    the base class's properties, with the same values) computed together on the first read of any
-    of them from the source's top of book, so the engine, the venue and the metrics reading them
-    several times a tick pay once. Subclasses implement :meth:`_top` and the ``_build_*`` methods.
+    the base class's properties, with the same values) filled on the first read from the source's
+    top of book, the mid with the spread and the bid with the ask (a reader may also fill them as
+    it makes the snapshot), so the engine, the venue and the metrics reading them several times a
+    tick pay once. Subclasses implement :meth:`_top` and the ``_build_*`` methods.
     """
 
     __slots__ = _SNAPSHOT_TOP
@@ -212,11 +213,7 @@ def cents_mid_spread(bid: int, ask: int) -> tuple[Decimal, Decimal]:
         mid = mul(Decimal(total * 5), TENTHS[USD_PLACES + 1 - zeros])
     else:
         mid = mul(Decimal(total >> 1), TENTHS[USD_PLACES - zeros])
-    key = (ask - bid) // scale * 4 + zeros
-    spread = _SPREADS.get(key)
-    if spread is None:
-        spread = spread_of_key(key)
-    return mid, spread
+    return mid, spread_of_key((ask - bid) // scale * 4 + zeros)
 
 
 def spread_of_key(key: int) -> Decimal:

@@ -3,9 +3,9 @@
 JSON Lines is the interchange format; this is the replay format for large files. Every snapshot
 is one record of little-endian integers, so a chunk of 8192 snapshots is one ``read`` and a
 handful of ``tolist()`` calls, and nothing is parsed per snapshot: the snapshot handed to the
-engine is a :class:`~botkit.data.lazy.LazySnapshot` over its row (its mid and spread, which the
-engine reads at every tick, worked out for the whole chunk at once), and levels become
-``Decimal`` only when something reads them.
+engine is a :class:`~botkit.data.lazy.LazySnapshot` over its row (its mid, spread and best
+prices worked out for the whole chunk at once when first read), and levels become ``Decimal``
+only when something reads them.
 
 Units (exact, no floats anywhere):
 
@@ -38,8 +38,8 @@ File layout (version 2)::
 So every byte of the file is covered by a checksum. The reader checks the header when it opens
 the file, the table too, and each chunk when it reads it: a damaged snapshot chunk is reported by
 file, chunk and snapshot indexes and its snapshots are skipped (or raise, when strict), never
-replayed. C is chosen so that a chunk is at most :data:`MAX_CHUNK_BYTES`, which is also what
-reading costs in memory.
+replayed. C is chosen so that a chunk is at most :data:`MAX_CHUNK_BYTES` (reading holds it, its
+columns as Python lists and, once read, its rows' mids and best prices).
 
 ``instrument`` (:meth:`botkit.instrument.Instrument.to_json`: the market's grid and fees) is
 absent from stores written before instruments existed; they read as Buttercoin's BTC_USD.
@@ -494,8 +494,8 @@ class _Chunk:
     microsecond each); the chunk's trades become Python tuples once, on first use.
     """
 
-    __slots__ = ("_best", "_levels", "_trade_list", "ask0", "bid0", "first_trade", "mids", "nask", "nbid", "ntrades",
-                 "rec", "spreads", "trade_end", "trades")
+    __slots__ = ("_best", "_levels", "_mid", "_trade_list", "ask0", "bid0", "first_trade", "nask", "nbid", "ntrades",
+                 "rec", "trade_end", "trades")
 
     def __init__(self, rec: npt.NDArray[Any], trades: npt.NDArray[Any], first_trade: int) -> None:
         self.rec = rec
@@ -505,29 +505,34 @@ class _Chunk:
         self.nask: list[int] = rec["nask"].tolist()
         self.trade_end: list[int] = (rec["trade_end"] - first_trade).tolist()
         self.ntrades: list[int] = rec["ntrades"].tolist()
-        self.mids, self.spreads = _mids_spreads(rec)
         self.trades = trades
         self.first_trade = first_trade
         self._trade_list: list[tuple[int, int, int, int]] | None = None
         self._levels: tuple[list[int], list[int], list[int], list[int], int] | None = None
         self._best: tuple[list[Decimal | None], list[Decimal | None]] | None = None
+        self._mid: tuple[list[Decimal | None], list[Decimal | None]] | None = None
+
+    def mids_spreads(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
+        """Every row's mid and spread (None where a side is empty), made for the whole chunk the
+        first time something reads one: the engine reads both at every tick."""
+        mid = self._mid
+        if mid is None:
+            mid = self._mid = _mids_spreads(self.rec)
+        return mid
 
     def best_prices(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
-        """Every row's best bid and best ask as Decimals (None: that side is empty), made for the
-        whole chunk the first time a strategy reads one: most strategies read them at every tick,
-        and building them in numpy and one C-level ``map`` costs a fraction of one ``cents``
-        call per price (a moving market's prices rarely repeat within a chunk)."""
+        """Every row's best bid and best ask (None: that side is empty), made for the whole chunk
+        the first time something reads one: most strategies read them at every tick."""
         best = self._best
         if best is None:
             rec = self.rec
             best = self._best = (_prices(rec["bid_px"][:, 0], rec["nbid"]), _prices(rec["ask_px"][:, 0], rec["nask"]))
         return best
 
-    @property
-    def best_read(self) -> bool:
-        """Whether something read a best price of this chunk (then the reader sets them on each
-        snapshot of the chunks after it)."""
-        return self._best is not None
+    def tops_read(self) -> tuple[bool, bool]:
+        """Whether something read a mid (or spread), and a best price, of this chunk: then the
+        reader sets them on every snapshot of the chunks after it."""
+        return self._mid is not None, self._best is not None
 
     def levels(self) -> tuple[list[int], list[int], list[int], list[int], int]:
         """Bid prices, bid quantities, ask prices, ask quantities of every row, each one flat
@@ -553,11 +558,14 @@ class _Chunk:
 
 def _prices(column: npt.NDArray[Any], depth: npt.NDArray[Any]) -> list[Decimal | None]:
     """:func:`~botkit.data.lazy.cents` of each price of a column (the same digits and exponent:
-    up to two trailing zeros dropped), None where ``depth`` says the side is empty."""
-    zeros = _trailing_zeros(column)
-    coefficients = (column // _SCALE_OF[zeros]).tolist()
-    prices: list[Decimal | None] = list(map(mul, map(Decimal, coefficients), map(TENTHS.__getitem__,
-                                                                                  (USD_PLACES - zeros).tolist())))
+    up to two trailing zeros dropped), None where ``depth`` says the side is empty. Built in
+    numpy and one C-level ``map``, a fraction of a ``cents`` call each; neighbouring rows of one
+    price share one Decimal (held snapshots cost what they did through ``cents``' memo)."""
+    values, rows = _runs(column)
+    zeros = _trailing_zeros(values)
+    built = list(map(mul, map(Decimal, (values // _SCALE_OF[zeros]).tolist()),
+                     map(TENTHS.__getitem__, (USD_PLACES - zeros).tolist())))
+    prices: list[Decimal | None] = list(map(built.__getitem__, rows))
     for row in np.flatnonzero(depth <= 0).tolist():
         prices[row] = None
     return prices
@@ -565,10 +573,8 @@ def _prices(column: npt.NDArray[Any], depth: npt.NDArray[Any]) -> list[Decimal |
 
 def _mids_spreads(rec: npt.NDArray[Any]) -> tuple[list[Decimal | None], list[Decimal | None]]:
     """Every row's mid and spread, the very Decimals :func:`cents_mid_spread` gives (None where a
-    side is empty), set on each snapshot as the reader makes it. The engine reads both at every
-    tick; working them out for the whole chunk in numpy and building the Decimals in one C-level
-    ``map`` costs a fraction of a lazy read per snapshot (the attribute miss, the method calls,
-    the integer arithmetic in Python)."""
+    side is empty): the integer arithmetic in numpy, the Decimals in one C-level ``map``, one per
+    run of rows of one mid (they share it), a fraction of the per-row Python arithmetic."""
     bid = rec["bid_px"][:, 0]
     ask = rec["ask_px"][:, 0]
     both = (rec["nbid"] > 0) & (rec["nask"] > 0)
@@ -581,18 +587,33 @@ def _mids_spreads(rec: npt.NDArray[Any]) -> tuple[list[Decimal | None], list[Dec
                  for b, a, ok in zip(bid.tolist(), ask.tolist(), both.tolist(), strict=True)]
         return [mid for mid, _ in pairs], [spread for _, spread in pairs]
     zeros = np.minimum(_trailing_zeros(bid), _trailing_zeros(ask))
-    scale = _SCALE_OF[zeros]
-    total = (bid + ask) // scale
+    # A mid is a function of the sum of the prices and the zeros they share: one for each run
+    # of rows with the same two.
+    keyed, rows = _runs((bid + ask) * 4 + zeros)
+    pair_zeros = keyed & 3
+    total = (keyed >> 2) // _SCALE_OF[pair_zeros]
     odd = (total & 1).astype(bool)
     coefficients = np.where(odd, total * 5, total >> 1).tolist()
-    places = (np.where(odd, USD_PLACES + 1, USD_PLACES) - zeros).tolist()
-    mids: list[Decimal | None] = list(map(mul, map(Decimal, coefficients), map(TENTHS.__getitem__, places)))
-    keys = ((ask - bid) // scale * 4 + zeros).tolist()
+    places = (np.where(odd, USD_PLACES + 1, USD_PLACES) - pair_zeros).tolist()
+    built = list(map(mul, map(Decimal, coefficients), map(TENTHS.__getitem__, places)))
+    mids: list[Decimal | None] = list(map(built.__getitem__, rows))
+    keys = ((ask - bid) // _SCALE_OF[zeros] * 4 + zeros).tolist()
     spread_of = {key: spread_of_key(key) for key in set(keys)}  # a market has a handful
     spreads: list[Decimal | None] = list(map(spread_of.__getitem__, keys))
     for row in np.flatnonzero(~both).tolist():
         mids[row] = spreads[row] = None
     return mids, spreads
+
+
+def _runs(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[int]]:
+    """The value of each run of equal neighbours, and each row's run: a book's best price often
+    stays for many snapshots, and its rows can share one Decimal (no sort: a moving market's
+    rows differ, and it would cost more than the sharing saves)."""
+    starts = np.empty(len(values), dtype=bool)
+    starts[:1] = True
+    np.not_equal(values[1:], values[:-1], out=starts[1:])
+    runs: list[int] = (np.cumsum(starts) - 1).tolist()
+    return values[starts], runs
 
 
 def _trailing_zeros(cents_column: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -601,8 +622,8 @@ def _trailing_zeros(cents_column: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 _SCALE_OF = np.array([1, 10, 100], dtype=np.int64)
 _NUMPY_SAFE = 1 << 59
-"""Prices below this in absolute value (5.7 × 10^15 USD) can be summed and the sum multiplied
-by 5 in int64 arithmetic."""
+"""Prices below this in absolute value (5.7 × 10^15 USD) can be summed, and the sum multiplied
+by 5 (or 4), in int64 arithmetic."""
 
 
 def _top_cents(chunk: _Chunk, row: int) -> tuple[int | None, int | None]:
@@ -648,7 +669,8 @@ _new_units = tuple.__new__
 
 
 class StoreSnapshot(LazySnapshot):
-    """A snapshot read from the fast store: a row reference until something looks inside."""
+    """A snapshot read from the fast store: a row reference until something looks inside (the
+    reader sets the mid, spread and best prices once they have been read in an earlier chunk)."""
 
     __slots__ = ("_chunk", "_row")
     _chunk: _Chunk
@@ -658,6 +680,11 @@ class StoreSnapshot(LazySnapshot):
         bids, asks = self._chunk.best_prices()
         row = self._row
         return bids[row], asks[row]
+
+    def _mid_spread(self) -> tuple[Decimal | None, Decimal | None]:
+        mids, spreads = self._chunk.mids_spreads()
+        row = self._row
+        return mids[row], spreads[row]
 
     def top_cents(self) -> tuple[int | None, int | None]:
         """Best bid and ask in integer cents (None: that side is empty), for the simulator's test
@@ -887,7 +914,7 @@ class StoreReader:
         self._trade_ok[:] = False
         new, put = _new, _set
         last_ts = -(1 << 62)
-        best_read = False
+        mid_read = best_read = False
         with open(self.path, "rb") as f, open(self.path, "rb") as tf:
             for index in range(_chunks_of(self.count, self.chunk)):
                 rec = self._records(f, index)
@@ -910,22 +937,27 @@ class StoreReader:
                                "the file is damaged there", len(rec))
                     continue
                 chunk = _Chunk(rec, trades, first)
-                # Once something has read a chunk's best prices, every later snapshot comes with
-                # them set, sparing each read the attribute miss (the same values).
+                # Once something has read a chunk's mid or best prices (the engine reads the mid
+                # at every tick, most strategies the best prices), every later snapshot comes
+                # with them set: a read is then a slot read, not an attribute miss and a few
+                # calls (the same values).
+                mids, spreads = chunk.mids_spreads() if mid_read else (None, None)
                 bids, asks = chunk.best_prices() if best_read else (None, None)
-                for row, (ts, mid, spread) in enumerate(zip(rec["ts"].tolist(), chunk.mids, chunk.spreads,
-                                                            strict=True)):
+                for row, ts in enumerate(rec["ts"].tolist()):
                     snap = new(StoreSnapshot)
                     put(snap, "ts", ts)
+                    if mids is not None and spreads is not None:
+                        put(snap, "mid", mids[row])
+                        put(snap, "spread", spreads[row])
                     if bids is not None and asks is not None:
                         put(snap, "best_bid", bids[row])
                         put(snap, "best_ask", asks[row])
-                    put(snap, "mid", mid)
-                    put(snap, "spread", spread)
                     put(snap, "_chunk", chunk)
                     put(snap, "_row", row)
                     yield snap
-                best_read = best_read or chunk.best_read
+                if not (mid_read and best_read):
+                    mid_now, best_now = chunk.tops_read()
+                    mid_read, best_read = mid_read or mid_now, best_read or best_now
                 self.snapshots += len(rec)
                 last_ts = int(rec["ts"][-1])
             self._check_unused_trades(tf)

@@ -7,11 +7,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from botkit.data.lazy import cents, cents_mid_spread
-from botkit.data.store import StoreReader, StoreWriter, Units, _mids_spreads, _prices, record_dtype
+from botkit.data.store import StoreReader, StoreSnapshot, StoreWriter, Units, _mids_spreads, _prices, record_dtype
 
 PRICES = st.one_of(
     st.integers(1, 10**12),
@@ -65,8 +66,9 @@ def test_the_stores_chunk_mids_and_spreads_are_cents_mid_spread(rows: list[tuple
         ask = max(min(bid + gap, (1 << 63) - 1), -(1 << 63))
         if nbid and nask:
             mid, spread = cents_mid_spread(bid, ask)
-            assert (mids[i], spreads[i]) == (mid, spread)
-            assert (mids[i].as_tuple(), spreads[i].as_tuple()) == (mid.as_tuple(), spread.as_tuple())
+            got_mid, got_spread = mids[i], spreads[i]
+            assert got_mid is not None and got_spread is not None
+            assert (got_mid.as_tuple(), got_spread.as_tuple()) == (mid.as_tuple(), spread.as_tuple())
         else:
             assert (mids[i], spreads[i]) == (None, None)
 
@@ -97,15 +99,16 @@ def test_the_stores_chunk_best_prices_are_cents(rows: list[tuple[int, int]]) -> 
     depth = np.array([levels for _, levels in rows], dtype=np.int16)
     for price, (units, levels) in zip(_prices(column, depth), rows, strict=True):
         if levels:
-            assert price is not None
-            assert price.as_tuple() == cents(units).as_tuple()
+            assert price is not None and price.as_tuple() == cents(units).as_tuple()
         else:
             assert price is None
 
 
-def test_best_prices_read_once_come_set_on_every_later_snapshot(tmp_path: Path) -> None:
-    """After a strategy reads the best prices of one chunk, the reader sets them on the snapshots
-    of the chunks after it: the same values the book's levels give, one-sided books included."""
+@pytest.mark.parametrize(("read", "slots"), [("best_bid", {"best_bid", "best_ask"}), ("mid", {"mid", "spread"})])
+def test_tops_read_once_come_set_on_every_later_snapshot(tmp_path: Path, read: str, slots: set[str]) -> None:
+    """After something reads the best prices (or the mid) of one chunk, the reader sets them on
+    the snapshots of the chunks after it, and only them: the same values the book's levels give,
+    one-sided books included."""
     path = tmp_path / "m.bks"
     with StoreWriter(path, levels=2, chunk=4) as writer:
         for ts in range(20):
@@ -115,28 +118,45 @@ def test_best_prices_read_once_come_set_on_every_later_snapshot(tmp_path: Path) 
                                    bids, [10**8] * len(bids), asks, [10**8] * len(asks), None))
     seen = []
     for index, snapshot in enumerate(StoreReader(path)):
+        filled = set(_filled_slots(snapshot)) & {"best_bid", "best_ask", "mid", "spread"}
+        assert filled == (slots if index >= 4 else set())
         if index == 1:
-            snapshot.best_bid  # noqa: B018 - the read that turns the setting on
-        if index >= 4:
-            assert {"best_bid", "best_ask"} <= set(_filled_slots(snapshot))
+            getattr(snapshot, read)  # the read that turns the setting on
         seen.append(snapshot)
     assert len(seen) == 20
     for snapshot in seen:
         book = snapshot.book
-        expected_bid = book.bids[0].price if book.bids else None
-        expected_ask = book.asks[0].price if book.asks else None
-        assert (snapshot.best_bid, snapshot.best_ask) == (expected_bid, expected_ask)
-        assert str((snapshot.best_bid, snapshot.best_ask)) == str((expected_bid, expected_ask))
+        bid = book.bids[0].price if book.bids else None
+        ask = book.asks[0].price if book.asks else None
+        expected = (bid, ask, *((None, None) if bid is None or ask is None else ((bid + ask) / 2, ask - bid)))
+        assert (snapshot.best_bid, snapshot.best_ask, snapshot.mid, snapshot.spread) == expected
+        assert str((snapshot.best_bid, snapshot.best_ask, snapshot.mid, snapshot.spread)) == str(expected)
 
 
-def test_a_reader_nobody_asks_for_best_prices_does_not_build_them(tmp_path: Path) -> None:
+def test_snapshots_in_a_row_of_one_price_share_one_decimal(tmp_path: Path) -> None:
+    """Held snapshots cost about what they did through the cents() memo: snapshots in a row with
+    one best price (and mid) share one Decimal, not one each."""
+    path = tmp_path / "m.bks"
+    with StoreWriter(path, levels=1) as writer:
+        for ts in range(6):
+            bid = 40400 + ts // 3
+            writer.add_units(Units(ts, 40500, bid, 40600, [bid], [10**8], [40600], [10**8], None))
+    snapshots = list(StoreReader(path))
+    assert len({id(s.best_bid) for s in snapshots}) == 2
+    assert len({id(s.best_ask) for s in snapshots}) == 1
+    assert len({id(s.mid) for s in snapshots}) == 2
+
+
+def test_a_reader_nobody_asks_for_tops_does_not_build_them(tmp_path: Path) -> None:
+    """A conversion or a check reads levels, not the mid or the best prices: none are built."""
     path = tmp_path / "m.bks"
     with StoreWriter(path, levels=1, chunk=4) as writer:
         for ts in range(12):
             writer.add_units(Units(ts, 40500, 40400, 40600, [40400], [10**8], [40600], [10**8], None))
     for snapshot in StoreReader(path):
-        assert not {"best_bid", "best_ask"} & set(_filled_slots(snapshot))
-        assert snapshot.mid == Decimal("405")
+        assert not {"best_bid", "best_ask", "mid", "spread"} & set(_filled_slots(snapshot))
+        assert snapshot.book.units().bid_prices == [40400]
+        assert isinstance(snapshot, StoreSnapshot) and snapshot._chunk.tops_read() == (False, False)
 
 
 def _filled_slots(snapshot: object) -> list[str]:
@@ -144,9 +164,8 @@ def _filled_slots(snapshot: object) -> list[str]:
     filled = []
     for cls in type(snapshot).__mro__:
         for name in getattr(cls, "__slots__", ()):
-            descriptor = cls.__dict__.get(name)
             try:
-                descriptor.__get__(snapshot, cls)
+                cls.__dict__[name].__get__(snapshot, cls)
             except AttributeError:
                 continue
             filled.append(name)
