@@ -44,7 +44,9 @@ _COLLECTED = re.compile(r"Collected : (\d+)")
 
 def instructions(strategy: str, data: Path, pythonpath: str | None) -> int:
     """Instructions of one whole backtest process (``botkit_child.py``) under callgrind."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    # No bytecode written: the first of two runs would compile and cache what the second loads,
+    # and the difference would count the compilation (both runs now pay the same).
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "PYTHONDONTWRITEBYTECODE": "1"}
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     with tempfile.TemporaryDirectory(prefix="botkit-bench-instructions-") as cwd:  # no ./strategies here
