@@ -563,9 +563,7 @@ def _prices(column: npt.NDArray[Any], depth: npt.NDArray[Any]) -> list[Decimal |
     price share one Decimal (held snapshots cost what they did through ``cents``' memo)."""
     values, rows = _runs(column)
     zeros = _trailing_zeros(values)
-    built = list(map(mul, map(Decimal, (values // _SCALE_OF[zeros]).tolist()),
-                     map(TENTHS.__getitem__, (USD_PLACES - zeros).tolist())))
-    prices: list[Decimal | None] = list(map(built.__getitem__, rows))
+    prices = _scaled(values // _SCALE_OF[zeros], USD_PLACES - zeros, rows)
     for row in np.flatnonzero(depth <= 0).tolist():
         prices[row] = None
     return prices
@@ -593,16 +591,21 @@ def _mids_spreads(rec: npt.NDArray[Any]) -> tuple[list[Decimal | None], list[Dec
     pair_zeros = keyed & 3
     total = (keyed >> 2) // _SCALE_OF[pair_zeros]
     odd = (total & 1).astype(bool)
-    coefficients = np.where(odd, total * 5, total >> 1).tolist()
-    places = (np.where(odd, USD_PLACES + 1, USD_PLACES) - pair_zeros).tolist()
-    built = list(map(mul, map(Decimal, coefficients), map(TENTHS.__getitem__, places)))
-    mids: list[Decimal | None] = list(map(built.__getitem__, rows))
+    mids = _scaled(np.where(odd, total * 5, total >> 1), np.where(odd, USD_PLACES + 1, USD_PLACES) - pair_zeros, rows)
     keys = ((ask - bid) // _SCALE_OF[zeros] * 4 + zeros).tolist()
     spread_of = {key: spread_of_key(key) for key in set(keys)}  # a market has a handful
     spreads: list[Decimal | None] = list(map(spread_of.__getitem__, keys))
     for row in np.flatnonzero(~both).tolist():
         mids[row] = spreads[row] = None
     return mids, spreads
+
+
+def _scaled(coefficients: npt.NDArray[Any], places: npt.NDArray[Any], rows: list[int]) -> list[Decimal | None]:
+    """``coefficient × 10^-places`` of each run as an exact Decimal (the digits and exponent of
+    :func:`~botkit.core.money.units_to_decimal`'s product), built in one C-level ``map``, then one
+    for each row of its run (``rows``, from :func:`_runs`)."""
+    built = list(map(mul, map(Decimal, coefficients.tolist()), map(TENTHS.__getitem__, places.tolist())))
+    return list(map(built.__getitem__, rows))
 
 
 def _runs(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], list[int]]:
@@ -632,6 +635,12 @@ def _top_cents(chunk: _Chunk, row: int) -> tuple[int | None, int | None]:
     return (chunk.bid0[row] if chunk.nbid[row] else None, chunk.ask0[row] if chunk.nask[row] else None)
 
 
+def _top_of(chunk: _Chunk, row: int) -> tuple[Decimal | None, Decimal | None]:
+    """Best bid and ask of one record as Decimals (built for its whole chunk at the first read)."""
+    bids, asks = chunk.best_prices()
+    return bids[row], asks[row]
+
+
 class StoreBook(LazyBook):
     """The book of one store record: levels built from its integer columns on first access."""
 
@@ -640,9 +649,7 @@ class StoreBook(LazyBook):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        bids, asks = self._chunk.best_prices()
-        row = self._row
-        return bids[row], asks[row]
+        return _top_of(self._chunk, self._row)
 
     def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
         chunk, row = self._chunk, self._row
@@ -677,9 +684,7 @@ class StoreSnapshot(LazySnapshot):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        bids, asks = self._chunk.best_prices()
-        row = self._row
-        return bids[row], asks[row]
+        return _top_of(self._chunk, self._row)
 
     def _mid_spread(self) -> tuple[Decimal | None, Decimal | None]:
         mids, spreads = self._chunk.mids_spreads()

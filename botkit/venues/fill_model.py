@@ -158,7 +158,7 @@ class FillModel:
         top_cents = getattr(snapshot, "top_cents", None)
         in_cents = False
         crossed_bid = crossed_ask = True
-        if top_cents is not None and self._limits_in_cents():
+        if top_cents is not None and not self._finer_than_cents:
             # The store's best prices as integers: a Decimal only for a book that crosses.
             in_cents = True
             bid_cents, ask_cents = top_cents()
@@ -201,9 +201,6 @@ class FillModel:
                 self._fill(order, order.limit, qty, maker, ts)
                 left -= qty
         return left
-
-    def _limits_in_cents(self) -> bool:
-        return not self._finer_than_cents
 
     def _prints_through(self, rows: Sequence[tuple[int, int, int, int]]) -> None:
         """The trade loop of :meth:`_market_moves` on the store's integers (ts, satoshis, 10^-10 USD, sold), newest
