@@ -289,8 +289,10 @@ class PerformanceRecorder:
             self._close_bar()
             self._bar = bar
         self._bar_equity = equity
-        if self.equity_series.due():
-            self.equity_series.append((ts, float(equity), float(mid)))
+        series = self.equity_series  # its due(), inline: this runs at every snapshot
+        if not series.count % series.stride:
+            series.append((ts, float(equity), float(mid)))
+        series.count += 1
 
     def _close_bar(self) -> None:
         equity = self._bar_equity

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from botkit.core.money import EXACT
 from botkit.core.times import DAY_MS
 from botkit.model import ZERO, PlaceOrder, Side, Snapshot
 from botkit.strategy.context import StrategyContext
@@ -58,6 +59,9 @@ class AccountRisk:
         self.available_btc = ZERO
         self.day = -1
         self.day_start_equity: Decimal | None = None
+        self._floor: Decimal | None = None
+        """The equity under which the day's loss exceeds the limit (exact: a test per tick, no
+        subtraction)."""
         self.equity: Decimal | None = None
         self.halted_reason: str | None = None
 
@@ -67,19 +71,24 @@ class AccountRisk:
         day = now // DAY_MS
         if day != self.day:
             self.day = day
-            self.day_start_equity = equity
+            self._start_day(equity)
             self.halted_reason = None
-        if self.day_start_equity is None:
-            self.day_start_equity = equity
+        elif self.day_start_equity is None:
+            self._start_day(equity)
         self.equity = equity
         self.available_usd = available_usd
         self.available_btc = available_btc
         self.open_orders = open_orders
-        if equity is not None and self.day_start_equity is not None and self.halted_reason is None:
-            loss = self.day_start_equity - equity
-            if loss > self.limits.daily_loss_limit:
-                self.halted_reason = (f"daily loss {loss} USD exceeds the limit of {self.limits.daily_loss_limit} USD:"
-                                      " new orders halted until the next UTC day")
+        floor = self._floor
+        if floor is not None and equity is not None and equity < floor and self.halted_reason is None:
+            loss = EXACT.subtract(self.day_start_equity, equity)  # type: ignore[arg-type] # set with the floor
+            self.halted_reason = (f"daily loss {loss} USD exceeds the limit of {self.limits.daily_loss_limit} USD:"
+                                  " new orders halted until the next UTC day")
+
+    def _start_day(self, equity: Decimal | None) -> None:
+        """Measure the day's loss from ``equity`` on."""
+        self.day_start_equity = equity
+        self._floor = None if equity is None else EXACT.subtract(equity, self.limits.daily_loss_limit)
 
     def trip(self, reason: str) -> None:
         """Halt new orders now (an operator's kill switch), until :meth:`reset` or the next UTC day."""
@@ -89,7 +98,7 @@ class AccountRisk:
         """Allow new orders again; the day's loss is measured from now on, or the loss that
         tripped the switch would trip it again at the next tick."""
         self.halted_reason = None
-        self.day_start_equity = self.equity
+        self._start_day(self.equity)
 
     def check(self, intent: PlaceOrder, snapshot: Snapshot, ctx: StrategyContext) -> None:
         """Raise :class:`RiskRejected` with the first rule the intent breaks."""

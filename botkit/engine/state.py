@@ -42,9 +42,7 @@ class TickReport:
     spread: Decimal | None = None
     position: Decimal = ZERO
     equity: Decimal | None = None
-    equity_change: Decimal | None = None
-    """The account's value now minus at the run's start (USD, at the mid): the holdings' price
-    change included. Not the trading PnL, which ``botkit journal pnl`` shows."""
+    start_equity: Decimal | None = None
     open_orders: int = 0
     placed: int = 0
     cancelled: int = 0
@@ -52,6 +50,14 @@ class TickReport:
     fills: int = 0
     failures: int = 0
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def equity_change(self) -> Decimal | None:
+        """The account's value now minus at the run's start (USD, at the mid): the holdings' price
+        change included. Not the trading PnL, which ``botkit journal pnl`` shows. Worked out when
+        read (the log line), not at every tick of a backtest."""
+        equity, start = self.equity, self.start_equity
+        return None if equity is None or start is None else equity - start
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,9 @@ class Engine(Execution, Reconciliation):
         self.unfinished: dict[int, OrderRecord] = {}
         self.positions: dict[str, Decimal] = {}
         self.balances = Balances()
+        self._usd = self._btc = ZERO
+        self._valued = False
+        """The balances' USD and BTC, and whether there are any, read once when they are read."""
         self._balances_at = -1
         self._balances_dirty = True
         self.start_equity: Decimal | None = None
@@ -97,6 +100,7 @@ class Engine(Execution, Reconciliation):
         """Each strategy's ``health_changes`` when its health was last compared with the journal's."""
         self._kill_switch_journaled: str | None = None
         self.bars = BarFeed(self.strategies, journal, keep_in_journal=self.settings.keep_bars)
+        self._bars_update = self.bars.updater()
         self._log_ticks = self.settings.log_ticks
 
     # ------------------------------------------------------------------ lifecycle
@@ -232,7 +236,7 @@ class Engine(Execution, Reconciliation):
         self.ticks += 1
         self.last_snapshot = snapshot
         self.venue.observe(snapshot)
-        closed = self.bars.update(snapshot)
+        closed = self._bars_update(snapshot)
         unfinished = self.unfinished
         synced = True
         if unfinished:  # nothing to learn about orders when there are none (most backtest ticks)
@@ -261,9 +265,8 @@ class Engine(Execution, Reconciliation):
             report.open_orders = self._unfinished_summary().open_orders
         if self.positions:
             report.position = sum(self.positions.values(), ZERO)
-        equity = report.equity = self.equity
-        if equity is not None and self.start_equity is not None:
-            report.equity_change = equity - self.start_equity
+        report.equity = self.equity
+        report.start_equity = self.start_equity
         if report.placed or report.cancelled or report.rejected or report.fills or report.failures:
             self._add_totals(report)
         self._journal_health(now)
@@ -284,7 +287,7 @@ class Engine(Execution, Reconciliation):
             report.failures += 1
             return
         finally:
-            if not self._save_state(host):
+            if host.ctx.state.changed and not self._save_state(host):
                 report.failures += 1
         malformed = 0
         first_problem = ""
@@ -340,7 +343,8 @@ class Engine(Execution, Reconciliation):
         known = True
         if self._balances_dirty or self._balances_at < 0 or now - self._balances_at >= BALANCE_REFRESH_MS:
             try:
-                self.balances = self.venue.balances()
+                balances = self.balances = self.venue.balances()
+                self._usd, self._btc, self._valued = balances.usd, balances.btc, bool(balances)
                 if self._balances_at < 0 and self.run_id is not None:
                     # The run's first balances, journaled once: what a replay of the run starts
                     # from (``botkit compare``), since a paper run starts from the live account's.
@@ -350,9 +354,8 @@ class Engine(Execution, Reconciliation):
             except VenueError as exc:
                 report_error(report, f"balances unavailable: {exc}")
                 known = False
-        balances = self.balances
-        usd, btc = balances.usd, balances.btc
-        if mid is not None and balances:
+        usd, btc = self._usd, self._btc
+        if mid is not None and self._valued:
             self.equity = usd + btc * mid
             if self.start_equity is None:
                 self.start_equity = self.equity

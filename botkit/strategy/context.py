@@ -30,7 +30,9 @@ class StrategyState(MutableMapping[str, Any]):
 
     def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
         self._data: dict[str, Any] = dict(initial or {})
-        self._dirty: set[str] = set()
+        self.changed: set[str] = set()
+        """The keys set or deleted since the last :meth:`take_changes` (the engine tests it after
+        every hook call: a set's truth is cheaper than a property's call)."""
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
@@ -43,11 +45,11 @@ class StrategyState(MutableMapping[str, Any]):
             # outside the strategy's isolation (PostgreSQL enforces the width).
             raise ValueError(f"state keys are at most {MAX_STATE_KEY} characters, got {len(key)}")
         self._data[key] = value
-        self._dirty.add(key)
+        self.changed.add(key)
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
-        self._dirty.add(key)
+        self.changed.add(key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -58,14 +60,10 @@ class StrategyState(MutableMapping[str, Any]):
     def __repr__(self) -> str:
         return f"StrategyState({self._data!r})"
 
-    @property
-    def dirty(self) -> bool:
-        return bool(self._dirty)
-
     def take_changes(self) -> dict[str, Any | None]:
         """The keys changed since the last call, with their values (None: deleted)."""
-        changes = {key: self._data.get(key) for key in self._dirty}
-        self._dirty.clear()
+        changes = {key: self._data.get(key) for key in self.changed}
+        self.changed.clear()
         return changes
 
 
@@ -118,9 +116,14 @@ class StrategyContext:
         runs for every strategy on every tick of a backtest)."""
         setter = object.__setattr__
         setter(self, "now", now)
-        setter(self, "position", position)
-        setter(self, "balances", balances)
-        setter(self, "open_orders", open_orders)
+        # The other three rarely change between ticks, and are immutable values: an identity test
+        # costs less than a set (and a strategy that replaced one gets the engine's back).
+        if position is not self.position:
+            setter(self, "position", position)
+        if balances is not self.balances:
+            setter(self, "balances", balances)
+        if open_orders is not self.open_orders:
+            setter(self, "open_orders", open_orders)
 
     def trade(self, instrument: Instrument) -> None:
         """Set the market this strategy trades (the engine's, once, when it is built)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from types import ModuleType
@@ -199,6 +199,8 @@ class MarketHistory:
         self.builder = BarBuilder(self.keep, self.keep)
         self.series = {timeframe: BarSeries(timeframe, bound) for timeframe, bound in self.keep.items()}
         self._snapshots: deque[Snapshot] = deque(maxlen=max(snapshots, 1))
+        self.remember: Callable[[Snapshot], None] = self._snapshots.append
+        """Take a snapshot into the history without building bars (there are none to build)."""
 
     def update(self, snapshot: Snapshot) -> list[Bar]:
         """Take this tick's snapshot; the bars it closed, in time order (already in the history)."""

@@ -6,6 +6,8 @@ import dataclasses
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import botkit
 from botkit.engine.risk import DAY_MS, AccountRisk, RiskLimits, RiskRejected
@@ -95,6 +97,43 @@ def test_daily_loss_limit_halts_until_the_next_utc_day() -> None:
     assert _rule(risk, botkit.sell("0.1", "400")) == "daily_loss_limit"
     risk.update((day + 1) * DAY_MS, D(9400), D(5000), D(5), 0)  # a new day starts from here
     assert _rule(risk, botkit.sell("0.1", "400")) is None
+
+
+@given(start=st.decimals(min_value=-10**12, max_value=10**12, places=10, allow_nan=False),
+       loss=st.decimals(min_value=-10**6, max_value=10**6, places=10, allow_nan=False),
+       limit=st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False))
+def test_the_kill_switch_trips_exactly_when_the_loss_exceeds_the_limit(start: Decimal, loss: Decimal,
+                                                                        limit: Decimal) -> None:
+    """The rule is tested against a floor worked out once a day (no subtraction per tick): it
+    must trip on the same ticks as ``start - equity > limit``, at the boundary too, and say the
+    exact loss."""
+    risk = AccountRisk(dataclasses.replace(LIMITS, daily_loss_limit=limit))
+    risk.update(1000, start, D(0), D(0), 0)
+    risk.update(2000, start - loss, D(0), D(0), 0)
+    assert (risk.halted_reason is not None) == (loss > limit)
+    if loss > limit:
+        assert risk.halted_reason is not None and risk.halted_reason.startswith(f"daily loss {loss} USD ")
+
+
+def test_a_loss_of_exactly_the_limit_and_an_unvalued_start_do_not_trip() -> None:
+    risk = AccountRisk(LIMITS)
+    risk.update(1000, None, D(0), D(0), 0)  # no mid yet: the day is measured from the first equity
+    risk.update(2000, D(10000), D(0), D(0), 0)
+    risk.update(3000, D(9500), D(0), D(0), 0)  # lost 500, the limit itself
+    assert risk.halted_reason is None
+    risk.update(4000, D("9499.99"), D(0), D(0), 0)
+    assert risk.halted_reason is not None and "daily loss 500.01 USD" in risk.halted_reason
+
+
+def test_a_reset_measures_the_days_loss_from_the_equity_then() -> None:
+    risk = _risk()
+    risk.update(2000, D(9000), D(5000), D(5), 0)  # lost 1000: tripped
+    assert risk.halted_reason is not None
+    risk.reset()  # from 9000 on
+    risk.update(3000, D(8600), D(5000), D(5), 0)  # 400 under the reset: fine
+    assert risk.halted_reason is None
+    risk.update(4000, D("8499.99"), D(5000), D(5), 0)  # 500.01 under it
+    assert risk.halted_reason is not None
 
 
 @pytest.mark.parametrize("intent", [botkit.buy("0.1"), botkit.sell("0.1")])
