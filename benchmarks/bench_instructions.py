@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +38,7 @@ PEERS = ROOT / "benchmarks" / "peers"
 sys.path.insert(0, str(PEERS))
 
 from market import prepare  # noqa: E402
+from tree import extracted  # noqa: E402
 
 STRATEGIES = ("bench_noop", "bench_order100", "bench_read_units", "bench_read_levels", "market_maker")
 _COLLECTED = re.compile(r"Collected : (\d+)")
@@ -87,15 +89,10 @@ def main() -> None:
     files = [prepare(options.dir, n) for n in sizes]
     paths = tuple(f.store if options.input == "store" else f.jsonl for f in files)
     strategies = [s.strip() for s in options.strategies.split(",") if s.strip()]
-    with tempfile.TemporaryDirectory(prefix="botkit-bench-ref-") as ref_tree:
+    with ExitStack() as stack:
         trees: list[tuple[str, str | None]] = [("this checkout", None)]
         if options.against:
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", options.against], capture_output=True,
-                                     check=False)
-            if archive.returncode:
-                raise SystemExit(f"git archive {options.against}: {archive.stderr.decode().strip()}")
-            subprocess.run(["tar", "-x", "-C", ref_tree], input=archive.stdout, check=True)
-            trees.insert(0, (options.against, ref_tree))
+            trees.insert(0, (options.against, str(stack.enter_context(extracted(options.against)))))
         jobs = [(strategy, label, path) for strategy in strategies for label, path in trees]
         print(f"callgrind: {len(jobs) * 2} processes, {options.input}, {sizes[0]:,} and {sizes[1]:,} snapshots "
               f"(about a minute each) ...", flush=True)

@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_peers.py                                   # 200,000 snapshots, 3 rounds
     .venv/bin/python benchmarks/bench_peers.py --snapshots 50000 --rounds 2      # quicker
     .venv/bin/python benchmarks/bench_peers.py --only botkit,nautilus --skip-install
+    .venv/bin/python benchmarks/bench_peers.py --only botkit,nautilus --against d63bd45   # and a commit
 
 It generates one seeded market (``botkit.data.generate``: N snapshots, 10 levels a side, 10 trades
 each) into botkit's store and JSON Lines, exports the same books for nautilus_trader (as
@@ -23,6 +24,12 @@ The peers run in the benchmark's own virtual environment (``--peers-venv``), cre
 with pip on first use, never in botkit's: botkit does not depend on them. It prints the medians of
 each contender's rates (replay call alone, whole process, marginal) and peak RSS, then the same-
 round ratios botkit/peer (the tables' columns: ``benchmarks/peers/report.py``).
+
+With ``--against REF`` botkit's contenders also run with that commit's botkit (its tree extracted
+and put first on ``PYTHONPATH``: ``benchmarks/peers/tree.py``), interleaved with this checkout's,
+and a last table gives this checkout's rates over that commit's, round by round: a before and
+after under the same load, where two separate runs can differ by 30 %. The children write
+bytecode as on a user's machine (a first round compiles it, the medians do not see it).
 """
 
 from __future__ import annotations
@@ -36,13 +43,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from peers.market import MarketFiles, prepare
-from peers.report import Contender, Pairing, Rounds, contender_table, ratio_table
+from peers.report import Contender, Pairing, Rounds, change_table, contender_table, ratio_table
+from peers.tree import extracted
 
 HERE = Path(__file__).resolve().parent / "peers"
 PEER_PACKAGES = {"nautilus": "nautilus_trader", "backtrader": "backtrader"}
@@ -58,9 +67,26 @@ class Entry:
     child: str
     argument: str
     input_of: str
+    tree: Path | None = None
+    """Another commit's botkit to run (``--against``); None: this checkout's."""
 
     def command(self, python: str, files: MarketFiles) -> list[str]:
         return [python, str(HERE / self.child), self.argument, str(getattr(files, self.input_of))]
+
+    def environment(self, base: dict[str, str]) -> dict[str, str]:
+        return base if self.tree is None else dict(base, PYTHONPATH=str(self.tree))
+
+
+def against(plan: Sequence[Entry], ref: str, tree: Path) -> list[Entry]:
+    """Each botkit entry of ``plan`` followed by its twin running commit ``ref``."""
+    out: list[Entry] = []
+    for entry in plan:
+        out.append(entry)
+        if entry.family == "botkit":
+            c = entry.contender
+            twin = replace(c, key=f"{c.key}@{ref}", library=f"botkit {ref}")
+            out.append(replace(entry, contender=twin, tree=tree))
+    return out
 
 
 def entries() -> list[Entry]:
@@ -127,10 +153,10 @@ def versions(python: str, families: Sequence[str]) -> str:
     return out.stdout.strip() or "peer versions unknown"
 
 
-def run_child(command: list[str], env: dict[str, str]) -> dict[str, Any]:
+def run_child(command: list[str], env: dict[str, str], cwd: Path | None = None) -> dict[str, Any]:
     """One fresh process: its JSON figures plus its wall time, or the error it died of."""
     started = time.perf_counter()
-    out = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    out = subprocess.run(command, capture_output=True, text=True, check=False, env=env, cwd=cwd)
     wall = time.perf_counter() - started
     if out.returncode != 0:
         tail = (out.stderr or out.stdout).strip().splitlines()[-3:]
@@ -162,6 +188,7 @@ def main() -> None:
     parser.add_argument("--skip-install", action="store_true", help="never create the venv or pip install")
     parser.add_argument("--only", default=",".join(FAMILIES), help="families to run: botkit,nautilus,backtrader")
     parser.add_argument("--json", type=Path, help="also write every round's raw figures here")
+    parser.add_argument("--against", metavar="REF", help="also run botkit at this commit, interleaved, and compare")
     args = parser.parse_args()
     families = [f.strip() for f in args.only.split(",") if f.strip()]
     unknown = sorted(set(families) - set(FAMILIES))
@@ -173,20 +200,28 @@ def main() -> None:
     print(f"market: {full:,} and {small:,} snapshots, 10 levels a side, seed 1, in {args.dir}", flush=True)
     sizes = {full: prepare(args.dir, full), small: prepare(args.dir, small)}
     plan = [e for e in entries() if e.family in families]
-    env = dict(os.environ, PYTHONHASHSEED="0")
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONHASHSEED"] = "0"
     rounds = Rounds(full, small)
-    for number in range(1, args.rounds + 1):
-        for entry in plan:
-            python = sys.executable if entry.family == "botkit" else peer_python
-            for size in (full, small):
-                c = entry.contender
-                print(f"round {number}/{args.rounds}: {c.library} {c.strategy} ({c.source}) × {size:,} ...",
-                      end=" ", flush=True)
-                figures = run_child(entry.command(python, sizes[size]), env)
-                rounds.add(c.key, size, figures)
-                built = f", building the records {figures['build_seconds']:.2f} s" if "build_seconds" in figures else ""
-                print(f"failed: {figures['error']}" if "error" in figures
-                      else f"{figures['wall']:.1f} s (run {figures['run_seconds']:.2f} s{built})", flush=True)
+    with ExitStack() as stack:
+        if args.against:
+            tree = stack.enter_context(extracted(args.against))
+            plan = against(plan, args.against, tree)
+            own_cwd = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="botkit-bench-cwd-")))
+        for number in range(1, args.rounds + 1):
+            for entry in plan:
+                python = sys.executable if entry.family == "botkit" else peer_python
+                for size in (full, small):
+                    c = entry.contender
+                    print(f"round {number}/{args.rounds}: {c.library} {c.strategy} ({c.source}) × {size:,} ...",
+                          end=" ", flush=True)
+                    figures = run_child(entry.command(python, sizes[size]), entry.environment(env),
+                                        own_cwd if entry.tree is not None else None)
+                    rounds.add(c.key, size, figures)
+                    built = (f", building the records {figures['build_seconds']:.2f} s"
+                             if "build_seconds" in figures else "")
+                    print(f"failed: {figures['error']}" if "error" in figures
+                          else f"{figures['wall']:.1f} s (run {figures['run_seconds']:.2f} s{built})", flush=True)
 
     contenders = [e.contender for e in plan]
     load = os.getloadavg()
@@ -199,6 +234,10 @@ def main() -> None:
         print()
         print("same-round ratios botkit/peer (median; > 1: botkit faster)")
         print("\n".join(ratio_table(rounds, contenders, PAIRINGS)))
+    if args.against:
+        print()
+        print(f"same-round ratios this checkout / {args.against} (median; > 1: this checkout faster)")
+        print("\n".join(change_table(rounds, contenders, args.against)))
     print(same_books(rounds))
     if args.json:
         raw = {f"{key} {size}": figures for (key, size), figures in rounds.figures.items()}

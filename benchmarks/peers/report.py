@@ -134,3 +134,22 @@ def ratio_table(rounds: Rounds, contenders: Sequence[Contender], pairings: Seque
         b, p = by_key[pair.botkit], by_key[pair.peer]
         lines.append(f"| {b.strategy} ({b.source}) | {p.library} {p.strategy} | " + " | ".join(cells) + " |")
     return lines
+
+
+def change_table(rounds: Rounds, contenders: Sequence[Contender], ref: str) -> list[str]:
+    """Each botkit contender over its twin at commit ``ref`` (key ``KEY@ref``), round by round."""
+    keys = {c.key for c in contenders}
+    lines = ["| strategy | input | marginal | process | run |", "|---|---|---|---|---|"]
+    for c in contenders:
+        twin = f"{c.key}@{ref}"
+        if c.library != "botkit" or twin not in keys:
+            continue
+        ratios: dict[str, list[float]] = {"marginal": [], "process": [], "run": []}
+        for now, then in zip(rounds.per_round(c.key), rounds.per_round(twin), strict=False):
+            if now and then:
+                for name, values in ratios.items():
+                    if not (math.isnan(now[name]) or math.isnan(then[name])):
+                        values.append(now[name] / then[name])
+        cells = [f"{median(v):.2f}×" if v else "n/a" for v in ratios.values()]
+        lines.append(f"| {c.strategy} | {c.source} | " + " | ".join(cells) + " |")
+    return lines
