@@ -487,17 +487,27 @@ class StoreWriter:
 # --------------------------------------------------------------------------- reading
 
 
+SPARSE_READS = 256
+"""Reads of a chunk's best prices, of its levels or of its trades made from the row's own record,
+before that kind is made for the whole chunk at once. A strategy that looks at a few snapshots
+(an order every 100, the simulator's check of an arriving order) pays for those rows alone, not
+for 8,192; one that reads every snapshot pays the row price for its first 256 reads, then the
+bulk price, and from the next chunk on the bulk price from its first read."""
+
+
 class _Chunk:
     """One chunk of records, its columns as Python lists, and the trades its rows refer to.
 
     The per-snapshot reads are list indexing, not numpy scalar access (which costs about a
-    microsecond each); the chunk's trades become Python tuples once, on first use.
+    microsecond each). Best prices, levels and trades are made for the rows read until more than
+    :data:`SPARSE_READS` reads of them, then for the whole chunk at once (the same values).
     """
 
-    __slots__ = ("_best", "_levels", "_mid", "_trade_list", "ask0", "bid0", "first_trade", "nask", "nbid", "ntrades",
-                 "rec", "trade_end", "trades")
+    __slots__ = ("_best", "_best_reads", "_level_reads", "_levels", "_mid", "_trade_list", "_trade_reads", "ask0",
+                 "bid0", "first_trade", "nask", "nbid", "ntrades", "rec", "trade_end", "trades")
 
-    def __init__(self, rec: npt.NDArray[Any], trades: npt.NDArray[Any], first_trade: int) -> None:
+    def __init__(self, rec: npt.NDArray[Any], trades: npt.NDArray[Any], first_trade: int,
+                 dense: tuple[bool, bool, bool] = (False, False, False)) -> None:
         self.rec = rec
         self.bid0: list[int] = rec["bid_px"][:, 0].tolist()
         self.ask0: list[int] = rec["ask_px"][:, 0].tolist()
@@ -511,6 +521,9 @@ class _Chunk:
         self._levels: tuple[list[int], list[int], list[int], list[int], int] | None = None
         self._best: tuple[list[Decimal | None], list[Decimal | None]] | None = None
         self._mid: tuple[list[Decimal | None], list[Decimal | None]] | None = None
+        # Rows read one at a time so far; what the chunk before was read densely for (``dense``:
+        # best prices, levels, trades) is made in bulk from the first read.
+        self._best_reads, self._level_reads, self._trade_reads = (SPARSE_READS if d else 0 for d in dense)
 
     def mids_spreads(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
         """Every row's mid and spread (None where a side is empty), made for the whole chunk the
@@ -529,30 +542,62 @@ class _Chunk:
             best = self._best = (_prices(rec["bid_px"][:, 0], rec["nbid"]), _prices(rec["ask_px"][:, 0], rec["nask"]))
         return best
 
+    def top(self, row: int) -> tuple[Decimal | None, Decimal | None]:
+        """One row's best bid and ask as Decimals (None: that side is empty): the row's own while
+        the chunk is read sparsely, the bulk lists' once it is read densely."""
+        best = self._best
+        if best is None:
+            self._best_reads += 1
+            if self._best_reads <= SPARSE_READS:
+                return (cents(self.bid0[row]) if self.nbid[row] else None,
+                        cents(self.ask0[row]) if self.nask[row] else None)
+            best = self.best_prices()
+        bids, asks = best
+        return bids[row], asks[row]
+
+    def densely_read(self) -> tuple[bool, bool, bool]:
+        """Whether the best prices, the levels and the trades were made for the whole chunk."""
+        return self._best is not None, self._levels is not None, self._trade_list is not None
+
     def tops_read(self) -> tuple[bool, bool]:
-        """Whether something read a mid (or spread), and a best price, of this chunk: then the
-        reader sets them on every snapshot of the chunks after it."""
+        """Whether something read a mid (or spread), and the best prices densely, of this chunk:
+        then the reader sets them on every snapshot of the chunks after it."""
         return self._mid is not None, self._best is not None
 
-    def levels(self) -> tuple[list[int], list[int], list[int], list[int], int]:
-        """Bid prices, bid quantities, ask prices, ask quantities of every row, each one flat
-        Python list (row ``r``'s levels start at ``r × width``), and that width: made once per
-        chunk, the first time a strategy reads a level (four numpy calls instead of four per
-        snapshot; flat, so the collector has four objects to look at, not a list per row)."""
+    def row_levels(self, row: int) -> tuple[list[int], list[int], list[int], list[int]]:
+        """One row's bid prices, bid quantities, ask prices and ask quantities (cents and
+        satoshis): sliced from the chunk's flat lists once it is read densely (four numpy calls
+        a chunk instead of four a snapshot; flat, so the collector has four objects to look at,
+        not a list per row), from the row's record until then."""
         levels = self._levels
         if levels is None:
+            self._level_reads += 1
+            if self._level_reads <= SPARSE_READS:
+                record = self.rec[row]
+                nb, na = self.nbid[row], self.nask[row]
+                return (record["bid_px"][:nb].tolist(), record["bid_qty"][:nb].tolist(),
+                        record["ask_px"][:na].tolist(), record["ask_qty"][:na].tolist())
             rec = self.rec
             levels = self._levels = (rec["bid_px"].ravel().tolist(), rec["bid_qty"].ravel().tolist(),
                                      rec["ask_px"].ravel().tolist(), rec["ask_qty"].ravel().tolist(),
                                      rec["bid_px"].shape[1])
-        return levels
+        bid_px, bid_qty, ask_px, ask_qty, width = levels
+        at = row * width
+        bid_end, ask_end = at + self.nbid[row], at + self.nask[row]
+        return bid_px[at:bid_end], bid_qty[at:bid_end], ask_px[at:ask_end], ask_qty[at:ask_end]
 
     def trade_rows(self, row: int) -> list[tuple[int, int, int, int]]:
-        """The trades of one snapshot, newest first, as (ts, satoshis, 10^-10 USD, sold)."""
+        """The trades of one snapshot, newest first, as (ts, satoshis, 10^-10 USD, sold): the
+        row's own while the chunk is read sparsely, sliced from the chunk's once densely."""
         rows = self._trade_list
-        if rows is None:
-            rows = self._trade_list = self.trades.tolist()
         end = self.trade_end[row]
+        if rows is None:
+            self._trade_reads += 1
+            if self._trade_reads <= SPARSE_READS:
+                own: list[tuple[int, int, int, int]] = self.trades[end - self.ntrades[row] : end].tolist()
+                own.reverse()
+                return own
+            rows = self._trade_list = self.trades.tolist()
         return rows[end - self.ntrades[row] : end][::-1]
 
 
@@ -635,12 +680,6 @@ def _top_cents(chunk: _Chunk, row: int) -> tuple[int | None, int | None]:
     return (chunk.bid0[row] if chunk.nbid[row] else None, chunk.ask0[row] if chunk.nask[row] else None)
 
 
-def _top_of(chunk: _Chunk, row: int) -> tuple[Decimal | None, Decimal | None]:
-    """Best bid and ask of one record as Decimals (built for its whole chunk at the first read)."""
-    bids, asks = chunk.best_prices()
-    return bids[row], asks[row]
-
-
 class StoreBook(LazyBook):
     """The book of one store record: levels built from its integer columns on first access."""
 
@@ -649,26 +688,15 @@ class StoreBook(LazyBook):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        return _top_of(self._chunk, self._row)
+        return self._chunk.top(self._row)
 
     def _build_side(self, bids: bool) -> tuple[BookLevel, ...]:
-        chunk, row = self._chunk, self._row
-        bid_px, bid_qty, ask_px, ask_qty, width = chunk.levels()
-        at = row * width
-        if bids:
-            end, px, qty = at + chunk.nbid[row], bid_px, bid_qty
-        else:
-            end, px, qty = at + chunk.nask[row], ask_px, ask_qty
-        return cents_levels(px[at:end], qty[at:end])
+        bid_px, bid_qty, ask_px, ask_qty = self._chunk.row_levels(self._row)
+        return cents_levels(bid_px, bid_qty) if bids else cents_levels(ask_px, ask_qty)
 
     def units(self) -> BookUnits:
         """The levels in cents and satoshis, straight from the record's integers."""
-        chunk, row = self._chunk, self._row
-        bid_px, bid_qty, ask_px, ask_qty, width = chunk.levels()
-        at = row * width
-        bid_end, ask_end = at + chunk.nbid[row], at + chunk.nask[row]
-        return _new_units(BookUnits, (bid_px[at:bid_end], bid_qty[at:bid_end], ask_px[at:ask_end],
-                                      ask_qty[at:ask_end], PRICE_DECIMALS, QUANTITY_DECIMALS))
+        return _new_units(BookUnits, (*self._chunk.row_levels(self._row), PRICE_DECIMALS, QUANTITY_DECIMALS))
 
 
 _new_units = tuple.__new__
@@ -684,7 +712,7 @@ class StoreSnapshot(LazySnapshot):
     _row: int
 
     def _top(self) -> tuple[Decimal | None, Decimal | None]:
-        return _top_of(self._chunk, self._row)
+        return self._chunk.top(self._row)
 
     def _mid_spread(self) -> tuple[Decimal | None, Decimal | None]:
         mids, spreads = self._chunk.mids_spreads()
@@ -933,6 +961,7 @@ class StoreReader:
                                                  for name in ("mid", "spread", "best_bid", "best_ask"))
         last_ts = -(1 << 62)
         mid_read = best_read = False
+        dense = (False, False, False)
         with open(self.path, "rb") as f, open(self.path, "rb") as tf:
             for index in range(_chunks_of(self.count, self.chunk)):
                 rec = self._records(f, index)
@@ -954,7 +983,7 @@ class StoreReader:
                     self._skip(f"{where}: their trades (records {first}-{end - 1}) fail their checksum: "
                                "the file is damaged there", len(rec))
                     continue
-                chunk = _Chunk(rec, trades, first)
+                chunk = _Chunk(rec, trades, first, dense)
                 # Once something has read a chunk's mid or best prices (the engine reads the mid
                 # at every tick, most strategies the best prices), every later snapshot comes
                 # with them set: a read is then a slot read, not an attribute miss and a few
@@ -976,6 +1005,7 @@ class StoreReader:
                 if not (mid_read and best_read):
                     mid_now, best_now = chunk.tops_read()
                     mid_read, best_read = mid_read or mid_now, best_read or best_now
+                dense = chunk.densely_read()
                 self.snapshots += len(rec)
                 last_ts = int(rec["ts"][-1])
             self._check_unused_trades(tf)

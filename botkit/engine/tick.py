@@ -310,7 +310,7 @@ class Engine(Execution, Reconciliation):
         only after an event that may have changed it (``health_changes``)."""
         assert self.run_id is not None
         for host in self.strategies:
-            if host.health_changes == self._health_looked.get(host.name):
+            if host.health_changes == self._health_looked[host.name]:  # set for each at start
                 continue
             key = host.health_key
             if self._health_journaled.get(host.name) != key:

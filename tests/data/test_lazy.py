@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from botkit.data import store
 from botkit.data.lazy import cents, cents_mid_spread
 from botkit.data.store import StoreReader, StoreSnapshot, StoreWriter, Units, _mids_spreads, _prices, record_dtype
 
@@ -105,10 +106,12 @@ def test_the_stores_chunk_best_prices_are_cents(rows: list[tuple[int, int]]) -> 
 
 
 @pytest.mark.parametrize(("read", "slots"), [("best_bid", {"best_bid", "best_ask"}), ("mid", {"mid", "spread"})])
-def test_tops_read_once_come_set_on_every_later_snapshot(tmp_path: Path, read: str, slots: set[str]) -> None:
-    """After something reads the best prices (or the mid) of one chunk, the reader sets them on
-    the snapshots of the chunks after it, and only them: the same values the book's levels give,
-    one-sided books included."""
+def test_tops_read_once_come_set_on_every_later_snapshot(tmp_path: Path, read: str, slots: set[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """After something reads the best prices (densely: here from the first read) or the mid of
+    one chunk, the reader sets them on the snapshots of the chunks after it, and only them: the
+    same values the book's levels give, one-sided books included."""
+    monkeypatch.setattr(store, "SPARSE_READS", 0)
     path = tmp_path / "m.bks"
     with StoreWriter(path, levels=2, chunk=4) as writer:
         for ts in range(20):
@@ -170,3 +173,72 @@ def _filled_slots(snapshot: object) -> list[str]:
                 continue
             filled.append(name)
     return filled
+
+
+def _market(path: Path, rows: int = 24, chunk: int = 8) -> Path:
+    """A store whose rows differ in depth (one-sided books included) and in their trades."""
+    with StoreWriter(path, levels=3, chunk=chunk) as writer:
+        for ts in range(rows):
+            bids = [] if ts % 5 == 3 else [40400 + ts * 7, 40300, 40000][: 1 + ts % 3]
+            asks = [] if ts % 7 == 4 else [40600 + ts * 10, 41000][: 1 + ts % 2]
+            trades = [(ts, 10**6 * (1 + k), 40500 * 10**6 * (1 + k) * 100, k % 2) for k in range(ts % 4)]
+            writer.add_units(Units(ts, 40500, bids[0] if bids else 0, asks[0] if asks else 0,
+                                   bids, [10**8 + ts] * len(bids), asks, [2 * 10**8] * len(asks), trades))
+    return path
+
+
+def _everything(snapshot: StoreSnapshot) -> str:
+    """What a strategy and the simulator read of one snapshot, written out digit for digit."""
+    book = snapshot.book
+    return str((snapshot.best_bid, snapshot.best_ask, book.bids, book.asks, tuple(book.units()),
+                snapshot.trade_units()))
+
+
+@pytest.mark.parametrize("sparse", [0, 3, 10**6])
+def test_rows_read_one_at_a_time_or_in_bulk_are_the_same(tmp_path: Path, sparse: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Best prices, levels, units and trades made from a row's own record (a sparse reader) are
+    the values made for the whole chunk (a dense one), digits and exponents."""
+    path = _market(tmp_path / "m.bks")
+    monkeypatch.setattr(store, "SPARSE_READS", 10**6)
+    expected = [_everything(s) for s in StoreReader(path) if isinstance(s, StoreSnapshot)]
+    monkeypatch.setattr(store, "SPARSE_READS", sparse)
+    got = [_everything(s) for s in StoreReader(path) if isinstance(s, StoreSnapshot)]
+    assert got == expected and len(got) == 24
+
+
+def test_a_sparse_reader_never_makes_a_whole_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A strategy that looks at two snapshots of eight pays for those two: no chunk's best prices,
+    levels or trades are made in bulk, and no later snapshot comes with its best prices set."""
+    monkeypatch.setattr(store, "SPARSE_READS", 6)  # _everything reads the levels three times
+    path = _market(tmp_path / "m.bks")
+    for index, snapshot in enumerate(StoreReader(path)):
+        assert isinstance(snapshot, StoreSnapshot)
+        assert not {"best_bid", "best_ask"} & set(_filled_slots(snapshot))
+        if index % 8 in (2, 5):
+            _everything(snapshot)
+        if index % 8 == 7:
+            assert snapshot._chunk.densely_read() == (False, False, False)
+
+
+def test_a_dense_reader_turns_bulk_on_and_the_next_chunk_starts_in_bulk(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past SPARSE_READS reads the chunk's values are made at once; the chunk after makes them at
+    its first read, and comes with its best prices set."""
+    monkeypatch.setattr(store, "SPARSE_READS", 3)
+    path = _market(tmp_path / "m.bks")
+    for index, snapshot in enumerate(StoreReader(path)):
+        assert isinstance(snapshot, StoreSnapshot)
+        chunk = snapshot._chunk
+        if index == 0:
+            assert chunk.densely_read() == (False, False, False)
+        if index >= 8:
+            assert {"best_bid", "best_ask"} <= set(_filled_slots(snapshot))
+            assert chunk.densely_read()[0]
+        snapshot.best_bid  # noqa: B018 # a read: the counts
+        snapshot.book.units()
+        snapshot.trade_units()
+        if index == 2:  # the third read of each
+            assert chunk.densely_read() == (False, False, False)
+        if index == 3 or index >= 8:
+            assert chunk.densely_read() == (True, True, True)
