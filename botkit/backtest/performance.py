@@ -48,7 +48,7 @@ from decimal import Decimal
 from typing import Generic, TypeVar
 
 from botkit.config import default
-from botkit.core.money import EXACT
+from botkit.core.money import EXACT, mul, sub
 from botkit.journal.pnl import PnL
 from botkit.model import ZERO, Fill, Order, Side
 
@@ -237,7 +237,7 @@ class PerformanceRecorder:
         self.start_ts = ts
         self.start_btc = btc
         self.start_usd = usd
-        equity = EXACT.add(usd, EXACT.multiply(btc, mid))
+        equity = btc.fma(mid, usd, EXACT)
         self.start_equity = self.end_equity = self._peak = self._bar_equity = equity
         self._bar = 0
         self.end_ts = ts
@@ -263,7 +263,9 @@ class PerformanceRecorder:
         self.end_ts = ts
         self.end_mid = mid
         if btc:
-            equity = EXACT.add(usd, EXACT.multiply(btc, mid))
+            # usd + btc × mid, exact: one fused multiply-add (a third of the cost of the two
+            # context calls; the same digits and exponent, as an exact result has no rounding).
+            equity = btc.fma(mid, usd, EXACT)
         elif self._dirty or self.start_equity is None:
             equity = usd
             self._dirty = False
@@ -277,9 +279,9 @@ class PerformanceRecorder:
         peak = self._peak
         if equity > peak:
             self._peak = equity
-            self._fall_to_beat = EXACT.multiply(equity, self.max_drawdown) if self.max_drawdown else ZERO
+            self._fall_to_beat = mul(equity, self.max_drawdown) if self.max_drawdown else ZERO
         elif equity < peak:
-            fall = EXACT.subtract(peak, equity)
+            fall = sub(peak, equity)
             self.max_drawdown_usd = max(self.max_drawdown_usd, fall)
             if fall > self._fall_to_beat:  # fall / peak > max_drawdown, without dividing every time
                 self.max_drawdown = fall / peak
@@ -371,4 +373,4 @@ class PerformanceRecorder:
         """Buy and hold: the starting balances, untouched, valued at ``mid``."""
         if mid is None or self.start_usd is None or self.start_btc is None:
             return None
-        return EXACT.add(self.start_usd, EXACT.multiply(self.start_btc, mid))
+        return self.start_btc.fma(mid, self.start_usd, EXACT)

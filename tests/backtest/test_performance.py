@@ -8,7 +8,11 @@ import random
 import statistics
 from decimal import Decimal
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from botkit.backtest.performance import MIN_ANNUALIZED_MS, YEAR_MS, PerformanceRecorder, Series
+from botkit.core.money import EXACT
 from botkit.model import Fill, Liquidity, Side
 
 D = Decimal
@@ -202,3 +206,15 @@ def test_series_thins_evenly_and_stays_bounded() -> None:
     assert s.points[-1][0] == 999
     gaps = {b[0] - a[0] for a, b in zip(s.points, s.points[1:-1], strict=False)}
     assert len(gaps) == 1
+
+
+@given(usd=st.decimals(min_value=-10**12, max_value=10**12, places=10, allow_nan=False),
+       btc=st.decimals(min_value=-10**6, max_value=10**6, places=8, allow_nan=False),
+       mid=st.decimals(min_value=0, max_value=10**9, places=6, allow_nan=False))
+def test_the_sampled_equity_is_the_exact_sum_digit_for_digit(usd: Decimal, btc: Decimal, mid: Decimal) -> None:
+    """The recorder values the account with one fused multiply-add: the very Decimal (digits and
+    exponent) that an exact multiply then add gives, which the reports print."""
+    r = PerformanceRecorder()
+    r.sample(1, mid, usd, btc)
+    expected = EXACT.add(usd, EXACT.multiply(btc, mid)) if btc else usd
+    assert r.end_equity is not None and r.end_equity.as_tuple() == expected.as_tuple()
