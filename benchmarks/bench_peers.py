@@ -74,7 +74,9 @@ class Entry:
         return [python, str(HERE / self.child), self.argument, str(getattr(files, self.input_of))]
 
     def environment(self, base: dict[str, str]) -> dict[str, str]:
-        return base if self.tree is None else dict(base, PYTHONPATH=str(self.tree))
+        if self.tree is None:
+            return base
+        return dict(base, PYTHONPATH=os.pathsep.join(filter(None, (str(self.tree), base.get("PYTHONPATH")))))
 
 
 def against(plan: Sequence[Entry], ref: str, tree: Path) -> list[Entry]:
@@ -203,6 +205,7 @@ def main() -> None:
     env = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONHASHSEED"] = "0"
     rounds = Rounds(full, small)
+    own_cwd: Path | None = None  # a working folder of its own for the other commit's children
     with ExitStack() as stack:
         if args.against:
             tree = stack.enter_context(extracted(args.against))

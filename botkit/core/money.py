@@ -24,6 +24,10 @@ EXACT = Context(prec=100, traps=[Inexact, Rounded, InvalidOperation, DivisionByZ
 FLOOR = Context(prec=100, rounding=ROUND_DOWN)
 """For the one inexact question money asks, how many units some amount buys: truncated, never
 rounded up (a budget is never overspent)."""
+WIDE = Context(prec=100)
+"""For a threshold compared with money (the daily loss limit's floor): exact for any amount money
+holds, and rounded rather than an error past 100 digits (a limit set absurdly large in code must
+not stop a tick)."""
 
 ZERO = Decimal(0)
 USD_PLACES = 2

@@ -3,9 +3,10 @@
 JSON Lines is the interchange format; this is the replay format for large files. Every snapshot
 is one record of little-endian integers, so a chunk of 8192 snapshots is one ``read`` and a
 handful of ``tolist()`` calls, and nothing is parsed per snapshot: the snapshot handed to the
-engine is a :class:`~botkit.data.lazy.LazySnapshot` over its row (its mid, spread and best
-prices worked out for the whole chunk at once when first read), and levels become ``Decimal``
-only when something reads them.
+engine is a :class:`~botkit.data.lazy.LazySnapshot` over its row (its mid and spread worked
+out for the whole chunk at once when first read; its best prices, levels and trades for the row
+alone until the chunk is read densely, then for the whole chunk: :data:`SPARSE_READS`), and
+levels become ``Decimal`` only when something reads them.
 
 Units (exact, no floats anywhere):
 
@@ -535,7 +536,8 @@ class _Chunk:
 
     def best_prices(self) -> tuple[list[Decimal | None], list[Decimal | None]]:
         """Every row's best bid and best ask (None: that side is empty), made for the whole chunk
-        the first time something reads one: most strategies read them at every tick."""
+        at once (numpy and one C-level map): once the chunk is read densely (:meth:`top`), or
+        when the chunk before was and the reader sets them on every snapshot."""
         best = self._best
         if best is None:
             rec = self.rec
@@ -765,13 +767,8 @@ class StoreSnapshot(LazySnapshot):
         """This snapshot in the store's integer units."""
         chunk, row = self._chunk, self._row
         rec = chunk.rec[row]
-        nb, na = chunk.nbid[row], chunk.nask[row]
-        return Units(
-            self.ts, int(rec["last"]), int(rec["bid"]), int(rec["ask"]),
-            rec["bid_px"][:nb].tolist(), rec["bid_qty"][:nb].tolist(),
-            rec["ask_px"][:na].tolist(), rec["ask_qty"][:na].tolist(),
-            self.trade_units() if self.has_trades() else None,
-        )
+        return Units(self.ts, int(rec["last"]), int(rec["bid"]), int(rec["ask"]), *chunk.row_levels(row),
+                     self.trade_units() if self.has_trades() else None)
 
 
 _new = object.__new__
@@ -984,10 +981,10 @@ class StoreReader:
                                "the file is damaged there", len(rec))
                     continue
                 chunk = _Chunk(rec, trades, first, dense)
-                # Once something has read a chunk's mid or best prices (the engine reads the mid
-                # at every tick, most strategies the best prices), every later snapshot comes
-                # with them set: a read is then a slot read, not an attribute miss and a few
-                # calls (the same values).
+                # Once something has read a chunk's mid (the engine, at every tick) or read its
+                # best prices densely (most strategies, at every tick: see SPARSE_READS), every
+                # later snapshot comes with them set: a read is then a slot read, not an
+                # attribute miss and a few calls (the same values).
                 mids, spreads = chunk.mids_spreads() if mid_read else (None, None)
                 bids, asks = chunk.best_prices() if best_read else (None, None)
                 for row, ts in enumerate(rec["ts"].tolist()):

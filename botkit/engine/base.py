@@ -121,8 +121,6 @@ class EngineBase:
 
     def _save_state(self, host: StrategyHost) -> bool:
         """Journal the strategy's state changes; False (a failure of the strategy) if they cannot be."""
-        if not host.ctx.state.changed:
-            return True
         changes = host.ctx.state.take_changes()
         if changes:
             try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from botkit.core.money import EXACT
+from botkit.core.money import WIDE
 from botkit.core.times import DAY_MS
 from botkit.model import ZERO, PlaceOrder, Side, Snapshot
 from botkit.strategy.context import StrategyContext
@@ -60,8 +60,8 @@ class AccountRisk:
         self.day = -1
         self.day_start_equity: Decimal | None = None
         self._floor: Decimal | None = None
-        """The equity under which the day's loss exceeds the limit (exact: a test per tick, no
-        subtraction)."""
+        """The equity under which the day's loss exceeds the limit: a comparison per tick, not a
+        subtraction (worked out in 100 digits, so exact for any money, and never an error)."""
         self.equity: Decimal | None = None
         self.halted_reason: str | None = None
 
@@ -79,16 +79,17 @@ class AccountRisk:
         self.available_usd = available_usd
         self.available_btc = available_btc
         self.open_orders = open_orders
-        floor = self._floor
-        if floor is not None and equity is not None and equity < floor and self.halted_reason is None:
-            loss = EXACT.subtract(self.day_start_equity, equity)  # type: ignore[arg-type] # set with the floor
+        floor, start = self._floor, self.day_start_equity
+        if floor is not None and start is not None and equity is not None and equity < floor \
+                and self.halted_reason is None:
+            loss = WIDE.subtract(start, equity)
             self.halted_reason = (f"daily loss {loss} USD exceeds the limit of {self.limits.daily_loss_limit} USD:"
                                   " new orders halted until the next UTC day")
 
     def _start_day(self, equity: Decimal | None) -> None:
         """Measure the day's loss from ``equity`` on."""
         self.day_start_equity = equity
-        self._floor = None if equity is None else EXACT.subtract(equity, self.limits.daily_loss_limit)
+        self._floor = None if equity is None else WIDE.subtract(equity, self.limits.daily_loss_limit)
 
     def trip(self, reason: str) -> None:
         """Halt new orders now (an operator's kill switch), until :meth:`reset` or the next UTC day."""

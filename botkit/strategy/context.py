@@ -7,7 +7,7 @@ strategy sees the same kind of values live, on paper and in a backtest, and cann
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, KeysView, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -30,9 +30,11 @@ class StrategyState(MutableMapping[str, Any]):
 
     def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
         self._data: dict[str, Any] = dict(initial or {})
-        self.changed: set[str] = set()
-        """The keys set or deleted since the last :meth:`take_changes` (the engine tests it after
-        every hook call: a set's truth is cheaper than a property's call)."""
+        self._changed: dict[str, None] = {}
+        self.changed: KeysView[str] = self._changed.keys()
+        """The keys set or deleted since the last :meth:`take_changes`, a read-only live view: the
+        engine tests it after every hook call (a view's truth is a C call, a property's a
+        Python one)."""
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
@@ -45,11 +47,11 @@ class StrategyState(MutableMapping[str, Any]):
             # outside the strategy's isolation (PostgreSQL enforces the width).
             raise ValueError(f"state keys are at most {MAX_STATE_KEY} characters, got {len(key)}")
         self._data[key] = value
-        self.changed.add(key)
+        self._changed[key] = None
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]
-        self.changed.add(key)
+        self._changed[key] = None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
@@ -62,8 +64,8 @@ class StrategyState(MutableMapping[str, Any]):
 
     def take_changes(self) -> dict[str, Any | None]:
         """The keys changed since the last call, with their values (None: deleted)."""
-        changes = {key: self._data.get(key) for key in self.changed}
-        self.changed.clear()
+        changes = {key: self._data.get(key) for key in self._changed}
+        self._changed.clear()
         return changes
 
 

@@ -125,6 +125,16 @@ def test_a_loss_of_exactly_the_limit_and_an_unvalued_start_do_not_trip() -> None
     assert risk.halted_reason is not None and "daily loss 500.01 USD" in risk.halted_reason
 
 
+@pytest.mark.parametrize(("limit", "trips"), [(D("1E+120"), False), (D("1E-120"), True)])
+def test_a_limit_of_any_size_is_a_floor_and_never_an_error(limit: Decimal, trips: bool) -> None:
+    """A limit far beyond money's digits (set in code: the config bounds its numbers) is rounded
+    at 100 digits when the floor is worked out, never raised at a tick."""
+    risk = AccountRisk(dataclasses.replace(LIMITS, daily_loss_limit=limit))
+    risk.update(1000, D("10000.00"), D(0), D(0), 0)
+    risk.update(2000, D("9999.99"), D(0), D(0), 0)
+    assert (risk.halted_reason is not None) == trips
+
+
 def test_a_reset_measures_the_days_loss_from_the_equity_then() -> None:
     risk = _risk()
     risk.update(2000, D(9000), D(5000), D(5), 0)  # lost 1000: tripped

@@ -47,6 +47,7 @@ def test_state_changes_are_taken_once() -> None:
     assert ctx.state.changed == {"a", "b"}
     assert ctx.state.take_changes() == {"a": None, "b": D("0.1")}
     assert not ctx.state.changed and ctx.state.take_changes() == {}
+    assert not hasattr(ctx.state.changed, "clear") and not hasattr(ctx.state.changed, "add")  # read-only
 
 
 class LastThree:
