@@ -557,14 +557,11 @@ class _Chunk:
         bids, asks = best
         return bids[row], asks[row]
 
-    def densely_read(self) -> tuple[bool, bool, bool]:
-        """Whether the best prices, the levels and the trades were made for the whole chunk."""
-        return self._best is not None, self._levels is not None, self._trade_list is not None
-
-    def tops_read(self) -> tuple[bool, bool]:
-        """Whether something read a mid (or spread), and the best prices densely, of this chunk:
-        then the reader sets them on every snapshot of the chunks after it."""
-        return self._mid is not None, self._best is not None
+    def made_in_bulk(self) -> tuple[bool, bool, bool, bool]:
+        """Whether the mids (and spreads), the best prices, the levels and the trades were made for
+        the whole chunk: a mid read at all, the others read densely. The chunk after makes each
+        in bulk from the start, and the reader sets its mids and best prices on every snapshot."""
+        return self._mid is not None, self._best is not None, self._levels is not None, self._trade_list is not None
 
     def row_levels(self, row: int) -> tuple[list[int], list[int], list[int], list[int]]:
         """One row's bid prices, bid quantities, ask prices and ask quantities (cents and
@@ -957,8 +954,7 @@ class StoreReader:
         set_mid, set_spread, set_bid, set_ask = (_slot_setter(StoreSnapshot, name)
                                                  for name in ("mid", "spread", "best_bid", "best_ask"))
         last_ts = -(1 << 62)
-        mid_read = best_read = False
-        dense = (False, False, False)
+        bulk = (False, False, False, False)  # what the last chunk made in bulk (made_in_bulk)
         with open(self.path, "rb") as f, open(self.path, "rb") as tf:
             for index in range(_chunks_of(self.count, self.chunk)):
                 rec = self._records(f, index)
@@ -980,13 +976,13 @@ class StoreReader:
                     self._skip(f"{where}: their trades (records {first}-{end - 1}) fail their checksum: "
                                "the file is damaged there", len(rec))
                     continue
-                chunk = _Chunk(rec, trades, first, dense)
+                chunk = _Chunk(rec, trades, first, bulk[1:])
                 # Once something has read a chunk's mid (the engine, at every tick) or read its
                 # best prices densely (most strategies, at every tick: see SPARSE_READS), every
                 # later snapshot comes with them set: a read is then a slot read, not an
                 # attribute miss and a few calls (the same values).
-                mids, spreads = chunk.mids_spreads() if mid_read else (None, None)
-                bids, asks = chunk.best_prices() if best_read else (None, None)
+                mids, spreads = chunk.mids_spreads() if bulk[0] else (None, None)
+                bids, asks = chunk.best_prices() if bulk[1] else (None, None)
                 for row, ts in enumerate(rec["ts"].tolist()):
                     snap = new(StoreSnapshot)
                     set_ts(snap, ts)
@@ -999,10 +995,7 @@ class StoreReader:
                     set_chunk(snap, chunk)
                     set_row(snap, row)
                     yield snap
-                if not (mid_read and best_read):
-                    mid_now, best_now = chunk.tops_read()
-                    mid_read, best_read = mid_read or mid_now, best_read or best_now
-                dense = chunk.densely_read()
+                bulk = chunk.made_in_bulk()
                 self.snapshots += len(rec)
                 last_ts = int(rec["ts"][-1])
             self._check_unused_trades(tf)

@@ -159,7 +159,7 @@ def test_a_reader_nobody_asks_for_tops_does_not_build_them(tmp_path: Path) -> No
     for snapshot in StoreReader(path):
         assert not {"best_bid", "best_ask", "mid", "spread"} & set(_filled_slots(snapshot))
         assert snapshot.book.units().bid_prices == [40400]
-        assert isinstance(snapshot, StoreSnapshot) and snapshot._chunk.tops_read() == (False, False)
+        assert isinstance(snapshot, StoreSnapshot) and snapshot._chunk.made_in_bulk()[:2] == (False, False)
 
 
 def _filled_slots(snapshot: object) -> list[str]:
@@ -218,7 +218,7 @@ def test_a_sparse_reader_never_makes_a_whole_chunk(tmp_path: Path, monkeypatch: 
         if index % 8 in (2, 5):
             _everything(snapshot)
         if index % 8 == 7:
-            assert snapshot._chunk.densely_read() == (False, False, False)
+            assert snapshot._chunk.made_in_bulk()[1:] == (False, False, False)
 
 
 def test_a_dense_reader_turns_bulk_on_and_the_next_chunk_starts_in_bulk(tmp_path: Path,
@@ -231,14 +231,14 @@ def test_a_dense_reader_turns_bulk_on_and_the_next_chunk_starts_in_bulk(tmp_path
         assert isinstance(snapshot, StoreSnapshot)
         chunk = snapshot._chunk
         if index == 0:
-            assert chunk.densely_read() == (False, False, False)
+            assert chunk.made_in_bulk()[1:] == (False, False, False)
         if index >= 8:
             assert {"best_bid", "best_ask"} <= set(_filled_slots(snapshot))
-            assert chunk.densely_read()[0]
+            assert chunk.made_in_bulk()[1]
         snapshot.best_bid  # noqa: B018 # a read: the counts
         snapshot.book.units()
         snapshot.trade_units()
         if index == 2:  # the third read of each
-            assert chunk.densely_read() == (False, False, False)
+            assert chunk.made_in_bulk()[1:] == (False, False, False)
         if index == 3 or index >= 8:
-            assert chunk.densely_read() == (True, True, True)
+            assert chunk.made_in_bulk()[1:] == (True, True, True)
