@@ -33,6 +33,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
     update,
@@ -80,6 +81,10 @@ log = logging.getLogger("botkit.journal")
 # Built once: SQLAlchemy then reuses their compiled form instead of rebuilding it per call, which
 # costs more than the SQLite commit itself. An update's SET columns are the parameters' keys.
 _PENDING = insert(ORDERS).returning(ORDERS.c.id)
+_ORDER = insert(ORDERS)
+"""A batched SQLite journal's order row, its id assigned by the journal (:meth:`Journal._new_order`)."""
+_ORDER_COLUMNS = tuple(column.name for column in ORDERS.columns)
+_LAST_ORDER_ID = select(func.max(ORDERS.c.id))
 _UPDATE_ORDER = update(ORDERS).where(ORDERS.c.id == bindparam("row_id"))
 _FILL_SEQS = select(FILLS.c.seq).where(FILLS.c.bot_id == bindparam("bot"),
                                        FILLS.c.exchange_order_id == bindparam("eid"))
@@ -172,11 +177,19 @@ class Journal:
         orders, and recomputes them only when this (or the number of those orders) moved: a
         market maker's quotes rest for many ticks."""
         self._buffer: dict[Insert, list[dict[str, Any]]] | None = (
-            {_EVENT: [], _FILL: [], _REJECTION: []} if batched else None)
-        """A batched journal's append-only rows not written yet, per statement in the order they were
-        journaled (so each table's ids are those a write per row gives); None: every row is written
-        at once. Through SQLAlchemy one ``execute`` costs about 25 µs and an executemany about
-        3.6 µs a row, and a backtest order that is placed then cancelled writes four events."""
+            {_ORDER: [], _EVENT: [], _FILL: [], _REJECTION: []} if batched else None)
+        """A batched journal's rows not written yet, per statement in the order they were journaled
+        (so each table's ids are those a write per row gives), orders first (the other rows refer
+        to them); None: every row is written at once. Through SQLAlchemy one ``execute`` costs
+        about 25 µs and an executemany about 3.6 µs a row, and a backtest order that is placed
+        then cancelled writes four events."""
+        self._unwritten: dict[int, dict[str, Any]] = {}
+        """The buffered order rows by id: a change to an order not written yet (bound, cancelled,
+        filled) is made to its row, so an order placed and cancelled between two reads is one
+        row in one executemany instead of an insert and two updates."""
+        self._next_order_id: int | None = None
+        """The id the next buffered order takes; None until read, in the transaction, from the
+        table (:meth:`_new_order`)."""
         try:
             if exclusive:
                 self.acquire()
@@ -290,14 +303,17 @@ class Journal:
 
     def _drain(self, *statements: Insert) -> None:
         """Write the buffered rows of these statements (none given: of all), one executemany each,
-        on the batch's transaction. Every read of a batched journal comes here first; a row is
-        taken out of the buffer before it is written, so a failed write never writes it twice."""
+        on the batch's transaction, the orders' always first: the other rows refer to them. Every
+        read of a batched journal comes here first; a row is taken out of the buffer before it is
+        written, so a failed write never writes it twice."""
         if self._buffer is None:
             return
-        for statement in statements or tuple(self._buffer):
+        for statement in (_ORDER, *statements) if statements else tuple(self._buffer):
             rows = self._buffer[statement]
             if rows:
                 self._buffer[statement] = []
+                if statement is _ORDER:
+                    self._unwritten.clear()
                 self._batch_connection().execute(statement, rows)
 
     def flush(self) -> None:
@@ -306,6 +322,36 @@ class Journal:
         self._drain()
         if self._batch is not None and self._batch.in_transaction():
             self._batch.commit()
+        self._next_order_id = None  # another process may write orders between two transactions
+
+    def _new_order(self, conn: Connection, row: dict[str, Any]) -> int:
+        """Write a new order row; its id.
+
+        A batched journal on SQLite buffers the row under the id SQLite would give it (one more
+        than the table's highest, read once a transaction): the transaction holds the database's
+        write lock from its ``BEGIN IMMEDIATE`` to the flush that writes the row, so no other
+        writer can take that id in between. Elsewhere the database assigns the id (a PostgreSQL
+        sequence is shared with other bots' daemons)."""
+        if self._buffer is None or not self.is_sqlite:
+            local_id: int = conn.execute(_PENDING, row).scalar_one()
+            return local_id
+        if self._next_order_id is None:
+            self._next_order_id = (conn.scalar(_LAST_ORDER_ID) or 0) + 1
+        local_id = self._next_order_id
+        self._next_order_id += 1
+        full = dict.fromkeys(_ORDER_COLUMNS)
+        full.update(row, id=local_id)
+        self._unwritten[local_id] = full
+        self._insert(conn, _ORDER, full)
+        return local_id
+
+    def _update_order(self, conn: Connection, local_id: int, values: dict[str, Any]) -> None:
+        """Change an order's row: in the buffer while it is not written yet, else in the table."""
+        row = self._unwritten.get(local_id)
+        if row is not None:
+            row.update(values)
+        else:
+            conn.execute(_UPDATE_ORDER, {"row_id": local_id, **values})
 
     # ------------------------------------------------------------------ exclusivity
 
@@ -413,11 +459,11 @@ class Journal:
                        price: Decimal | None, quantity: Decimal, now: int) -> OrderRecord:
         """Journal an order before it is sent: the write-ahead step of exactly-once placement."""
         with self._connection() as conn:
-            local_id = conn.execute(_PENDING, {
+            local_id = self._new_order(conn, {
                 "bot_id": self.bot_id, "run_id": run_id, "strategy": strategy, "tag": tag, "side": side.value,
                 "order_type": order_type, "price": price, "quantity": quantity, "status": OrderState.PENDING.value,
                 "filled_quantity": ZERO, "fees": ZERO, "created_at": now, "sent_at": now, "updated_at": now,
-                "venue": venue}).scalar_one()
+                "venue": venue})
             self._insert(conn, _EVENT, {"order_id": local_id, "ts": now, "event": OrderState.PENDING.value,
                                         "detail": None})
         self.order_revision += 1
@@ -433,7 +479,7 @@ class Journal:
         if error is not None:
             values["error"] = error
         with self._connection() as conn:
-            conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
+            self._update_order(conn, record.local_id, values)
             self._insert(conn, _EVENT, {"order_id": record.local_id, "ts": now, "event": status.value,
                                         "detail": detail})
         record.status = status
@@ -447,7 +493,7 @@ class Journal:
         if flag is not None:
             values["flag"] = flag.value
         with self._connection() as conn:
-            conn.execute(_UPDATE_ORDER, {"row_id": record.local_id, **values})
+            self._update_order(conn, record.local_id, values)
             self._insert(conn, _EVENT, {"order_id": record.local_id, "ts": now,
                                         "event": flag.value if flag else "placed",
                                         "detail": detail or exchange_order_id})
@@ -489,10 +535,9 @@ class Journal:
                         "order_id": record.local_id, "ts": now, "event": "fill",
                         "detail": f"{fill.quantity} @ {fill.price} fee {fill.fee} {fill.liquidity.value}"})
                     stored.append(fill)
-            conn.execute(_UPDATE_ORDER, {
-                "row_id": record.local_id, "status": state.value, "filled_quantity": order.filled,
-                "average_price": order.average_price, "fees": order.fees,
-                "exchange_created_at": order.created_ts or None, "updated_at": now})
+            self._update_order(conn, record.local_id, {
+                "status": state.value, "filled_quantity": order.filled, "average_price": order.average_price,
+                "fees": order.fees, "exchange_created_at": order.created_ts or None, "updated_at": now})
             if status_changed and state is not OrderState.PARTIAL:
                 self._insert(conn, _EVENT, {"order_id": record.local_id, "ts": now, "event": state.value,
                                             "detail": None})
@@ -508,12 +553,12 @@ class Journal:
         """Journal an exchange order botkit did not know (found at start-up)."""
         sent_at = order.created_ts or now
         with self._connection() as conn:
-            local_id = conn.execute(_PENDING, {
+            local_id = self._new_order(conn, {
                 "bot_id": self.bot_id, "run_id": run_id, "strategy": strategy, "tag": "", "side": order.side.value,
                 "order_type": order.order_type.value, "price": order.price, "quantity": order.quantity,
                 "exchange_order_id": order.order_id, "status": OrderState.OPENED.value, "filled_quantity": ZERO,
                 "fees": ZERO, "created_at": now, "sent_at": sent_at, "exchange_created_at": order.created_ts or None,
-                "updated_at": now, "venue": venue, "flag": OrderFlag.ADOPTED.value}).scalar_one()
+                "updated_at": now, "venue": venue, "flag": OrderFlag.ADOPTED.value})
             self._insert(conn, _EVENT, {"order_id": local_id, "ts": now, "event": OrderFlag.ADOPTED.value,
                                         "detail": order.order_id})
         self.order_revision += 1

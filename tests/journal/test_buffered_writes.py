@@ -178,3 +178,54 @@ def test_a_backtest_journals_the_same_rows_buffered(two_journals: tuple[str, str
     got, want = contents(buffered_url), contents(reference_url)
     assert all(len(want[table]) > 400 for table in ("orders", "order_events", "fills", "risk_rejections"))
     assert got == want
+
+
+def test_an_order_placed_and_cancelled_between_reads_is_one_buffered_row(tmp_path: Path) -> None:
+    # On SQLite the batched journal gives a buffered order the id SQLite would, and makes the
+    # order's later changes to its row: no UPDATE and no INSERT ... RETURNING per order.
+    journal = Journal(f"sqlite:///{tmp_path / 'journal.sqlite'}", "bot", batched=True)
+    statements: list[tuple[str, int]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, executemany: bool) -> None:
+        if "orders" in statement.split("(")[0] and not statement.startswith("SELECT"):
+            statements.append((" ".join(statement.split()[:3]), len(parameters) if executemany else 1))
+
+    event.listen(journal.engine, "before_cursor_execute", seen)
+    run = journal.begin_run("backtest", 1)
+    records = []
+    for n in range(1, 4):
+        record = journal.record_pending(run, "backtest", "mm", "quote", Side.BUY, "limit", D("100.01"), D("0.5"), n)
+        journal.bind(record, f"ex-{n}", n)
+        journal.apply(record, _order(n, OrderStatus.CANCELED, 0), run, n)
+        records.append(record)
+    assert [r.local_id for r in records] == [1, 2, 3]
+    assert statements == []
+    assert journal.live_orders() == []  # a read writes the buffer first
+    assert statements == [("INSERT INTO orders", 3)]
+    late = journal.record_pending(run, "backtest", "mm", "quote", Side.SELL, "limit", D("101"), D("0.5"), 9)
+    journal.flush()
+    journal.bind(late, "ex-9", 10)  # written already: an update of its row
+    journal.close()
+    assert statements == [("INSERT INTO orders", 3), ("INSERT INTO orders", 1), ("UPDATE orders SET", 1)]
+    rows = contents(f"sqlite:///{tmp_path / 'journal.sqlite'}")["orders"]
+    assert [(row[0], row[9], row[10]) for row in rows] == [
+        (1, "ex-1", "canceled"), (2, "ex-2", "canceled"), (3, "ex-3", "canceled"), (4, "ex-9", "opened")]
+
+
+def test_order_ids_stay_unique_when_another_writer_shares_the_file(tmp_path: Path) -> None:
+    # Between two transactions of a batched journal another process may add orders to a shared
+    # SQLite file: each transaction reads the highest id again under its write lock.
+    url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
+    batched, other = Journal(url, "backtest", batched=True), Journal(url, "live")
+    run = batched.begin_run("backtest", 1)
+    batched.flush()  # the batch's transaction holds the write lock until it commits
+    other_run = other.begin_run("live", 1)
+    first = batched.record_pending(run, "backtest", "mm", "q", Side.BUY, "limit", D("100"), D("1"), 2)
+    batched.flush()
+    theirs = other.record_pending(other_run, "live", "mm", "q", Side.BUY, "limit", D("100"), D("1"), 3)
+    second = batched.record_pending(run, "backtest", "mm", "q", Side.BUY, "limit", D("100"), D("1"), 4)
+    batched.close()
+    other.close()
+    assert (first.local_id, theirs.local_id, second.local_id) == (1, 2, 3)
+    rows = contents(url)["orders"]
+    assert [(row[0], row[1]) for row in rows] == [(1, "backtest"), (2, "live"), (3, "backtest")]
