@@ -241,7 +241,11 @@ class FillModel:
         if buy and limit is None:  # market buy: its estimate is released; funds are checked per level
             self.reserved_usd = EXACT.subtract(self.reserved_usd, order.reserved)
             order.reserved = ZERO
-        levels = snapshot.book.asks if buy else snapshot.book.bids
+        # A limit that does not reach the best price takes nothing: the side's levels (a tuple of
+        # Decimal levels built from the row, for a quote that rests) are not needed.
+        best = snapshot.best_ask if buy else snapshot.best_bid
+        crosses = limit is None or (best is not None and (best <= limit if buy else best >= limit))
+        levels = (snapshot.book.asks if buy else snapshot.book.bids) if crosses else ()
         consumed = self._consumed
         for level in levels:
             px = level.price

@@ -487,3 +487,32 @@ def test_a_limit_off_the_cent_grid_is_compared_as_a_decimal_while_it_rests(tmp_p
     assert expected[1][-1] == 0  # both off-grid orders have left the book
     assert run(list(open_snapshots(Path(str(tmp_path)) / "f.bks"))) == expected
     assert run(list(open_snapshots(path))) == expected
+
+
+def test_a_limit_short_of_the_best_price_rests_without_reading_the_book(tmp_path: object,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # An arriving limit is walked through the book only when it reaches the best price: at the
+    # best ask exactly it takes that level; a cent short it rests, and the store's Decimal levels
+    # of the side are never built for it (a quoting strategy's every order).
+    from pathlib import Path
+
+    from botkit.data import JsonlWriter, convert, open_snapshots
+    from botkit.data.store import StoreBook
+
+    built: list[bool] = []
+    build_side = StoreBook._build_side
+    monkeypatch.setattr(StoreBook, "_build_side", lambda book, bids: built.append(bids) or build_side(book, bids))
+    path = Path(str(tmp_path)) / "s.jsonl"
+    with JsonlWriter(path) as writer:
+        writer.write(snap(1000))
+    convert(path, Path(str(tmp_path)) / "s.bks")
+    (stored,) = open_snapshots(Path(str(tmp_path)) / "s.bks")
+    v = venue(btc="5")
+    v.observe(stored)
+    short = [v.order(v.place_order(BUY, D("1"), D("99.99"))), v.order(v.place_order(SELL, D("1"), D("99.01")))]
+    assert [(o.status, o.filled) for o in short] == [(OrderStatus.OPENED, D(0))] * 2
+    assert built == []
+    at_best = [v.order(v.place_order(BUY, D("1"), D("100"))), v.order(v.place_order(SELL, D("1"), D("99")))]
+    assert [(o.status, o.filled, o.fills[0].liquidity) for o in at_best] == [
+        (OrderStatus.FILLED, D("1"), Liquidity.TAKER)] * 2
+    assert built == [False, True]
