@@ -129,14 +129,8 @@ def _amount(value: object, what: str, step: Decimal, maximum: Decimal, unit: str
         return None, f"{what} {_show(value)} {unit} is beyond any real order (at most {maximum})"
     places = decimal_places(step)
     decimal_step = step == Decimal(1).scaleb(-places)
-    if what == "price":
-        off_grid = f"price {_show(value)} is not a multiple of the {step} {unit} tick"
-    elif decimal_step and places:
-        off_grid = f"{what} {_show(value)} has more than {places} decimals"
-    else:
-        off_grid = f"{what} {_show(value)} is not a multiple of the {step} {unit} size increment"
     if value.adjusted() < -places:  # its leading digit is below the grid: 1E-40000000
-        return None, off_grid
+        return None, _off_grid(value, what, step, unit, places, decimal_step)
     try:
         exact_decimal(value, what)
     except NumberError as exc:
@@ -148,8 +142,18 @@ def _amount(value: object, what: str, step: Decimal, maximum: Decimal, unit: str
         end -= 1  # 0.0100 is 0.01: trailing zeros are not decimals
     exponent += len(digits) - end
     if exponent < -places or (not decimal_step and value % step):
-        return None, off_grid
+        return None, _off_grid(value, what, step, unit, places, decimal_step)
     return value, ""
+
+
+def _off_grid(value: Decimal, what: str, step: Decimal, unit: str, places: int, decimal_step: bool) -> str:
+    """Why ``value`` is off the grid of ``step``: written only for a value that is (every order
+    of every tick is checked)."""
+    if what == "price":
+        return f"price {_show(value)} is not a multiple of the {step} {unit} tick"
+    if decimal_step and places:
+        return f"{what} {_show(value)} has more than {places} decimals"
+    return f"{what} {_show(value)} is not a multiple of the {step} {unit} size increment"
 
 
 def _text_problem(value: object, what: str, *, allow_empty: bool) -> str | None:
