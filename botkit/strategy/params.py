@@ -18,7 +18,6 @@ import decimal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Any
 
 from botkit.core.errors import ConfigError, PluginError
@@ -255,39 +254,34 @@ def search_space(params: Mapping[str, Any]) -> dict[str, Dimension]:
     return space
 
 
-class Params(Mapping[str, Any]):
+class Params(dict[str, Any]):
     """A strategy's validated parameters: read-only, as a mapping (``ctx.params["size"]``) and as
     attributes (``ctx.params.size``). Read-only so no strategy changes what another run (or a
-    sweep's next point) starts from."""
+    sweep's next point) starts from.
 
-    __slots__ = ("_values",)
+    A dict whose every mutating method refuses, like SQLAlchemy's ``immutabledict``: a strategy
+    reads its parameters at every tick, and a dict's own ``[]`` is a C call where a Mapping's
+    ``__getitem__`` is a Python one (a market maker reads six a tick)."""
 
-    def __init__(self, values: Mapping[str, Any]) -> None:
-        # A read-only view of a private copy: not even ``ctx.params._values`` can change a value.
-        object.__setattr__(self, "_values", MappingProxyType(dict(values)))
-
-    def __getitem__(self, key: str) -> Any:
-        return self._values[key]
+    __slots__ = ()
 
     def __getattr__(self, key: str) -> Any:
-        values: Mapping[str, Any] = object.__getattribute__(self, "_values")
         try:
-            return values[key]
+            return self[key]
         except KeyError:
-            known = ", ".join(sorted(values)) or "none"
+            known = ", ".join(sorted(self)) or "none"
             raise AttributeError(f"no parameter {key!r} (the parameters are: {known})") from None
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("ctx.params is read-only: parameters come from PARAMS and the config")
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._values)
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("ctx.params is read-only: parameters come from PARAMS and the config")
 
-    def __len__(self) -> int:
-        return len(self._values)
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
 
     def __repr__(self) -> str:
-        return f"Params({dict(self._values)!r})"
+        return f"Params({dict(self)!r})"
 
     def __reduce__(self) -> tuple[type[Params], tuple[dict[str, Any]]]:
-        return (Params, (dict(self._values),))
+        return (Params, (dict(self),))

@@ -66,9 +66,12 @@ def test_defaults_are_the_declared_defaults_and_ctx_params_reads_them_as_attribu
         ctx.params.size = D(1)  # type: ignore[misc]
     with pytest.raises(TypeError):
         ctx.params["size"] = D(1)  # type: ignore[index]
-    with pytest.raises(TypeError):
-        ctx.params._values["size"] = D(1)  # type: ignore[index]
-    assert ctx.params.size == D("0.05")
+    for change in (lambda p: p.update(size=D(1)), lambda p: p.pop("size"), lambda p: p.setdefault("new", 1),
+                   lambda p: p.popitem(), lambda p: p.clear(), lambda p: p.__delitem__("size"),
+                   lambda p: p.__ior__({"size": D(1)})):
+        with pytest.raises(TypeError, match="read-only"):
+            change(ctx.params)
+    assert ctx.params == {"size": D("0.05"), "levels": 3, "active": True, "mode": "calm", "offset": D(1), "label": "x"}
 
 
 def test_config_values_are_checked_against_type_and_range_naming_the_key_and_the_fix(typed: Any) -> None:
