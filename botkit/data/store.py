@@ -673,12 +673,6 @@ _NUMPY_SAFE = 1 << 59
 by 5 (or 4), in int64 arithmetic."""
 
 
-def _top_cents(chunk: _Chunk, row: int) -> tuple[int | None, int | None]:
-    """Best bid and ask of one record in integer cents, from their own columns (None: that side
-    is empty; no level is built)."""
-    return (chunk.bid0[row] if chunk.nbid[row] else None, chunk.ask0[row] if chunk.nask[row] else None)
-
-
 class StoreBook(LazyBook):
     """The book of one store record: levels built from its integer columns on first access."""
 
@@ -720,8 +714,10 @@ class StoreSnapshot(LazySnapshot):
 
     def top_cents(self) -> tuple[int | None, int | None]:
         """Best bid and ask in integer cents (None: that side is empty), for the simulator's test
-        of whether the book crossed a resting order without building either price."""
-        return _top_cents(self._chunk, self._row)
+        of whether the book crossed a resting order without building either price (read from the
+        record's own columns: no level is built)."""
+        chunk, row = self._chunk, self._row
+        return (chunk.bid0[row] if chunk.nbid[row] else None, chunk.ask0[row] if chunk.nask[row] else None)
 
     def _build_book(self) -> OrderBook:
         book = _new(StoreBook)

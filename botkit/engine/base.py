@@ -23,8 +23,10 @@ class UnfinishedSummary:
     """What the engine derives from its unfinished orders at one journal revision (see
     :attr:`~botkit.journal.Journal.order_revision`): read every tick, recomputed when it moved."""
 
-    key: tuple[int, int]
-    """The journal's ``order_revision`` and the number of unfinished orders it was computed at."""
+    revision: int
+    """The journal's ``order_revision`` it was computed at."""
+    count: int
+    """The number of unfinished orders it was computed at."""
     open_orders: int
     unresolved: bool
     """Whether an order's outcome is unknown (the engine then reads the exchange's orders)."""
@@ -69,10 +71,10 @@ class EngineBase:
         when the journal changed one of them or the engine took one in or let one go (every change
         of a record's fields is the journal's, so its revision and their number say when)."""
         unfinished = self.unfinished
-        key = (self.journal.order_revision, len(unfinished))
+        revision = self.journal.order_revision
         summary = self._summary
-        if summary is not None and summary.key == key:
-            return summary
+        if summary is not None and summary.revision == revision and summary.count == len(unfinished):
+            return summary  # read at each step of a tick with orders open: two int tests
         open_orders = 0
         unresolved = False
         reserved_usd: Decimal | None = ZERO
@@ -90,7 +92,8 @@ class EngineBase:
                     reserved_usd += record.price * record.remaining
             else:
                 reserved_btc += record.remaining
-        summary = self._summary = UnfinishedSummary(key, open_orders, unresolved, reserved_usd, reserved_btc)
+        summary = self._summary = UnfinishedSummary(revision, len(unfinished), open_orders, unresolved, reserved_usd,
+                                                    reserved_btc)
         return summary
 
     def _refresh_ctx(self, host: StrategyHost, now: int) -> None:

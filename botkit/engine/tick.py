@@ -241,7 +241,8 @@ class Engine(Execution, Reconciliation):
         synced = True
         if unfinished:  # nothing to learn about orders when there are none (most backtest ticks)
             synced = self._sync(now, report)
-            self._resolve_unknown(now, report)
+            if self._unfinished_summary().unresolved:  # rare: no call to _resolve_unknown otherwise
+                self._resolve_unknown(now, report)
         account_known = self._refresh_account(now, snapshot, report, mid) and synced
         if not account_known:
             # Orders or balances could not be read: strategies and risk rules would decide on a
