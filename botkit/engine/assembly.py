@@ -84,9 +84,12 @@ def build_strategies(config: Config, pm: Any, extra_paths: Sequence[Path] = (), 
                      specs: Mapping[str, StrategySpec] | None = None) -> list[StrategyHost]:
     """Discover, configure and register the enabled strategies (or just ``only``); ``specs``, when
     given, are the strategies to choose from instead of those discovered (:mod:`botkit.testing`)."""
-    if specs is None:
-        specs = discover([*config.strategy_paths, *extra_paths])
     chosen = list(only) if only else list(config.enabled_strategies())
+    if specs is None:
+        paths = [*config.strategy_paths, *extra_paths]
+        specs = discover(paths, names=chosen)
+        if not specs.keys() >= set(chosen):
+            specs = discover(paths)  # the refusal below names every strategy there is
     tables: dict[str, dict[str, Any]] = {name: dict(config.strategies.get(name, {})) for name in chosen}
     for name, overrides in (params or {}).items():
         if name not in tables:

@@ -247,3 +247,27 @@ def test_a_param_for_a_strategy_that_is_not_enabled_is_refused_not_enabling_it()
         build_strategies(cfg, make_manager(), params={"market_maker": {"spread_bps": 15}})
     hosts = build_strategies(cfg, make_manager(), only=["market_maker"], params={"market_maker": {"spread_bps": 15}})
     assert hosts[0].ctx.params["spread_bps"] == 15
+
+
+def test_a_run_imports_only_the_strategies_it_names(tmp_path: Path) -> None:
+    # A run or a backtest finds its strategies by entry-point name and file stem without importing
+    # the others: a draft that fails to import does not stop it, and `botkit strategies` (which
+    # imports everything) still names the draft's mistake.
+    from botkit.config import parse
+    from botkit.engine.assembly import plan_engine
+
+    _write(tmp_path, "buyer", MODULE_STRATEGY)
+    _write(tmp_path, "draft", "raise RuntimeError('half written')\n")
+    found = discover([ROOT / "strategies", tmp_path], names=["buyer", "market_maker"])
+    assert sorted(found) == ["buyer", "market_maker"]
+    assert found["market_maker"].source == "entry point strategies.market_maker"  # the checkout's file: not again
+    assert not any(name.endswith("_draft") for name in sys.modules)
+    plan = plan_engine(parse({"strategy_paths": [str(tmp_path)], "strategies": {"buyer": {}}}), wall_clock=False)
+    assert [host.name for host in plan.hosts] == ["buyer"]
+    with pytest.raises(PluginError, match=r"draft\.py: import failed: RuntimeError: half written"):
+        discover([tmp_path])
+    # A name that is nowhere: the refusal lists every strategy there is, as before.
+    _write(tmp_path / "mine", "buyer", MODULE_STRATEGY)
+    with pytest.raises(ConfigError, match=r"buyr: no such strategy.*did you mean buyer.*"
+                                          r"available: book_imbalance, buyer, grid, market_maker, sma_crossover;"):
+        plan_engine(parse({"strategies": {"buyr": {}}}), extra_paths=[tmp_path / "mine"], wall_clock=False)
