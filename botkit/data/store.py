@@ -947,8 +947,9 @@ class StoreReader:
         self._trade_ok[:] = False
         new = _new
         set_ts, set_chunk, set_row = (_slot_setter(StoreSnapshot, name) for name in ("ts", "_chunk", "_row"))
-        set_mid, set_spread, set_bid, set_ask = (_slot_setter(StoreSnapshot, name)
-                                                 for name in ("mid", "spread", "best_bid", "best_ask"))
+        set_mid, set_spread, set_bid, set_ask, set_book = (
+            _slot_setter(StoreSnapshot, name) for name in ("mid", "spread", "best_bid", "best_ask", "book"))
+        set_book_chunk, set_book_row = (_slot_setter(StoreBook, name) for name in ("_chunk", "_row"))
         last_ts = -(1 << 62)
         bulk = (False, False, False, False)  # what the last chunk made in bulk (made_in_bulk)
         with open(self.path, "rb") as f, open(self.path, "rb") as tf:
@@ -974,11 +975,12 @@ class StoreReader:
                     continue
                 chunk = _Chunk(rec, trades, first, bulk[1:])
                 # Once something has read a chunk's mid (the engine, at every tick) or read its
-                # best prices densely (most strategies, at every tick: see SPARSE_READS), every
-                # later snapshot comes with them set: a read is then a slot read, not an
-                # attribute miss and a few calls (the same values).
+                # best prices or levels densely (most strategies, at every tick: see
+                # SPARSE_READS), every later snapshot comes with them (or its book) set: a read
+                # is then a slot read, not an attribute miss and a few calls (the same values).
                 mids, spreads = chunk.mids_spreads() if bulk[0] else (None, None)
                 bids, asks = chunk.best_prices() if bulk[1] else (None, None)
+                books = bulk[2]  # levels read densely: the book is read at every snapshot
                 for row, ts in enumerate(rec["ts"].tolist()):
                     snap = new(StoreSnapshot)
                     set_ts(snap, ts)
@@ -988,6 +990,11 @@ class StoreReader:
                     if bids is not None and asks is not None:
                         set_bid(snap, bids[row])
                         set_ask(snap, asks[row])
+                    if books:  # what _build_book makes, without the attribute miss and two calls
+                        book = new(StoreBook)
+                        set_book_chunk(book, chunk)
+                        set_book_row(book, row)
+                        set_book(snap, book)
                     set_chunk(snap, chunk)
                     set_row(snap, row)
                     yield snap

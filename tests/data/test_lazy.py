@@ -214,7 +214,7 @@ def test_a_sparse_reader_never_makes_a_whole_chunk(tmp_path: Path, monkeypatch: 
     path = _market(tmp_path / "m.bks")
     for index, snapshot in enumerate(StoreReader(path)):
         assert isinstance(snapshot, StoreSnapshot)
-        assert not {"best_bid", "best_ask"} & set(_filled_slots(snapshot))
+        assert not {"best_bid", "best_ask", "book"} & set(_filled_slots(snapshot))
         if index % 8 in (2, 5):
             _everything(snapshot)
         if index % 8 == 7:
@@ -224,7 +224,7 @@ def test_a_sparse_reader_never_makes_a_whole_chunk(tmp_path: Path, monkeypatch: 
 def test_a_dense_reader_turns_bulk_on_and_the_next_chunk_starts_in_bulk(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Past SPARSE_READS reads the chunk's values are made at once; the chunk after makes them at
-    its first read, and comes with its best prices set."""
+    its first read, and comes with its best prices and its books set."""
     monkeypatch.setattr(store, "SPARSE_READS", 3)
     path = _market(tmp_path / "m.bks")
     for index, snapshot in enumerate(StoreReader(path)):
@@ -232,9 +232,12 @@ def test_a_dense_reader_turns_bulk_on_and_the_next_chunk_starts_in_bulk(tmp_path
         chunk = snapshot._chunk
         if index == 0:
             assert chunk.made_in_bulk()[1:] == (False, False, False)
-        if index >= 8:
-            assert {"best_bid", "best_ask"} <= set(_filled_slots(snapshot))
+        filled = set(_filled_slots(snapshot))
+        if index >= 8:  # and its book: the levels were read densely
+            assert {"best_bid", "best_ask", "book"} <= filled
             assert chunk.made_in_bulk()[1]
+        else:
+            assert "book" not in filled
         snapshot.best_bid  # noqa: B018 # a read: the counts
         snapshot.book.units()
         snapshot.trade_units()
