@@ -27,7 +27,7 @@ from botkit.backtest.provenance import describe_run
 from botkit.backtest.report import CsvLog, report_dict, table, write_json
 from botkit.backtest.settings import BacktestSettings
 from botkit.config import Config
-from botkit.core.errors import ConfigError, DataFileError
+from botkit.core.errors import ConfigError, DataFileError, JournalError
 from botkit.data.files import file_instrument, open_snapshots
 from botkit.instrument import BUTTERCOIN
 from botkit.model import Snapshot
@@ -148,6 +148,12 @@ def run_backtest(
     url = settings.journal_url or f"sqlite:///{Path(scratch.name) / 'journal.sqlite'}"
     journal = Journal(url, bot_id="backtest", durable=settings.journal_url is not None, batched=True)
     try:
+        if settings.journal_url is not None and (earlier := journal.last_run()) is not None:
+            # The simulated venue's order ids start again at sim-000001: they would collide with
+            # the earlier run's, and `botkit journal pnl` would mix the two runs' fills.
+            raise JournalError(f"{journal.safe_url} already holds a backtest (run {earlier}): a kept journal holds "
+                               "one, so that `botkit journal pnl` on it is the report's; give --journal a new "
+                               "database, or delete that one")
         snapshots = _limited(reader, settings.limit, settings.from_ts, settings.to_ts)
         engine = plan.build(venue, journal)
         replayed = replay(engine, venue, recorder, _progress(snapshots, total, progress),

@@ -408,6 +408,12 @@ class Journal:
             self._run_id = run_id
             return run_id
 
+    def last_run(self) -> int | None:
+        """The id of this bot's latest run; None when it has none."""
+        with self._connection(commit=False) as conn:
+            last: int | None = conn.scalar(select(func.max(RUNS.c.id)).where(RUNS.c.bot_id == self.bot_id))
+            return last
+
     def heartbeat(self, run_id: int, now: int, ticks: int, equity: Decimal | None, position: Decimal,
                   error: str | None = None, start_equity: Decimal | None = None) -> None:
         values: dict[str, Any] = {"last_tick_at": now, "ticks": ticks, "last_equity": equity, "last_position": position}

@@ -131,8 +131,9 @@ def test_an_empty_file_is_an_error(tmp_path: Path) -> None:
 
 def test_a_backtest_process_loads_no_orm_alembic_notebook_or_http(tmp_path: Path) -> None:
     """A backtest's fixed cost: its throwaway journal is created from the Core tables (no ORM, no
-    Alembic), the runner comes without the notebook API's pandas or the optimiser, and nothing
-    loads the HTTP client's requests (only live and paper runs connect)."""
+    Alembic), the runner comes without the notebook API's pandas or the optimiser, nothing
+    loads the HTTP client's requests (only live and paper runs connect), and the strategies it
+    does not run are not imported (the shipped sma_crossover's indicator library)."""
     data = tmp_path / "one.bks"
     code = ("import sys\n"
             "from botkit.data import generate\n"
@@ -141,9 +142,34 @@ def test_a_backtest_process_loads_no_orm_alembic_notebook_or_http(tmp_path: Path
             f"try:\n    main(['backtest', '--data', {str(data)!r}, '--strategy', 'market_maker'])\n"
             "except SystemExit as exc:\n    assert not exc.code, exc.code\n"
             "heavy = {'sqlalchemy.orm', 'alembic', 'pandas', 'botkit.backtest.notebook', 'botkit.backtest.optimizer',\n"
-            "         'requests'}\n"
+            "         'requests', 'talipp'}\n"
             "loaded = heavy & set(sys.modules)\n"
             "assert not loaded, loaded")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "total return" in done.stdout
+
+
+def test_a_kept_journal_holds_one_backtest(tmp_path: Path) -> None:
+    """Found by a review of the batched journal: a second backtest into the same --journal died
+    with a raw IntegrityError (the simulated venue's order ids start at sim-000001 again), and its
+    pnl would have mixed the two runs. It is refused in one line, and the first run's rows stay."""
+    from botkit.core.errors import JournalError
+    from botkit.journal import Journal, queries
+
+    url = f"sqlite:///{tmp_path / 'kept.sqlite'}"
+    first = run(tmp_path, SCRIPT, journal_url=url).metrics
+    with pytest.raises(JournalError, match=r"already holds a backtest \(run 1\).*give --journal a new database"):
+        run(tmp_path, SCRIPT, journal_url=url)
+    journal = Journal(url, "backtest")
+    try:
+        assert [r.id for r in queries.runs(journal)] == [1]
+        assert len(queries.fills(journal)) == first.fills == 3
+    finally:
+        journal.close()
+    done = subprocess.run([sys.executable, "-m", "botkit", "backtest", "--data", str(tmp_path / "market.jsonl"),
+                           "--strategy", "market_maker", "--journal", url], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("botkit: journal error: sqlite:///") and "already holds a backtest (run 1)" in line
