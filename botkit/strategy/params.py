@@ -18,6 +18,7 @@ import decimal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from botkit.core.errors import ConfigError, PluginError
@@ -207,6 +208,11 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
     return value
 
 
+RESERVED_NAMES = frozenset(name for name in dir(dict) if not name.startswith("_"))
+"""Names a parameter may not take: ``ctx.params`` is a dict, and ``ctx.params.items`` (or
+``update``, ``copy``...) is its method, not the parameter."""
+
+
 def declared(params: Mapping[str, Any]) -> dict[str, Param]:
     """A strategy's ``PARAMS`` with every entry as a :class:`Param` (a plain default becomes one
     without range), so typed and old-style parameters are checked by one rule."""
@@ -259,11 +265,22 @@ class Params(dict[str, Any]):
     attributes (``ctx.params.size``). Read-only so no strategy changes what another run (or a
     sweep's next point) starts from.
 
-    A dict whose every mutating method refuses, like SQLAlchemy's ``immutabledict``: a strategy
+    A dict whose every mutating method refuses, as SQLAlchemy's ``immutabledict``: a strategy
     reads its parameters at every tick, and a dict's own ``[]`` is a C call where a Mapping's
-    ``__getitem__`` is a Python one (a market maker reads six a tick)."""
+    ``__getitem__`` is a Python one (a market maker reads six a tick). Its methods refuse; a
+    strategy set on it could still go round them through ``dict``'s own (``dict.update(params,
+    ...)``), as through ``object.__setattr__`` on a frozen dataclass. A parameter may not be named
+    as one of its methods (:data:`RESERVED_NAMES`): ``ctx.params.update`` would be the method."""
 
     __slots__ = ()
+
+    def __new__(cls, values: Mapping[str, Any] = MappingProxyType({})) -> Params:
+        params = dict.__new__(cls)
+        dict.update(params, values)  # filled here: __init__, a mutator of dict, refuses
+        return params
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Nothing: filled by ``__new__``, as a dict's ``__init__`` called again updates it."""
 
     def __getattr__(self, key: str) -> Any:
         try:

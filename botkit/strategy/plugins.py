@@ -7,8 +7,9 @@ methods (instantiated with no arguments). Its parameters and their defaults are 
 class's) ``PARAMS`` dict; the type of each default is the type the config must give, and a
 default declared with ``botkit.param`` also bounds it (:mod:`botkit.strategy.params`).
 
-Every module found is checked (:func:`checked_plugin`) for hooks botkit would silently never call,
-so ``botkit strategies``, ``botkit run`` and ``botkit backtest`` refuse the same mistakes alike.
+Every module loaded is checked (:func:`checked_plugin`) for hooks botkit would silently never
+call, so ``botkit strategies`` (which loads every file) and ``botkit run`` and ``botkit backtest``
+(which load the strategies they run) refuse the same mistakes alike.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import pluggy
 from botkit.core.errors import ConfigError, PluginError, did_you_mean
 from botkit.strategy import hookspecs
 from botkit.strategy.history import declarations
-from botkit.strategy.params import Param, declared
+from botkit.strategy.params import RESERVED_NAMES, Param, declared
 from botkit.strategy.params import defaults as param_defaults
 
 log = logging.getLogger("botkit.plugins")
@@ -72,7 +73,7 @@ def checked_plugin(module: ModuleType, where: str) -> object | None:
     any hook (a helper next to the strategies).
 
     The one check that ``botkit strategies``, ``botkit run`` and ``botkit backtest`` share (all
-    find strategies through :func:`discover`). It refuses, in one line naming the file and line,
+    load strategies through :func:`discover`). It refuses, in one line naming the file and line,
     the function and the likely hook, whatever botkit would otherwise load and silently never
     call: a ``botkit_*`` function without ``@hookimpl``, an ``@hookimpl`` whose name is no hook
     (``botkit_on_snapshoot``: did you mean ``botkit_on_snapshot``?), an implementation asking for
@@ -200,6 +201,10 @@ def strategy_spec(name: str, plugin: object, module: ModuleType, source: str, pa
     raw = getattr(plugin, "PARAMS", None) or getattr(module, "PARAMS", None) or {}
     if not isinstance(raw, Mapping):
         raise PluginError(f"strategy {name}: PARAMS must be a dict of defaults")
+    reserved = sorted(RESERVED_NAMES & raw.keys())
+    if reserved:
+        raise PluginError(f"strategy {name}: PARAMS names {', '.join(reserved)}, a method of ctx.params (a dict): "
+                          f"ctx.params.{reserved[0]} would be the method, not the parameter; rename it")
     try:
         declarations(name, plugin)
     except ValueError as exc:
@@ -281,10 +286,13 @@ def discover(paths: Sequence[Path] = (), *, entry_point_strategies: bool = True,
 
 
 def _module_file(name: str) -> Path | None:
-    """Where a module's source is, found without running it (a package's parent is imported)."""
+    """Where a module's source is, found without running it; None when it cannot be told (a
+    submodule's package is imported to find it, and a package that raises belongs to a strategy
+    this run does not use: ``botkit strategies`` shows its error)."""
     try:
         spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
+    except Exception as exc:
+        log.debug("cannot locate entry point module %s: %s", name, exc)
         return None
     return Path(spec.origin).resolve() if spec is not None and spec.origin else None
 

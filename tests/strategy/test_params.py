@@ -71,6 +71,7 @@ def test_defaults_are_the_declared_defaults_and_ctx_params_reads_them_as_attribu
                    lambda p: p.__ior__({"size": D(1)})):
         with pytest.raises(TypeError, match="read-only"):
             change(ctx.params)
+    ctx.params.__init__({"size": D(1)}, levels=9)  # a dict's __init__ called again would update it
     assert ctx.params == {"size": D("0.05"), "levels": 3, "active": True, "mode": "calm", "offset": D(1), "label": "x"}
 
 
@@ -193,3 +194,19 @@ def test_botkit_strategies_shows_what_each_typed_parameter_may_be(tmp_path: Path
     result = CliRunner().invoke(main, ["strategies", "--strategy-path", str(tmp_path)], catch_exceptions=False)
     assert ("params: size=0.05 (from 0.01 to 0.5), levels=3 (from 1 to 9), active=True, "
             "mode=calm (one of 'calm', 'eager'), offset=1 (at least 0), label=x\n") in result.stdout
+
+
+def test_a_parameter_may_not_be_named_as_a_method_of_ctx_params(tmp_path: Path) -> None:
+    """Found in review: ctx.params is a dict, so ctx.params.update would be its method, silently,
+    not a parameter named update. Refused when the strategy is loaded, naming the fix."""
+    (tmp_path / "named.py").write_text(textwrap.dedent("""
+        from botkit import hookimpl
+        PARAMS = {"size": 1, "update": True, "values": 2}
+
+        @hookimpl
+        def botkit_on_snapshot(snapshot, ctx):
+            return None
+    """))
+    with pytest.raises(PluginError, match=r"strategy named: PARAMS names update, values, a method of ctx.params "
+                                          r"\(a dict\): ctx.params.update would be the method"):
+        discover([tmp_path], entry_point_strategies=False)

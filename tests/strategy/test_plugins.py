@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 import textwrap
@@ -257,17 +258,38 @@ def test_a_run_imports_only_the_strategies_it_names(tmp_path: Path) -> None:
     from botkit.engine.assembly import plan_engine
 
     _write(tmp_path, "buyer", MODULE_STRATEGY)
-    _write(tmp_path, "draft", "raise RuntimeError('half written')\n")
+    marker = tmp_path / "draft-imported"
+    _write(tmp_path, "draft", f"open({str(marker)!r}, 'w').close()\nraise RuntimeError('half written')\n")
     found = discover([ROOT / "strategies", tmp_path], names=["buyer", "market_maker"])
     assert sorted(found) == ["buyer", "market_maker"]
     assert found["market_maker"].source == "entry point strategies.market_maker"  # the checkout's file: not again
-    assert not any(name.endswith("_draft") for name in sys.modules)
+    assert not marker.exists()
     plan = plan_engine(parse({"strategy_paths": [str(tmp_path)], "strategies": {"buyer": {}}}), wall_clock=False)
     assert [host.name for host in plan.hosts] == ["buyer"]
     with pytest.raises(PluginError, match=r"draft\.py: import failed: RuntimeError: half written"):
         discover([tmp_path])
+    assert marker.exists()  # the marker tells an import
     # A name that is nowhere: the refusal lists every strategy there is, as before.
     _write(tmp_path / "mine", "buyer", MODULE_STRATEGY)
     with pytest.raises(ConfigError, match=r"buyr: no such strategy.*did you mean buyer.*"
                                           r"available: book_imbalance, buyer, grid, market_maker, sma_crossover;"):
         plan_engine(parse({"strategies": {"buyr": {}}}), extra_paths=[tmp_path / "mine"], wall_clock=False)
+
+
+def test_an_unused_entry_point_whose_package_raises_does_not_stop_a_run(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: locating an entry point's module (to know it is no second strategy)
+    imports its package, and a package that raised stopped a run that does not use it."""
+    from importlib.metadata import EntryPoint
+
+    package = tmp_path / "brokenpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('boom')\n")
+    (package / "strat.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    broken = EntryPoint("broken", "brokenpkg.strat", "botkit.strategies")
+    shipped = list(importlib.metadata.entry_points(group="botkit.strategies"))
+    monkeypatch.setattr("botkit.strategy.plugins.entry_points", lambda group: [*shipped, broken])
+    assert sorted(discover(names=["market_maker"])) == ["market_maker"]
+    with pytest.raises(PluginError, match=r"entry point broken = brokenpkg\.strat: import failed: boom"):
+        discover()
