@@ -230,6 +230,9 @@ def backtest(data: Path | None, config_path: Path | None, strategies: tuple[str,
     if not sweeps and (executor != "local" or scheduler is not None):
         raise ConfigError("--scheduler" if scheduler is not None else "--executor", "only applies to a sweep",
                           "add --sweep NAME.KEY=v1,v2,...")
+    if sweeps and journal_url is not None:
+        raise ConfigError("--journal", "a sweep runs a backtest a point, and a kept journal holds one backtest",
+                          "leave --journal out of the sweep, then run the point you choose with --param and --journal")
     if report_dir is not None:
         check_report_dir(report_dir, force=force)
     context = click.get_current_context()

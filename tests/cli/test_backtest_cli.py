@@ -173,3 +173,13 @@ def test_a_junk_intent_in_a_backtest_is_a_counted_failure_not_a_traceback(tmp_pa
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["result"]["strategy_failures"] == 5
     assert report["result"]["rejected"] == 5
+
+
+def test_a_sweep_with_a_kept_journal_is_refused_up_front(tmp_path: Path, market: Path) -> None:
+    """Found in review: every point of a sweep wrote into the one --journal, so the second point
+    failed (one kept journal holds one backtest) after the first had run. Refused before any run."""
+    code, _, err = invoke("backtest", "--data", str(market), "--strategy", "market_maker",
+                          "--sweep", "market_maker.spread_bps=4,10", "--journal", f"sqlite:///{tmp_path / 'j.sqlite'}")
+    assert code == 2
+    assert "--journal: a sweep runs a backtest a point, and a kept journal holds one backtest" in err
+    assert not (tmp_path / "j.sqlite").exists()
