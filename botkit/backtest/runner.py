@@ -226,7 +226,15 @@ def replay(engine: Engine, venue: SimulatedVenue, recorder: PerformanceRecorder,
             continue
         sample(snapshot.ts, snapshot.mid, venue.usd, venue.btc)
         if observe is not None:
-            observe(snapshot, venue.btc)
+            try:
+                observe(snapshot, venue.btc)
+            except DataFileError as exc:
+                # The report's depth is the first to read this line's deeper levels, which are
+                # unreadable: the tick is done, the line counts as unreadable, its depth is not drawn.
+                if strict:
+                    raise
+                unreadable += 1
+                log.warning("unreadable line (its depth is left out of the report): %s", exc)
         last = snapshot
     # Cancelling at the end (on_shutdown) frees reserved funds but changes no total: the last
     # equity sample stands.

@@ -42,6 +42,7 @@ def config(tmp_path: Path) -> Config:
 
 
 def run(tmp_path: Path, script: list[str], data: Path | None = None, **kwargs: Any) -> BacktestResult:
+    report_dir = kwargs.pop("report_dir", None)
     settings = BacktestSettings(
         data=data or market_file(tmp_path / "market.jsonl"),
         initial={"USD": D(10000), "BTC": D(0)},
@@ -52,7 +53,7 @@ def run(tmp_path: Path, script: list[str], data: Path | None = None, **kwargs: A
         bar_ms=1000,
         **kwargs,
     )
-    return run_backtest(config(tmp_path), settings, report_dir=kwargs.pop("report_dir", None))
+    return run_backtest(config(tmp_path), settings, report_dir=report_dir)
 
 
 SCRIPT = ["1000 buy 1 100.5", "3000 sell 0.8 101"]
@@ -173,3 +174,22 @@ def test_a_kept_journal_holds_one_backtest(tmp_path: Path) -> None:
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("botkit: journal error: sqlite:///") and "already holds a backtest (run 1)" in line
+
+
+def test_a_line_whose_deeper_levels_only_the_report_reads_is_counted_not_fatal(tmp_path: Path) -> None:
+    """Found in review: the report's depth sampler reads each line's levels after its tick, outside
+    the skip rule, so a strategy that never reads the book (or quotes that rest without walking
+    it) let a JSON line with unsorted deeper asks stop the whole run with --report. It is counted
+    as unreadable; with --strict it still stops the run."""
+    from botkit.core.errors import DataFileError
+
+    lines = market_file(tmp_path / "market.jsonl").read_text().splitlines()
+    bad = json.loads(lines[1])
+    bad["orderbook"]["ask"].append({"price": 100.25, "quantity": 1})  # below the 100.5 before it
+    lines[1] = json.dumps(bad)
+    (tmp_path / "bad.jsonl").write_text("\n".join(lines) + "\n")
+    result = run(tmp_path, [], data=tmp_path / "bad.jsonl", report_dir=tmp_path / "report")
+    assert (result.bad_lines, result.metrics.snapshots) == (1, 4)
+    assert json.loads((tmp_path / "report" / "report.json").read_text())["result"]["bad_lines"] == 1
+    with pytest.raises(DataFileError, match=r"bad\.jsonl:2: orderbook\.ask is not sorted best first"):
+        run(tmp_path, [], data=tmp_path / "bad.jsonl", report_dir=tmp_path / "strict", strict=True)
