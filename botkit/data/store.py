@@ -560,7 +560,8 @@ class _Chunk:
     def made_in_bulk(self) -> tuple[bool, bool, bool, bool]:
         """Whether the mids (and spreads), the best prices, the levels and the trades were made for
         the whole chunk: a mid read at all, the others read densely. The chunk after makes each
-        in bulk from the start, and the reader sets its mids and best prices on every snapshot."""
+        in bulk from the start, and the reader sets its mids, best prices and books on every
+        snapshot."""
         return self._mid is not None, self._best is not None, self._levels is not None, self._trade_list is not None
 
     def row_levels(self, row: int) -> tuple[list[int], list[int], list[int], list[int]]:
@@ -698,7 +699,8 @@ _new_units = tuple.__new__
 
 class StoreSnapshot(LazySnapshot):
     """A snapshot read from the fast store: a row reference until something looks inside (the
-    reader sets the mid, spread and best prices once they have been read in an earlier chunk)."""
+    reader sets the mid, spread, best prices and book once they have been read in an earlier
+    chunk)."""
 
     __slots__ = ("_chunk", "_row")
     _chunk: _Chunk
@@ -770,7 +772,7 @@ _set = object.__setattr__
 
 def _slot_setter(cls: type, name: str) -> Callable[[object, Any], None]:
     """The ``__set__`` of ``cls``'s slot ``name``: a third cheaper than ``object.__setattr__``,
-    which looks the slot up by its name at each call (the reader sets seven per snapshot)."""
+    which looks the slot up by its name at each call (the reader sets up to ten per snapshot)."""
     for klass in cls.__mro__:
         if name in vars(klass):
             setter: Callable[[object, Any], None] = vars(klass)[name].__set__

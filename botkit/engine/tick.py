@@ -241,7 +241,7 @@ class Engine(Execution, Reconciliation):
         synced = True
         if unfinished:  # nothing to learn about orders when there are none (most backtest ticks)
             synced = self._sync(now, report)
-            if self._unfinished_summary().unresolved:  # rare: no call to _resolve_unknown otherwise
+            if self._unfinished_summary().unresolved:  # rare: no call otherwise (start() relies on its own test)
                 self._resolve_unknown(now, report)
         account_known = self._refresh_account(now, snapshot, report, mid) and synced
         if not account_known:

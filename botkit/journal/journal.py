@@ -5,8 +5,9 @@ has journaled (an order is journaled as ``pending`` before it is sent, so a cras
 leaves a row to reconcile). A backtest's journal is *batched* instead: the same methods write the
 same rows on one connection and :meth:`Journal.flush` commits them every so many ticks, because
 against a simulated venue there is nothing a crash could lose that a rerun would not redo. It also
-keeps its append-only rows (order events, fills, risk rejections) in memory and writes each
-table's with one executemany before anything reads them (:meth:`Journal._drain`). SQLite
+keeps its append-only rows (order events, fills, risk rejections), and on SQLite its orders, in
+memory and writes each table's with one executemany before anything reads them
+(:meth:`Journal._drain`). SQLite
 runs in WAL mode with a busy timeout. One daemon per SQLite file, or per bot id on PostgreSQL, is
 enforced by :mod:`botkit.journal.lock`.
 """
@@ -188,8 +189,8 @@ class Journal:
         filled) is made to its row, so an order placed and cancelled between two reads is one
         row in one executemany instead of an insert and two updates."""
         self._next_order_id: int | None = None
-        """The id the next buffered order takes; None until read, in the transaction, from the
-        table (:meth:`_new_order`)."""
+        """The id the next buffered order takes; None until read from the table in the
+        transaction (:meth:`_new_order`), and again at each transaction's start."""
         try:
             if exclusive:
                 self.acquire()
@@ -287,12 +288,13 @@ class Journal:
             self._batch = self.engine.connect()
         if not self._batch.in_transaction():
             self._batch.begin()
+            self._next_order_id = None  # another process may have added orders between two transactions
         return self._batch
 
     def _insert(self, conn: Connection, statement: Insert, row: dict[str, Any]) -> None:
-        """Write an append-only row whose insert returns nothing: at once, or in a batched journal
-        into the buffer (:attr:`_buffer`), written when it holds :data:`_BUFFER_ROWS` rows or
-        something is about to read."""
+        """Write a row whose insert returns nothing (an append-only one, or an order whose id the
+        journal gave): at once, or in a batched journal into the buffer (:attr:`_buffer`),
+        written when it holds :data:`_BUFFER_ROWS` rows or something is about to read."""
         if self._buffer is None:
             conn.execute(statement, row)
             return
@@ -322,7 +324,6 @@ class Journal:
         self._drain()
         if self._batch is not None and self._batch.in_transaction():
             self._batch.commit()
-        self._next_order_id = None  # another process may write orders between two transactions
 
     def _new_order(self, conn: Connection, row: dict[str, Any]) -> int:
         """Write a new order row; its id.
