@@ -276,7 +276,7 @@ class Params(dict[str, Any]):
 
     def __new__(cls, values: Mapping[str, Any] = MappingProxyType({})) -> Params:
         params = dict.__new__(cls)
-        dict.update(params, values)  # filled here: __init__, a mutator of dict, refuses
+        dict.update(params, values)  # filled here: a dict's __init__, called again, would update it
         return params
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
