@@ -56,8 +56,12 @@ class TickReport:
         """The account's value now minus at the run's start (USD, at the mid): the holdings' price
         change included. Not the trading PnL, which ``botkit journal pnl`` shows. Worked out when
         read (the log line), not at every tick of a backtest."""
-        equity, start = self.equity, self.start_equity
-        return None if equity is None or start is None else equity - start
+        return equity_change(self.equity, self.start_equity)
+
+
+def equity_change(equity: Decimal | None, start: Decimal | None) -> Decimal | None:
+    """``equity`` minus ``start`` (None when either is unknown): a tick's and a run's change."""
+    return None if equity is None or start is None else equity - start
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ from botkit.engine.state import (
     EngineView,
     StrategyView,
     TickReport,
+    equity_change,
     report_error,
 )
 from botkit.journal import Journal, OrderRecord
@@ -206,9 +207,6 @@ class Engine(Execution, Reconciliation):
             raise KeyError(f"no strategy {name} in this bot (it runs {', '.join(self._hosts) or 'none'})")
         return host
 
-    def _equity_change(self) -> Decimal | None:
-        return None if self.equity is None or self.start_equity is None else self.equity - self.start_equity
-
     def summary(self) -> dict[str, Any]:
         t = self.totals
         return {
@@ -217,7 +215,7 @@ class Engine(Execution, Reconciliation):
             "open_orders": self._unfinished_summary().open_orders,
             "unresolved_orders": sum(1 for r in self.unfinished.values() if r.is_unresolved),
             "start_equity": self.start_equity, "end_equity": self.equity,
-            "equity_change": self._equity_change(),
+            "equity_change": equity_change(self.equity, self.start_equity),
             "positions": dict(sorted(self.positions.items())),
         }
 
